@@ -1,0 +1,30 @@
+/**
+ * The edges a command talks to, passed in so tests can run a command with a fake io and read
+ * what it printed.
+ */
+
+export interface OutputStream {
+  write(chunk: string | Uint8Array): boolean;
+  isTTY?: boolean;
+  once?(event: 'drain', listener: () => void): unknown;
+}
+
+export interface Io {
+  stdout: OutputStream;
+  stderr: OutputStream;
+  env: Record<string, string | undefined>;
+  /** Current working directory, for default output paths. */
+  cwd: string;
+}
+
+export function processIo(): Io {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+}
+
+/** Colours only on a TTY, and never with NO_COLOR set (https://no-color.org) or TERM=dumb. */
+export function useColor(stream: OutputStream, env: Io['env']): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
+  if (env.TERM === 'dumb') return false;
+  return stream.isTTY === true;
+}
