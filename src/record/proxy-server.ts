@@ -1,0 +1,87 @@
+/**
+ * The recording proxy's listening socket: accepts clients and gives each an HttpSession with the
+ * right route (forward proxy, or reverse proxy in front of --target), and stops everything
+ * cleanly when recording ends.
+ */
+import net from 'node:net';
+import { cliError } from '../errors.js';
+import { HttpSession, type ProxyContext, type Route, type Stoppable } from './http-session.js';
+import type { Recorder } from './recorder.js';
+import type { UpstreamAddress } from './upstream.js';
+
+export interface ProxyServerOptions {
+  recorder: Recorder;
+  host: string;
+  port: number;
+  /** Reverse mode: every client connection goes to this upstream. */
+  target?: UpstreamAddress;
+}
+
+export class ProxyServer {
+  private readonly server: net.Server;
+  private readonly live = new Set<Stoppable>();
+  private readonly sockets = new Set<net.Socket>();
+  private readonly ctx: ProxyContext;
+  private readonly options: ProxyServerOptions;
+
+  constructor(options: ProxyServerOptions) {
+    this.options = options;
+    this.ctx = {
+      recorder: options.recorder,
+      track: (item) => {
+        this.live.add(item);
+        return () => this.live.delete(item);
+      },
+    };
+    // Half-open: each direction's end is relayed on its own, as the peers sent it.
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  /** Start listening; resolves with the bound address (port 0 picks a free one). */
+  listen(): Promise<net.AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException): void => {
+        const where = `${this.options.host}:${this.options.port}`;
+        if (error.code === 'EADDRINUSE') reject(cliError('ERR_LISTEN', `cannot listen on ${where}: the port is in use (pick another with --port)`));
+        else if (error.code === 'EACCES') reject(cliError('ERR_LISTEN', `cannot listen on ${where}: permission denied (use a port above 1023)`));
+        else reject(cliError('ERR_LISTEN', `cannot listen on ${where}: ${error.code ?? error.message}`));
+      };
+      this.server.once('error', onError);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.removeListener('error', onError);
+        resolve(this.server.address() as net.AddressInfo);
+      });
+    });
+  }
+
+  /**
+   * Stop accepting and close every open connection. Connections get `graceMs` to finish on
+   * their own first; then they are closed, and each relay records how it ended.
+   */
+  async close(graceMs = 0): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.settle(graceMs);
+    for (const item of [...this.live]) item.shutdown();
+    for (const socket of this.sockets) socket.destroy();
+    // Destroyed sockets emit 'close' a turn or two later; their relays record the end then.
+    await this.settle(1000);
+    await closed;
+  }
+
+  /** Wait until no relay is live, or the time is up. */
+  private async settle(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.live.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+
+  private accept(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    // A hostile or broken client must never take the recorder down.
+    socket.on('error', () => {});
+    const route: Route = this.options.target
+      ? { kind: 'fixed', mode: 'reverse', address: this.options.target, rewriteHost: true }
+      : { kind: 'forward' };
+    new HttpSession(this.ctx, socket, route);
+  }
+}

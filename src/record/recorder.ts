@@ -1,0 +1,123 @@
+/**
+ * The recording session: one archive, one clock, the id counters, the running totals, and the
+ * listeners that print the live view. Relays hand it entries; it never throws into them (a write
+ * failure is reported once and recording stops, but forwarding goes on).
+ */
+import type { ArchiveHeader, ArchiveTrailer, Entry } from '../format/schema.js';
+import { ARCHIVE_FORMAT, ARCHIVE_VERSION } from '../format/schema.js';
+import { ArchiveWriter } from '../format/archive-writer.js';
+import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
+import { RecordingClock, type Stamp } from './clock.js';
+
+export interface RecorderOptions {
+  /** Archive path. */
+  path: string;
+  maxPayload: number;
+  recorderInfo: NonNullable<ArchiveHeader['recorder']>;
+  /** Overwrite an existing file (tests, and the demo's fixed path). */
+  overwrite?: boolean;
+}
+
+export type EntryListener = (entry: Entry) => void;
+
+export class Recorder {
+  readonly clock = new RecordingClock();
+  readonly maxPayload: number;
+  readonly path: string;
+  private readonly writer: ArchiveWriter;
+  private readonly listeners: EntryListener[] = [];
+  private readonly counters = { c: 0, h: 0, t: 0 };
+  private closed = false;
+  private writeErrorReported = false;
+  readonly totals = { connections: 0, exchanges: 0, tunnels: 0, frames: 0, bytes: 0, errors: 0 };
+  /** Called once if the archive cannot be written (disk full, file removed...). */
+  onWriteError: ((error: Error) => void) | undefined;
+
+  constructor(options: RecorderOptions) {
+    this.path = options.path;
+    this.maxPayload = options.maxPayload;
+    const header: ArchiveHeader = {
+      format: ARCHIVE_FORMAT,
+      version: ARCHIVE_VERSION,
+      creator: { name: PACKAGE_NAME, version: PACKAGE_VERSION },
+      startedAt: this.clock.startedAt.toISOString(),
+      recorder: options.recorderInfo,
+    };
+    this.writer = ArchiveWriter.open(options.path, header, { overwrite: options.overwrite ?? false });
+  }
+
+  /** A new id: c1, c2... for WebSocket connections, h1... for HTTP exchanges, t1... for tunnels. */
+  nextId(prefix: 'c' | 'h' | 't'): string {
+    this.counters[prefix] += 1;
+    return `${prefix}${this.counters[prefix]}`;
+  }
+
+  now(): Stamp {
+    return this.clock.now();
+  }
+
+  onEntry(listener: EntryListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Queue an entry. It reaches the file at the next flush() (or the end of this loop turn). */
+  append(entry: Entry): void {
+    if (this.closed) return;
+    this.count(entry);
+    this.writer.append(entry);
+    for (const listener of this.listeners) listener(entry);
+  }
+
+  /** Write everything queued: called before the bytes the entries describe are forwarded. */
+  flush(): void {
+    if (this.closed) return;
+    this.writer.flush();
+    this.checkWriter();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Finish the archive: trailer, fsync, close. Idempotent. */
+  close(): ArchiveTrailer {
+    const trailer: ArchiveTrailer = { stoppedAt: new Date().toISOString(), summary: { ...this.totals } };
+    if (!this.closed) {
+      this.closed = true;
+      this.writer.close(trailer);
+      this.checkWriter();
+    }
+    return trailer;
+  }
+
+  private count(entry: Entry): void {
+    switch (entry.kind) {
+      case 'connection':
+        this.totals.connections += 1;
+        break;
+      case 'http':
+        this.totals.exchanges += 1;
+        break;
+      case 'tunnel':
+        this.totals.tunnels += 1;
+        break;
+      case 'frame':
+        this.totals.frames += 1;
+        break;
+      case 'end':
+        this.totals.bytes += entry.bytesIn + entry.bytesOut;
+        break;
+      case 'error':
+        this.totals.errors += 1;
+        break;
+    }
+  }
+
+  private checkWriter(): void {
+    const error = this.writer.error;
+    if (error && !this.writeErrorReported) {
+      this.writeErrorReported = true;
+      this.onWriteError?.(error);
+    }
+  }
+}
