@@ -301,8 +301,14 @@ export class HttpSession implements Stoppable {
       headerHasToken(response.headers, 'connection', 'close') ||
       (response.httpVersion === '1.0' && !headerHasToken(response.headers, 'connection', 'keep-alive'));
     if (closeAfter) {
-      this.client.end();
+      if (!this.client.writableEnded) this.client.end();
       this.upstream?.end();
+      return;
+    }
+    // Both parsers detached at the end of their message; the next exchange starts now.
+    const stray = this.responses.resume();
+    if (stray.length > 0) {
+      this.handleResponseEvents(stray, new Uint8Array(0));
       return;
     }
     this.handleRequestEvents(this.requests.resume());
@@ -414,8 +420,8 @@ export class HttpSession implements Stoppable {
       : `${formatAuthority(exchange.address, 80)} closed the connection before the response was complete`;
     if (!exchange.responseStarted) {
       this.recordError(this.upstreamConnected ? 'UPSTREAM_CLOSED' : 'UPSTREAM_CONNECT', `${exchange.head.method} ${exchange.url}: ${reason}`);
-      this.finishExchange(exchange, reason);
       writeSimpleResponse(this.client, 502, 'Bad Gateway', `wstape: ${reason}\n`);
+      this.finishExchange(exchange, reason);
     } else {
       this.recordError('UPSTREAM_CLOSED', `${exchange.head.method} ${exchange.url}: ${reason}`);
       this.finishExchange(exchange, reason);
