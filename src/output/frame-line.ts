@@ -1,0 +1,274 @@
+/**
+ * The arrow view: one line per archived event, shared by `wstape record`'s live view and
+ * `wstape show`.
+ *
+ *   [10:30:00.123] c1 --> {"type":"join","room":"general"}
+ *   [10:30:00.125] c1 <-- PING "hb"
+ *   [10:30:01.002] c1 <-- BINARY 1.0 KiB 89 50 4e 47 0d 0a 1a 0a … [deflate]
+ *   [10:30:02.000] c1 --> CLOSE 1000 Normal closure "bye"
+ *
+ * `-->` is client to server (dir "out"), `<--` server to client (dir "in"). Markers after the
+ * payload: [frag] (FIN clear: more fragments follow), [deflate] (compressed on the wire),
+ * [truncated] (the archive keeps only the first --max-payload bytes) and, in red, [!flag] for
+ * each protocol anomaly. Everything that came from the wire is escaped (see payload.ts).
+ */
+import type {
+  ConnectionEntry,
+  EndEntry,
+  Entry,
+  ErrorEntry,
+  FrameEntry,
+  HttpEntry,
+  TunnelEntry,
+} from '../format/schema.js';
+import { closeCodeName } from '../wire/close-codes.js';
+import { makePalette, stripAnsi, type Palette } from './colors.js';
+import { escapeChar, escapeText, hexBytes, payloadBytes, payloadPrefix, printableText } from './payload.js';
+import { formatDuration, formatSize } from './units.js';
+
+/** A frame entry, with or without its `kind` (the `show --json` objects have none). */
+export type FrameLike = Omit<FrameEntry, 'kind'> & { kind?: 'frame' };
+
+/**
+ * How the time is shown: `clock` the local time of day (HH:MM:SS.mmm), `utc` the archive's ISO
+ * 8601 UTC timestamp as stored, `rel` the seconds since the recording started (`+12.345678s`).
+ */
+export type TimeFormat = 'clock' | 'utc' | 'rel';
+export const TIME_FORMATS: readonly TimeFormat[] = ['clock', 'utc', 'rel'];
+
+export interface LineOptions {
+  /** Add ANSI colours (the caller decides, usually with useColor from io.ts). */
+  color: boolean;
+  /** Default `clock`. */
+  time?: TimeFormat;
+  /** Width of the whole line in columns, which long payloads are cut to. Default 160. */
+  maxWidth?: number;
+}
+
+export const DEFAULT_MAX_WIDTH = 160;
+/** A payload always gets at least this many columns, however narrow the terminal. */
+const MIN_PAYLOAD_WIDTH = 24;
+/** Hex previews show at most this many bytes. */
+const MAX_HEX_BYTES = 16;
+
+/** The entry's time as the format asks. */
+export function formatTimestamp(time: string, elapsed: number, format: TimeFormat = 'clock'): string {
+  if (format === 'utc') return time;
+  if (format === 'rel') return `+${elapsed.toFixed(6)}s`;
+  const date = new Date(time);
+  if (Number.isNaN(date.getTime())) return time;
+  const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
+}
+
+function linePrefix(entry: { time: string; elapsed: number }, options: LineOptions, p: Palette): string {
+  return p.dim(`[${formatTimestamp(entry.time, entry.elapsed, options.time)}]`);
+}
+
+function arrow(dir: 'out' | 'in', p: Palette): string {
+  return dir === 'out' ? p.green('-->') : p.cyan('<--');
+}
+
+/** The markers after a frame's payload, in a fixed order. */
+function frameMarkers(frame: FrameLike, p: Palette): string[] {
+  const markers: string[] = [];
+  if (!frame.fin) markers.push(p.yellow('[frag]'));
+  if (frame.compressed === true) markers.push(p.dim('[deflate]'));
+  if (frame.truncated === true) markers.push(p.yellow('[truncated]'));
+  for (const flag of frame.flags ?? []) markers.push(p.red(`[!${flag}]`));
+  return markers;
+}
+
+/**
+ * Text cut to `width` columns. When it is cut, or the archive kept only part of it, it ends with
+ * `…` and the real payload size: `{"rows":[1,2,… (12.3 KiB)`.
+ */
+function cutText(text: string, size: number, truncated: boolean, width: number, p: Palette): string {
+  // Escaping never shortens text, so text longer than the width is cut without escaping it all:
+  // a multi-megabyte payload costs only the columns shown.
+  if (!truncated && text.length <= width) {
+    const full = escapeText(text);
+    if (full.length <= width) return full;
+  }
+  const note = ` (${formatSize(size)})`;
+  const budget = Math.max(1, width - 1 - note.length);
+  let kept = '';
+  for (const char of text) {
+    const token = escapeChar(char);
+    if (kept.length + token.length > budget) break;
+    kept += token;
+  }
+  return `${kept}…${p.dim(note)}`;
+}
+
+/** `1.0 KiB 89 50 4e 47 …`: the size and the first bytes in hex, as many as fit (at most 16). */
+function hexPreview(bytes: Uint8Array, size: number, width: number, p: Palette): string {
+  const sizeText = formatSize(size);
+  const room = Math.max(1, Math.floor((width - sizeText.length - 3) / 3));
+  const shown = bytes.subarray(0, Math.min(MAX_HEX_BYTES, room));
+  const more = size > shown.length;
+  const hex = shown.length > 0 ? ` ${hexBytes(shown)}` : '';
+  return `${p.dim(sizeText)}${hex}${more && shown.length > 0 ? ' …' : ''}`;
+}
+
+/** A data payload: its text when it has one, otherwise the hex preview. */
+function dataPayload(frame: FrameLike, width: number, p: Palette): string {
+  if (frame.text !== undefined) {
+    if (frame.text === '' && frame.size === 0) return p.dim('(empty)');
+    return cutText(frame.text, frame.size, frame.truncated === true, width, p);
+  }
+  return hexPreview(payloadPrefix(frame, MAX_HEX_BYTES), frame.size, width, p);
+}
+
+/** A control payload: quoted when it is printable text, otherwise the hex preview. */
+function controlPayload(frame: FrameLike, width: number, p: Palette): string {
+  const bytes = payloadBytes(frame);
+  if (bytes.length === 0 && frame.size === 0) return '';
+  const text = printableText(bytes);
+  if (text !== null) {
+    const quoted = JSON.stringify(text);
+    if (quoted.length <= width && frame.truncated !== true) return quoted;
+    return cutText(quoted, frame.size, frame.truncated === true, width, p);
+  }
+  return hexPreview(bytes, frame.size, width, p);
+}
+
+function joinParts(parts: string[]): string {
+  return parts.filter((part) => part !== '').join(' ');
+}
+
+function closeBody(frame: FrameLike, p: Palette): string {
+  const parts = [p.yellow('CLOSE')];
+  if (frame.code !== undefined) parts.push(`${frame.code} ${closeCodeName(frame.code)}`);
+  if (frame.reason !== undefined && frame.reason !== '') parts.push(JSON.stringify(frame.reason));
+  return joinParts(parts);
+}
+
+/**
+ * One frame as a line of the arrow view, e.g. `[10:30:00.123] c1 --> {"type":"join"}`.
+ * Never contains a newline; contains ANSI codes only when `options.color` is set.
+ */
+export function formatFrameLine(frame: FrameLike, options: LineOptions): string {
+  const p = makePalette(options.color);
+  const head = `${linePrefix(frame, options, p)} ${p.bold(frame.conn)} ${arrow(frame.dir, p)}`;
+  const markers = frameMarkers(frame, p);
+  const maxWidth = options.maxWidth ?? DEFAULT_MAX_WIDTH;
+  const used = stripAnsi(head).length + 1 + markers.reduce((sum, m) => sum + 1 + stripAnsi(m).length, 0);
+  const width = Math.max(MIN_PAYLOAD_WIDTH, maxWidth - used);
+
+  let body: string;
+  switch (frame.type) {
+    case 'text':
+      if (frame.text === undefined) {
+        // A text frame whose payload is not valid UTF-8 on its own (flagged invalid-utf8).
+        body = joinParts([p.blue('TEXT'), dataPayload(frame, width - 5, p)]);
+      } else {
+        body = dataPayload(frame, width, p);
+      }
+      break;
+    case 'binary':
+      body = joinParts([p.blue('BINARY'), dataPayload(frame, width - 7, p)]);
+      break;
+    case 'continuation':
+      body = joinParts([p.magenta('CONT'), dataPayload(frame, width - 5, p)]);
+      break;
+    case 'ping':
+      body = joinParts([p.yellow('PING'), controlPayload(frame, width - 5, p)]);
+      break;
+    case 'pong':
+      body = joinParts([p.yellow('PONG'), controlPayload(frame, width - 5, p)]);
+      break;
+    case 'close':
+      body = closeBody(frame, p);
+      break;
+    case 'reserved': {
+      const label = `OPCODE 0x${frame.opcode.toString(16)}`;
+      body = joinParts([p.red(label), hexPreview(payloadPrefix(frame, MAX_HEX_BYTES), frame.size, width - label.length - 1, p)]);
+      break;
+    }
+  }
+  return joinParts([head, body, ...markers]);
+}
+
+function statusColor(status: number, p: Palette): string {
+  const text = String(status);
+  if (status >= 500) return p.red(text);
+  if (status >= 400) return p.yellow(text);
+  if (status >= 300) return p.cyan(text);
+  return p.green(text);
+}
+
+function connectionBody(entry: ConnectionEntry, p: Palette): string {
+  const details: string[] = [];
+  if (entry.subprotocol !== null) details.push(`subprotocol ${escapeText(entry.subprotocol)}`);
+  if (entry.permessageDeflate !== null) details.push('permessage-deflate');
+  else if (entry.extensions !== null && entry.extensions !== '') details.push(escapeText(entry.extensions));
+  const suffix = details.length > 0 ? ` (${details.join(', ')})` : '';
+  return `${p.bold('===')} ${escapeText(entry.url)} ${statusColor(entry.response.status, p)}${suffix}`;
+}
+
+function httpBody(entry: HttpEntry, p: Palette): string {
+  const request = `${p.bold(escapeText(entry.request.method))} ${escapeText(entry.url)} ->`;
+  const error = entry.error !== undefined ? p.red(`error: ${escapeText(entry.error)}`) : '';
+  if (entry.response === null) return joinParts([request, error === '' ? p.red('no response') : error]);
+  const details: string[] = [];
+  if (entry.response.body !== undefined) details.push(formatSize(entry.response.body.size));
+  details.push(formatDuration(entry.duration / 1000));
+  return joinParts([request, statusColor(entry.response.status, p), `(${details.join(', ')})`, error]);
+}
+
+function tunnelBody(entry: TunnelEntry, p: Palette): string {
+  return `${p.bold('===')} tunnel ${escapeText(entry.url)} ${p.dim(`(${escapeText(entry.reason)}, not recorded)`)}`;
+}
+
+function endBody(entry: EndEntry, p: Palette): string {
+  const traffic = p.dim(`(${formatSize(entry.bytesOut)} out, ${formatSize(entry.bytesIn)} in)`);
+  if (entry.closeCode === null) {
+    // Tunnels carry no close frames: say who hung up.
+    return `${p.bold('===')} closed: ${entry.droppedBy} dropped the connection ${traffic}`;
+  }
+  if (entry.closeCode === 1006) {
+    // RFC 6455 §7.1.5: 1006 means no close frame was received before the TCP connection ended.
+    return `${p.bold('===')} ${p.red(`closed 1006 ${closeCodeName(1006)}: ${entry.droppedBy} dropped the connection`)} ${traffic}`;
+  }
+  const reason = entry.closeReason !== '' ? ` ${JSON.stringify(entry.closeReason)}` : '';
+  const by = entry.closedBy !== null ? ` by ${entry.closedBy}` : '';
+  const clean = entry.clean ? '(clean)' : p.yellow(`(not clean: ${entry.droppedBy} dropped the connection)`);
+  return `${p.bold('===')} closed ${entry.closeCode} ${closeCodeName(entry.closeCode)}${reason}${by} ${clean} ${traffic}`;
+}
+
+function errorBody(entry: ErrorEntry, p: Palette): string {
+  const where = entry.dir !== undefined ? `${arrow(entry.dir, p)} ` : '';
+  return `${where}${p.red(`error ${escapeText(entry.code)}: ${escapeText(entry.message)}`)}`;
+}
+
+/** Any non-frame entry: a connection opened, an http exchange, a tunnel, an end or an error. */
+export type EventEntry = ConnectionEntry | HttpEntry | TunnelEntry | EndEntry | ErrorEntry;
+
+/**
+ * One non-frame entry as a line of the live view, e.g.
+ * `[10:30:00.100] c1 === ws://127.0.0.1:9000/chat 101 (subprotocol chat, permessage-deflate)`,
+ * `[..] h1 GET http://x/y -> 200 (1.2 KiB, 3 ms)`, `[..] c1 === closed 1000 Normal closure by
+ * client (clean)`, `[..] error UPSTREAM_CONNECT: ...`.
+ */
+export function formatConnectionLine(entry: EventEntry, options: LineOptions): string {
+  const p = makePalette(options.color);
+  const prefix = linePrefix(entry, options, p);
+  switch (entry.kind) {
+    case 'connection':
+      return `${prefix} ${p.bold(entry.id)} ${connectionBody(entry, p)}`;
+    case 'http':
+      return `${prefix} ${p.bold(entry.id)} ${httpBody(entry, p)}`;
+    case 'tunnel':
+      return `${prefix} ${p.bold(entry.id)} ${tunnelBody(entry, p)}`;
+    case 'end':
+      return `${prefix} ${p.bold(entry.conn)} ${endBody(entry, p)}`;
+    case 'error':
+      return joinParts([prefix, entry.conn !== undefined ? p.bold(entry.conn) : '', errorBody(entry, p)]);
+  }
+}
+
+/** Any archive entry as a line of the arrow view. */
+export function formatEntryLine(entry: Entry, options: LineOptions): string {
+  return entry.kind === 'frame' ? formatFrameLine(entry, options) : formatConnectionLine(entry, options);
+}

@@ -1,0 +1,235 @@
+import { join } from 'node:path';
+import yargs from 'yargs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ListAggregator, kindBadge, listCommand, runList, type ListOptions } from '../../src/commands/list.js';
+import { isCliError } from '../../src/errors.js';
+import type { Entry } from '../../src/format/schema.js';
+import { useColor } from '../../src/io.js';
+import { ANSI, connection, end, errorEntry, fakeIo, frame, httpExchange, tempDir, tunnel, writeArchive } from '../output/test-archives.js';
+
+/** Parse argv with the real command module; the handler only captures the options. */
+async function parseArgs(argv: string[]): Promise<ListOptions> {
+  let captured: ListOptions | undefined;
+  await yargs(argv)
+    .command({ ...listCommand, handler: (args) => void (captured = args) })
+    .strict()
+    .exitProcess(false)
+    .fail((message, error) => {
+      throw error ?? new Error(message);
+    })
+    .parseAsync();
+  if (captured === undefined) throw new Error('handler not called');
+  return captured;
+}
+
+describe('list: argv -> options', () => {
+  it.each([
+    [['list', 'a.wstape'], { file: 'a.wstape', json: false }],
+    [['list', 'a.wstape', '--json'], { file: 'a.wstape', json: true }],
+    [['list', '--json', 'dir/b.wstape'], { file: 'dir/b.wstape', json: true }],
+  ])('%j', async (argv, expected) => {
+    expect(await parseArgs(argv)).toMatchObject(expected);
+  });
+
+  it.each([[['list']], [['list', 'a.wstape', '--bogus']]])('rejects %j', async (argv) => {
+    await expect(parseArgs(argv)).rejects.toThrow();
+  });
+});
+
+/** A recording with one of everything. */
+const ENTRIES: Entry[] = [
+  connection('c1', { elapsed: 0.1, subprotocol: 'chat' }),
+  frame({ conn: 'c1', index: 0, dir: 'out', wireSize: 10 }),
+  frame({ conn: 'c1', index: 1, dir: 'in', wireSize: 20, masked: false, mask: undefined }),
+  frame({ conn: 'c1', index: 2, dir: 'in', wireSize: 30, masked: false, mask: undefined }),
+  httpExchange('h1', { elapsed: 0.5, duration: 3 }),
+  connection('c2', { elapsed: 1.0, url: 'wss://example.com/feed' }),
+  frame({ conn: 'c2', index: 0, dir: 'out', wireSize: 7 }),
+  tunnel('t1', { elapsed: 1.5 }),
+  end('c1', { elapsed: 5.1, closeCode: 1000, closeReason: 'bye', closedBy: 'client', clean: true, bytesOut: 111, bytesIn: 222 }),
+  end('t1', { elapsed: 3.5, closeCode: null, closeReason: '', closedBy: 'server', droppedBy: 'server', clean: false, bytesOut: 500, bytesIn: 4000 }),
+  connection('c3', { elapsed: 2.0 }),
+  end('c3', { elapsed: 2.25, closeCode: 1006, closedBy: 'server', droppedBy: 'server', clean: false, bytesOut: 0, bytesIn: 0 }),
+  errorEntry({ conn: 'c3', code: 'WS_STREAM_UNPARSEABLE', message: 'bad' }),
+  httpExchange('h2', { elapsed: 2.5, response: null, error: 'reset', request: { method: 'GET', target: '/', httpVersion: '1.1', headers: [] } }),
+];
+
+describe('list: run', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let archive: string;
+
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    archive = await writeArchive(join(dir, 'all.wstape'), ENTRIES);
+  });
+  afterAll(async () => cleanup());
+
+  async function listJson(path: string): Promise<{ rows: Record<string, unknown>[]; err: string }> {
+    const io = fakeIo();
+    expect(await runList({ file: path, json: true }, io)).toBe(0);
+    const lines = io.out().split('\n').filter((line) => line !== '');
+    return { rows: lines.map((line) => JSON.parse(line) as Record<string, unknown>), err: io.err() };
+  }
+
+  it('--json prints one object per connection, exchange or tunnel, in start order, with the contract fields', async () => {
+    const { rows, err } = await listJson(archive);
+    expect(err).toBe('');
+    expect(rows.map((row) => row.id)).toEqual(['c1', 'h1', 'c2', 't1', 'c3', 'h2']);
+    expect(rows[0]).toEqual({
+      id: 'c1',
+      kind: 'websocket',
+      url: 'ws://127.0.0.1:9000/chat',
+      status: 101,
+      framesOut: 1,
+      framesIn: 2,
+      bytesOut: 111,
+      bytesIn: 222,
+      closeCode: 1000,
+      closedBy: 'client',
+      time: ENTRIES[0]!.time,
+      duration: 5,
+      method: null,
+      subprotocol: 'chat',
+      closeReason: 'bye',
+      clean: true,
+      errors: 0,
+    });
+  });
+
+  it('--json: http exchanges', async () => {
+    const { rows } = await listJson(archive);
+    expect(rows[1]).toMatchObject({
+      id: 'h1',
+      kind: 'http',
+      url: 'http://127.0.0.1:9000/api/items',
+      status: 201,
+      framesOut: 0,
+      framesIn: 0,
+      bytesOut: 12,
+      bytesIn: 1234,
+      closeCode: null,
+      closedBy: null,
+      duration: 0.003,
+      method: 'POST',
+      subprotocol: null,
+    });
+    expect(rows[5]).toMatchObject({ id: 'h2', status: null, bytesIn: 0, method: 'GET' });
+  });
+
+  it('--json: an open connection has null close fields and counts frame wire bytes', async () => {
+    const { rows } = await listJson(archive);
+    expect(rows[2]).toMatchObject({
+      id: 'c2',
+      kind: 'websocket',
+      url: 'wss://example.com/feed',
+      framesOut: 1,
+      framesIn: 0,
+      bytesOut: 7,
+      bytesIn: 0,
+      closeCode: null,
+      closedBy: null,
+      duration: null,
+      clean: null,
+      closeReason: null,
+    });
+  });
+
+  it('--json: tunnels and abnormal ends', async () => {
+    const { rows } = await listJson(archive);
+    expect(rows[3]).toMatchObject({ id: 't1', kind: 'tunnel', status: null, bytesOut: 500, bytesIn: 4000, closeCode: null, closedBy: 'server', duration: 2 });
+    expect(rows[4]).toMatchObject({ id: 'c3', closeCode: 1006, closedBy: 'server', clean: false, duration: 0.25, errors: 1 });
+  });
+
+  it('every --json row has the same fields', async () => {
+    const { rows } = await listJson(archive);
+    const keys = Object.keys(rows[0]!);
+    for (const row of rows) expect(Object.keys(row)).toEqual(keys);
+  });
+
+  it('the table has one row per item, kind badges and no escape codes when not a TTY', async () => {
+    const io = fakeIo();
+    expect(await runList({ file: archive, json: false }, io)).toBe(0);
+    const text = io.out();
+    expect(text).not.toMatch(ANSI);
+    const lines = text.trimEnd().split('\n');
+    expect(lines).toHaveLength(1 + 6);
+    expect(lines[0]).toMatch(/^ID\s+KIND\s+URL\s+STATUS/);
+    const row = (id: string): string => lines.find((line) => line.startsWith(`${id} `)) ?? '';
+    expect(row('c1')).toMatch(/^c1\s+WS\s+ws:\/\/127\.0\.0\.1:9000\/chat\s+101\s+1\/2\s+111 B\/222 B\s+5\.0 s\s+1000 client$/);
+    expect(row('c2')).toMatch(/\bWSS\b.*\bopen$/);
+    expect(row('h1')).toMatch(/\bHTTP\s+POST http:\/\//);
+    expect(row('t1')).toMatch(/\bTUNNEL\b.*\bby server$/);
+    expect(row('c3')).toMatch(/1006 server$/);
+  });
+
+  it('the table is boxed and coloured on a TTY', async () => {
+    const io = fakeIo({ tty: true });
+    await runList({ file: archive, json: false }, io);
+    expect(io.out()).toMatch(ANSI);
+    expect(io.out()).toContain('┌');
+  });
+
+  it('NO_COLOR turns colour off even on a TTY', async () => {
+    const io = fakeIo({ tty: true, env: { NO_COLOR: '1' } });
+    expect(useColor(io.stdout, io.env)).toBe(false);
+    await runList({ file: archive, json: false }, io);
+    expect(io.out()).not.toMatch(ANSI);
+  });
+
+  it('--json never has escape codes, even on a TTY', async () => {
+    const io = fakeIo({ tty: true });
+    await runList({ file: archive, json: true }, io);
+    expect(io.out()).not.toMatch(ANSI);
+  });
+
+  it('warns on stderr, one line, for an archive that was not closed', async () => {
+    const path = await writeArchive(join(dir, 'open.wstape'), ENTRIES.slice(0, 5), { closed: false });
+    const { rows, err } = await listJson(path);
+    expect(rows).toHaveLength(2);
+    expect(err).toMatch(/^wstape: warning: [^\n]+\n$/);
+  });
+
+  it('propagates reader errors as CliError', async () => {
+    const error = await runList({ file: join(dir, 'missing.wstape'), json: false }, fakeIo()).catch((e: unknown) => e);
+    expect(isCliError(error) && error.code).toBe('ERR_FILE');
+  });
+
+  it('an empty recording prints a header only', async () => {
+    const path = await writeArchive(join(dir, 'empty.wstape'), []);
+    const io = fakeIo();
+    await runList({ file: path, json: false }, io);
+    expect(io.out().trimEnd().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('ListAggregator', () => {
+  it('counts frames without an end entry by wire size, then takes the end entry’s byte counts', () => {
+    const aggregator = new ListAggregator();
+    aggregator.add(connection('c1'));
+    aggregator.add(frame({ conn: 'c1', dir: 'out', wireSize: 10 }));
+    expect(aggregator.rows()[0]).toMatchObject({ bytesOut: 10, framesOut: 1 });
+    aggregator.add(end('c1', { bytesOut: 99, bytesIn: 5 }));
+    aggregator.add(frame({ conn: 'c1', dir: 'out', wireSize: 10 }));
+    expect(aggregator.rows()[0]).toMatchObject({ bytesOut: 99, bytesIn: 5, framesOut: 2 });
+  });
+
+  it('reports ids that no connection entry introduced', () => {
+    const aggregator = new ListAggregator();
+    aggregator.add(frame({ conn: 'c9' }));
+    expect(aggregator.rows()).toEqual([]);
+    expect([...aggregator.unknownIds]).toEqual(['c9']);
+  });
+});
+
+describe('kindBadge', () => {
+  it.each([
+    ['websocket', 'ws://a', 'WS'],
+    ['websocket', 'wss://a', 'WSS'],
+    ['http', 'http://a', 'HTTP'],
+    ['http', 'https://a', 'HTTPS'],
+    ['tunnel', 'https://a:443', 'TUNNEL'],
+  ] as const)('%s %s -> %s', (kind, url, badge) => {
+    expect(kindBadge({ kind, url })).toBe(badge);
+  });
+});
