@@ -41,7 +41,7 @@ export function terminalColumns(stream: OutputStream): number | undefined {
 /** The `<file>` positional every archive-reading command takes. */
 export function fileArgument<T>(yargs: Argv<T>): Argv<T & { file: string }> {
   return yargs.positional('file', {
-    describe: 'The archive to read (.wstape, written by wstape record)',
+    describe: 'The archive to read (a .wstape.json file written by wstape record)',
     type: 'string',
     demandOption: true,
     normalize: true,

@@ -279,8 +279,8 @@ export const listCommand: CommandModule<object, ListOptions> = {
         type: 'boolean',
         default: false,
       })
-      .example('$0 list session.wstape', 'A table of the connections')
-      .example('$0 list session.wstape --json | jq -r "select(.closeCode == 1006) | .id"', 'Connections that ended abnormally'),
+      .example('$0 list session.wstape.json', 'A table of the connections')
+      .example('$0 list session.wstape.json --json | jq -r "select(.closeCode == 1006) | .id"', 'Connections that ended abnormally'),
   handler: async (argv) => {
     process.exitCode = await runList(argv, processIo());
   },

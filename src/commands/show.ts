@@ -88,9 +88,9 @@ export const showCommand: CommandModule<object, ShowOptions> = {
         type: 'boolean',
         default: false,
       })
-      .example('$0 show session.wstape', 'All frames in the arrow view')
-      .example('$0 show session.wstape --conn c2 --dir in --type text', 'Text frames the server sent on c2')
-      .example('$0 show session.wstape --grep \'"type":"error"\' --json | jq .text', 'Frames mentioning an error, as JSON'),
+      .example('$0 show session.wstape.json', 'All frames in the arrow view')
+      .example('$0 show session.wstape.json --conn c2 --dir in --type text', 'Text frames the server sent on c2')
+      .example('$0 show session.wstape.json --grep \'"type":"error"\' --json | jq .text', 'Frames mentioning an error, as JSON'),
   handler: async (argv) => {
     process.exitCode = await runShow(argv, processIo());
   },
