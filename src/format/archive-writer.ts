@@ -1,0 +1,238 @@
+/**
+ * Writes an archive append-only, one entry per line (layout in archive-lines.ts).
+ *
+ * Crash safety comes from the order of operations, not from fsync: the recorder calls flush()
+ * before it forwards the bytes a frame arrived in, so every forwarded frame's record has already
+ * reached write(2) and survives the process being SIGKILLed (the kernel holds it). One write
+ * per batch, not per frame: append() only queues, and flush() writes the whole queue at once.
+ *
+ * A failing disk must not take the proxy down with it: write errors are recorded in `error`, the
+ * writer stops writing, and append/flush/close never throw. The recorder reports `error`.
+ */
+import * as nodeFs from 'node:fs';
+import { cliError, type CliError } from '../errors.js';
+import { entryLine, headerLine, trailerLine } from './archive-lines.js';
+import type { ArchiveHeader, ArchiveTrailer, Entry } from './schema.js';
+
+/** The file system calls the writer makes; tests pass fakes to simulate a full disk. */
+export interface WriterFs {
+  openSync(path: string, flags: string, mode: number): number;
+  writeSync(fd: number, buffer: Uint8Array, offset: number, length: number): number;
+  fsyncSync(fd: number): void;
+  closeSync(fd: number): void;
+}
+
+export interface ArchiveWriterOptions {
+  /** Replace an existing file; without it, open() refuses to touch one (default false). */
+  overwrite?: boolean;
+  /** Queue size, in UTF-16 code units of queued JSON, above which append() flushes by itself. */
+  maxQueued?: number;
+  fs?: WriterFs;
+}
+
+/** 1 MiB of queued lines (counted in string length: close enough for a bound). */
+const DEFAULT_MAX_QUEUED = 1024 * 1024;
+
+export class ArchiveWriter {
+  readonly #path: string;
+  readonly #fd: number;
+  readonly #fs: WriterFs;
+  readonly #maxQueued: number;
+  #queue: string[] = [];
+  #queuedLength = 0;
+  #queuedEntries = 0;
+  #appended = 0;
+  #entriesWritten = 0;
+  #entriesDropped = 0;
+  #bytesWritten = 0;
+  #error: CliError | null = null;
+  #closed = false;
+  #immediate: NodeJS.Immediate | null = null;
+
+  private constructor(path: string, fd: number, fs: WriterFs, maxQueued: number) {
+    this.#path = path;
+    this.#fd = fd;
+    this.#fs = fs;
+    this.#maxQueued = maxQueued;
+  }
+
+  /**
+   * Create the archive and write its header line. The file is created with mode 0600, since
+   * archives can hold credentials (cookies, tokens in frames). Throws CliError ERR_WRITE when the
+   * file exists (unless `overwrite`), cannot be created, or the header cannot be written; any
+   * later write failure is recorded in `error` instead.
+   */
+  static open(path: string, header: ArchiveHeader, options: ArchiveWriterOptions = {}): ArchiveWriter {
+    const fs = options.fs ?? nodeFs;
+    let fd: number;
+    try {
+      fd = fs.openSync(path, options.overwrite === true ? 'w' : 'wx', 0o600);
+    } catch (error) {
+      const code = errorCode(error);
+      const why = code === 'EEXIST' ? 'the file already exists (pick another name, or allow overwriting it)' : describeCode(code, error);
+      throw cliError('ERR_WRITE', `cannot write ${path}: ${why}`);
+    }
+    const writer = new ArchiveWriter(path, fd, fs, options.maxQueued ?? DEFAULT_MAX_QUEUED);
+    writer.#enqueue(headerLine(header), 0);
+    writer.flush();
+    if (writer.#error !== null) {
+      writer.#closeFd();
+      throw writer.#error;
+    }
+    return writer;
+  }
+
+  get path(): string {
+    return this.#path;
+  }
+
+  /** The first write error, once one happened; nothing is written after it. */
+  get error(): CliError | null {
+    return this.#error;
+  }
+
+  /** Entries that reached write(2). */
+  get entriesWritten(): number {
+    return this.#entriesWritten;
+  }
+
+  /** Entries lost: queued when a write failed, or appended after it or after close(). */
+  get entriesDropped(): number {
+    return this.#entriesDropped;
+  }
+
+  /** Bytes that reached write(2), header and closing line included. */
+  get bytesWritten(): number {
+    return this.#bytesWritten;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Queue one entry. It reaches the file at the next flush(): the caller's, the one append makes
+   * itself when the queue passes its bound, or at the latest one scheduled with setImmediate,
+   * which runs before the event loop next waits for I/O. Never throws.
+   */
+  append(entry: Entry): void {
+    if (this.#closed || this.#error !== null) {
+      this.#entriesDropped++;
+      return;
+    }
+    let line: string;
+    try {
+      line = entryLine(entry, this.#appended === 0);
+    } catch {
+      // e.g. a payload too large to become one string: lose this entry (counted), not the recording.
+      this.#entriesDropped++;
+      return;
+    }
+    this.#appended++;
+    this.#enqueue(line, 1);
+    if (this.#queuedLength > this.#maxQueued) this.flush();
+    else if (this.#immediate === null) this.#immediate = setImmediate(() => this.flush());
+  }
+
+  /** Write everything queued, with one write(2) call (more only if the kernel takes part). Never throws. */
+  flush(): void {
+    if (this.#immediate !== null) {
+      clearImmediate(this.#immediate);
+      this.#immediate = null;
+    }
+    if (this.#queue.length === 0) return;
+    const data = Buffer.from(this.#queue.length === 1 ? (this.#queue[0] ?? '') : this.#queue.join(''), 'utf8');
+    const entries = this.#queuedEntries;
+    this.#queue = [];
+    this.#queuedLength = 0;
+    this.#queuedEntries = 0;
+    if (this.#error !== null) return;
+    if (this.#writeAll(data)) this.#entriesWritten += entries;
+    else this.#entriesDropped += entries;
+  }
+
+  /**
+   * Finish the archive: flush, write the closing line, fsync, close. Idempotent; never throws.
+   * Without a clean close() the archive stays readable, and readers warn that it is unfinished.
+   */
+  close(trailer: ArchiveTrailer): void {
+    if (this.#closed) return;
+    this.flush();
+    if (this.#error === null && this.#writeAll(Buffer.from(trailerLine(trailer), 'utf8'))) {
+      try {
+        this.#fs.fsyncSync(this.#fd);
+      } catch (error) {
+        // A pipe or character device cannot be fsynced; nothing is lost by that.
+        const code = errorCode(error);
+        if (code !== 'EINVAL' && code !== 'ENOTSUP' && code !== 'EROFS') this.#fail(error);
+      }
+    }
+    this.#closeFd();
+  }
+
+  #enqueue(line: string, entries: number): void {
+    this.#queue.push(line);
+    this.#queuedLength += line.length;
+    this.#queuedEntries += entries;
+  }
+
+  #writeAll(data: Buffer): boolean {
+    let offset = 0;
+    while (offset < data.length) {
+      let written: number;
+      try {
+        written = this.#fs.writeSync(this.#fd, data, offset, data.length - offset);
+      } catch (error) {
+        this.#fail(error);
+        return false;
+      }
+      if (written <= 0) {
+        this.#fail(new Error('write made no progress'));
+        return false;
+      }
+      offset += written;
+      this.#bytesWritten += written;
+    }
+    return true;
+  }
+
+  #fail(error: unknown): void {
+    this.#error ??= cliError('ERR_WRITE', `cannot write ${this.#path}: ${describeCode(errorCode(error), error)}`);
+  }
+
+  #closeFd(): void {
+    this.#closed = true;
+    if (this.#immediate !== null) {
+      clearImmediate(this.#immediate);
+      this.#immediate = null;
+    }
+    try {
+      this.#fs.closeSync(this.#fd);
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+const CODE_MEANINGS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'its directory does not exist',
+  EISDIR: 'it is a directory',
+  EROFS: 'the file system is read-only',
+  EBADF: 'the file is no longer open',
+  EIO: 'input/output error',
+};
+
+function describeCode(code: string | undefined, error: unknown): string {
+  if (code === undefined) return error instanceof Error ? error.message : String(error);
+  const meaning = CODE_MEANINGS[code];
+  return meaning === undefined ? code : `${code} (${meaning})`;
+}
