@@ -24,6 +24,8 @@ export async function main(argv: string[]): Promise<void> {
 
   const parser = yargs(argv)
     .scriptName('wstape')
+    // `--no-intercept PATTERN` is an option of its own, not the negation of `--intercept`.
+    .parserConfiguration({ 'boolean-negation': false })
     .usage('$0 <command> [options]\n\nRecord, inspect and replay WebSocket and HTTP traffic.')
     .command(recordCommand)
     .command(listCommand)

@@ -1,6 +1,7 @@
 /**
  * `wstape record`: run the recording proxy until SIGINT/SIGTERM, printing the live view.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { cliError } from '../errors.js';
@@ -8,6 +9,8 @@ import { processIo, useColor, type Io } from '../io.js';
 import { formatEntryLine } from '../output/frame-line.js';
 import { formatSize } from '../output/units.js';
 import { ProxyServer } from '../record/proxy-server.js';
+import type { LeafProvider } from '../record/client-tls.js';
+import type { TlsSettings } from '../record/http-session.js';
 import { Recorder } from '../record/recorder.js';
 import { parseAbsoluteTarget, type UpstreamAddress } from '../record/upstream.js';
 import type { ArchiveTrailer } from '../format/schema.js';
@@ -19,6 +22,16 @@ export interface RecordOptions {
   target?: string;
   quiet: boolean;
   maxPayload: string | number;
+  /** Where the root CA lives (default $WSTAPE_HOME or ~/.wstape). */
+  caDir?: string;
+  /** Skip upstream certificate verification. */
+  insecure?: boolean;
+  /** Extra CA files (PEM) trusted for upstreams. */
+  upstreamCa?: string[];
+  /** Host globs whose TLS passes through untouched. */
+  noIntercept?: string[];
+  /** Reverse mode: serve TLS to clients. */
+  tls?: boolean;
 }
 
 export const DEFAULT_MAX_PAYLOAD = 16 * 1024 * 1024;
@@ -49,22 +62,68 @@ export function defaultArchivePath(cwd: string, now = new Date()): string {
   return path.join(cwd, `wstape-${stamp}.wstape.json`);
 }
 
-/** Parse --target: ws://, wss://, http:// or https:// URL → upstream address. */
-export function parseTarget(target: string): UpstreamAddress {
+/** Parse --target: a ws://, wss://, http:// or https:// URL → upstream address and whether it is TLS. */
+export function parseTarget(target: string): { address: UpstreamAddress; secure: boolean } {
   const parsed = parseAbsoluteTarget(target);
-  if (!parsed || !['ws', 'http'].includes(parsed.scheme)) {
-    if (parsed && ['wss', 'https'].includes(parsed.scheme)) {
-      throw cliError('ERR_USAGE', `--target ${target}: TLS upstreams (wss://, https://) are not supported yet; use ws:// or http://`);
-    }
-    throw cliError('ERR_USAGE', `--target must be a ws:// or http:// URL, got "${target}"`);
+  if (!parsed || !['ws', 'wss', 'http', 'https'].includes(parsed.scheme)) {
+    throw cliError('ERR_USAGE', `--target must be a ws://, wss://, http:// or https:// URL, got "${target}"`);
   }
-  return parsed.address;
+  return { address: parsed.address, secure: parsed.scheme === 'wss' || parsed.scheme === 'https' };
+}
+
+/** A host glob (--no-intercept): `*` matches any run of characters, `?` one; case-insensitive. */
+export function hostGlobMatcher(patterns: readonly string[]): (host: string) => boolean {
+  if (patterns.length === 0) return () => false;
+  const regexes = patterns.map((pattern) => {
+    const body = pattern
+      .split('')
+      .map((char) => (char === '*' ? '.*' : char === '?' ? '.' : char.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+      .join('');
+    return new RegExp(`^${body}$`, 'i');
+  });
+  return (host) => regexes.some((regex) => regex.test(host));
+}
+
+/** Read the --upstream-ca files; a missing file is a usage error. */
+function readCaFiles(files: readonly string[], cwd: string): string[] {
+  return files.map((file) => {
+    try {
+      return readFileSync(path.resolve(cwd, file), 'utf8');
+    } catch (error) {
+      throw cliError('ERR_FILE', `cannot read --upstream-ca ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  });
+}
+
+/** The TLS settings of a recording; the root CA is only loaded (or created) when first needed. */
+function tlsSettings(options: RecordOptions, io: Io): TlsSettings {
+  let leaves: Promise<LeafProvider> | null = null;
+  return {
+    insecure: options.insecure ?? false,
+    extraCa: readCaFiles(options.upstreamCa ?? [], io.cwd),
+    passThrough: hostGlobMatcher(options.noIntercept ?? []),
+    leaves: () => {
+      leaves ??= (async () => {
+        const { resolveCaDir, loadOrCreateCa } = await import('../tls/ca.js');
+        const { LeafCertificates } = await import('../tls/leaf-certs.js');
+        const dir = resolveCaDir({ ...(options.caDir ? { caDir: options.caDir } : {}) }, io.env);
+        const ca = await loadOrCreateCa(dir, {
+          onCreate: () => io.stderr.write(`wstape: created a root CA in ${dir}; clients must trust it to be intercepted (wstape ca info)\n`),
+          onWarning: (message: string) => io.stderr.write(`wstape: warning: ${message}\n`),
+        });
+        return new LeafCertificates(ca).ready();
+      })();
+      return leaves;
+    },
+  };
 }
 
 /** Start the proxy and the archive. The live view goes to io.stdout unless quiet. */
 export async function startRecording(options: RecordOptions, io: Io, extra: { overwrite?: boolean } = {}): Promise<RecordingSession> {
   const maxPayload = parseSize(options.maxPayload);
   const target = options.target ? parseTarget(options.target) : undefined;
+  if (options.tls && !target) throw cliError('ERR_USAGE', '--tls serves TLS to clients in reverse mode: it needs --target');
+  const tls = tlsSettings(options, io);
   const archivePath = path.resolve(io.cwd, options.out ?? defaultArchivePath(io.cwd));
   const recorder = new Recorder({
     path: archivePath,
@@ -87,7 +146,15 @@ export async function startRecording(options: RecordOptions, io: Io, extra: { ov
       io.stdout.write(`${formatEntryLine(entry, { color, ...(columns ? { maxWidth: columns } : {}) })}\n`);
     });
   }
-  const server = new ProxyServer({ recorder, host: options.host, port: options.port, ...(target ? { target } : {}) });
+  const server = new ProxyServer({
+    recorder,
+    host: options.host,
+    port: options.port,
+    tls,
+    ...(target ? { target: target.address } : {}),
+    ...(target?.secure ? { targetTls: { servername: target.address.host, insecure: tls.insecure, extraCa: tls.extraCa } } : {}),
+    ...(options.tls ? { serveTls: { defaultHost: options.host } } : {}),
+  });
   let address;
   try {
     address = await server.listen();
@@ -96,9 +163,10 @@ export async function startRecording(options: RecordOptions, io: Io, extra: { ov
     throw error;
   }
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const scheme = options.tls ? 'https' : 'http';
   let stopping: Promise<ArchiveTrailer> | null = null;
   return {
-    url: `http://${host}:${address.port}`,
+    url: `${scheme}://${host}:${address.port}`,
     port: address.port,
     path: archivePath,
     recorder,
@@ -111,13 +179,13 @@ export async function startRecording(options: RecordOptions, io: Io, extra: { ov
 
 export async function runRecord(options: RecordOptions, io: Io): Promise<number> {
   const session = await startRecording(options, io);
-  const mode = options.target ? `reverse proxy for ${options.target}` : 'forward proxy';
+  const mode = options.target ? `reverse proxy for ${options.target}${options.tls ? ', serving TLS' : ''}` : 'forward proxy';
   io.stderr.write(`wstape: recording on ${session.url} (${mode})\n`);
   io.stderr.write(`wstape: archive ${session.path}\n`);
   if (!options.target) {
     io.stderr.write(`wstape: point clients at it, e.g. HTTP_PROXY=${session.url} or curl --proxy ${session.url}; Ctrl-C stops\n`);
   } else {
-    io.stderr.write(`wstape: connect clients to ${session.url.replace('http://', 'ws://')}/... instead of the target; Ctrl-C stops\n`);
+    io.stderr.write(`wstape: connect clients to ${session.url.replace(/^http/, 'ws')}/... instead of the target; Ctrl-C stops\n`);
   }
   await new Promise<void>((resolve) => {
     const onSignal = (): void => {
@@ -150,9 +218,15 @@ export const recordCommand: CommandModule<object, RecordOptions> = {
       .option('target', { alias: 't', type: 'string', describe: 'Reverse proxy: forward every connection to this ws:// or http:// URL' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Do not print frames as they pass' })
       .option('max-payload', { type: 'string', default: '16MiB', describe: 'Keep at most this much of each payload in the archive (forwarding is never cut)' })
+      .option('ca-dir', { type: 'string', describe: 'Folder of the root CA used to intercept TLS (default $WSTAPE_HOME or ~/.wstape)' })
+      .option('insecure', { alias: 'k', type: 'boolean', default: false, describe: 'Do not verify upstream TLS certificates' })
+      .option('upstream-ca', { type: 'string', array: true, describe: 'Also trust this CA file (PEM) for upstream TLS (repeatable)' })
+      .option('no-intercept', { type: 'string', array: true, describe: 'Pass TLS to hosts matching this glob through untouched, e.g. "*.apple.com" (repeatable)' })
+      .option('tls', { type: 'boolean', default: false, describe: 'Reverse mode: serve TLS to clients with a wstape certificate for --host or the SNI name' })
       .example('$0 record', 'forward proxy on 127.0.0.1:8080; set HTTP_PROXY=http://127.0.0.1:8080')
       .example('$0 record --target ws://localhost:9000 --port 9001', 'reverse proxy: clients connect to ws://127.0.0.1:9001')
-      .example('$0 record -o bug-123.wstape.json --quiet', 'record silently to a chosen file') as unknown as Argv<RecordOptions>,
+      .example('$0 record -o bug-123.wstape.json --quiet', 'record silently to a chosen file')
+      .example('$0 record --target wss://api.example.com --tls', 'reverse proxy to a TLS server, serving TLS too') as unknown as Argv<RecordOptions>,
   handler: async (argv) => {
     process.exitCode = await runRecord(argv, processIo());
   },

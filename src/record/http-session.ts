@@ -9,6 +9,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
+import tls from 'node:tls';
 import type { HttpEntry } from '../format/schema.js';
 import {
   RequestParser,
@@ -20,17 +21,21 @@ import {
   type ResponseHead,
 } from '../http/http-parser.js';
 import { negotiatedDeflate } from '../wire/permessage-deflate.js';
+import { acceptClientTls, clientTlsFailure, type LeafProvider } from './client-tls.js';
 import { CappedBuffer, bodyRecord } from './payload.js';
 import type { Recorder } from './recorder.js';
 import { relayTunnel } from './tunnel-relay.js';
 import {
   connectUpstream,
+  describeUpstreamError,
   formatAuthority,
   parseAbsoluteTarget,
   parseAuthority,
   recordedUrl,
+  readyEvent,
   rewriteRequestHead,
   type UpstreamAddress,
+  type UpstreamTls,
 } from './upstream.js';
 import { WebSocketRelay } from './websocket-relay.js';
 
@@ -39,8 +44,19 @@ export interface Stoppable {
   shutdown(): void;
 }
 
+export interface TlsSettings {
+  /** Leaf certificates for interception; the root CA is loaded (or created) on first use. */
+  leaves: () => Promise<LeafProvider>;
+  /** Hosts whose TLS passes through untouched (--no-intercept). */
+  passThrough: (host: string) => boolean;
+  /** Upstream verification: --insecure and --upstream-ca. */
+  insecure: boolean;
+  extraCa: string[];
+}
+
 export interface ProxyContext {
   recorder: Recorder;
+  tls: TlsSettings;
   /** Track a live session or relay; returns the function to call when it is done. */
   track(item: Stoppable): () => void;
 }
@@ -50,7 +66,16 @@ export type Route =
   /** Forward proxy: absolute-form requests name their upstream; CONNECT opens tunnels. */
   | { kind: 'forward' }
   /** Reverse proxy (--target) or inside a CONNECT tunnel: one upstream for everything. */
-  | { kind: 'fixed'; mode: 'reverse' | 'connect'; address: UpstreamAddress; rewriteHost: boolean; connected?: Socket };
+  | {
+      kind: 'fixed';
+      mode: 'reverse' | 'connect';
+      address: UpstreamAddress;
+      rewriteHost: boolean;
+      /** TLS to the upstream (wss://, https://); absent for plaintext. */
+      tls?: UpstreamTls;
+      /** An upstream connection that is already open (or opening). */
+      connected?: Socket;
+    };
 
 interface Exchange {
   stamp: { time: string; elapsed: number };
@@ -141,6 +166,7 @@ export class HttpSession implements Stoppable {
     let originForm = head.target;
     let headBytes = raw;
     let mode: HttpEntry['mode'];
+    let secure = false;
     if (this.route.kind === 'forward') {
       const absolute = parseAbsoluteTarget(head.target);
       if (!absolute) {
@@ -158,7 +184,8 @@ export class HttpSession implements Stoppable {
     } else {
       address = this.route.address;
       mode = this.route.mode;
-      if (this.route.rewriteHost) headBytes = rewriteRequestHead(raw, head, { host: formatAuthority(address, 80) });
+      secure = this.route.tls !== undefined;
+      if (this.route.rewriteHost) headBytes = rewriteRequestHead(raw, head, { host: formatAuthority(address, secure ? 443 : 80) });
     }
 
     const upgrade = headerHasToken(head.headers, 'connection', 'upgrade') && headerValue(head.headers, 'upgrade') !== undefined;
@@ -167,7 +194,7 @@ export class HttpSession implements Stoppable {
       stamp: this.recorder.now(),
       started: process.hrtime.bigint(),
       head,
-      url: recordedUrl(address, originForm, websocket),
+      url: recordedUrl(address, originForm, websocket, secure),
       address,
       mode,
       upgrade,
@@ -187,18 +214,20 @@ export class HttpSession implements Stoppable {
     const current = this.upstream;
     if (current && this.upstreamKey === key && !current.destroyed && !current.readableEnded) return current;
     this.upstream?.destroy();
-    const socket = connectUpstream(address);
+    const socket = connectUpstream(address, this.route.kind === 'fixed' ? this.route.tls : undefined);
     this.adoptUpstream(socket, address);
-    socket.once('connect', () => {
-      this.upstreamConnected = true;
-    });
     return socket;
   }
 
   private adoptUpstream(socket: Socket, address: UpstreamAddress): void {
     this.upstream = socket;
     this.upstreamKey = `${address.host}:${address.port}`;
-    this.upstreamConnected = !socket.connecting;
+    this.upstreamConnected = !(socket instanceof tls.TLSSocket) && !socket.connecting;
+    if (!this.upstreamConnected) {
+      socket.once(readyEvent(socket), () => {
+        if (this.upstream === socket) this.upstreamConnected = true;
+      });
+    }
     this.responses = new ResponseParser();
     socket.on('data', (chunk: Buffer) => {
       if (this.upstream === socket && !this.handedOff) this.handleResponseEvents(this.responses.push(chunk), chunk);
@@ -372,8 +401,8 @@ export class HttpSession implements Stoppable {
     this.handOff();
     const upstream = connectUpstream(address);
     const fail = (error: NodeJS.ErrnoException): void => {
-      const reason = describeSocketError(error, address);
-      this.recordError('UPSTREAM_CONNECT', `CONNECT ${head.target}: ${reason}`);
+      const { code, reason } = describeUpstreamError(error, address, false);
+      this.recordError(code, `CONNECT ${head.target}: ${reason}`);
       writeSimpleResponse(this.client, 502, 'Bad Gateway', `wstape: ${reason}\n`);
     };
     upstream.once('error', fail);
@@ -415,15 +444,17 @@ export class HttpSession implements Stoppable {
     if (this.upstream === socket) this.upstream = null;
     const exchange = this.exchange;
     if (!exchange) return;
-    const reason = error
-      ? describeSocketError(error, exchange.address, this.upstreamConnected)
-      : `${formatAuthority(exchange.address, 80)} closed the connection before the response was complete`;
+    const { code, reason } = error
+      ? describeUpstreamError(error, exchange.address, this.upstreamConnected)
+      : {
+          code: this.upstreamConnected ? ('UPSTREAM_CLOSED' as const) : ('UPSTREAM_CONNECT' as const),
+          reason: `${formatAuthority(exchange.address, 0)} closed the connection before the response was complete`,
+        };
+    this.recordError(code, `${exchange.head.method} ${exchange.url}: ${reason}`);
     if (!exchange.responseStarted) {
-      this.recordError(this.upstreamConnected ? 'UPSTREAM_CLOSED' : 'UPSTREAM_CONNECT', `${exchange.head.method} ${exchange.url}: ${reason}`);
       writeSimpleResponse(this.client, 502, 'Bad Gateway', `wstape: ${reason}\n`);
       this.finishExchange(exchange, reason);
     } else {
-      this.recordError('UPSTREAM_CLOSED', `${exchange.head.method} ${exchange.url}: ${reason}`);
       this.finishExchange(exchange, reason);
       this.client.destroy();
     }
@@ -531,8 +562,8 @@ export class HttpSession implements Stoppable {
 }
 
 /**
- * After a CONNECT is answered, the first bytes decide: a TLS ClientHello passes through as a
- * tunnel (interception comes with the TLS work), plaintext is parsed as HTTP, and a server that
+ * After a CONNECT is answered, the first bytes decide: a TLS ClientHello is intercepted (or passes
+ * through untouched for --no-intercept hosts), plaintext is parsed as HTTP, and a server that
  * speaks first makes it an opaque tunnel.
  */
 function sniffTunnel(ctx: ProxyContext, client: Duplex, upstream: Socket, address: UpstreamAddress, early: Uint8Array): void {
@@ -544,23 +575,14 @@ function sniffTunnel(ctx: ProxyContext, client: Duplex, upstream: Socket, addres
     client.pause();
     upstream.pause();
     // RFC 8446 §5.1: a TLS record starts with content type 22 (handshake).
-    const tls = clientBytes.length > 0 && clientBytes[0] === 0x16;
-    if (clientBytes.length > 0 && !tls) {
+    const isTls = clientBytes.length > 0 && clientBytes[0] === 0x16;
+    if (clientBytes.length > 0 && !isTls) {
       new HttpSession(ctx, client, { kind: 'fixed', mode: 'connect', address, rewriteHost: false, connected: upstream }, clientBytes);
+    } else if (isTls && !ctx.tls.passThrough(address.host)) {
+      void interceptTls(ctx, client as Socket, upstream, address, clientBytes);
     } else {
-      const id = ctx.recorder.nextId('t');
-      ctx.recorder.append({
-        kind: 'tunnel',
-        id,
-        ...ctx.recorder.now(),
-        url: `${tls ? 'https' : 'tcp'}://${formatAuthority(address, tls ? 443 : 0)}`,
-        client: { address: (client as Socket).remoteAddress ?? '', port: (client as Socket).remotePort ?? 0 },
-        server: { host: address.host, port: address.port },
-        reason: tls ? 'tls' : 'server spoke first',
-      });
-      ctx.recorder.flush();
-      const tunnel = relayTunnel({ recorder: ctx.recorder, id, client, upstream, clientBytes, serverBytes, onDone: () => untrack() });
-      const untrack = ctx.track(tunnel);
+      const reason = isTls ? 'no-intercept' : 'server spoke first';
+      openTunnel(ctx, client, upstream, address, { reason, secure: isTls, clientBytes, serverBytes });
     }
   };
   const onClient = (chunk: Buffer): void => decide(concatBytes(early, chunk), new Uint8Array(0));
@@ -582,6 +604,72 @@ function sniffTunnel(ctx: ProxyContext, client: Duplex, upstream: Socket, addres
   upstream.resume();
 }
 
+/** Relay an opaque tunnel, listed as a tunnel entry. */
+function openTunnel(
+  ctx: ProxyContext,
+  client: Duplex,
+  upstream: Socket,
+  address: UpstreamAddress,
+  options: { reason: string; secure: boolean; clientBytes: Uint8Array; serverBytes: Uint8Array },
+): void {
+  const id = ctx.recorder.nextId('t');
+  ctx.recorder.append({
+    kind: 'tunnel',
+    id,
+    ...ctx.recorder.now(),
+    url: `${options.secure ? 'https' : 'tcp'}://${formatAuthority(address, options.secure ? 443 : 0)}`,
+    client: { address: (client as Socket).remoteAddress ?? '', port: (client as Socket).remotePort ?? 0 },
+    server: { host: address.host, port: address.port },
+    reason: options.reason,
+  });
+  ctx.recorder.flush();
+  const tunnel = relayTunnel({
+    recorder: ctx.recorder,
+    id,
+    client,
+    upstream,
+    clientBytes: options.clientBytes,
+    serverBytes: options.serverBytes,
+    onDone: () => untrack(),
+  });
+  const untrack = ctx.track(tunnel);
+}
+
+/**
+ * Man-in-the-middle a CONNECT tunnel's TLS: answer the client's handshake with a leaf certificate
+ * for the host it asked for (SNI, or the CONNECT host), then open TLS to the real upstream over
+ * the already connected socket, verified unless --insecure, and record the HTTP inside.
+ */
+async function interceptTls(ctx: ProxyContext, client: Socket, raw: Socket, address: UpstreamAddress, hello: Uint8Array): Promise<void> {
+  const recordError = (code: string, message: string): void => {
+    ctx.recorder.append({ kind: 'error', ...ctx.recorder.now(), code, message });
+    ctx.recorder.flush();
+  };
+  let leaves: LeafProvider;
+  try {
+    leaves = await ctx.tls.leaves();
+  } catch (error) {
+    recordError('CA_UNAVAILABLE', `cannot intercept TLS to ${formatAuthority(address, 443)}: ${(error as Error).message}`);
+    client.destroy();
+    raw.destroy();
+    return;
+  }
+  // Give the ClientHello back to the socket: the TLS layer reads what the socket has buffered.
+  client.unshift(Buffer.from(hello));
+  acceptClientTls(client, leaves, address.host, {
+    secure: (secure) => {
+      const servername = secure.servername || address.host;
+      const upstreamTls: UpstreamTls = { servername, insecure: ctx.tls.insecure, extraCa: ctx.tls.extraCa };
+      const upstream = connectUpstream(address, upstreamTls, raw);
+      new HttpSession(ctx, secure, { kind: 'fixed', mode: 'connect', address, rewriteHost: false, tls: upstreamTls, connected: upstream });
+    },
+    failed: (error) => {
+      recordError('CLIENT_TLS', clientTlsFailure(error, formatAuthority(address, 443)));
+      raw.destroy();
+    },
+  });
+}
+
 /** A complete response from the recorder itself (errors, refusals); closes the connection. */
 export function writeSimpleResponse(client: Duplex, status: number, statusText: string, body: string): void {
   if (client.destroyed || client.writableEnded) return;
@@ -595,17 +683,6 @@ export function writeSimpleResponse(client: Duplex, status: number, statusText: 
       payload,
     ]),
   );
-}
-
-function describeSocketError(error: NodeJS.ErrnoException, address: UpstreamAddress, connected = false): string {
-  const where = formatAuthority(address, 0);
-  if (!connected) {
-    if (error.code === 'ECONNREFUSED') return `cannot connect to ${where}: connection refused`;
-    if (error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN') return `cannot connect to ${where}: host not found`;
-    if (error.code === 'ETIMEDOUT') return `cannot connect to ${where}: timed out`;
-    return `cannot connect to ${where}: ${error.code ?? error.message}`;
-  }
-  return `connection to ${where} failed: ${error.code ?? error.message}`;
 }
 
 function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {

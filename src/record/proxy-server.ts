@@ -5,16 +5,21 @@
  */
 import net from 'node:net';
 import { cliError } from '../errors.js';
-import { HttpSession, type ProxyContext, type Route, type Stoppable } from './http-session.js';
+import { acceptClientTls, clientTlsFailure, type LeafProvider } from './client-tls.js';
+import { HttpSession, type ProxyContext, type Route, type Stoppable, type TlsSettings } from './http-session.js';
 import type { Recorder } from './recorder.js';
-import type { UpstreamAddress } from './upstream.js';
+import type { UpstreamAddress, UpstreamTls } from './upstream.js';
 
 export interface ProxyServerOptions {
   recorder: Recorder;
   host: string;
   port: number;
-  /** Reverse mode: every client connection goes to this upstream. */
+  /** Reverse mode: every client connection goes to this upstream (over TLS with `targetTls`). */
   target?: UpstreamAddress;
+  targetTls?: UpstreamTls;
+  /** Reverse mode --tls: serve TLS to clients, with a leaf for SNI or else this host. */
+  serveTls?: { defaultHost: string };
+  tls: TlsSettings;
 }
 
 export class ProxyServer {
@@ -28,6 +33,7 @@ export class ProxyServer {
     this.options = options;
     this.ctx = {
       recorder: options.recorder,
+      tls: options.tls,
       track: (item) => {
         this.live.add(item);
         return () => this.live.delete(item);
@@ -37,8 +43,11 @@ export class ProxyServer {
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
   }
 
+  private leaves: LeafProvider | null = null;
+
   /** Start listening; resolves with the bound address (port 0 picks a free one). */
-  listen(): Promise<net.AddressInfo> {
+  async listen(): Promise<net.AddressInfo> {
+    if (this.options.serveTls) this.leaves = await this.options.tls.leaves();
     return new Promise((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException): void => {
         const where = `${this.options.host}:${this.options.port}`;
@@ -80,8 +89,30 @@ export class ProxyServer {
     // A hostile or broken client must never take the recorder down.
     socket.on('error', () => {});
     const route: Route = this.options.target
-      ? { kind: 'fixed', mode: 'reverse', address: this.options.target, rewriteHost: true }
+      ? {
+          kind: 'fixed',
+          mode: 'reverse',
+          address: this.options.target,
+          rewriteHost: true,
+          ...(this.options.targetTls ? { tls: this.options.targetTls } : {}),
+        }
       : { kind: 'forward' };
+    if (this.leaves && this.options.serveTls) {
+      this.acceptTls(socket, route, this.leaves, this.options.serveTls.defaultHost);
+      return;
+    }
     new HttpSession(this.ctx, socket, route);
+  }
+
+  /** Reverse mode with --tls: the client speaks TLS to us; the session runs inside it. */
+  private acceptTls(socket: net.Socket, route: Route, leaves: LeafProvider, defaultHost: string): void {
+    acceptClientTls(socket, leaves, defaultHost, {
+      secure: (secure) => new HttpSession(this.ctx, secure, route),
+      failed: (error) => {
+        const recorder = this.options.recorder;
+        recorder.append({ kind: 'error', ...recorder.now(), code: 'CLIENT_TLS', message: clientTlsFailure(error, defaultHost) });
+        recorder.flush();
+      },
+    });
   }
 }

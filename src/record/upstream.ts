@@ -4,6 +4,7 @@
  * byte for byte).
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import type { RequestHead } from '../http/http-parser.js';
 
 export interface UpstreamAddress {
@@ -11,11 +12,88 @@ export interface UpstreamAddress {
   port: number;
 }
 
-/** Connect to an upstream; half-open so each direction's end is relayed on its own. */
-export function connectUpstream(address: UpstreamAddress): net.Socket {
-  const socket = net.connect({ host: address.host, port: address.port, allowHalfOpen: true });
-  socket.setNoDelay(true);
-  return socket;
+/** How to speak TLS to an upstream (wss://, https://). */
+export interface UpstreamTls {
+  /** The name to send as SNI and to verify the certificate against (an IP is verified as such). */
+  servername: string;
+  /** Skip certificate verification (--insecure). */
+  insecure: boolean;
+  /** Extra trusted CAs (--upstream-ca), added to Node's default ones. */
+  extraCa: string[];
+}
+
+/**
+ * Connect to an upstream; half-open so each direction's end is relayed on its own. With `tls`,
+ * the connection is TLS, verified unless insecure, offering only http/1.1 in ALPN. `over` reuses
+ * an already connected TCP socket (the one a CONNECT opened).
+ */
+export function connectUpstream(address: UpstreamAddress, tlsOptions?: UpstreamTls, over?: net.Socket): net.Socket {
+  const raw = over ?? net.connect({ host: address.host, port: address.port, allowHalfOpen: true });
+  raw.setNoDelay(true);
+  if (!tlsOptions) return raw;
+  return tls.connect({
+    socket: raw,
+    host: tlsOptions.servername,
+    // RFC 6066 §3: SNI carries host names only, never IP addresses.
+    ...(net.isIP(tlsOptions.servername) ? {} : { servername: tlsOptions.servername }),
+    rejectUnauthorized: !tlsOptions.insecure,
+    ...(tlsOptions.extraCa.length > 0 ? { ca: [...tls.rootCertificates, ...tlsOptions.extraCa] } : {}),
+    ALPNProtocols: ['http/1.1'],
+  });
+}
+
+/** The event after which an upstream socket can carry requests. */
+export function readyEvent(socket: net.Socket): 'secureConnect' | 'connect' {
+  return socket instanceof tls.TLSSocket ? 'secureConnect' : 'connect';
+}
+
+/** Error codes OpenSSL and Node use when a peer's certificate does not verify. */
+const VERIFY_ERRORS = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REVOKED',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_CA',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Error codes of a TCP connection that never opened. */
+const CONNECT_ERRORS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+};
+
+/** Classify an upstream socket error: its archive code and a one-line reason for people. */
+export function describeUpstreamError(
+  error: NodeJS.ErrnoException,
+  address: UpstreamAddress,
+  opened: boolean,
+): { code: 'UPSTREAM_CONNECT' | 'UPSTREAM_TLS' | 'UPSTREAM_CLOSED'; reason: string } {
+  const where = formatAuthority(address, 0);
+  const code = error.code ?? '';
+  if (VERIFY_ERRORS.has(code)) {
+    return {
+      code: 'UPSTREAM_TLS',
+      reason: `the certificate of ${where} could not be verified (${code}: ${error.message}); trust its CA with --upstream-ca FILE, or skip verification with --insecure`,
+    };
+  }
+  const connectReason = CONNECT_ERRORS[code];
+  if (connectReason !== undefined) return { code: 'UPSTREAM_CONNECT', reason: `cannot connect to ${where}: ${connectReason}` };
+  if (!opened && (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /SSL|TLS/.test(error.message))) {
+    return { code: 'UPSTREAM_TLS', reason: `TLS handshake with ${where} failed: ${code ? `${code}: ` : ''}${error.message}` };
+  }
+  if (!opened) return { code: 'UPSTREAM_CONNECT', reason: `cannot connect to ${where}: ${code || error.message}` };
+  return { code: 'UPSTREAM_CLOSED', reason: `connection to ${where} failed: ${code || error.message}` };
 }
 
 /** "host:port" or "[v6]:port" → address; null when it is not one (the CONNECT request-target). */
@@ -55,11 +133,11 @@ export function parseAbsoluteTarget(target: string): { address: UpstreamAddress;
   };
 }
 
-/** The URL the archive shows for a request: ws:// for upgrades, http:// otherwise. */
-export function recordedUrl(address: UpstreamAddress, originForm: string, websocket: boolean): string {
-  const scheme = websocket ? 'ws' : 'http';
+/** The URL the archive shows for a request: ws:// or wss:// for upgrades, http(s):// otherwise. */
+export function recordedUrl(address: UpstreamAddress, originForm: string, websocket: boolean, secure: boolean): string {
+  const scheme = `${websocket ? 'ws' : 'http'}${secure ? 's' : ''}`;
   const path = originForm.startsWith('/') ? originForm : `/${originForm}`;
-  return `${scheme}://${formatAuthority(address, 80)}${path}`;
+  return `${scheme}://${formatAuthority(address, secure ? 443 : 80)}${path}`;
 }
 
 /** Hop-by-hop headers meant for the proxy itself; never forwarded upstream. */

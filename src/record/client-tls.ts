@@ -1,0 +1,53 @@
+/**
+ * The recorder's side of TLS with a client: it answers the client's handshake with a leaf
+ * certificate, signed by the wstape root CA, for the host the client asked for.
+ */
+import type { Socket } from 'node:net';
+import tls from 'node:tls';
+
+/** Makes the certificates the recorder shows clients when it intercepts TLS. */
+export interface LeafProvider {
+  contextFor(host: string): tls.SecureContext;
+}
+
+/**
+ * Serve TLS on a client socket: the leaf for the SNI name, or for `defaultHost` when the client
+ * sends none (an IP address). Only http/1.1 is offered in ALPN: the recorder parses HTTP/1.x and
+ * WebSocket over it. Bytes already read from the socket can be put back with unshift() first:
+ * the TLS layer reads what the socket has buffered.
+ */
+export function acceptClientTls(
+  socket: Socket,
+  leaves: LeafProvider,
+  defaultHost: string,
+  handlers: { secure: (secure: tls.TLSSocket) => void; failed: (error: NodeJS.ErrnoException) => void },
+): void {
+  const secure = new tls.TLSSocket(socket, {
+    isServer: true,
+    secureContext: leaves.contextFor(defaultHost),
+    SNICallback: (servername, callback) => {
+      try {
+        callback(null, leaves.contextFor(servername));
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+    ALPNProtocols: ['http/1.1'],
+  });
+  let established = false;
+  secure.once('secure', () => {
+    established = true;
+    handlers.secure(secure);
+  });
+  secure.on('error', (error: NodeJS.ErrnoException) => {
+    // Later errors belong to whoever owns the connection by then.
+    if (established) return;
+    secure.destroy();
+    handlers.failed(error);
+  });
+}
+
+/** The one-line hint recorded when a client refuses our certificate. */
+export function clientTlsFailure(error: NodeJS.ErrnoException, where: string): string {
+  return `TLS handshake with the client for ${where} failed (${error.code ?? error.message}); does the client trust the wstape root CA? See wstape ca info`;
+}

@@ -1,0 +1,219 @@
+/**
+ * TLS interception end to end: `ws` as a client through the recorder's CONNECT to a `ws` wss://
+ * server whose certificate comes from a private CA (passed with --upstream-ca), verification
+ * failures (502 + archived reason), --insecure, --no-intercept, HTTPS exchanges, and reverse
+ * mode to a wss:// target while serving TLS (--tls).
+ */
+import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
+import path from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import { startRecording } from '../../src/commands/record.js';
+import type { ConnectionEntry, ErrorEntry, FrameEntry, HttpEntry, TunnelEntry } from '../../src/format/schema.js';
+import { loadOrCreateCa, type RootCa } from '../../src/tls/ca.js';
+import { LeafCertificates } from '../../src/tls/leaf-certs.js';
+import { captureIo, readEntries, tempDir, waitFor } from '../helpers/peers.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+let upstreamCa: RootCa;
+let recorderCaDir: string;
+let recorderCa: RootCa;
+
+beforeAll(async () => {
+  // The upstream's own private CA, and the recorder's root CA: two different installs.
+  upstreamCa = await loadOrCreateCa(tempDir('wstape-upstream-ca-'));
+  recorderCaDir = tempDir('wstape-recorder-ca-');
+  recorderCa = await loadOrCreateCa(recorderCaDir);
+});
+
+/** A wss:// echo server (and plain https:// responder) on 127.0.0.1 with a certificate for localhost. */
+async function startWssServer(): Promise<{ port: number; received: string[]; close: () => Promise<void> }> {
+  const leaf = new LeafCertificates(upstreamCa).certificateFor('localhost');
+  const server = https.createServer({ key: upstreamCa.leafKeyPem, cert: leaf.certPem + upstreamCa.certPem }, (request, response) => {
+    response.setHeader('content-type', 'application/json');
+    response.end(JSON.stringify({ secure: true, path: request.url }));
+  });
+  const wss = new WebSocketServer({ server });
+  const received: string[] = [];
+  wss.on('connection', (socket) => {
+    socket.on('message', (data) => {
+      received.push(String(data));
+      socket.send(`echo:${String(data)}`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** An https.Agent that tunnels through the proxy's CONNECT, then speaks TLS inside, as browsers do. */
+class TunnelingAgent extends https.Agent {
+  constructor(private readonly proxyPort: number) {
+    super({ keepAlive: false });
+  }
+
+  override createConnection(options: tls.ConnectionOptions & { host?: string; port?: number }, callback?: (error: Error | null, socket: net.Socket) => void): net.Socket {
+    const raw = net.connect(this.proxyPort, '127.0.0.1');
+    raw.write(`CONNECT ${options.host}:${options.port} HTTP/1.1\r\nHost: ${options.host}:${options.port}\r\n\r\n`);
+    let buffered = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      buffered = Buffer.concat([buffered, chunk]);
+      const end = buffered.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      raw.removeListener('data', onData);
+      if (!buffered.toString('latin1').startsWith('HTTP/1.1 200')) {
+        callback?.(new Error(`CONNECT refused: ${buffered.toString('latin1').split('\r\n')[0]}`), raw);
+        return;
+      }
+      const secure = tls.connect({ ...options, socket: raw });
+      secure.once('secureConnect', () => callback?.(null, secure));
+      secure.once('error', (error) => callback?.(error, secure));
+    };
+    raw.on('data', onData);
+    raw.once('error', (error) => callback?.(error, raw));
+    return undefined as unknown as net.Socket;
+  }
+}
+
+async function record(options: { insecure?: boolean; upstreamCa?: boolean; noIntercept?: string[]; target?: string; tls?: boolean } = {}) {
+  const io = captureIo();
+  const session = await startRecording(
+    {
+      host: '127.0.0.1',
+      port: 0,
+      out: path.join(io.cwd, 'tls.wstape.json'),
+      quiet: true,
+      maxPayload: '16MiB',
+      caDir: recorderCaDir,
+      insecure: options.insecure ?? false,
+      upstreamCa: options.upstreamCa ? [upstreamCa.paths.cert] : [],
+      noIntercept: options.noIntercept ?? [],
+      tls: options.tls ?? false,
+      ...(options.target ? { target: options.target } : {}),
+    },
+    io,
+  );
+  cleanups.push(() => session.stop());
+  return session;
+}
+
+function connectThrough(proxyPort: number, url: string, ca: string[]): Promise<WebSocket> {
+  const ws = new WebSocket(url, { agent: new TunnelingAgent(proxyPort), ca });
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_request, response) => reject(Object.assign(new Error(`status ${response.statusCode}`), { status: response.statusCode })));
+  });
+}
+
+async function echo(ws: WebSocket, text: string): Promise<string> {
+  const reply = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
+  ws.send(text);
+  return reply;
+}
+
+describe('intercepting wss:// through CONNECT', () => {
+  it('records frames both ways and delivers them unchanged, with --upstream-ca', async () => {
+    const server = await startWssServer();
+    cleanups.push(server.close);
+    const recorder = await record({ upstreamCa: true });
+    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/secure?x=1`, [recorderCa.certPem]);
+    expect(await echo(ws, 'over tls')).toBe('echo:over tls');
+    expect(await echo(ws, '{"n":2}')).toBe('echo:{"n":2}');
+    const closed = new Promise((resolve) => ws.once('close', resolve));
+    ws.close(1000, 'done');
+    await closed;
+    expect(server.received).toEqual(['over tls', '{"n":2}']);
+    await waitFor(() => recorder.recorder.totals.bytes > 0, 5000, 'the end');
+    await recorder.stop();
+
+    const entries = await readEntries(recorder.path);
+    const connection = entries.find((entry): entry is ConnectionEntry => entry.kind === 'connection')!;
+    expect(connection).toMatchObject({ url: `wss://localhost:${server.port}/secure?x=1`, mode: 'connect' });
+    const frames = entries.filter((entry): entry is FrameEntry => entry.kind === 'frame' && entry.type === 'text');
+    expect(frames.map((frame) => `${frame.dir} ${frame.text}`)).toEqual(['out over tls', 'in echo:over tls', 'out {"n":2}', 'in echo:{"n":2}']);
+    expect(entries.find((entry) => entry.kind === 'end')).toMatchObject({ closeCode: 1000, clean: true });
+  });
+
+  it('answers 502 and archives the reason when the upstream certificate does not verify; --insecure works', async () => {
+    const server = await startWssServer();
+    cleanups.push(server.close);
+    const strict = await record();
+    const failure = await connectThrough(strict.port, `wss://localhost:${server.port}/`, [recorderCa.certPem]).catch((error: { status?: number }) => error);
+    expect((failure as { status?: number }).status).toBe(502);
+    await strict.stop();
+    const errors = (await readEntries(strict.path)).filter((entry): entry is ErrorEntry => entry.kind === 'error');
+    expect(errors.map((error) => error.code)).toContain('UPSTREAM_TLS');
+    expect(errors.find((error) => error.code === 'UPSTREAM_TLS')!.message).toMatch(/could not be verified/);
+
+    const insecure = await record({ insecure: true });
+    const ws = await connectThrough(insecure.port, `wss://localhost:${server.port}/`, [recorderCa.certPem]);
+    expect(await echo(ws, 'trust me')).toBe('echo:trust me');
+    ws.terminate();
+  });
+
+  it('records HTTPS exchanges', async () => {
+    const server = await startWssServer();
+    cleanups.push(server.close);
+    const recorder = await record({ upstreamCa: true });
+    const body = await new Promise<string>((resolve, reject) => {
+      https
+        .get({ host: 'localhost', port: server.port, path: '/api?q=1', agent: new TunnelingAgent(recorder.port), ca: [recorderCa.certPem] }, (response) => {
+          let text = '';
+          response.on('data', (chunk) => (text += String(chunk)));
+          response.on('end', () => resolve(text));
+        })
+        .on('error', reject);
+    });
+    expect(JSON.parse(body)).toEqual({ secure: true, path: '/api?q=1' });
+    await recorder.stop();
+    const exchange = (await readEntries(recorder.path)).find((entry): entry is HttpEntry => entry.kind === 'http')!;
+    expect(exchange).toMatchObject({ url: `https://localhost:${server.port}/api?q=1`, response: { status: 200, body: { text: body } } });
+  });
+
+  it('passes --no-intercept hosts through untouched, listed as tunnels', async () => {
+    const server = await startWssServer();
+    cleanups.push(server.close);
+    const recorder = await record({ noIntercept: ['local*'] });
+    // The client sees the real upstream certificate, so it must trust the upstream's CA.
+    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/`, [upstreamCa.certPem]);
+    expect(await echo(ws, 'opaque')).toBe('echo:opaque');
+    ws.terminate();
+    await waitFor(() => recorder.recorder.totals.bytes > 0, 5000, 'the tunnel end');
+    await recorder.stop();
+    const entries = await readEntries(recorder.path);
+    expect(entries.find((entry): entry is TunnelEntry => entry.kind === 'tunnel')).toMatchObject({ reason: 'no-intercept', url: `https://localhost:${server.port}` });
+    expect(entries.some((entry) => entry.kind === 'frame')).toBe(false);
+  });
+});
+
+describe('reverse mode with TLS', () => {
+  it('reaches a wss:// target and serves TLS to the client (--tls)', async () => {
+    const server = await startWssServer();
+    cleanups.push(server.close);
+    const recorder = await record({ target: `wss://localhost:${server.port}`, upstreamCa: true, tls: true });
+    expect(recorder.url).toMatch(/^https:/);
+    const ws = new WebSocket(`wss://localhost:${recorder.port}/rev`, { ca: [recorderCa.certPem] });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    expect(await echo(ws, 'reverse tls')).toBe('echo:reverse tls');
+    ws.close();
+    await waitFor(() => recorder.recorder.totals.bytes > 0, 5000, 'the end');
+    await recorder.stop();
+    const connection = (await readEntries(recorder.path)).find((entry): entry is ConnectionEntry => entry.kind === 'connection')!;
+    expect(connection).toMatchObject({ url: `wss://localhost:${server.port}/rev`, mode: 'reverse' });
+  });
+});
