@@ -1,0 +1,122 @@
+/**
+ * Builds RFC 6455 frames as bytes: for tests and fixtures now, for replay later.
+ *
+ * It can also build frames no conforming peer would send (non-minimal lengths, a declared length
+ * that disagrees with the payload, invalid close codes) because hostile fixtures need them.
+ * The only outside call is node:crypto's randomFillSync, for a random masking key.
+ */
+
+import { randomFillSync } from 'node:crypto';
+
+/** Options for {@link encodeFrame}. */
+export interface EncodeFrameOptions {
+  /** 0x0-0xF (RFC 6455 §5.2). */
+  opcode: number;
+  payload?: Uint8Array;
+  /** Default true. */
+  fin?: boolean;
+  rsv1?: boolean;
+  rsv2?: boolean;
+  rsv3?: boolean;
+  /** A 4-byte masking key used as is, or true for a random key. Default: not masked. */
+  mask?: Uint8Array | boolean;
+  /** Length field form: the smallest that fits (default), or forced 16- or 64-bit. */
+  lengthEncoding?: 'minimal' | 16 | 64;
+  /**
+   * Value written in the length field instead of payload.length, for hostile fixtures. The
+   * payload bytes are written as given either way. A bigint may reach 2^64 - 1.
+   */
+  declaredLength?: number | bigint;
+}
+
+const EMPTY = new Uint8Array(0);
+const MAX_64 = (1n << 64n) - 1n;
+
+/**
+ * Encodes one frame: header, masking key if any, then the (masked) payload.
+ *
+ * @throws RangeError for an opcode outside 0-15, a key that is not 4 bytes, or a length that
+ *   does not fit the requested length encoding.
+ */
+export function encodeFrame(options: EncodeFrameOptions): Uint8Array {
+  const { opcode } = options;
+  if (!Number.isInteger(opcode) || opcode < 0 || opcode > 0x0f) {
+    throw new RangeError(`opcode must be 0-15, got ${opcode}`);
+  }
+  const payload = options.payload ?? EMPTY;
+  const key = maskKeyOf(options.mask);
+  const declared = BigInt(options.declaredLength ?? payload.length);
+  if (declared < 0n || declared > MAX_64) throw new RangeError('length must fit 64 bits');
+
+  const encoding = options.lengthEncoding ?? 'minimal';
+  let lengthBytes: 0 | 2 | 8;
+  if (encoding === 16) lengthBytes = 2;
+  else if (encoding === 64) lengthBytes = 8;
+  else lengthBytes = declared < 126n ? 0 : declared <= 0xffffn ? 2 : 8;
+  if (lengthBytes === 0 && declared >= 126n) throw new RangeError('length needs more than 7 bits');
+  if (lengthBytes === 2 && declared > 0xffffn) throw new RangeError('length needs more than 16 bits');
+
+  const headerLength = 2 + lengthBytes + (key === null ? 0 : 4);
+  const out = new Uint8Array(headerLength + payload.length);
+  // RFC 6455 §5.2: FIN, RSV1-3, opcode; then MASK and the 7-bit length.
+  out[0] =
+    (options.fin === false ? 0 : 0x80) |
+    (options.rsv1 === true ? 0x40 : 0) |
+    (options.rsv2 === true ? 0x20 : 0) |
+    (options.rsv3 === true ? 0x10 : 0) |
+    opcode;
+  const maskBit = key === null ? 0 : 0x80;
+  if (lengthBytes === 0) {
+    out[1] = maskBit | Number(declared);
+  } else if (lengthBytes === 2) {
+    out[1] = maskBit | 126;
+    out[2] = Number(declared >> 8n);
+    out[3] = Number(declared & 0xffn);
+  } else {
+    out[1] = maskBit | 127;
+    new DataView(out.buffer, out.byteOffset).setBigUint64(2, declared);
+  }
+
+  let at = 2 + lengthBytes;
+  if (key === null) {
+    out.set(payload, at);
+  } else {
+    out.set(key, at);
+    at += 4;
+    // RFC 6455 §5.3: octet i of the payload is XORed with octet i MOD 4 of the key.
+    for (let i = 0; i < payload.length; i++) {
+      out[at + i] = (payload[i] as number) ^ (key[i & 3] as number);
+    }
+  }
+  return out;
+}
+
+function maskKeyOf(mask: Uint8Array | boolean | undefined): Uint8Array | null {
+  if (mask === undefined || mask === false) return null;
+  if (mask === true) return randomFillSync(new Uint8Array(4));
+  if (mask.length !== 4) throw new RangeError(`a masking key has 4 bytes, got ${mask.length}`);
+  return mask;
+}
+
+/**
+ * Encodes a close frame's payload (RFC 6455 §5.5.1): a 2-byte big-endian code, then the reason
+ * in UTF-8. With no code the payload is empty. Codes and lengths are not checked, so invalid
+ * close frames can be built on purpose.
+ *
+ * @throws RangeError for a reason without a code (it cannot be encoded) or a code outside 0-65535.
+ */
+export function encodeClosePayload(code?: number, reason = ''): Uint8Array {
+  if (code === undefined) {
+    if (reason !== '') throw new RangeError('a close reason needs a close code');
+    return EMPTY;
+  }
+  if (!Number.isInteger(code) || code < 0 || code > 0xffff) {
+    throw new RangeError(`close code must be 0-65535, got ${code}`);
+  }
+  const text = new TextEncoder().encode(reason);
+  const out = new Uint8Array(2 + text.length);
+  out[0] = code >> 8;
+  out[1] = code & 0xff;
+  out.set(text, 2);
+  return out;
+}

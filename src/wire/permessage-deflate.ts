@@ -1,0 +1,279 @@
+/**
+ * permessage-deflate (RFC 7692) for an observer: read what the handshake negotiated, and inflate
+ * the messages of one direction synchronously.
+ *
+ * Inflating is one `zlib.inflateRawSync` call per message. With context takeover a sender's
+ * compressor may refer back to any of the last 32 KiB it sent earlier (the LZ77 sliding window),
+ * so the inflater keeps the last 32 KiB of its own output and hands it to zlib as the preset
+ * dictionary of the next message. That keeps recording synchronous (no zlib stream, no
+ * callbacks) at the cost of a new zlib context per message.
+ */
+
+import zlib from 'node:zlib';
+import type { DeflateParams } from './types.js';
+import { concat } from './bytes.js';
+import { isWireError, wireError } from './wire-error.js';
+
+/** One element of a Sec-WebSocket-Extensions list. */
+export interface ExtensionOffer {
+  name: string;
+  /** Parameter values; `true` for a parameter given without a value. */
+  params: Record<string, string | true>;
+}
+
+// RFC 2616 §2.2: token = 1*<any CHAR except CTLs or separators>.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+/;
+const WHOLE_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * Parses a Sec-WebSocket-Extensions value (RFC 6455 §9.1):
+ * `extension-token *( ";" name [ "=" ( token | quoted-string ) ] )`, comma-separated.
+ * Empty list elements are skipped; a repeated parameter keeps its first value.
+ *
+ * @throws WireError WS_INVALID_EXTENSION_HEADER when the value does not follow that grammar.
+ */
+export function parseExtensions(header: string): ExtensionOffer[] {
+  const result: ExtensionOffer[] = [];
+  let at = 0;
+
+  const skipSpace = (): void => {
+    while (header[at] === ' ' || header[at] === '\t') at++;
+  };
+  const fail = (what: string): never => {
+    throw wireError('WS_INVALID_EXTENSION_HEADER', `${what} at offset ${at} of "${header}"`);
+  };
+  const token = (what: string): string => {
+    const match = TOKEN.exec(header.slice(at));
+    if (match === null) return fail(`expected ${what}`);
+    at += match[0].length;
+    return match[0];
+  };
+  const quoted = (): string => {
+    at++; // opening quote
+    let value = '';
+    for (;;) {
+      const char = header[at++];
+      if (char === undefined) return fail('unterminated quoted string');
+      if (char === '"') return value;
+      if (char === '\\') {
+        const escaped = header[at++];
+        if (escaped === undefined) return fail('unterminated quoted string');
+        value += escaped;
+      } else {
+        value += char;
+      }
+    }
+  };
+
+  while (at < header.length) {
+    skipSpace();
+    if (at >= header.length) break;
+    if (header[at] === ',') {
+      at++;
+      continue;
+    }
+    const name = token('an extension name');
+    const params: Record<string, string | true> = {};
+    for (;;) {
+      skipSpace();
+      if (header[at] !== ';') break;
+      at++;
+      skipSpace();
+      const key = token('a parameter name');
+      skipSpace();
+      let value: string | true = true;
+      if (header[at] === '=') {
+        at++;
+        skipSpace();
+        if (header[at] === '"') {
+          value = quoted();
+          // RFC 6455 §9.1: a quoted value "MUST conform to the 'token' ABNF" once unquoted.
+          if (!WHOLE_TOKEN.test(value)) fail('a quoted value that is not a token');
+        } else {
+          value = token('a parameter value');
+        }
+      }
+      if (!Object.hasOwn(params, key)) params[key] = value;
+    }
+    result.push({ name, params });
+    skipSpace();
+    if (at < header.length) {
+      if (header[at] !== ',') fail('expected "," or ";"');
+      at++;
+    }
+  }
+  return result;
+}
+
+/**
+ * The permessage-deflate parameters a server accepted, from its Sec-WebSocket-Extensions
+ * response header (RFC 7692 §7.1), or null when it did not accept the extension.
+ *
+ * Lenient on purpose: an observer must read what the peers send even when the negotiation was
+ * sloppy. A header that does not parse counts as no extension; window bits outside 8-15 or
+ * missing count as 15; unknown parameters are ignored.
+ */
+export function negotiatedDeflate(responseExtensionsHeader: string | undefined): DeflateParams | null {
+  if (responseExtensionsHeader === undefined || responseExtensionsHeader.trim() === '') return null;
+  let offers: ExtensionOffer[];
+  try {
+    offers = parseExtensions(responseExtensionsHeader);
+  } catch (error) {
+    if (isWireError(error, 'WS_INVALID_EXTENSION_HEADER')) return null;
+    throw error;
+  }
+  // RFC 7692 §5: the server's response names the one accepted offer.
+  const offer = offers.find((o) => o.name.toLowerCase() === 'permessage-deflate');
+  if (offer === undefined) return null;
+  const { params } = offer;
+  return {
+    serverNoContextTakeover: params['server_no_context_takeover'] !== undefined,
+    clientNoContextTakeover: params['client_no_context_takeover'] !== undefined,
+    serverMaxWindowBits: windowBits(params['server_max_window_bits']),
+    clientMaxWindowBits: windowBits(params['client_max_window_bits']),
+  };
+}
+
+function windowBits(value: string | true | undefined): number {
+  // RFC 7692 §7.1.2: a decimal integer 8-15, without leading zeros; 15 when absent.
+  if (typeof value !== 'string' || !/^[1-9][0-9]?$/.test(value)) return 15;
+  const bits = Number(value);
+  return bits >= 8 && bits <= 15 ? bits : 15;
+}
+
+/** Options for {@link MessageInflater}. */
+export interface MessageInflaterOptions {
+  /** True when the sender resets its compressor for every message (no shared window). */
+  noContextTakeover: boolean;
+  /** Output bytes returned per message; the rest is counted and dropped. */
+  maxOutput: number;
+  /**
+   * The most a message may inflate to (zlib's maxOutputLength). The whole output is needed for
+   * the real size and the window, so this is the transient memory cost of one message.
+   * Default: the larger of maxOutput and 64 MiB.
+   */
+  maxInflatedSize?: number;
+}
+
+/** One inflated message. */
+export interface InflateResult {
+  /** The first maxOutput bytes of the inflated message. */
+  output: Uint8Array;
+  /** The inflated size of the whole message. */
+  size: number;
+  /** True when output holds fewer than `size` bytes. */
+  truncated: boolean;
+}
+
+const WINDOW = 32 * 1024;
+// RFC 7692 §7.2.2: the sender removed these 4 bytes (an empty stored block) from each message.
+const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
+const DEFAULT_MAX_INFLATED = 64 * 1024 * 1024;
+
+/**
+ * Inflates the compressed messages of one direction, in order (RFC 7692 §7.2.2).
+ *
+ * Once a message is not inflated (skipped, corrupt, or too large) while the sender uses context
+ * takeover, later messages may refer to output that was never seen: the inflater becomes
+ * unavailable (`available` false) and `inflate` throws WS_INFLATE_UNAVAILABLE from then on.
+ */
+export class MessageInflater {
+  private readonly noContextTakeover: boolean;
+  private readonly maxOutput: number;
+  private readonly maxInflatedSize: number;
+  // The last <= 32 KiB of output live in window[windowStart, windowEnd), room to append after.
+  private readonly window: Uint8Array;
+  private windowStart = 0;
+  private windowEnd = 0;
+  private lost = false;
+
+  constructor(options: MessageInflaterOptions) {
+    this.noContextTakeover = options.noContextTakeover;
+    this.maxOutput = options.maxOutput;
+    this.maxInflatedSize =
+      options.maxInflatedSize ?? Math.max(options.maxOutput, DEFAULT_MAX_INFLATED);
+    this.window = new Uint8Array(this.noContextTakeover ? 0 : 2 * WINDOW);
+  }
+
+  /** False once the shared window is unknown (context takeover only). */
+  get available(): boolean {
+    return !this.lost;
+  }
+
+  /**
+   * Inflates one whole message: its compressed payload, or the payloads of its fragments in
+   * order.
+   *
+   * @throws WireError WS_INFLATE_FAILED for corrupt data, WS_INFLATE_TOO_LARGE past
+   *   maxInflatedSize, WS_INFLATE_UNAVAILABLE once the window is unknown.
+   */
+  inflate(compressed: Uint8Array | readonly Uint8Array[]): InflateResult {
+    if (this.lost) {
+      throw wireError('WS_INFLATE_UNAVAILABLE', 'an earlier message was not inflated');
+    }
+    const pieces = compressed instanceof Uint8Array ? [compressed] : compressed;
+    let length = TAIL.length;
+    for (const piece of pieces) length += piece.length;
+    const input = concat([...pieces, TAIL], length);
+
+    let inflated: Buffer;
+    try {
+      inflated = zlib.inflateRawSync(input, {
+        // A message ends on a sync flush, not at the end of a DEFLATE stream.
+        finishFlush: zlib.constants.Z_SYNC_FLUSH,
+        windowBits: 15,
+        maxOutputLength: this.maxInflatedSize,
+        ...(this.windowEnd > this.windowStart
+          ? { dictionary: this.window.subarray(this.windowStart, this.windowEnd) }
+          : {}),
+      });
+    } catch (error) {
+      this.skip();
+      const tooLarge = (error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
+      throw tooLarge
+        ? wireError('WS_INFLATE_TOO_LARGE', `message inflates to over ${this.maxInflatedSize} bytes`, error)
+        : wireError('WS_INFLATE_FAILED', 'compressed message is not valid DEFLATE data', error);
+    }
+
+    const size = inflated.length;
+    this.remember(inflated);
+    let output: Uint8Array;
+    if (size <= this.maxOutput) {
+      output = new Uint8Array(inflated.buffer, inflated.byteOffset, size);
+    } else {
+      // Copy, so the full output can be freed.
+      output = new Uint8Array(this.maxOutput);
+      output.set(inflated.subarray(0, this.maxOutput));
+    }
+    return { output, size, truncated: size > this.maxOutput };
+  }
+
+  /**
+   * Records that a message was not inflated. With context takeover the window is then unknown
+   * and the inflater unavailable for good; without it, nothing changes.
+   */
+  skip(): void {
+    if (!this.noContextTakeover) this.lost = true;
+  }
+
+  /** Keeps the last 32 KiB of output as the next message's dictionary. */
+  private remember(output: Uint8Array): void {
+    if (this.noContextTakeover || output.length === 0) return;
+    const window = this.window;
+    if (output.length >= WINDOW) {
+      window.set(output.subarray(output.length - WINDOW));
+      this.windowStart = 0;
+      this.windowEnd = WINDOW;
+      return;
+    }
+    if (this.windowEnd + output.length > window.length) {
+      const keep = Math.min(this.windowEnd - this.windowStart, WINDOW - output.length);
+      window.copyWithin(0, this.windowEnd - keep, this.windowEnd);
+      this.windowStart = 0;
+      this.windowEnd = keep;
+    }
+    window.set(output, this.windowEnd);
+    this.windowEnd += output.length;
+    this.windowStart = Math.max(this.windowStart, this.windowEnd - WINDOW);
+  }
+}

@@ -1,0 +1,214 @@
+import zlib from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { MessageInflater, negotiatedDeflate, parseExtensions } from '../../src/wire/permessage-deflate.js';
+import { isWireError } from '../../src/wire/wire-error.js';
+import { hex, plain, toHex, utf8 } from './split-helpers.js';
+
+const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
+
+function code(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return isWireError(error) ? error.code : 'not a WireError';
+  }
+  return undefined;
+}
+
+/**
+ * Compresses messages as a permessage-deflate sender does (RFC 7692 §7.2.1): one raw DEFLATE
+ * stream, a sync flush after each message, the trailing 00 00 ff ff removed. With
+ * noContextTakeover, a fresh stream per message.
+ */
+async function compressMessages(messages: Uint8Array[], noContextTakeover = false, windowBits = 15): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  let deflate = zlib.createDeflateRaw({ windowBits });
+  for (const message of messages) {
+    if (noContextTakeover) deflate = zlib.createDeflateRaw({ windowBits });
+    const chunks: Buffer[] = [];
+    const onData = (chunk: Buffer) => chunks.push(chunk);
+    deflate.on('data', onData);
+    deflate.write(message);
+    await new Promise<void>((resolve) => deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve()));
+    deflate.off('data', onData);
+    const data = Buffer.concat(chunks);
+    expect([...data.subarray(data.length - 4)]).toEqual([0, 0, 0xff, 0xff]);
+    out.push(plain(data.subarray(0, data.length - 4)));
+  }
+  deflate.close();
+  return out;
+}
+
+describe('parseExtensions (RFC 6455 §9.1)', () => {
+  it('parses names, parameters and quoted values', () => {
+    expect(parseExtensions('permessage-deflate; client_max_window_bits; server_max_window_bits="10", x-foo')).toEqual([
+      { name: 'permessage-deflate', params: { client_max_window_bits: true, server_max_window_bits: '10' } },
+      { name: 'x-foo', params: {} },
+    ]);
+    expect(parseExtensions('a;b=1 ;c = "2",, d')).toEqual([
+      { name: 'a', params: { b: '1', c: '2' } },
+      { name: 'd', params: {} },
+    ]);
+    expect(parseExtensions('a; b="x\\yz"')).toEqual([{ name: 'a', params: { b: 'xyz' } }]);
+    expect(parseExtensions('')).toEqual([]);
+    expect(parseExtensions('a; b=1; b=2')).toEqual([{ name: 'a', params: { b: '1' } }]);
+  });
+
+  it('rejects what does not follow the grammar', () => {
+    for (const bad of ['a;', 'a; =1', 'a b', 'a; b="1 2"', 'a; b="unterminated', ';a', 'a; b=', 'a; b="']) {
+      expect(code(() => parseExtensions(bad)), bad).toBe('WS_INVALID_EXTENSION_HEADER');
+    }
+  });
+});
+
+describe('negotiatedDeflate (RFC 7692 §7.1)', () => {
+  it('reads the accepted parameters', () => {
+    expect(negotiatedDeflate('permessage-deflate')).toEqual({
+      serverNoContextTakeover: false,
+      clientNoContextTakeover: false,
+      serverMaxWindowBits: 15,
+      clientMaxWindowBits: 15,
+    });
+    expect(
+      negotiatedDeflate('permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits="9"'),
+    ).toEqual({
+      serverNoContextTakeover: true,
+      clientNoContextTakeover: true,
+      serverMaxWindowBits: 10,
+      clientMaxWindowBits: 9,
+    });
+  });
+
+  it('is null without the extension and lenient with odd parameters', () => {
+    expect(negotiatedDeflate(undefined)).toBeNull();
+    expect(negotiatedDeflate('')).toBeNull();
+    expect(negotiatedDeflate('x-webkit-deflate-frame')).toBeNull();
+    expect(negotiatedDeflate('permessage-deflate; b="1 2"')).toBeNull();
+    expect(negotiatedDeflate('permessage-deflate; server_max_window_bits=16; client_max_window_bits; foo=bar')).toMatchObject({
+      serverMaxWindowBits: 15,
+      clientMaxWindowBits: 15,
+    });
+    expect(negotiatedDeflate('x-other, permessage-deflate; server_max_window_bits=08')?.serverMaxWindowBits).toBe(15);
+  });
+});
+
+describe('MessageInflater: RFC 7692 §7.2.3 examples', () => {
+  const inflater = () => new MessageInflater({ noContextTakeover: false, maxOutput: 1024 });
+
+  it('§7.2.3.1: one compressed block, whole or in fragments', () => {
+    expect(text(inflater().inflate(hex('f2 48 cd c9 c9 07 00')).output)).toBe('Hello');
+    expect(text(inflater().inflate([hex('f2 48 cd'), hex('c9 c9 07 00')]).output)).toBe('Hello');
+  });
+
+  it('§7.2.3.2: a second "Hello" refers to the first through the shared window', () => {
+    const one = inflater();
+    expect(one.inflate(hex('f2 48 cd c9 c9 07 00'))).toMatchObject({ size: 5, truncated: false });
+    const second = one.inflate(hex('f2 00 11 00 00'));
+    expect(text(second.output)).toBe('Hello');
+    expect(second.size).toBe(5);
+    // Without the first message's output the back reference cannot be resolved.
+    expect(code(() => inflater().inflate(hex('f2 00 11 00 00')))).toBe('WS_INFLATE_FAILED');
+  });
+
+  it('§7.2.3.3: a stored (uncompressed) DEFLATE block', () => {
+    expect(text(inflater().inflate(hex('00 05 00 fa ff 48 65 6c 6c 6f 00')).output)).toBe('Hello');
+  });
+
+  it('§7.2.3.4: a block with BFINAL set', () => {
+    expect(text(inflater().inflate(hex('f3 48 cd c9 c9 07 00 00')).output)).toBe('Hello');
+  });
+
+  it('§7.2.3.5: two DEFLATE blocks in one message', () => {
+    expect(text(inflater().inflate(hex('f2 48 05 00 00 00 ff ff ca c9 c9 07 00')).output)).toBe('Hello');
+  });
+
+  it('an empty message', () => {
+    expect(inflater().inflate(hex('00'))).toMatchObject({ size: 0, truncated: false });
+    expect(inflater().inflate(new Uint8Array(0))).toMatchObject({ size: 0, truncated: false });
+  });
+});
+
+describe('MessageInflater against zlib streams', () => {
+  // Messages that repeat each other, longer than the 32 KiB window in total.
+  const messages = Array.from({ length: 60 }, (_, i) =>
+    utf8(`{"seq":${i},"topic":"prices","body":"${'lorem ipsum dolor sit amet '.repeat(20 + (i % 7) * 30)}"}`),
+  );
+
+  it('inflates many messages of one context-takeover stream', async () => {
+    const compressed = await compressMessages(messages);
+    // Later messages are tiny: they refer back to earlier ones.
+    expect(compressed[10]!.length).toBeLessThan(messages[10]!.length / 10);
+    const inflater = new MessageInflater({ noContextTakeover: false, maxOutput: 1 << 20 });
+    for (const [i, message] of messages.entries()) {
+      const result = inflater.inflate(compressed[i]!);
+      expect(toHex(result.output)).toBe(toHex(message));
+      expect(result.size).toBe(message.length);
+    }
+  });
+
+  it('inflates a stream whose messages are bigger than the window', async () => {
+    const big = [0, 1, 2, 3].map((i) => utf8(`${i}:` + 'abcdefghij'.repeat(5000 + i * 1000)));
+    const compressed = await compressMessages([...big, ...big]);
+    const inflater = new MessageInflater({ noContextTakeover: false, maxOutput: 1 << 20 });
+    for (const [i, data] of compressed.entries()) {
+      expect(toHex(inflater.inflate(data).output)).toBe(toHex(big[i % 4]!));
+    }
+  });
+
+  it('inflates small windows (server_max_window_bits=9)', async () => {
+    const compressed = await compressMessages(messages.slice(0, 10), false, 9);
+    const inflater = new MessageInflater({ noContextTakeover: false, maxOutput: 1 << 20 });
+    for (const [i, data] of compressed.entries()) {
+      expect(toHex(inflater.inflate(data).output)).toBe(toHex(messages[i]!));
+    }
+  });
+
+  it('inflates no-context-takeover messages independently', async () => {
+    const compressed = await compressMessages(messages.slice(0, 5), true);
+    const inflater = new MessageInflater({ noContextTakeover: true, maxOutput: 1 << 20 });
+    // Any order works: no message refers to another.
+    for (const i of [4, 0, 3, 1, 2]) {
+      expect(toHex(inflater.inflate(compressed[i]!).output)).toBe(toHex(messages[i]!));
+    }
+  });
+
+  it('caps the output at maxOutput but keeps the window and the real size', async () => {
+    const compressed = await compressMessages(messages.slice(0, 3));
+    const inflater = new MessageInflater({ noContextTakeover: false, maxOutput: 100 });
+    for (const [i, data] of compressed.entries()) {
+      const result = inflater.inflate(data);
+      expect(result.truncated).toBe(true);
+      expect(result.size).toBe(messages[i]!.length);
+      expect(toHex(result.output)).toBe(toHex(messages[i]!.subarray(0, 100)));
+    }
+  });
+
+  it('refuses to inflate past maxInflatedSize, and then loses the context', async () => {
+    const [bomb, next] = await compressMessages([new Uint8Array(1 << 20), utf8('after')]);
+    expect(bomb!.length).toBeLessThan(2000);
+    const inflater = new MessageInflater({ noContextTakeover: false, maxOutput: 10, maxInflatedSize: 100_000 });
+    expect(code(() => inflater.inflate(bomb!))).toBe('WS_INFLATE_TOO_LARGE');
+    expect(inflater.available).toBe(false);
+    expect(code(() => inflater.inflate(next!))).toBe('WS_INFLATE_UNAVAILABLE');
+  });
+
+  it('corrupt data throws WS_INFLATE_FAILED; without context takeover the next message still inflates', () => {
+    const inflater = new MessageInflater({ noContextTakeover: true, maxOutput: 100 });
+    expect(code(() => inflater.inflate(hex('ff ff ff ff')))).toBe('WS_INFLATE_FAILED');
+    expect(inflater.available).toBe(true);
+    expect(text(inflater.inflate(hex('f2 48 cd c9 c9 07 00')).output)).toBe('Hello');
+
+    const shared = new MessageInflater({ noContextTakeover: false, maxOutput: 100 });
+    expect(code(() => shared.inflate(hex('ff ff ff ff')))).toBe('WS_INFLATE_FAILED');
+    expect(shared.available).toBe(false);
+  });
+
+  it('skip() loses the context only with context takeover', () => {
+    const shared = new MessageInflater({ noContextTakeover: false, maxOutput: 100 });
+    shared.skip();
+    expect(shared.available).toBe(false);
+    const fresh = new MessageInflater({ noContextTakeover: true, maxOutput: 100 });
+    fresh.skip();
+    expect(fresh.available).toBe(true);
+  });
+});
