@@ -22,6 +22,13 @@ export const ERROR_CODES = {
   ERR_LISTEN: 3,
   /** The archive could not be written. */
   ERR_WRITE: 3,
+  /**
+   * The TLS root CA cannot be created, read or trusted: a folder or key file owned by another
+   * user, open to others and not fixable, a damaged or mismatched ca.pem / ca.key.
+   */
+  ERR_CA: 3,
+  /** A host name that cannot go into a certificate (not a DNS name or an IP address). */
+  ERR_TLS_HOST: 2,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
