@@ -9,6 +9,7 @@ import { recordCommand } from './commands/record.js';
 import { listCommand } from './commands/list.js';
 import { showCommand } from './commands/show.js';
 import { demoCommand } from './commands/demo.js';
+import { caCommand } from './commands/ca.js';
 
 /** Exit codes, documented in the README. */
 export const EXIT_OK = 0;
@@ -31,7 +32,8 @@ export async function main(argv: string[]): Promise<void> {
     .command(listCommand)
     .command(showCommand)
     .command(demoCommand)
-    .demandCommand(1, 'Name a command: wstape record, list, show or demo. See wstape --help.')
+    .command(caCommand)
+    .demandCommand(1, 'Name a command: wstape record, list, show, demo or ca. See wstape --help.')
     .strict()
     .recommendCommands()
     .version(PACKAGE_VERSION)

@@ -9,22 +9,15 @@
  *
  * It also answers GET /health over plain HTTP.
  */
-import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { encodeClosePayload, encodeFrame } from '../wire/frame-encoder.js';
 import { FrameParser } from '../wire/frame-parser.js';
-
-const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+import { acceptKey } from '../wire/handshake.js';
 
 export interface ChatServer {
   port: number;
   close(): Promise<void>;
-}
-
-/** RFC 6455 §4.2.2: Sec-WebSocket-Accept = base64(SHA-1(key + GUID)). */
-export function acceptKey(key: string): string {
-  return createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
 }
 
 export async function startChatServer(): Promise<ChatServer> {

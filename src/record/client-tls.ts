@@ -22,9 +22,18 @@ export function acceptClientTls(
   defaultHost: string,
   handlers: { secure: (secure: tls.TLSSocket) => void; failed: (error: NodeJS.ErrnoException) => void },
 ): void {
+  let context: tls.SecureContext;
+  try {
+    context = leaves.contextFor(defaultHost);
+  } catch (error) {
+    // A name that cannot go into a certificate (a hostile CONNECT target).
+    socket.destroy();
+    handlers.failed(error as NodeJS.ErrnoException);
+    return;
+  }
   const secure = new tls.TLSSocket(socket, {
     isServer: true,
-    secureContext: leaves.contextFor(defaultHost),
+    secureContext: context,
     SNICallback: (servername, callback) => {
       try {
         callback(null, leaves.contextFor(servername));

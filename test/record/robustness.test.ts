@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EndEntry, ErrorEntry, FrameEntry } from '../../src/format/schema.js';
 import { archiveSchema } from '../../src/format/schema.js';
-import { acceptKey } from '../../src/demo/chat-server.js';
+import { acceptKey } from '../../src/wire/handshake.js';
 import { encodeFrame } from '../../src/wire/frame-encoder.js';
 import { runCli, spawnRecorder } from '../helpers/cli.js';
 import { openClient, readEntries, startRecorder, startWsServer, tempDir, waitFor } from '../helpers/peers.js';
