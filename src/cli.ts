@@ -10,6 +10,7 @@ import { listCommand } from './commands/list.js';
 import { showCommand } from './commands/show.js';
 import { demoCommand } from './commands/demo.js';
 import { caCommand } from './commands/ca.js';
+import { replayCommand } from './commands/replay.js';
 
 /** Exit codes, documented in the README. */
 export const EXIT_OK = 0;
@@ -32,6 +33,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(listCommand)
     .command(showCommand)
     .command(demoCommand)
+    .command(replayCommand)
     .command(caCommand)
     .demandCommand(1, 'Name a command: wstape record, list, show, demo or ca. See wstape --help.')
     .strict()

@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   ERR_CA: 3,
   /** A host name that cannot go into a certificate (not a DNS name or an IP address). */
   ERR_TLS_HOST: 2,
+  /** Replay could not run: the server refused the handshake, closed early, or never answered. */
+  ERR_REPLAY: 2,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

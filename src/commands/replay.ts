@@ -1,0 +1,174 @@
+/**
+ * `wstape replay FILE --as server|client`: a recorded session, played again.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { cliError } from '../errors.js';
+import { processIo, useColor, type Io } from '../io.js';
+import { makePalette } from '../output/colors.js';
+import { compileIgnores } from '../replay/match.js';
+import { MockServer } from '../replay/mock-server.js';
+import type { Divergence, PlayerResult } from '../replay/player.js';
+import { pickConversation, loadRecording, pathOf, type Conversation } from '../replay/recording.js';
+import { replayAsClient } from '../replay/replay-client.js';
+import { parseSize } from './record.js';
+
+export interface ReplayOptions {
+  file: string;
+  as: 'server' | 'client';
+  port: number;
+  host: string;
+  conn?: string;
+  speed: number;
+  asap: boolean;
+  strict: boolean;
+  ignore?: string[];
+  once: boolean;
+  target?: string;
+  out?: string;
+  timeout: number;
+  insecure: boolean;
+  upstreamCa?: string[];
+  maxPayload: string | number;
+}
+
+/** The speed factor: --asap is no gaps at all. */
+function speedOf(options: ReplayOptions): number {
+  if (options.asap) return Infinity;
+  if (!(options.speed > 0)) throw cliError('ERR_USAGE', `--speed must be a number above 0, got ${options.speed}`);
+  return options.speed;
+}
+
+/** The first divergence, both sides, as people read it. */
+export function formatDivergence(conversation: Conversation, divergence: Divergence, color: boolean): string {
+  const p = makePalette(color);
+  const where = divergence.recordedIndex === null ? 'after the end of the recording' : `at recorded frame #${divergence.recordedIndex}`;
+  const lines = [
+    `${p.red('divergence')} on ${conversation.connection.id} (${conversation.connection.url}) ${where}: ${divergence.mismatch.reason} differs`,
+    `  expected: ${divergence.mismatch.expected}`,
+    `  actual:   ${divergence.mismatch.actual}`,
+  ];
+  for (const change of divergence.mismatch.changes ?? []) {
+    lines.push(`  ${change.path}: ${change.kind === 'added' ? '(absent)' : JSON.stringify(change.from)} → ${change.kind === 'removed' ? '(absent)' : JSON.stringify(change.to)}`);
+  }
+  return lines.join('\n');
+}
+
+function summarize(conversation: Conversation, result: PlayerResult): string {
+  const missing = result.missing > 0 ? `, ${result.missing} expected frames did not come` : '';
+  return `${conversation.connection.id} ${pathOf(conversation.connection.url)}: sent ${result.sent} frames, received ${result.received}${missing}`;
+}
+
+export async function runReplay(options: ReplayOptions, io: Io): Promise<number> {
+  const speed = speedOf(options);
+  const rules = compileIgnores(options.ignore ?? []);
+  const maxPayload = parseSize(options.maxPayload);
+  const recording = await loadRecording(options.file, io);
+  const color = useColor(io.stderr, io.env);
+  const chosen = options.conn !== undefined ? pickConversation(recording, options.conn) : undefined;
+
+  if (options.as === 'client') {
+    const conversation = chosen ?? recording.conversations[0];
+    if (!conversation) throw cliError('ERR_USAGE', `${options.file} holds no WebSocket connection to replay`);
+    const result = await replayAsClient(
+      {
+        conversation,
+        ...(options.target !== undefined ? { target: options.target } : {}),
+        ...(options.out !== undefined ? { out: options.out } : {}),
+        speed,
+        strict: options.strict,
+        rules,
+        timeoutMs: options.timeout,
+        maxPayload,
+        insecure: options.insecure,
+        upstreamCa: options.upstreamCa ?? [],
+      },
+      io,
+    );
+    io.stderr.write(`wstape: replayed ${summarize(conversation, result)}\n`);
+    if (result.archive) io.stderr.write(`wstape: new session recorded to ${result.archive}\n`);
+    if (result.divergence) {
+      io.stderr.write(`${formatDivergence(conversation, result.divergence, color)}\n`);
+      return options.strict ? 1 : 0;
+    }
+    if (options.strict && result.missing > 0) return 1;
+    return 0;
+  }
+
+  if (recording.conversations.length === 0 && recording.exchanges.length === 0) {
+    throw cliError('ERR_USAGE', `${options.file} holds nothing to serve`);
+  }
+  let diverged = false;
+  let resolveOnce: (() => void) | null = null;
+  const done = new Promise<void>((resolve) => (resolveOnce = resolve));
+  const server = new MockServer({
+    recording,
+    host: options.host,
+    port: options.port,
+    ...(chosen ? { conversation: chosen } : {}),
+    speed,
+    strict: options.strict,
+    rules,
+    maxPayload,
+    onSession: (conversation, result) => {
+      io.stderr.write(`wstape: served ${summarize(conversation, result)}\n`);
+      if (result.divergence) {
+        diverged = true;
+        io.stderr.write(`${formatDivergence(conversation, result.divergence, color)}\n`);
+      }
+      if (options.once) resolveOnce?.();
+    },
+    onHttp: (head, served) => {
+      io.stderr.write(`wstape: ${head.method} ${head.target} -> ${served?.response ? served.response.status : '404 (not recorded)'}\n`);
+    },
+  });
+  const address = await server.listen();
+  const base = `ws://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  io.stderr.write(`wstape: replaying ${options.file} as a server on ${base}\n`);
+  for (const conversation of chosen ? [chosen] : recording.conversations) {
+    io.stderr.write(`wstape:   ${base}${pathOf(conversation.connection.url)}  (${conversation.connection.id}, ${conversation.frames.length} frames)\n`);
+  }
+  if (!options.once) io.stderr.write('wstape: Ctrl-C stops\n');
+  await Promise.race([
+    done,
+    new Promise<void>((resolve) => {
+      const stop = (): void => {
+        process.removeListener('SIGINT', stop);
+        process.removeListener('SIGTERM', stop);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    }),
+  ]);
+  await server.close();
+  return diverged && options.strict ? 1 : 0;
+}
+
+export const replayCommand: CommandModule<object, ReplayOptions> = {
+  command: 'replay <file>',
+  describe: 'Replay a recorded session: as a mock of the server, or as the client against a real server',
+  builder: (yargs: Argv) =>
+    yargs
+      .positional('file', { type: 'string', demandOption: true, describe: 'The archive to replay' })
+      .option('as', { choices: ['server', 'client'] as const, demandOption: true, describe: 'Play the recorded server (a mock) or the recorded client' })
+      .option('port', { alias: 'p', type: 'number', default: 8080, describe: 'As server: port to listen on (0 picks a free one)' })
+      .option('host', { type: 'string', default: '127.0.0.1', describe: 'As server: address to listen on' })
+      .option('conn', { type: 'string', describe: 'Replay this connection only (e.g. c2)' })
+      .option('speed', { type: 'number', default: 1, describe: 'Scale the recorded gaps: 2 is twice as fast' })
+      .option('asap', { type: 'boolean', default: false, describe: 'No gaps: send each frame as soon as lockstep allows' })
+      .option('strict', { type: 'boolean', default: false, describe: "The peer's frames must match the recording; exit 1 on a divergence" })
+      .option('ignore', { type: 'string', array: true, describe: 'With --strict: a JSONPath to ignore ($.ts, $.items[*].id) or re:PATTERN for text (repeatable)' })
+      .option('once', { type: 'boolean', default: false, describe: 'As server: serve one WebSocket session, then exit' })
+      .option('target', { type: 'string', describe: 'As client: connect here instead of the recorded URL (ws:// or wss://)' })
+      .option('out', { alias: 'o', type: 'string', describe: 'As client: record the new session to this archive' })
+      .option('timeout', { type: 'number', default: 10000, describe: 'As client: longest wait for each reply, in ms' })
+      .option('insecure', { alias: 'k', type: 'boolean', default: false, describe: 'As client: do not verify the server certificate' })
+      .option('upstream-ca', { type: 'string', array: true, describe: 'As client: also trust this CA file (PEM)' })
+      .option('max-payload', { type: 'string', default: '16MiB', describe: 'As client: payload bytes kept in the new archive' })
+      .example('$0 replay bug.wstape.json --as server --port 9000', 'a mock of the recorded server on ws://127.0.0.1:9000')
+      .example('$0 replay bug.wstape.json --as client --out again.wstape.json', 're-drive the real server, record the new session')
+      .example('$0 replay bug.wstape.json --as client --strict --ignore "$.ts"', 'CI: exit 1 if the server now answers differently') as unknown as Argv<ReplayOptions>,
+  handler: async (argv) => {
+    process.exitCode = await runReplay(argv, processIo());
+  },
+};
