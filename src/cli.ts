@@ -11,6 +11,8 @@ import { showCommand } from './commands/show.js';
 import { demoCommand } from './commands/demo.js';
 import { caCommand } from './commands/ca.js';
 import { replayCommand } from './commands/replay.js';
+import { hexdumpCommand } from './commands/hexdump.js';
+import { statsCommand } from './commands/stats.js';
 
 /** Exit codes, documented in the README. */
 export const EXIT_OK = 0;
@@ -33,9 +35,11 @@ export async function main(argv: string[]): Promise<void> {
     .command(listCommand)
     .command(showCommand)
     .command(demoCommand)
+    .command(hexdumpCommand)
+    .command(statsCommand)
     .command(replayCommand)
     .command(caCommand)
-    .demandCommand(1, 'Name a command: wstape record, list, show, demo or ca. See wstape --help.')
+    .demandCommand(1, 'Name a command, e.g. wstape demo, record, list, show or replay. See wstape --help.')
     .strict()
     .recommendCommands()
     .version(PACKAGE_VERSION)

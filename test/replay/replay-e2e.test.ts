@@ -52,10 +52,8 @@ async function startChat() {
 /** The client script: the same steps against the real server or the mock. */
 async function clientScript(ws: WebSocket): Promise<string[]> {
   const got: string[] = [];
-  let waiting: (() => void) | null = null;
   ws.on('message', (data, binary) => {
     got.push(binary ? `bin:${Buffer.from(data as Buffer).toString('hex')}` : String(data));
-    waiting?.();
   });
   const until = (count: number): Promise<void> => waitFor(() => got.length >= count, 5000, `${count} messages`);
   ws.send(JSON.stringify({ type: 'join', user: 'ada' }));

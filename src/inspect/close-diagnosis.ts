@@ -1,0 +1,183 @@
+/**
+ * Why a WebSocket connection ended, as one sentence a person can act on. Pure: it takes what the
+ * stats accumulator measured (the end entry, the silence before it, the keep-alive pings) and
+ * returns text; the rules are here so they can be tested alone.
+ *
+ * For 1006 (RFC 6455 §7.1.5: the TCP connection ended without a close frame) the question is
+ * who dropped it and why, which the traffic before the drop tells apart:
+ * - a side whose own pings went unanswered and then dropped: its heartbeat timeout fired;
+ * - the other side's pings unanswered: the dropping side had stopped responding first;
+ * - a long silence with no pings flowing: an idle timeout in a proxy or load balancer;
+ * - pings flowing but the silence outlasting them: a timeout shorter than the ping interval;
+ * - a drop right after traffic: a process that exited or crashed, or the network.
+ */
+import { closeCodeName } from '../wire/close-codes.js';
+import { formatDuration } from '../output/units.js';
+
+export type Side = 'client' | 'server';
+
+/** A silence at least this long before a drop, with no pings flowing, suggests an idle timeout. */
+export const IDLE_TIMEOUT_HINT_SECONDS = 5;
+
+/** What one side's pings looked like at the end of the connection. */
+export interface KeepAliveSide {
+  /** Ping frames this side sent. */
+  pings: number;
+  /** Mean seconds between its pings; null with fewer than two. */
+  interval: number | null;
+  /** Seconds from its last ping to the end; null without pings. */
+  lastPingBeforeEnd: number | null;
+  /**
+   * Pings sent after its last answered ping that were never answered, leaving out those sent in
+   * the last PONG_GRACE_SECONDS before the end (their answer could still have been on its way).
+   */
+  unansweredAtEnd: number;
+  /**
+   * True when its pings were still coming when the connection ended: at least two pings (so an
+   * interval is known) and the last no more than 1.25 intervals + 1 s before the end.
+   */
+  flowing: boolean;
+}
+
+export interface CloseFacts {
+  closeCode: number | null;
+  closeReason: string;
+  closedBy: Side | null;
+  droppedBy: Side;
+  clean: boolean;
+  /** Seconds from the last frame (or, without frames, the connection's start) to the end. */
+  idle: number;
+  /** True when the connection carried at least one frame. */
+  hadFrames: boolean;
+  /** Seconds from the first close frame to the end; null when none was seen. */
+  closeToEnd: number | null;
+  /** Milliseconds from the first close frame to the other side's; null when it never came. */
+  handshakeMs: number | null;
+  keepAlive: Record<Side, KeepAliveSide>;
+  /** Largest frame payload each side sent, in bytes (for 1009). */
+  largestPayload: Record<Side, number>;
+  /** Anomaly flags seen on the connection (for 1002). */
+  anomalies: readonly string[];
+}
+
+function other(side: Side): Side {
+  return side === 'client' ? 'server' : 'client';
+}
+
+function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+function seconds(value: number): string {
+  return formatDuration(Math.max(0, value));
+}
+
+/** What a close code usually means for the one who sent it, and what to do; '' when nothing to add. */
+export function closeCodeHint(code: number, by: Side, facts: Pick<CloseFacts, 'largestPayload' | 'anomalies'>): string {
+  const to = other(by);
+  switch (code) {
+    case 1000:
+      return '';
+    case 1001:
+      return by === 'server'
+        ? 'the server is going away (shutting down or restarting): reconnect with backoff'
+        : 'the client is going away (a page closed or navigated away, an app shutting down)';
+    case 1002:
+      return facts.anomalies.length > 0
+        ? `a protocol error: see the anomalies (${facts.anomalies.join(', ')})`
+        : `the ${by} saw a protocol error that the recorder did not flag`;
+    case 1003:
+      return `the ${by} does not accept that kind of data (text vs binary)`;
+    case 1005:
+      return 'the close frame carried no status code';
+    case 1007:
+      return `the ${by} received message data it could not accept (e.g. invalid UTF-8 in a text message, or a payload it failed to parse)`;
+    case 1008:
+      return 'a policy violation: often authentication or authorization (an expired token, a missing permission, a rejected origin)';
+    case 1009:
+      return `a message was too big for the ${by}: the largest frame payload from the ${to} was ${facts.largestPayload[to]} bytes; raise the ${by}'s limit or send smaller messages`;
+    case 1010:
+      return 'the client needed an extension that the server did not negotiate';
+    case 1011:
+      return `the ${by} hit an internal error: check its logs`;
+    case 1012:
+      return 'the server is restarting: reconnect after a short delay';
+    case 1013:
+      return 'the server is overloaded or rate-limiting: try again later, with backoff';
+    case 1014:
+      return 'a gateway or proxy could not get a valid response from the server behind it';
+    default:
+      if (code >= 3000 && code <= 3999) return 'a code registered for a library or framework: see its documentation';
+      if (code >= 4000 && code <= 4999) return "an application-defined code: see the application's documentation or source";
+      return `not a code an endpoint may send (RFC 6455 §7.4)`;
+  }
+}
+
+function closeFrameSentence(facts: CloseFacts): string {
+  const code = facts.closeCode as number;
+  const by = facts.closedBy ?? facts.droppedBy;
+  const to = other(by);
+  const reason = facts.closeReason !== '' ? ` ${JSON.stringify(facts.closeReason)}` : '';
+  let sentence = `${by} closed with ${code} (${closeCodeName(code)})${reason}`;
+  if (facts.clean) {
+    const when = facts.handshakeMs !== null ? ` ${seconds(facts.handshakeMs / 1000)} later` : '';
+    sentence += `; the ${to} answered with its close frame${when}: the close handshake completed`;
+  } else {
+    const after = facts.closeToEnd !== null ? ` ${seconds(facts.closeToEnd)} later` : '';
+    sentence +=
+      facts.droppedBy === by
+        ? `, then dropped the TCP connection${after} without waiting for the ${to}'s close frame: the close handshake did not complete`
+        : `; the ${to} dropped the TCP connection${after} without answering with a close frame: the close handshake did not complete`;
+  }
+  const hint = closeCodeHint(code, by, facts);
+  return hint === '' ? sentence : `${sentence} — ${hint}`;
+}
+
+function pingRhythm(side: Side, keepAlive: KeepAliveSide): string {
+  return `${side} every ${seconds(keepAlive.interval ?? 0)}`;
+}
+
+function abnormalSentence(facts: CloseFacts): string {
+  const dropper = facts.droppedBy;
+  const peer = other(dropper);
+  const idle = seconds(facts.idle);
+  const base = facts.hadFrames
+    ? `${dropper} dropped the TCP connection ${idle} after the last frame without a close frame`
+    : `${dropper} dropped the TCP connection ${idle} after it opened, without any frame and without a close frame`;
+  const own = facts.keepAlive[dropper];
+  const theirs = facts.keepAlive[peer];
+  const crashed =
+    dropper === 'server'
+      ? 'the server process exited, crashed or restarted, or something between (a proxy, the network) failed'
+      : 'the client process exited or crashed, or its network went away';
+
+  if (own.unansweredAtEnd > 0) {
+    return `${base}; its last ${plural(own.unansweredAtEnd, 'ping')} went unanswered — a heartbeat timeout on the ${dropper} is likely: the ${peer} (or the network between them) had stopped responding`;
+  }
+  if (theirs.unansweredAtEnd > 0) {
+    return `${base}; the ${peer}'s last ${plural(theirs.unansweredAtEnd, 'ping')} went unanswered — the ${dropper} had stopped responding before it dropped (overloaded, hung or restarting)`;
+  }
+  const flowing = (['client', 'server'] as const).filter((side) => facts.keepAlive[side].flowing);
+  if (flowing.length === 0) {
+    const stopped = (['client', 'server'] as const).filter((side) => facts.keepAlive[side].pings > 0);
+    const pings =
+      stopped.length === 0
+        ? 'no pings were flowing in either direction'
+        : `no keep-alive pings were flowing (${stopped.map((side) => `the ${side}'s last ping came ${seconds(facts.keepAlive[side].lastPingBeforeEnd ?? 0)} before the end`).join(', ')})`;
+    if (facts.idle >= IDLE_TIMEOUT_HINT_SECONDS) {
+      return `${base}; ${pings} — an idle timeout (proxy/load balancer) is likely: send pings more often than that timeout`;
+    }
+    return `${base}; ${pings}, but the drop came only ${idle} after traffic, too soon for an idle timeout — ${crashed}`;
+  }
+  const rhythm = flowing.map((side) => pingRhythm(side, facts.keepAlive[side])).join(', ');
+  if (facts.idle >= IDLE_TIMEOUT_HINT_SECONDS) {
+    return `${base}; keep-alive pings were flowing (${rhythm}) but ${idle} passed without traffic — an idle timeout shorter than the ping interval is likely: ping more often`;
+  }
+  return `${base}; keep-alive pings were flowing (${rhythm}) and answered, so it was not an idle timeout — ${crashed}`;
+}
+
+/** One sentence on how the connection ended, e.g. for 1006: who dropped it, and the likely cause. */
+export function diagnoseClose(facts: CloseFacts): string {
+  if (facts.closeCode === 1006 || facts.closeCode === null) return abnormalSentence(facts);
+  return closeFrameSentence(facts);
+}

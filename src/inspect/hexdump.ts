@@ -1,0 +1,149 @@
+/**
+ * The canonical hex+ASCII layout of `hexdump -C`, byte for byte, and the small pieces
+ * `wstape hexdump` needs to pick and decode payloads. No I/O.
+ *
+ *   00000000  89 50 4e 47 0d 0a 1a 0a  00 00 00 0d 49 48 44 52  |.PNG........IHDR|
+ *   00000010  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|
+ *   *
+ *   00000040  01 02                                             |..|
+ *   00000042
+ *
+ * The rules, as hexdump applies them (checked against the real tool in the tests):
+ * - each line: the offset as 8 (or more) lowercase hex digits, two spaces, 16 byte slots of
+ *   `xx ` with one more space after the eighth, one space, then `|ASCII|` with 0x20-0x7e shown
+ *   as themselves and every other byte as `.`. A short last line pads the missing slots.
+ * - a full 16-byte line identical to the line before it is not printed; a run of them becomes a
+ *   single `*` line. A short last line is never collapsed.
+ * - after the data, a line with the total length as the offset. Empty input prints nothing.
+ */
+import type { FrameEntry, FrameType } from '../format/schema.js';
+import { payloadBytes } from '../output/payload.js';
+
+const BYTES_PER_LINE = 16;
+/** Width of the hex part of a line: 16 slots of 3 columns plus the space between the halves. */
+const HEX_WIDTH = BYTES_PER_LINE * 3 + 1;
+
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+const ASCII = Array.from({ length: 256 }, (_, byte) => (byte >= 0x20 && byte <= 0x7e ? String.fromCharCode(byte) : '.'));
+
+function offsetText(offset: number): string {
+  return offset.toString(16).padStart(8, '0');
+}
+
+function formatLine(bytes: Uint8Array, start: number, end: number): string {
+  let hex = '';
+  let ascii = '';
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i] as number;
+    hex += `${HEX[byte]} `;
+    if (i - start === 7) hex += ' ';
+    ascii += ASCII[byte];
+  }
+  return `${offsetText(start)}  ${hex.padEnd(HEX_WIDTH)} |${ascii}|\n`;
+}
+
+function sameLine(bytes: Uint8Array, a: number, b: number): boolean {
+  for (let i = 0; i < BYTES_PER_LINE; i++) if (bytes[a + i] !== bytes[b + i]) return false;
+  return true;
+}
+
+/**
+ * The `hexdump -C` output for `bytes` in pieces of at most `linesPerChunk` lines (each ending in
+ * "\n"), so a multi-megabyte payload can be written with backpressure instead of built as one
+ * string. Concatenated, the pieces are exactly hexdumpC(bytes).
+ */
+export function* hexdumpChunks(bytes: Uint8Array, linesPerChunk = 1024): Generator<string> {
+  if (bytes.length === 0) return;
+  let chunk = '';
+  let lines = 0;
+  let starred = false;
+  const push = (line: string): string | null => {
+    chunk += line;
+    if (++lines < linesPerChunk) return null;
+    const full = chunk;
+    chunk = '';
+    lines = 0;
+    return full;
+  };
+  for (let start = 0; start < bytes.length; start += BYTES_PER_LINE) {
+    const end = Math.min(start + BYTES_PER_LINE, bytes.length);
+    const full = end - start === BYTES_PER_LINE;
+    if (full && start > 0 && sameLine(bytes, start, start - BYTES_PER_LINE)) {
+      if (!starred) {
+        starred = true;
+        const out = push('*\n');
+        if (out !== null) yield out;
+      }
+      continue;
+    }
+    starred = false;
+    const out = push(formatLine(bytes, start, end));
+    if (out !== null) yield out;
+  }
+  chunk += `${offsetText(bytes.length)}\n`;
+  yield chunk;
+}
+
+/** Exactly what `hexdump -C` prints for `bytes` ("" for no bytes). */
+export function hexdumpC(bytes: Uint8Array): string {
+  let out = '';
+  for (const chunk of hexdumpChunks(bytes)) out += chunk;
+  return out;
+}
+
+/**
+ * The payload bytes the archive keeps for a frame: the UTF-8 of `text`, the base64 `data`, or,
+ * for a close frame archived with only its `code` and `reason` (what the recorder writes when the
+ * reason is valid UTF-8), the payload rebuilt from them (RFC 6455 §5.5.1: a 2-byte big-endian
+ * code, then the reason).
+ */
+export function framePayload(frame: Pick<FrameEntry, 'type' | 'text' | 'data' | 'code' | 'reason'>): Uint8Array {
+  if (frame.text !== undefined || frame.data !== undefined) return payloadBytes(frame);
+  if (frame.type === 'close' && frame.code !== undefined) {
+    const reason = Buffer.from(frame.reason ?? '', 'utf8');
+    const bytes = new Uint8Array(2 + reason.length);
+    bytes[0] = (frame.code >> 8) & 0xff;
+    bytes[1] = frame.code & 0xff;
+    bytes.set(reason, 2);
+    return bytes;
+  }
+  return new Uint8Array(0);
+}
+
+/**
+ * Tracks which message each data frame belongs to, per connection and direction, so that the
+ * continuation frames of a fragmented binary message can be told from those of a text message
+ * (RFC 6455 §5.4: a continuation frame carries no type of its own; the message's first frame
+ * does). Memory: one entry per unfinished message.
+ */
+export class MessageTypeTracker {
+  readonly #open = new Map<string, 'text' | 'binary'>();
+
+  /**
+   * The type of the message this frame carries data of: `text` or `binary`, or null for control
+   * frames, reserved opcodes, and continuations with no message in progress. Call it for every
+   * frame, in archive order.
+   */
+  observe(frame: Pick<FrameEntry, 'conn' | 'dir' | 'type' | 'fin'>): 'text' | 'binary' | null {
+    const key = `${frame.dir} ${frame.conn}`;
+    switch (frame.type) {
+      case 'text':
+      case 'binary':
+        if (frame.fin) this.#open.delete(key);
+        else this.#open.set(key, frame.type);
+        return frame.type;
+      case 'continuation': {
+        const type = this.#open.get(key) ?? null;
+        if (frame.fin) this.#open.delete(key);
+        return type;
+      }
+      default:
+        return null;
+    }
+  }
+}
+
+/** A frame type as the header line names it. */
+export function frameTypeLabel(type: FrameType, opcode: number): string {
+  return type === 'reserved' ? `opcode 0x${opcode.toString(16)}` : type;
+}
