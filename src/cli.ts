@@ -13,6 +13,7 @@ import { caCommand } from './commands/ca.js';
 import { replayCommand } from './commands/replay.js';
 import { hexdumpCommand } from './commands/hexdump.js';
 import { statsCommand } from './commands/stats.js';
+import { diffCommand } from './commands/diff.js';
 
 /** Exit codes, documented in the README. */
 export const EXIT_OK = 0;
@@ -38,6 +39,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(hexdumpCommand)
     .command(statsCommand)
     .command(replayCommand)
+    .command(diffCommand)
     .command(caCommand)
     .demandCommand(1, 'Name a command, e.g. wstape demo, record, list, show or replay. See wstape --help.')
     .strict()

@@ -1,0 +1,160 @@
+/**
+ * `wstape diff A B [--conn-a ID] [--conn-b ID] [--ignore SPEC]... [--timing-tolerance MS] [--json]`:
+ * compare the WebSocket conversations of two archives, frame by frame, each direction aligned on
+ * its own (the logic, and the `--json` fields, are in replay/diff.ts; what counts as the same
+ * frame is in replay/match.ts).
+ *
+ * By default the WebSocket connections of A and B are paired in order (the first connection of A
+ * with the first of B, ...) and a connection without a partner is a difference; `--conn-a` and
+ * `--conn-b` compare exactly those two (one alone names the same id in both archives).
+ *
+ * Exit code: 0 when no difference was found, 1 when one was, 2 on bad usage or a bad archive.
+ *
+ * Memory: each archive is streamed once; the frames (payloads included) of the connections being
+ * compared are kept, everything else is dropped as it is read.
+ */
+import type { CommandModule } from 'yargs';
+import { cliError } from '../errors.js';
+import type { FrameEntry } from '../format/schema.js';
+import { processIo, useColor, type Io } from '../io.js';
+import { makePalette } from '../output/colors.js';
+import { diffConnections, formatDifference, summaryLine, type Conversation, type DiffFrame } from '../replay/diff.js';
+import { compileIgnores } from '../replay/match.js';
+import { openForReading, warn, writeOut } from './common.js';
+
+export interface DiffOptions {
+  /** The first archive ("A", the expected side). */
+  a: string;
+  /** The second archive ("B", the actual side). */
+  b: string;
+  connA?: string | undefined;
+  connB?: string | undefined;
+  /** JSONPaths (`$.ts`) and `re:REGEX` patterns; see compileIgnores. */
+  ignore?: string[] | undefined;
+  /** Milliseconds; absent: timing is not compared. */
+  timingTolerance?: number | undefined;
+  json: boolean;
+}
+
+/** The kept fields of a frame entry: what matching and the report need, without wire details. */
+function diffFrame(entry: FrameEntry): DiffFrame {
+  const frame: DiffFrame = { type: entry.type, fin: entry.fin, dir: entry.dir, index: entry.index, elapsed: entry.elapsed, size: entry.size };
+  if (entry.text !== undefined) frame.text = entry.text;
+  if (entry.data !== undefined) frame.data = entry.data;
+  if (entry.code !== undefined) frame.code = entry.code;
+  if (entry.reason !== undefined) frame.reason = entry.reason;
+  if (entry.truncated === true) frame.truncated = true;
+  return frame;
+}
+
+/**
+ * The WebSocket conversations of an archive, in the order of their connection entries; with
+ * `only`, just that connection (ERR_USAGE when the archive has no WebSocket connection by that id).
+ */
+export async function loadConversations(file: string, io: Io, only?: string): Promise<Conversation[]> {
+  const reader = await openForReading(file, io);
+  const conversations = new Map<string, Conversation>();
+  const otherIds = new Map<string, string>();
+  const allWebSocketIds: string[] = [];
+  for await (const entry of reader.entries()) {
+    switch (entry.kind) {
+      case 'connection':
+        allWebSocketIds.push(entry.id);
+        if (only === undefined || entry.id === only) conversations.set(entry.id, { id: entry.id, url: entry.url, start: entry.elapsed, frames: [], end: null });
+        break;
+      case 'frame':
+        conversations.get(entry.conn)?.frames.push(diffFrame(entry));
+        break;
+      case 'end': {
+        const conversation = conversations.get(entry.conn);
+        if (conversation !== undefined) conversation.end = { code: entry.closeCode, reason: entry.closeReason, closedBy: entry.closedBy };
+        break;
+      }
+      case 'http':
+        otherIds.set(entry.id, 'an HTTP exchange');
+        break;
+      case 'tunnel':
+        otherIds.set(entry.id, 'a tunnel');
+        break;
+      case 'error':
+        break;
+    }
+  }
+  if (only !== undefined && !conversations.has(only)) {
+    const other = otherIds.get(only);
+    const listed = allWebSocketIds.length > 0 ? `its WebSocket connections: ${allWebSocketIds.join(', ')}` : 'it has no WebSocket connections';
+    const what = other !== undefined ? `${only} is ${other}, not a WebSocket connection` : `there is no connection ${only}`;
+    throw cliError('ERR_USAGE', `${file}: ${what} (${listed})`);
+  }
+  return [...conversations.values()];
+}
+
+/** Run `wstape diff`; returns 0 (no difference) or 1 (differences). Usage errors throw first. */
+export async function runDiff(options: DiffOptions, io: Io): Promise<number> {
+  const rules = compileIgnores(options.ignore ?? []);
+  const tolerance = options.timingTolerance;
+  if (tolerance !== undefined && !(Number.isFinite(tolerance) && tolerance >= 0)) {
+    throw cliError('ERR_USAGE', `--timing-tolerance must be a number of milliseconds, 0 or more (got ${String(tolerance)})`);
+  }
+  const onlyA = options.connA ?? options.connB;
+  const onlyB = options.connB ?? options.connA;
+  const connsA = await loadConversations(options.a, io, onlyA);
+  const connsB = await loadConversations(options.b, io, onlyB);
+  if (connsA.length === 0 && connsB.length === 0) warn(io, 'neither archive has a WebSocket connection; nothing to compare');
+
+  const result = diffConnections(connsA, connsB, { rules, timingToleranceMs: tolerance });
+  if (options.json) {
+    for (const difference of result.differences) await writeOut(io.stdout, `${JSON.stringify(difference)}\n`);
+  } else {
+    const p = makePalette(useColor(io.stdout, io.env));
+    for (const difference of result.differences) {
+      await writeOut(io.stdout, `${formatDifference(difference, p).join('\n')}\n`);
+    }
+    await writeOut(io.stdout, `${result.differences.length > 0 ? p.bold(summaryLine(result)) : p.green(summaryLine(result))}\n`);
+  }
+  return result.differences.length > 0 ? 1 : 0;
+}
+
+/** Repeated values as one list (no comma splitting: patterns and paths may contain commas). */
+function toArray(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+export const diffCommand: CommandModule<object, DiffOptions> = {
+  command: 'diff <a> <b>',
+  describe: 'Compare the WebSocket conversations of two archives (exit 1 when they differ)',
+  builder: (yargs) =>
+    yargs
+      .positional('a', { describe: 'The first archive (the expected side)', type: 'string', demandOption: true, normalize: true })
+      .positional('b', { describe: 'The second archive (the actual side)', type: 'string', demandOption: true, normalize: true })
+      .option('conn-a', {
+        describe: 'Compare only this connection of A (alone: the same id in both)',
+        type: 'string',
+      })
+      .option('conn-b', {
+        describe: 'Compare only this connection of B (alone: the same id in both)',
+        type: 'string',
+      })
+      .option('ignore', {
+        describe: "Leave out of the comparison: a JSONPath into JSON payloads ('$.ts', '$.items[*].id', '$..requestId') or re:REGEX (masked in text payloads); repeat for several",
+        type: 'string',
+        coerce: toArray,
+      })
+      .option('timing-tolerance', {
+        describe: 'Also report frames whose gap from the previous frame moved by more than this many milliseconds',
+        type: 'number',
+      })
+      .option('json', {
+        describe: 'One JSON object per difference per line (stable fields: see the README)',
+        type: 'boolean',
+        default: false,
+      })
+      .example('$0 diff before.wstape.json after.wstape.json', 'What changed between two recordings')
+      .example("$0 diff a.wstape.json b.wstape.json --ignore '$.ts' --ignore 're:[0-9a-f]{8}-[0-9a-f-]{27}'", 'Ignore a timestamp field and UUIDs')
+      .example('$0 diff a.wstape.json b.wstape.json --conn-a c2 --conn-b c1 --json | jq .kind', 'Two chosen connections, as JSON lines')
+      .example('$0 diff a.wstape.json b.wstape.json --timing-tolerance 50', 'Also flag frames that came 50 ms earlier or later'),
+  handler: async (argv) => {
+    process.exitCode = await runDiff(argv, processIo());
+  },
+};
