@@ -1,0 +1,108 @@
+/**
+ * The shape of `wstape stats` results: one ConnectionStats per WebSocket connection, which is
+ * also what `stats --json` prints, field for field and in this order (src/commands/stats.ts
+ * documents each field). Add fields, never rename them.
+ */
+import type { FrameType } from '../format/schema.js';
+import type { KeepAliveSide, Side } from './close-diagnosis.js';
+
+export type { KeepAliveSide, Side } from './close-diagnosis.js';
+
+export type Dir = 'out' | 'in';
+
+export interface TypeCounts {
+  framesOut: number;
+  framesIn: number;
+  /** Wire bytes (frame header plus payload as sent). */
+  bytesOut: number;
+  bytesIn: number;
+  /** Payload bytes after decompression. */
+  payloadOut: number;
+  payloadIn: number;
+}
+
+export interface CompressionStats {
+  frames: number;
+  wireBytes: number;
+  payloadBytes: number;
+  /** payloadBytes / wireBytes: 4.2 means the data was 4.2 times larger than on the wire. */
+  ratio: number | null;
+}
+
+export interface FrameRef {
+  index: number;
+  dir: Dir;
+  type: FrameType;
+  size: number;
+  wireSize: number;
+  time: string;
+}
+
+export interface PingStats {
+  /** Pings the client sent. */
+  out: number;
+  /** Pings the server sent. */
+  in: number;
+  answered: number;
+  unanswered: number;
+  unsolicitedPongs: number;
+  /** Round trips of answered pings, in milliseconds; null when none was answered. */
+  rttMs: { min: number; median: number; p95: number; max: number } | null;
+  /** True when median and p95 come from a sample of the round trips. */
+  rttSampled: boolean;
+}
+
+export interface SilenceStats {
+  seconds: number;
+  /** Time of the frame before the silence. */
+  from: string;
+  /** Time of the frame after it. */
+  to: string;
+  afterIndex: number;
+  beforeIndex: number;
+}
+
+export interface CloseStats {
+  code: number | null;
+  name: string | null;
+  reason: string;
+  closedBy: Side | null;
+  droppedBy: Side;
+  clean: boolean;
+  /** When the connection ended. */
+  time: string;
+  /** Milliseconds from the first close frame to the other side's close frame, when both came. */
+  handshakeMs: number | null;
+  /** Seconds from the last frame (or the start, without frames) to the end. */
+  idle: number;
+  keepAlive: Record<Side, KeepAliveSide>;
+}
+
+/** One connection's statistics: what `stats --json` prints, in this field order. */
+export interface ConnectionStats {
+  conn: string;
+  url: string | null;
+  subprotocol: string | null;
+  time: string;
+  open: boolean;
+  duration: number | null;
+  framesOut: number;
+  framesIn: number;
+  bytesOut: number;
+  bytesIn: number;
+  payloadOut: number;
+  payloadIn: number;
+  messagesOut: number;
+  messagesIn: number;
+  messagesPerSecond: number | null;
+  types: Partial<Record<FrameType, TypeCounts>>;
+  compression: CompressionStats | null;
+  largestFrame: FrameRef | null;
+  pings: PingStats;
+  longestSilence: SilenceStats | null;
+  anomalies: Record<string, number>;
+  errors: number;
+  errorCodes: Record<string, number>;
+  close: CloseStats | null;
+  diagnosis: string;
+}
