@@ -20,7 +20,11 @@ export function acceptClientTls(
   socket: Socket,
   leaves: LeafProvider,
   defaultHost: string,
-  handlers: { secure: (secure: tls.TLSSocket) => void; failed: (error: NodeJS.ErrnoException) => void },
+  handlers: {
+    secure: (secure: tls.TLSSocket) => void;
+    /** The handshake failed with this error, or (null) the client left before finishing it. */
+    failed: (error: NodeJS.ErrnoException | null) => void;
+  },
 ): void {
   let context: tls.SecureContext;
   try {
@@ -48,12 +52,18 @@ export function acceptClientTls(
     established = true;
     handlers.secure(secure);
   });
-  secure.on('error', (error: NodeJS.ErrnoException) => {
+  let failed = false;
+  const fail = (error: NodeJS.ErrnoException | null): void => {
     // Later errors belong to whoever owns the connection by then.
-    if (established) return;
+    if (established || failed) return;
+    failed = true;
     secure.destroy();
     handlers.failed(error);
-  });
+  };
+  secure.on('error', fail);
+  // Browsers open speculative connections and close some mid-handshake without an alert.
+  secure.on('end', () => fail(null));
+  secure.on('close', () => fail(null));
 }
 
 /** The one-line hint recorded when a client refuses our certificate. */

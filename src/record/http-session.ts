@@ -656,16 +656,21 @@ async function interceptTls(ctx: ProxyContext, client: Socket, raw: Socket, addr
   }
   // Give the ClientHello back to the socket: the TLS layer reads what the socket has buffered.
   client.unshift(Buffer.from(hello));
+  // Until the handshake is done, nothing else owns the upstream socket: track it for shutdown.
+  const pending: Stoppable = { shutdown: () => raw.destroy() };
+  const untrack = ctx.track(pending);
   acceptClientTls(client, leaves, address.host, {
     secure: (secure) => {
+      untrack();
       const servername = secure.servername || address.host;
       const upstreamTls: UpstreamTls = { servername, insecure: ctx.tls.insecure, extraCa: ctx.tls.extraCa };
       const upstream = connectUpstream(address, upstreamTls, raw);
       new HttpSession(ctx, secure, { kind: 'fixed', mode: 'connect', address, rewriteHost: false, tls: upstreamTls, connected: upstream });
     },
     failed: (error) => {
-      recordError('CLIENT_TLS', clientTlsFailure(error, formatAuthority(address, 443)));
+      untrack();
       raw.destroy();
+      if (error) recordError('CLIENT_TLS', clientTlsFailure(error, formatAuthority(address, 443)));
     },
   });
 }

@@ -109,6 +109,7 @@ export class ProxyServer {
     acceptClientTls(socket, leaves, defaultHost, {
       secure: (secure) => new HttpSession(this.ctx, secure, route),
       failed: (error) => {
+        if (!error) return;
         const recorder = this.options.recorder;
         recorder.append({ kind: 'error', ...recorder.now(), code: 'CLIENT_TLS', message: clientTlsFailure(error, defaultHost) });
         recorder.flush();

@@ -201,6 +201,41 @@ describe('intercepting wss:// through CONNECT', () => {
   });
 });
 
+describe('a client that leaves mid-handshake', () => {
+  it('closes the upstream connection the CONNECT opened (browsers cancel speculative connections)', async () => {
+    // Capture a real ClientHello from Node's TLS client.
+    const hello = await new Promise<Buffer>((resolve) => {
+      const sink = net.createServer((socket) => socket.once('data', (chunk: Buffer) => (resolve(chunk), socket.destroy(), sink.close())));
+      sink.listen(0, '127.0.0.1', () => {
+        tls.connect({ port: (sink.address() as net.AddressInfo).port, host: '127.0.0.1', servername: 'localhost' }).on('error', () => {});
+      });
+    });
+    // An upstream that only counts its open connections.
+    const open = new Set<net.Socket>();
+    const upstream = net.createServer((socket) => {
+      open.add(socket);
+      socket.on('close', () => open.delete(socket));
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => upstream.close(resolve)));
+    const port = (upstream.address() as net.AddressInfo).port;
+    const recorder = await record();
+
+    const client = net.connect(recorder.port, '127.0.0.1');
+    client.write(`CONNECT localhost:${port} HTTP/1.1\r\nHost: localhost:${port}\r\n\r\n`);
+    await new Promise((resolve) => client.once('data', resolve)); // 200 Connection established
+    client.write(hello);
+    await new Promise((resolve) => client.once('data', resolve)); // the recorder's ServerHello
+    await waitFor(() => open.size === 1, 5000, 'the upstream connection');
+    client.end();
+    await waitFor(() => open.size === 0, 5000, 'the upstream connection to close');
+    await recorder.stop();
+    const entries = await readEntries(recorder.path);
+    expect(entries.filter((entry) => entry.kind === 'error')).toEqual([]);
+  });
+});
+
 describe('reverse mode with TLS', () => {
   it('reaches a wss:// target and serves TLS to the client (--tls)', async () => {
     const server = await startWssServer();
