@@ -47,7 +47,13 @@ const CR = 0x0d;
 const LF = 0x0a;
 
 /** How a message's body is delimited (RFC 9112 §6). */
-type Framing = { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'chunked' } | { kind: 'close' };
+type Framing =
+  | { kind: 'none' }
+  | { kind: 'length'; length: number }
+  | { kind: 'chunked' }
+  | { kind: 'close' }
+  /** An interim (1xx) response: no body, and the same request's final response follows. */
+  | { kind: 'interim' };
 
 const enum State {
   Head,
@@ -186,7 +192,9 @@ abstract class MessageParser<Head> {
           }
           offset = end;
           events.push({ type: 'head', head, raw });
-          if (framing.kind === 'none' || (framing.kind === 'length' && framing.length === 0)) {
+          if (framing.kind === 'interim') {
+            // Still State.Head: parse the final response next, without detaching.
+          } else if (framing.kind === 'none' || (framing.kind === 'length' && framing.length === 0)) {
             this.detach(events);
           } else if (framing.kind === 'length') {
             this.remaining = framing.length;
@@ -327,6 +335,7 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     const method = interim ? this.methods[0] : this.methods.shift();
     // RFC 9112 §6.3: responses to HEAD, 1xx, 204 and 304 have no body; 101 and a 2xx to CONNECT
     // switch the connection to another protocol.
+    if (interim) return { kind: 'interim' };
     if (method === 'HEAD' || head.status < 200 || head.status === 204 || head.status === 304) return { kind: 'none' };
     if (method === 'CONNECT' && head.status < 300) return { kind: 'none' };
     return framingFromHeaders(head.headers, { kind: 'close' });

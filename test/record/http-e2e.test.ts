@@ -90,6 +90,41 @@ describe('HTTP through the forward proxy', () => {
     expect(exchanges[1]!.response!.headers).toContainEqual(['content-length', '14']);
   });
 
+  it('relays an interim 100 Continue and records the final response', async () => {
+    const upstream = await startHttpServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => (body += String(chunk)));
+      request.on('end', () => response.end(`got ${body}`));
+    });
+    const recorder = await startRecorder();
+    cleanups.push(upstream.close, () => recorder.stop());
+    const result = await new Promise<{ continued: boolean; body: string }>((resolve, reject) => {
+      let continued = false;
+      const request = http.request({
+        host: '127.0.0.1',
+        port: recorder.port,
+        method: 'POST',
+        path: `http://127.0.0.1:${upstream.port}/upload`,
+        headers: { expect: '100-continue', 'content-length': '4' },
+      });
+      request.on('continue', () => {
+        continued = true;
+        request.end('data');
+      });
+      request.on('response', (response) => {
+        let text = '';
+        response.on('data', (chunk) => (text += String(chunk)));
+        response.on('end', () => resolve({ continued, body: text }));
+      });
+      request.on('error', reject);
+    });
+    expect(result).toEqual({ continued: true, body: 'got data' });
+    await recorder.stop();
+    const exchanges = (await readEntries(recorder.path)).filter((entry): entry is HttpEntry => entry.kind === 'http');
+    expect(exchanges).toHaveLength(1);
+    expect(exchanges[0]).toMatchObject({ request: { method: 'POST', body: { text: 'data' } }, response: { status: 200, body: { text: 'got data' } } });
+  });
+
   it('answers 502 with the reason when the upstream refuses, and records the error', async () => {
     // A port that was free a moment ago: nothing listens there now.
     const probe = net.createServer();
