@@ -21,10 +21,10 @@ import {
   type ResponseHead,
 } from '../http/http-parser.js';
 import { negotiatedDeflate } from '../wire/permessage-deflate.js';
-import { acceptClientTls, clientTlsFailure, type LeafProvider } from './client-tls.js';
-import { CappedBuffer, bodyRecord } from './payload.js';
+import type { LeafProvider } from './client-tls.js';
+import { CappedBuffer, bodyRecord, concatBytes } from './payload.js';
+import { openTunnel, sniffTunnel } from './connect-tunnel.js';
 import type { Recorder } from './recorder.js';
-import { relayTunnel } from './tunnel-relay.js';
 import {
   connectUpstream,
   describeUpstreamError,
@@ -480,33 +480,18 @@ export class HttpSession implements Stoppable {
   /** From here on, relay bytes both ways without parsing, as a tunnel entry. */
   private becomeOpaque(reason: string, clientBytes: Uint8Array, serverBytes: Uint8Array): void {
     const upstream = this.upstream;
+    const address = this.exchange?.address ?? parseAuthority(this.upstreamKey, 80);
     this.handOff();
-    if (!upstream) {
+    if (!upstream || !address) {
       this.client.destroy();
       return;
     }
-    const address = this.exchange?.address ?? parseAuthority(this.upstreamKey, 80)!;
-    const id = this.recorder.nextId('t');
-    this.recorder.append({
-      kind: 'tunnel',
-      id,
-      ...this.recorder.now(),
-      url: `tcp://${formatAuthority(address, 0)}`,
-      client: this.clientEndpoint(),
-      server: { host: address.host, port: address.port },
+    openTunnel(this.ctx, this.client, upstream, address, {
       reason: `not HTTP: ${reason}`,
-    });
-    this.recorder.flush();
-    const tunnel = relayTunnel({
-      recorder: this.recorder,
-      id,
-      client: this.client,
-      upstream,
+      secure: false,
       clientBytes: concatBytes(clientBytes, this.requests.takeDetachedBytes()),
       serverBytes,
-      onDone: () => untrack(),
     });
-    const untrack = this.ctx.track(tunnel);
   }
 
   /** Stop listening on both sockets: another relay owns them now (or they are closing). */
@@ -561,120 +546,6 @@ export class HttpSession implements Stoppable {
   }
 }
 
-/**
- * After a CONNECT is answered, the first bytes decide: a TLS ClientHello is intercepted (or passes
- * through untouched for --no-intercept hosts), plaintext is parsed as HTTP, and a server that
- * speaks first makes it an opaque tunnel.
- */
-function sniffTunnel(ctx: ProxyContext, client: Duplex, upstream: Socket, address: UpstreamAddress, early: Uint8Array): void {
-  const decide = (clientBytes: Uint8Array, serverBytes: Uint8Array): void => {
-    client.removeListener('data', onClient);
-    upstream.removeListener('data', onServer);
-    client.removeListener('close', onGone);
-    upstream.removeListener('close', onGone);
-    client.pause();
-    upstream.pause();
-    // RFC 8446 §5.1: a TLS record starts with content type 22 (handshake).
-    const isTls = clientBytes.length > 0 && clientBytes[0] === 0x16;
-    if (clientBytes.length > 0 && !isTls) {
-      new HttpSession(ctx, client, { kind: 'fixed', mode: 'connect', address, rewriteHost: false, connected: upstream }, clientBytes);
-    } else if (isTls && !ctx.tls.passThrough(address.host)) {
-      void interceptTls(ctx, client as Socket, upstream, address, clientBytes);
-    } else {
-      const reason = isTls ? 'no-intercept' : 'server spoke first';
-      openTunnel(ctx, client, upstream, address, { reason, secure: isTls, clientBytes, serverBytes });
-    }
-  };
-  const onClient = (chunk: Buffer): void => decide(concatBytes(early, chunk), new Uint8Array(0));
-  const onServer = (chunk: Buffer): void => decide(early, chunk);
-  const onGone = (): void => {
-    client.destroy();
-    upstream.destroy();
-  };
-  upstream.on('error', () => {});
-  if (early.length > 0) {
-    decide(early, new Uint8Array(0));
-    return;
-  }
-  client.on('data', onClient);
-  upstream.on('data', onServer);
-  client.on('close', onGone);
-  upstream.on('close', onGone);
-  client.resume();
-  upstream.resume();
-}
-
-/** Relay an opaque tunnel, listed as a tunnel entry. */
-function openTunnel(
-  ctx: ProxyContext,
-  client: Duplex,
-  upstream: Socket,
-  address: UpstreamAddress,
-  options: { reason: string; secure: boolean; clientBytes: Uint8Array; serverBytes: Uint8Array },
-): void {
-  const id = ctx.recorder.nextId('t');
-  ctx.recorder.append({
-    kind: 'tunnel',
-    id,
-    ...ctx.recorder.now(),
-    url: `${options.secure ? 'https' : 'tcp'}://${formatAuthority(address, options.secure ? 443 : 0)}`,
-    client: { address: (client as Socket).remoteAddress ?? '', port: (client as Socket).remotePort ?? 0 },
-    server: { host: address.host, port: address.port },
-    reason: options.reason,
-  });
-  ctx.recorder.flush();
-  const tunnel = relayTunnel({
-    recorder: ctx.recorder,
-    id,
-    client,
-    upstream,
-    clientBytes: options.clientBytes,
-    serverBytes: options.serverBytes,
-    onDone: () => untrack(),
-  });
-  const untrack = ctx.track(tunnel);
-}
-
-/**
- * Man-in-the-middle a CONNECT tunnel's TLS: answer the client's handshake with a leaf certificate
- * for the host it asked for (SNI, or the CONNECT host), then open TLS to the real upstream over
- * the already connected socket, verified unless --insecure, and record the HTTP inside.
- */
-async function interceptTls(ctx: ProxyContext, client: Socket, raw: Socket, address: UpstreamAddress, hello: Uint8Array): Promise<void> {
-  const recordError = (code: string, message: string): void => {
-    ctx.recorder.append({ kind: 'error', ...ctx.recorder.now(), code, message });
-    ctx.recorder.flush();
-  };
-  let leaves: LeafProvider;
-  try {
-    leaves = await ctx.tls.leaves();
-  } catch (error) {
-    recordError('CA_UNAVAILABLE', `cannot intercept TLS to ${formatAuthority(address, 443)}: ${(error as Error).message}`);
-    client.destroy();
-    raw.destroy();
-    return;
-  }
-  // Give the ClientHello back to the socket: the TLS layer reads what the socket has buffered.
-  client.unshift(Buffer.from(hello));
-  // Until the handshake is done, nothing else owns the upstream socket: track it for shutdown.
-  const pending: Stoppable = { shutdown: () => raw.destroy() };
-  const untrack = ctx.track(pending);
-  acceptClientTls(client, leaves, address.host, {
-    secure: (secure) => {
-      untrack();
-      const servername = secure.servername || address.host;
-      const upstreamTls: UpstreamTls = { servername, insecure: ctx.tls.insecure, extraCa: ctx.tls.extraCa };
-      const upstream = connectUpstream(address, upstreamTls, raw);
-      new HttpSession(ctx, secure, { kind: 'fixed', mode: 'connect', address, rewriteHost: false, tls: upstreamTls, connected: upstream });
-    },
-    failed: (error) => {
-      untrack();
-      raw.destroy();
-      if (error) recordError('CLIENT_TLS', clientTlsFailure(error, formatAuthority(address, 443)));
-    },
-  });
-}
-
 /** A complete response from the recorder itself (errors, refusals); closes the connection. */
 export function writeSimpleResponse(client: Duplex, status: number, statusText: string, body: string): void {
   if (client.destroyed || client.writableEnded) return;
@@ -688,10 +559,4 @@ export function writeSimpleResponse(client: Duplex, status: number, statusText: 
       payload,
     ]),
   );
-}
-
-function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  if (b.length === 0) return a;
-  return Buffer.concat([a, b]);
 }

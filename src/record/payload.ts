@@ -43,3 +43,10 @@ export class CappedBuffer {
     return Buffer.concat(this.chunks, this.kept);
   }
 }
+
+/** Two byte runs as one (without copying when either is empty). */
+export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  return Buffer.concat([a, b]);
+}

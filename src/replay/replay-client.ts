@@ -19,7 +19,7 @@ import { StreamObserver } from '../wire/stream-observer.js';
 import { frameView } from './mock-server.js';
 import type { IgnoreRules } from './match.js';
 import { ConversationPlayer, type PlayerResult } from './player.js';
-import { pathOf, type Conversation } from './recording.js';
+import type { Conversation } from './recording.js';
 
 export interface ReplayClientOptions {
   conversation: Conversation;
