@@ -24,7 +24,7 @@ export async function openForReading(file: string, io: Io): Promise<ArchiveReade
  * Write a chunk and, when the stream's buffer is full, wait for it to drain, so a command piped
  * into a slow reader holds a bounded amount of output in memory.
  */
-export async function writeOut(stream: OutputStream, chunk: string): Promise<void> {
+export async function writeOut(stream: OutputStream, chunk: string | Uint8Array): Promise<void> {
   if (stream.write(chunk) || stream.once === undefined) return;
   await new Promise<void>((resolve) => {
     stream.once?.('drain', () => resolve());

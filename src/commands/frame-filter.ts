@@ -1,9 +1,10 @@
 /**
- * Which frames `wstape show` prints: a plain filter value built from the command-line options,
- * and one pure predicate. Filters combine with AND; an absent filter lets everything through.
+ * Which frames (or, with --messages, which messages) `wstape show` prints: a plain filter value
+ * built from the command-line options, and one pure predicate. Filters combine with AND; an absent
+ * filter lets everything through.
  *
- * Kept apart from show.ts so that later filters (time ranges, case-insensitive grep, data/control
- * groups, limits) extend FrameFilterSpec, FrameFilter and frameMatches here, tested alone.
+ * Kept apart from show.ts so that each filter is tested alone. What needs more than one row to
+ * decide (--limit, --tail, --hide-heartbeats, which needs content detection) lives in show.ts.
  */
 import { cliError } from '../errors.js';
 import { frameTypeSchema, type FrameType } from '../format/schema.js';
@@ -13,13 +14,30 @@ import { payloadMatchString } from '../output/payload.js';
 /** The names `--type` accepts: the archive's frame types. */
 export const FRAME_TYPES: readonly FrameType[] = frameTypeSchema.options;
 
+/** `--type` group names and the frame types each stands for. */
+export const TYPE_GROUPS: Readonly<Record<'data' | 'control', readonly FrameType[]>> = {
+  data: ['text', 'binary', 'continuation'],
+  control: ['close', 'ping', 'pong'],
+};
+
 /** The filter options as the command line gives them (lists may hold comma-separated names). */
 export interface FrameFilterSpec {
   conn?: readonly string[] | undefined;
   dir?: 'out' | 'in' | undefined;
   type?: readonly string[] | undefined;
   grep?: string | undefined;
+  /** Make --grep case-insensitive (`-i`). */
+  ignoreCase?: boolean | undefined;
+  /** ISO 8601 time, or seconds since the recording started (`12.5`, `+12.5s`). */
+  since?: string | number | undefined;
+  until?: string | number | undefined;
 }
+
+/**
+ * A point in time to compare frames with: a wall-clock instant (compared with the frame's `time`),
+ * or seconds since the recording started (compared with its monotonic `elapsed`).
+ */
+export type TimeBound = { kind: 'wall'; ms: number } | { kind: 'elapsed'; seconds: number };
 
 /** A validated filter. */
 export interface FrameFilter {
@@ -29,6 +47,10 @@ export interface FrameFilter {
   types?: ReadonlySet<FrameType>;
   /** Tested against the text payload, or the binary payload's bytes read as latin1. */
   grep?: RegExp;
+  /** Frames at or after this time. */
+  since?: TimeBound;
+  /** Frames at or before this time. */
+  until?: TimeBound;
 }
 
 /** Split `a,b` items and drop empty ones: `['a,b', 'c']` → `['a', 'b', 'c']`. */
@@ -36,33 +58,73 @@ export function splitList(values: readonly string[]): string[] {
   return values.flatMap((value) => value.split(',')).map((name) => name.trim()).filter((name) => name !== '');
 }
 
-/** Validate `--type` names; an unknown name is ERR_USAGE, naming the valid ones. */
+/**
+ * Validate `--type` names, expanding the groups `data` (text, binary, continuation) and `control`
+ * (close, ping, pong); an unknown name is ERR_USAGE, naming the valid ones. No duplicates.
+ */
 export function parseFrameTypes(values: readonly string[]): FrameType[] {
   const types: FrameType[] = [];
+  const add = (type: FrameType): void => {
+    if (!types.includes(type)) types.push(type);
+  };
   for (const name of splitList(values)) {
-    const type = FRAME_TYPES.find((candidate) => candidate === name.toLowerCase());
-    if (type === undefined) {
-      throw cliError('ERR_USAGE', `unknown frame type "${name}" for --type; valid types: ${FRAME_TYPES.join(', ')}`);
+    const lower = name.toLowerCase();
+    if (lower === 'data' || lower === 'control') {
+      TYPE_GROUPS[lower].forEach(add);
+      continue;
     }
-    types.push(type);
+    const type = FRAME_TYPES.find((candidate) => candidate === lower);
+    if (type === undefined) {
+      throw cliError('ERR_USAGE', `unknown frame type "${name}" for --type; valid types: ${FRAME_TYPES.join(', ')}, or the groups data, control`);
+    }
+    add(type);
   }
   return types;
 }
 
-/** Compile `--grep`; an invalid pattern is ERR_USAGE. */
-export function parseGrep(pattern: string): RegExp {
+/** Compile `--grep` (case-insensitive with `ignoreCase`); an invalid pattern is ERR_USAGE. */
+export function parseGrep(pattern: string, ignoreCase = false, flag = '--grep'): RegExp {
+  const i = ignoreCase ? 'i' : '';
   try {
     // No `g` flag: a global RegExp keeps lastIndex between test() calls.
-    return new RegExp(pattern, 'u');
+    return new RegExp(pattern, `u${i}`);
   } catch {
     try {
       // Patterns valid only without the `u` flag (e.g. `\-` escapes) are still accepted.
-      return new RegExp(pattern);
+      return new RegExp(pattern, i);
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
-      throw cliError('ERR_USAGE', `invalid --grep pattern: ${detail}`);
+      throw cliError('ERR_USAGE', `invalid ${flag} pattern: ${detail}`);
     }
   }
+}
+
+/** Seconds: `12`, `12.5`, `+12.5s` (the form `--time rel` prints). */
+const SECONDS = /^\+?(\d+(?:\.\d*)?|\.\d+)s?$/;
+/** An ISO 8601 date, optionally with a time: `2026-11-25`, `2026-11-25T10:30:05.5Z`. */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/**
+ * Parse `--since` / `--until`: a plain number of seconds since the recording started (`12.5`, or
+ * `+12.5s` as `--time rel` shows it), or an ISO 8601 time (`2026-11-25T10:30:05Z`; without a zone
+ * it is local time, as JavaScript reads it). Anything else is ERR_USAGE.
+ */
+export function parseTimeBound(value: string | number, flag: string): TimeBound {
+  if (typeof value === 'number') {
+    if (Number.isFinite(value) && value >= 0) return { kind: 'elapsed', seconds: value };
+  } else {
+    const text = value.trim();
+    const seconds = SECONDS.exec(text);
+    if (seconds?.[1] !== undefined) return { kind: 'elapsed', seconds: Number(seconds[1]) };
+    if (ISO_DATE.test(text)) {
+      const ms = Date.parse(text.replace(' ', 'T'));
+      if (!Number.isNaN(ms)) return { kind: 'wall', ms };
+    }
+  }
+  throw cliError(
+    'ERR_USAGE',
+    `invalid ${flag} "${String(value)}": give seconds since the recording started (e.g. 12.5) or an ISO 8601 time (e.g. 2026-11-25T10:30:05Z)`,
+  );
 }
 
 /** Build a FrameFilter from command-line values, validating them. */
@@ -77,7 +139,9 @@ export function buildFrameFilter(spec: FrameFilterSpec): FrameFilter {
     const types = parseFrameTypes(spec.type);
     if (types.length > 0) filter.types = new Set(types);
   }
-  if (spec.grep !== undefined) filter.grep = parseGrep(spec.grep);
+  if (spec.grep !== undefined) filter.grep = parseGrep(spec.grep, spec.ignoreCase === true);
+  if (spec.since !== undefined) filter.since = parseTimeBound(spec.since, '--since');
+  if (spec.until !== undefined) filter.until = parseTimeBound(spec.until, '--until');
   return filter;
 }
 
@@ -86,8 +150,18 @@ export function frameMatches(frame: FrameLike, filter: FrameFilter): boolean {
   if (filter.conns !== undefined && !filter.conns.has(frame.conn)) return false;
   if (filter.dir !== undefined && frame.dir !== filter.dir) return false;
   if (filter.types !== undefined && !filter.types.has(frame.type)) return false;
+  if (filter.since !== undefined && compareTime(frame, filter.since) < 0) return false;
+  if (filter.until !== undefined && compareTime(frame, filter.until) > 0) return false;
   if (filter.grep !== undefined && !grepMatches(frame, filter.grep)) return false;
   return true;
+}
+
+/** Negative when the frame is before the bound, 0 at it, positive after. */
+function compareTime(frame: Pick<FrameLike, 'time' | 'elapsed'>, bound: TimeBound): number {
+  if (bound.kind === 'elapsed') return frame.elapsed - bound.seconds;
+  const ms = Date.parse(frame.time);
+  // A frame whose time cannot be read is kept rather than silently dropped.
+  return Number.isNaN(ms) ? 0 : ms - bound.ms;
 }
 
 function grepMatches(frame: FrameLike, pattern: RegExp): boolean {

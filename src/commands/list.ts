@@ -1,5 +1,7 @@
 /**
- * `wstape list FILE [--json]`: one row per WebSocket connection, HTTP exchange or tunnel.
+ * `wstape list FILE [--ws] [--host GLOB] [--status N] [--grep REGEX] [--json]`: one row per
+ * WebSocket connection, HTTP exchange or tunnel, optionally filtered (filters combine with AND
+ * and apply to the finished rows, so counts are never affected by them).
  *
  * One streaming pass over the entries aggregates per id; memory grows with the number of
  * connections, never with the number of frames.
@@ -27,6 +29,7 @@
  *   errors       number of error entries about this id
  */
 import type { CommandModule } from 'yargs';
+import { cliError } from '../errors.js';
 import type { Entry } from '../format/schema.js';
 import { processIo, useColor, type Io } from '../io.js';
 import { makePalette, type Palette } from '../output/colors.js';
@@ -34,10 +37,84 @@ import { escapeText } from '../output/payload.js';
 import { renderTable, type TableColumn } from '../output/table.js';
 import { formatDuration, formatSize } from '../output/units.js';
 import { fileArgument, openForReading, warn, writeOut } from './common.js';
+import { parseGrep, splitList } from './frame-filter.js';
 
 export interface ListOptions {
   file: string;
   json: boolean;
+  /** WebSocket connections only. */
+  ws?: boolean | undefined;
+  /** Host globs (`*` any run, `?` one character, case-insensitive); each item may be a comma list. */
+  host?: string[] | undefined;
+  /** Status codes (`101`) or classes (`4xx`); each item may be a comma list. */
+  status?: string[] | undefined;
+  /** A regular expression tested against the URL. */
+  grep?: string | undefined;
+  /** Make --grep case-insensitive. */
+  ignoreCase?: boolean | undefined;
+}
+
+/** A validated list filter: a row passes when every part that is set matches. */
+export interface ListFilter {
+  ws?: true;
+  hosts?: RegExp[];
+  statuses?: { min: number; max: number }[];
+  grep?: RegExp;
+}
+
+/** A host glob as a RegExp: `*` any run of characters, `?` one; case-insensitive, whole string. */
+export function hostGlob(pattern: string): RegExp {
+  const body = [...pattern].map((char) => (char === '*' ? '.*' : char === '?' ? '.' : char.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
+  return new RegExp(`^${body}$`, 'i');
+}
+
+/** `101` → 101-101, `4xx` → 400-499, `5XX` → 500-599; anything else is ERR_USAGE. */
+export function parseStatus(value: string): { min: number; max: number } {
+  const text = value.trim().toLowerCase();
+  if (/^[1-5]\d\d$/.test(text)) return { min: Number(text), max: Number(text) };
+  if (/^[1-5]xx$/.test(text)) {
+    const min = Number(text[0]) * 100;
+    return { min, max: min + 99 };
+  }
+  throw cliError('ERR_USAGE', `invalid --status "${value}": give a status code (101, 404) or a class (4xx)`);
+}
+
+/** Build a ListFilter from command-line values, validating them. */
+export function buildListFilter(options: Omit<ListOptions, 'file' | 'json'>): ListFilter {
+  const filter: ListFilter = {};
+  if (options.ws === true) filter.ws = true;
+  const hosts = splitList(options.host ?? []);
+  if (hosts.length > 0) filter.hosts = hosts.map(hostGlob);
+  const statuses = splitList(options.status ?? []);
+  if (statuses.length > 0) filter.statuses = statuses.map(parseStatus);
+  if (options.grep !== undefined) filter.grep = parseGrep(options.grep, options.ignoreCase === true);
+  return filter;
+}
+
+/** The host a row's URL names, without IPv6 brackets, and `host:port` when the URL has a port. */
+function urlHosts(url: string): string[] {
+  try {
+    const parsed = new URL(url);
+    const hostname = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+    return parsed.port === '' ? [hostname] : [hostname, `${hostname}:${parsed.port}`, `${parsed.hostname}:${parsed.port}`];
+  } catch {
+    return [];
+  }
+}
+
+/** True when the row passes every filter that is set. */
+export function rowMatches(row: ListRow, filter: ListFilter): boolean {
+  if (filter.ws === true && row.kind !== 'websocket') return false;
+  if (filter.hosts !== undefined) {
+    const hosts = urlHosts(row.url);
+    if (!filter.hosts.some((glob) => hosts.some((host) => glob.test(host)))) return false;
+  }
+  if (filter.statuses !== undefined) {
+    const status = row.status;
+    if (status === null || !filter.statuses.some((range) => status >= range.min && status <= range.max)) return false;
+  }
+  if (filter.grep !== undefined && !filter.grep.test(row.url)) return false;
+  return true;
 }
 
 export type ListKind = 'websocket' | 'http' | 'tunnel';
@@ -191,6 +268,12 @@ export class ListAggregator {
   }
 }
 
+/** Repeated or comma-separated values as one flat list. */
+function toList(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  return splitList((Array.isArray(value) ? value : [value]).map(String));
+}
+
 function roundMicros(seconds: number): number {
   return Math.round(seconds * 1e6) / 1e6;
 }
@@ -251,6 +334,7 @@ function tableRow(row: ListRow, p: Palette): string[] {
 
 /** Run `wstape list`; returns the exit code. */
 export async function runList(options: ListOptions, io: Io): Promise<number> {
+  const filter = buildListFilter(options);
   const reader = await openForReading(options.file, io);
   const aggregator = new ListAggregator();
   for await (const entry of reader.entries()) aggregator.add(entry);
@@ -258,7 +342,7 @@ export async function runList(options: ListOptions, io: Io): Promise<number> {
     warn(io, `entries refer to unknown connection ids (${[...aggregator.unknownIds].join(', ')}); the archive may be damaged`);
   }
 
-  const rows = aggregator.rows();
+  const rows = aggregator.rows().filter((row) => rowMatches(row, filter));
   if (options.json) {
     for (const row of rows) await writeOut(io.stdout, `${JSON.stringify(row)}\n`);
     return 0;
@@ -274,12 +358,38 @@ export const listCommand: CommandModule<object, ListOptions> = {
   describe: 'List the connections, HTTP exchanges and tunnels in an archive',
   builder: (yargs) =>
     fileArgument(yargs)
+      .option('ws', {
+        describe: 'WebSocket connections only',
+        type: 'boolean',
+      })
+      .option('host', {
+        describe: 'Only URLs whose host (or host:port) matches this glob, e.g. "*.example.com" (repeat, or use commas, for several)',
+        type: 'string',
+        coerce: toList,
+      })
+      .option('status', {
+        describe: 'Only this HTTP status (101, 404) or class (4xx); repeat, or use commas, for several',
+        type: 'string',
+        coerce: toList,
+      })
+      .option('grep', {
+        describe: 'Only URLs matching this regular expression',
+        type: 'string',
+        coerce: (value: unknown) => (Array.isArray(value) ? String(value[value.length - 1]) : value === undefined ? undefined : String(value)),
+      })
+      .option('ignore-case', {
+        alias: 'i',
+        describe: 'Make --grep case-insensitive',
+        type: 'boolean',
+      })
       .option('json', {
         describe: 'One JSON object per line (stable fields: see the README)',
         type: 'boolean',
         default: false,
       })
       .example('$0 list session.wstape.json', 'A table of the connections')
+      .example('$0 list session.wstape.json --ws --host "*.example.com"', 'WebSocket connections to example.com and its subdomains')
+      .example('$0 list session.wstape.json --status 4xx,5xx', 'Exchanges that failed')
       .example('$0 list session.wstape.json --json | jq -r "select(.closeCode == 1006) | .id"', 'Connections that ended abnormally'),
   handler: async (argv) => {
     process.exitCode = await runList(argv, processIo());

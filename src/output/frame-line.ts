@@ -10,7 +10,9 @@
  * `-->` is client to server (dir "out"), `<--` server to client (dir "in"). Markers after the
  * payload: [frag] (FIN clear: more fragments follow), [deflate] (compressed on the wire),
  * [truncated] (the archive keeps only the first --max-payload bytes) and, in red, [!flag] for
- * each protocol anomaly. Everything that came from the wire is escaped (see payload.ts).
+ * each protocol anomaly; message rows (`show --messages`) add [N frags] and [incomplete].
+ * Everything that came from the wire is escaped (see payload.ts). With colour on, JSON text
+ * payloads get syntax colours (json-view.ts).
  */
 import type {
   ConnectionEntry,
@@ -23,11 +25,15 @@ import type {
 } from '../format/schema.js';
 import { closeCodeName } from '../wire/close-codes.js';
 import { makePalette, stripAnsi, type Palette } from './colors.js';
+import { highlightJson, isJsonDocument, looksLikeJson } from './json-view.js';
 import { escapeChar, escapeText, hexBytes, payloadBytes, payloadPrefix, printableText } from './payload.js';
 import { formatDuration, formatSize } from './units.js';
 
-/** A frame entry, with or without its `kind` (the `show --json` objects have none). */
-export type FrameLike = Omit<FrameEntry, 'kind'> & { kind?: 'frame' };
+/**
+ * A frame entry, with or without its `kind` (the `show --json` objects have none), or a message
+ * reassembled by `show --messages` (src/inspect/messages.ts), which adds its fragment count.
+ */
+export type FrameLike = Omit<FrameEntry, 'kind'> & { kind?: 'frame'; fragments?: number; incomplete?: true };
 
 /**
  * How the time is shown: `clock` the local time of day (HH:MM:SS.mmm), `utc` the archive's ISO
@@ -48,6 +54,8 @@ export interface LineOptions {
 export const DEFAULT_MAX_WIDTH = 160;
 /** A payload always gets at least this many columns, however narrow the terminal. */
 const MIN_PAYLOAD_WIDTH = 24;
+/** Text payloads up to this many characters are parsed to decide whether they get JSON colours. */
+const MAX_JSON_CHECK = 64 * 1024;
 /** Hex previews show at most this many bytes. */
 const MAX_HEX_BYTES = 16;
 
@@ -72,7 +80,9 @@ function arrow(dir: 'out' | 'in', p: Palette): string {
 /** The markers after a frame's payload, in a fixed order. */
 function frameMarkers(frame: FrameLike, p: Palette): string[] {
   const markers: string[] = [];
-  if (!frame.fin) markers.push(p.yellow('[frag]'));
+  if (frame.fragments !== undefined && frame.fragments > 1) markers.push(p.dim(`[${frame.fragments} frags]`));
+  if (frame.incomplete === true) markers.push(p.yellow('[incomplete]'));
+  else if (!frame.fin) markers.push(p.yellow('[frag]'));
   if (frame.compressed === true) markers.push(p.dim('[deflate]'));
   if (frame.truncated === true) markers.push(p.yellow('[truncated]'));
   for (const flag of frame.flags ?? []) markers.push(p.red(`[!${flag}]`));
@@ -83,12 +93,12 @@ function frameMarkers(frame: FrameLike, p: Palette): string[] {
  * Text cut to `width` columns. When it is cut, or the archive kept only part of it, it ends with
  * `…` and the real payload size: `{"rows":[1,2,… (12.3 KiB)`.
  */
-function cutText(text: string, size: number, truncated: boolean, width: number, p: Palette): string {
+function cutText(text: string, size: number, truncated: boolean, width: number, p: Palette, paint: (text: string) => string = (t) => t): string {
   // Escaping never shortens text, so text longer than the width is cut without escaping it all:
   // a multi-megabyte payload costs only the columns shown.
   if (!truncated && text.length <= width) {
     const full = escapeText(text);
-    if (full.length <= width) return full;
+    if (full.length <= width) return paint(full);
   }
   const note = ` (${formatSize(size)})`;
   const budget = Math.max(1, width - 1 - note.length);
@@ -98,7 +108,20 @@ function cutText(text: string, size: number, truncated: boolean, width: number, 
     if (kept.length + token.length > budget) break;
     kept += token;
   }
-  return `${kept}…${p.dim(note)}`;
+  return `${paint(kept)}…${p.dim(note)}`;
+}
+
+/**
+ * Whether a text payload gets JSON colours: an object or array that parses, or, when the archive
+ * (or the line width) cut it short, one that begins like one. Only decided when colour is on.
+ */
+function jsonPaint(frame: FrameLike, text: string, p: Palette): ((text: string) => string) | undefined {
+  if (!p.enabled) return undefined;
+  // Parsing is only worth it for what fits a screen many times over; the live view of
+  // `wstape record` runs in the proxy's process, and a large payload is cut to one line anyway.
+  const whole = frame.truncated !== true && frame.fin && text.length <= MAX_JSON_CHECK;
+  const json = whole ? isJsonDocument(text) : looksLikeJson(text);
+  return json ? (escaped) => highlightJson(escaped, p) : undefined;
 }
 
 /** `1.0 KiB 89 50 4e 47 …`: the size and the first bytes in hex, as many as fit (at most 16). */
@@ -115,7 +138,7 @@ function hexPreview(bytes: Uint8Array, size: number, width: number, p: Palette):
 function dataPayload(frame: FrameLike, width: number, p: Palette): string {
   if (frame.text !== undefined) {
     if (frame.text === '' && frame.size === 0) return p.dim('(empty)');
-    return cutText(frame.text, frame.size, frame.truncated === true, width, p);
+    return cutText(frame.text, frame.size, frame.truncated === true, width, p, jsonPaint(frame, frame.text, p));
   }
   return hexPreview(payloadPrefix(frame, MAX_HEX_BYTES), frame.size, width, p);
 }
@@ -133,15 +156,43 @@ function controlPayload(frame: FrameLike, width: number, p: Palette): string {
   return hexPreview(bytes, frame.size, width, p);
 }
 
-function joinParts(parts: string[]): string {
-  return parts.filter((part) => part !== '').join(' ');
-}
-
-function closeBody(frame: FrameLike, p: Palette): string {
+/** `CLOSE 1000 Normal closure "bye"`: the code, its registry name and the reason. */
+export function closeBody(frame: FrameLike, p: Palette): string {
   const parts = [p.yellow('CLOSE')];
   if (frame.code !== undefined) parts.push(`${frame.code} ${closeCodeName(frame.code)}`);
   if (frame.reason !== undefined && frame.reason !== '') parts.push(JSON.stringify(frame.reason));
   return joinParts(parts);
+}
+
+/** The pieces of a frame's line around its payload, for views that lay the payload out themselves. */
+export interface FrameLineParts {
+  /** `[time] conn -->`, coloured as options say. */
+  head: string;
+  /** `[frag]`, `[deflate]`, ... as they follow the payload. */
+  markers: string[];
+  /** Columns left for the payload on the line. */
+  width: number;
+  palette: Palette;
+}
+
+/** The head, markers and payload width of a frame's line. */
+export function frameLineParts(frame: FrameLike, options: LineOptions): FrameLineParts {
+  const p = makePalette(options.color);
+  const head = `${linePrefix(frame, options, p)} ${p.bold(frame.conn)} ${arrow(frame.dir, p)}`;
+  const markers = frameMarkers(frame, p);
+  const maxWidth = options.maxWidth ?? DEFAULT_MAX_WIDTH;
+  const used = stripAnsi(head).length + 1 + markers.reduce((sum, m) => sum + 1 + stripAnsi(m).length, 0);
+  return { head, markers, width: Math.max(MIN_PAYLOAD_WIDTH, maxWidth - used), palette: p };
+}
+
+/** Join non-empty parts with single spaces. */
+export function joinParts(parts: string[]): string {
+  return parts.filter((part) => part !== '').join(' ');
+}
+
+/** A text payload cut to `width` columns, escaped, with JSON colours when the palette has them. */
+export function textPayload(frame: FrameLike, width: number, p: Palette): string {
+  return dataPayload(frame, width, p);
 }
 
 /**
@@ -149,12 +200,7 @@ function closeBody(frame: FrameLike, p: Palette): string {
  * Never contains a newline; contains ANSI codes only when `options.color` is set.
  */
 export function formatFrameLine(frame: FrameLike, options: LineOptions): string {
-  const p = makePalette(options.color);
-  const head = `${linePrefix(frame, options, p)} ${p.bold(frame.conn)} ${arrow(frame.dir, p)}`;
-  const markers = frameMarkers(frame, p);
-  const maxWidth = options.maxWidth ?? DEFAULT_MAX_WIDTH;
-  const used = stripAnsi(head).length + 1 + markers.reduce((sum, m) => sum + 1 + stripAnsi(m).length, 0);
-  const width = Math.max(MIN_PAYLOAD_WIDTH, maxWidth - used);
+  const { head, markers, width, palette: p } = frameLineParts(frame, options);
 
   let body: string;
   switch (frame.type) {

@@ -5,21 +5,23 @@ import {
   frameMatches,
   parseFrameTypes,
   parseGrep,
+  parseTimeBound,
   splitList,
   type FrameFilterSpec,
 } from '../../src/commands/frame-filter.js';
 import { isCliError } from '../../src/errors.js';
-import { frame } from '../output/test-archives.js';
+import { frame, isoAt } from '../output/test-archives.js';
 
 const b64 = (text: string | number[]): string => Buffer.from(text as string).toString('base64');
 
+// Elapsed 1..5 s; wall-clock time 10:30:01..05 (isoAt).
 const FRAMES = {
-  textOut: frame({ conn: 'c1', dir: 'out', type: 'text', text: '{"type":"join"}' }),
-  textIn: frame({ conn: 'c2', dir: 'in', type: 'text', text: '{"type":"error","msg":"nope"}' }),
-  binaryIn: frame({ conn: 'c1', dir: 'in', type: 'binary', opcode: 2, text: undefined, data: b64([0x89, 0x50, 0x4e, 0x47]) }),
-  pingOut: frame({ conn: 'c2', dir: 'out', type: 'ping', opcode: 9, text: undefined, data: b64('hb') }),
-  closeIn: frame({ conn: 'c1', dir: 'in', type: 'close', opcode: 8, text: undefined, code: 1000, reason: 'bye' }),
-  cont: frame({ conn: 'c1', dir: 'out', type: 'continuation', opcode: 0, text: 'more' }),
+  textOut: frame({ conn: 'c1', dir: 'out', type: 'text', text: '{"type":"join"}', elapsed: 1, time: isoAt(1) }),
+  textIn: frame({ conn: 'c2', dir: 'in', type: 'text', text: '{"type":"error","msg":"nope"}', elapsed: 1.5, time: isoAt(1.5) }),
+  binaryIn: frame({ conn: 'c1', dir: 'in', type: 'binary', opcode: 2, text: undefined, data: b64([0x89, 0x50, 0x4e, 0x47]), elapsed: 2, time: isoAt(2) }),
+  pingOut: frame({ conn: 'c2', dir: 'out', type: 'ping', opcode: 9, text: undefined, data: b64('hb'), elapsed: 3, time: isoAt(3) }),
+  closeIn: frame({ conn: 'c1', dir: 'in', type: 'close', opcode: 8, text: undefined, code: 1000, reason: 'bye', elapsed: 4, time: isoAt(4) }),
+  cont: frame({ conn: 'c1', dir: 'out', type: 'continuation', opcode: 0, text: 'more', elapsed: 5, time: isoAt(5) }),
 };
 type Name = keyof typeof FRAMES;
 
@@ -56,6 +58,19 @@ describe('frameMatches', () => {
     ['conn + dir + type', { conn: ['c1'], dir: 'in', type: ['close'] }, ['closeIn']],
     ['dir + grep', { dir: 'out', grep: 'o' }, ['textOut', 'cont']],
     ['nothing matches', { conn: ['c2'], type: ['binary'] }, []],
+    ['type group data', { type: ['data'] }, ['textOut', 'textIn', 'binaryIn', 'cont']],
+    ['type group control', { type: ['control'] }, ['pingOut', 'closeIn']],
+    ['type groups and names mixed', { type: ['control,text'] }, ['textOut', 'textIn', 'pingOut', 'closeIn']],
+    ['grep is case-sensitive', { grep: 'JOIN' }, []],
+    ['grep -i', { grep: 'JOIN', ignoreCase: true }, ['textOut']],
+    ['grep -i in binary', { grep: 'png', ignoreCase: true }, ['binaryIn']],
+    ['since (seconds)', { since: '2' }, ['binaryIn', 'pingOut', 'closeIn', 'cont']],
+    ['until (seconds), inclusive', { until: '2' }, ['textOut', 'textIn', 'binaryIn']],
+    ['since + until (seconds), inclusive', { since: '1.5', until: '3' }, ['textIn', 'binaryIn', 'pingOut']],
+    ['since (ISO)', { since: '2026-11-25T10:30:04Z' }, ['closeIn', 'cont']],
+    ['until (ISO with offset)', { until: '2026-11-25T11:30:01.000+01:00' }, ['textOut']],
+    ['since + until (ISO), inclusive', { since: '2026-11-25T10:30:02Z', until: '2026-11-25T10:30:03Z' }, ['binaryIn', 'pingOut']],
+    ['time + type + dir', { since: '1.6', dir: 'in', type: ['data'] }, ['binaryIn']],
   ])('%s', (_name, spec, expected) => {
     expect(kept(spec)).toEqual(expected);
   });
@@ -88,6 +103,37 @@ describe('filter validation', () => {
 
   it('accepts patterns that are valid only without the u flag', () => {
     expect(parseGrep('\\-').test('a-b')).toBe(true);
+  });
+
+  it('accepts the groups data and control, without duplicates', () => {
+    expect(parseFrameTypes(['data'])).toEqual(['text', 'binary', 'continuation']);
+    expect(parseFrameTypes(['CONTROL,ping'])).toEqual(['close', 'ping', 'pong']);
+    expect(parseFrameTypes(['text', 'data'])).toEqual(['text', 'binary', 'continuation']);
+  });
+
+  it('compiles -i patterns case-insensitive, and only then', () => {
+    expect(parseGrep('abc', true).test('ABC')).toBe(true);
+    expect(parseGrep('abc').test('ABC')).toBe(false);
+    expect(parseGrep('\\-', true).test('A-B')).toBe(true);
+  });
+
+  it.each<[string | number, ReturnType<typeof parseTimeBound>]>([
+    ['12', { kind: 'elapsed', seconds: 12 }],
+    ['12.5', { kind: 'elapsed', seconds: 12.5 }],
+    ['.5', { kind: 'elapsed', seconds: 0.5 }],
+    ['+12.345678s', { kind: 'elapsed', seconds: 12.345678 }],
+    ['0', { kind: 'elapsed', seconds: 0 }],
+    [7, { kind: 'elapsed', seconds: 7 }],
+    ['2026-11-25T10:30:05Z', { kind: 'wall', ms: Date.parse('2026-11-25T10:30:05Z') }],
+    ['2026-11-25T10:30:05.250Z', { kind: 'wall', ms: Date.parse('2026-11-25T10:30:05.250Z') }],
+    ['2026-11-25T12:30:05+02:00', { kind: 'wall', ms: Date.parse('2026-11-25T10:30:05Z') }],
+    ['2026-11-25', { kind: 'wall', ms: Date.parse('2026-11-25') }],
+  ])('parseTimeBound(%j)', (value, expected) => {
+    expect(parseTimeBound(value, '--since')).toEqual(expected);
+  });
+
+  it.each(['', 'soon', '-1', '12 s', '1e3', '2026-13-45T99:00:00Z', '10:30', 'NaN'])('parseTimeBound(%j) is ERR_USAGE', (value) => {
+    expect(usageError(() => parseTimeBound(value, '--until'))).toBe('ERR_USAGE');
   });
 
   it('splits comma lists and drops empty items', () => {

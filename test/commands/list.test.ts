@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import yargs from 'yargs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ListAggregator, kindBadge, listCommand, runList, type ListOptions } from '../../src/commands/list.js';
+import { ListAggregator, buildListFilter, hostGlob, kindBadge, listCommand, parseStatus, runList, type ListOptions } from '../../src/commands/list.js';
 import { isCliError } from '../../src/errors.js';
 import type { Entry } from '../../src/format/schema.js';
 import { useColor } from '../../src/io.js';
+import { recordSession } from '../output/recorded-session.js';
 import { ANSI, connection, end, errorEntry, fakeIo, frame, httpExchange, tempDir, tunnel, writeArchive } from '../output/test-archives.js';
 
 /** Parse argv with the real command module; the handler only captures the options. */
@@ -27,6 +28,12 @@ describe('list: argv -> options', () => {
     [['list', 'a.wstape'], { file: 'a.wstape', json: false }],
     [['list', 'a.wstape', '--json'], { file: 'a.wstape', json: true }],
     [['list', '--json', 'dir/b.wstape'], { file: 'dir/b.wstape', json: true }],
+    [['list', 'a.wstape', '--ws'], { ws: true }],
+    [['list', 'a.wstape', '--host', '*.example.com'], { host: ['*.example.com'] }],
+    [['list', 'a.wstape', '--host', 'a,b', '--host', 'c'], { host: ['a', 'b', 'c'] }],
+    [['list', 'a.wstape', '--status', '101'], { status: ['101'] }],
+    [['list', 'a.wstape', '--status', '4xx,5xx'], { status: ['4xx', '5xx'] }],
+    [['list', 'a.wstape', '--grep', '/chat', '-i'], { grep: '/chat', ignoreCase: true }],
   ])('%j', async (argv, expected) => {
     expect(await parseArgs(argv)).toMatchObject(expected);
   });
@@ -200,6 +207,101 @@ describe('list: run', () => {
     const io = fakeIo();
     await runList({ file: path, json: false }, io);
     expect(io.out().trimEnd().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('list: filters', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let archive: string;
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    archive = await writeArchive(join(dir, 'all.wstape'), ENTRIES);
+  });
+  afterAll(async () => cleanup());
+
+  async function listed(options: Partial<ListOptions>): Promise<string[]> {
+    const io = fakeIo();
+    expect(await runList({ file: archive, json: true, ...options }, io)).toBe(0);
+    return io.out().split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as { id: string }).id);
+  }
+
+  // c1 ws://127.0.0.1:9000/chat 101, h1 http://127.0.0.1:9000/api/items 201, c2 wss://example.com/feed 101,
+  // t1 https://example.com:443 (no status), c3 ws://127.0.0.1:9000/chat 101, h2 http://127.0.0.1:9000/api/items (no response)
+  it.each<[string, Partial<ListOptions>, string[]]>([
+    ['none', {}, ['c1', 'h1', 'c2', 't1', 'c3', 'h2']],
+    ['--ws', { ws: true }, ['c1', 'c2', 'c3']],
+    ['--host exact', { host: ['example.com'] }, ['c2', 't1']],
+    ['--host glob', { host: ['*.com'] }, ['c2', 't1']],
+    ['--host is case-insensitive', { host: ['EXAMPLE.*'] }, ['c2', 't1']],
+    ['--host with ?', { host: ['127.0.0.?'] }, ['c1', 'h1', 'c3', 'h2']],
+    ['--host host:port', { host: ['127.0.0.1:9000'] }, ['c1', 'h1', 'c3', 'h2']],
+    ['--host host:port glob', { host: ['*:90*'] }, ['c1', 'h1', 'c3', 'h2']],
+    ['--host several', { host: ['example.com,nowhere', '127.*'] }, ['c1', 'h1', 'c2', 't1', 'c3', 'h2']],
+    ['--host no match', { host: ['example'] }, []],
+    ['--status code', { status: ['101'] }, ['c1', 'c2', 'c3']],
+    ['--status class', { status: ['2xx'] }, ['h1']],
+    ['--status several', { status: ['201,1XX'] }, ['c1', 'h1', 'c2', 'c3']],
+    ['--grep on the URL', { grep: '/chat$' }, ['c1', 'c3']],
+    ['--grep -i', { grep: 'FEED', ignoreCase: true }, ['c2']],
+    ['--grep is case-sensitive', { grep: 'FEED' }, []],
+    ['--ws + --host', { ws: true, host: ['127.*'] }, ['c1', 'c3']],
+    ['--ws + --grep', { ws: true, grep: '^wss:' }, ['c2']],
+    ['--host + --status', { host: ['127.0.0.1'], status: ['2xx'] }, ['h1']],
+    ['--ws + --status 2xx', { ws: true, status: ['2xx'] }, []],
+  ])('%s', async (_name, options, expected) => {
+    expect(await listed(options)).toEqual(expected);
+  });
+
+  it('filters the table too, without changing the counts', async () => {
+    const io = fakeIo();
+    await runList({ file: archive, json: false, ws: true, host: ['127.0.0.1'] }, io);
+    const lines = io.out().trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/^c1\s+WS\s+ws:\/\/127\.0\.0\.1:9000\/chat\s+101\s+1\/2\s+111 B\/222 B\s+5\.0 s\s+1000 client$/);
+  });
+
+  it.each<[string, Partial<ListOptions>]>([
+    ['--status text', { status: ['ok'] }],
+    ['--status out of range', { status: ['6xx'] }],
+    ['--status too long', { status: ['1010'] }],
+    ['--grep invalid', { grep: '(' }],
+  ])('%s is ERR_USAGE', async (_name, options) => {
+    const error = await runList({ file: archive, json: true, ...options }, fakeIo()).catch((e: unknown) => e);
+    expect(isCliError(error) && error.code).toBe('ERR_USAGE');
+  });
+
+  it('hostGlob and parseStatus', () => {
+    expect(hostGlob('a.b').test('axb')).toBe(false);
+    expect(hostGlob('*.example.com').test('api.example.com')).toBe(true);
+    expect(hostGlob('*.example.com').test('example.com')).toBe(false);
+    expect(parseStatus('404')).toEqual({ min: 404, max: 404 });
+    expect(parseStatus('5xx')).toEqual({ min: 500, max: 599 });
+    expect(buildListFilter({})).toEqual({});
+  });
+});
+
+describe('list over a recorded session', () => {
+  let archive: string;
+  beforeAll(async () => {
+    archive = await recordSession();
+  });
+
+  it('one WS row per connection: URL, status, frames and bytes each way, duration, close code and side', async () => {
+    const io = fakeIo();
+    expect(await runList({ file: archive, json: false }, io)).toBe(0);
+    const lines = io.out().trimEnd().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[1]).toMatch(/^c1\s+WS\s+ws:\/\/127\.0\.0\.1:\d+\/chat\s+101\s+8\/5\s+\d+ B\/\d+ B\s+\d+ ms\s+4001 client$/);
+    expect(lines[2]).toMatch(/^c2\s+WS\s+ws:\/\/127\.0\.0\.1:\d+\/graphql\s+101\s+4\/4\s.*\s1000 client$/);
+    expect(lines[3]).toMatch(/^c3\s+WS\s+\S+\/deflate\s+101\s+3\/2\s.*\s1000 client$/);
+  });
+
+  it('--json rows agree with the frames, and filters apply', async () => {
+    const io = fakeIo();
+    await runList({ file: archive, json: true, grep: 'graphql' }, io);
+    const rows = io.out().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(rows).toEqual([expect.objectContaining({ id: 'c2', subprotocol: 'graphql-transport-ws', framesOut: 4, framesIn: 4, closeCode: 1000, closedBy: 'client', clean: true })]);
   });
 });
 

@@ -41,6 +41,19 @@ describe('show: argv -> options', () => {
       ['show', 'a.wstape', '--conn', 'c2', '--dir', 'out', '--type', 'close', '--grep', 'bye', '--json'],
       { file: 'a.wstape', conn: ['c2'], dir: 'out', type: ['close'], grep: 'bye', json: true },
     ],
+    [['show', 'a.wstape', '--type', 'data', '--type', 'control'], { type: ['data', 'control'] }],
+    [['show', 'a.wstape', '--grep', 'err', '-i'], { grep: 'err', ignoreCase: true }],
+    [['show', 'a.wstape', '--grep', 'err', '--ignore-case'], { grep: 'err', ignoreCase: true }],
+    [['show', 'a.wstape', '--since', '12.5', '--until', '2026-11-25T10:30:05Z'], { since: '12.5', until: '2026-11-25T10:30:05Z' }],
+    [['show', 'a.wstape', '--limit', '10'], { limit: 10 }],
+    [['show', 'a.wstape', '--tail', '5'], { tail: 5 }],
+    [['show', 'a.wstape', '--messages', '--hide-heartbeats'], { messages: true, hideHeartbeats: true }],
+    [['show', 'a.wstape', '--format', 'raw'], { format: 'raw' }],
+    [['show', 'a.wstape', '--format', 'json'], { format: 'json' }],
+    [['show', 'a.wstape', '--pretty-json', '--time', 'rel'], { prettyJson: true, time: 'rel' }],
+    [['show', 'a.wstape', '--proto', 'x.proto', '--message', 'chat.Event'], { proto: 'x.proto', message: 'chat.Event' }],
+    [['show', '-f', 'a.wstape'], { follow: true, file: 'a.wstape' }],
+    [['show', '--follow', 'a.wstape', '--type', 'text'], { follow: true, file: 'a.wstape', type: ['text'] }],
   ])('%j', async (argv, expected) => {
     expect(await parseArgs(argv)).toMatchObject(expected);
   });
@@ -50,7 +63,16 @@ describe('show: argv -> options', () => {
     expect([options.conn, options.dir, options.type, options.grep]).toEqual([undefined, undefined, undefined, undefined]);
   });
 
-  it.each([[['show']], [['show', 'a.wstape', '--dir', 'up']], [['show', 'a.wstape', '--bogus']]])('rejects %j', async (argv) => {
+  it.each([
+    [['show']],
+    [['show', 'a.wstape', '--dir', 'up']],
+    [['show', 'a.wstape', '--bogus']],
+    [['show', 'a.wstape', '--format', 'xml']],
+    [['show', 'a.wstape', '--time', 'local']],
+    [['show', 'a.wstape', '--limit', '1', '--tail', '1']],
+    [['show', 'a.wstape', '--proto', 'x.proto']],
+    [['show', 'a.wstape', '--message', 'a.B']],
+  ])('rejects %j', async (argv) => {
     await expect(parseArgs(argv)).rejects.toThrow();
   });
 });
@@ -105,36 +127,44 @@ describe('show: run', () => {
     });
   }
 
-  it('prints every frame, and only frames, in the arrow view, one line each', async () => {
+  it('prints every frame, and only frames, in the arrow view: one line each, binary frames with a hex dump under it', async () => {
     const { code, lines, err } = await show({});
     expect(code).toBe(0);
     expect(err).toBe('');
-    expect(lines).toHaveLength(FRAMES.length);
-    expect(lines).toEqual(FRAMES.map((f) => formatFrameLine(f, { color: false, maxWidth: 160 })));
+    const expected = FRAMES.flatMap((f) =>
+      f.type === 'binary' ? [formatFrameLine(f, { color: false, maxWidth: 160 }).replace(/ 89 50 4e 47$/, ''), expect.stringMatching(/^ {2}00000000 {2}89 50 4e 47 /)] : [formatFrameLine(f, { color: false, maxWidth: 160 })],
+    );
+    expect(lines).toEqual(expected);
   });
 
   it('shows each frame type recognisably', async () => {
     const { lines } = await show({});
     expect(lines[0]).toMatch(/ c1 --> \{"type":"join","room":"general"\}$/);
     expect(lines[1]).toMatch(/ c1 <-- line1\\nline2$/);
-    expect(lines[2]).toMatch(/ c1 <-- BINARY 4 B 89 50 4e 47$/);
-    expect(lines[3]).toMatch(/ c2 --> PING "hb"$/);
-    expect(lines[4]).toMatch(/ c2 <-- PONG "hb"$/);
-    expect(lines[5]).toMatch(/ c2 --> \{"par \[frag\] \[deflate\]$/);
-    expect(lines[6]).toMatch(/ c2 --> CONT t":1\}$/);
-    expect(lines[7]).toMatch(/ c2 <-- OPCODE 0x3 .*\[!reserved-opcode\]$/);
-    expect(lines[8]).toMatch(/ c1 --> CLOSE 1000 \S.* "bye"$/);
-    expect(lines[9]).toMatch(/ c1 <-- x+… \(976\.6 KiB\) \[truncated\] \[!reserved-bits\]$/);
-    expect(lines[9]!.length).toBeLessThanOrEqual(160);
+    expect(lines[2]).toMatch(/ c1 <-- BINARY 4 B$/);
+    expect(lines[3]).toBe('  00000000  89 50 4e 47                                       |.PNG|');
+    expect(lines[4]).toMatch(/ c2 --> PING "hb"$/);
+    expect(lines[5]).toMatch(/ c2 <-- PONG "hb"$/);
+    expect(lines[6]).toMatch(/ c2 --> \{"par \[frag\] \[deflate\]$/);
+    expect(lines[7]).toMatch(/ c2 --> CONT t":1\}$/);
+    expect(lines[8]).toMatch(/ c2 <-- OPCODE 0x3 .*\[!reserved-opcode\]$/);
+    expect(lines[9]).toMatch(/ c1 --> CLOSE 1000 Normal closure "bye"$/);
+    expect(lines[10]).toMatch(/ c1 <-- x+… \(976\.6 KiB\) \[truncated\] \[!reserved-bits\]$/);
+    expect(lines[10]!.length).toBeLessThanOrEqual(160);
   });
 
-  it('--json prints each frame entry minus kind, exactly as archived', async () => {
+  it('--json prints each frame entry minus kind, exactly as archived, plus detected/decoded', async () => {
     const { lines } = await show({ json: true });
-    expect(lines.map((line) => JSON.parse(line) as unknown)).toEqual(FRAMES.map(({ kind: _kind, ...rest }) => rest));
-    const first = JSON.parse(lines[0]!) as Record<string, unknown>;
-    expect(Object.keys(first).sort()).toEqual(
-      ['conn', 'index', 'time', 'elapsed', 'dir', 'type', 'opcode', 'fin', 'rsv1', 'rsv2', 'rsv3', 'masked', 'mask', 'size', 'wireSize', 'text'].sort(),
+    const objects = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const archived = objects.map(({ detected: _d, decoded: _v, ...rest }) => rest);
+    expect(archived).toEqual(FRAMES.map(({ kind: _kind, ...rest }) => rest));
+    const first = objects[0]!;
+    expect(Object.keys(first)).toEqual(
+      ['conn', 'index', 'time', 'elapsed', 'dir', 'type', 'opcode', 'fin', 'rsv1', 'rsv2', 'rsv3', 'masked', 'mask', 'size', 'wireSize', 'text', 'detected', 'decoded'],
     );
+    expect(first).toMatchObject({ detected: 'json', decoded: { type: 'join', room: 'general' } });
+    // Nothing recognisable: no detected field at all.
+    expect(objects[1]).not.toHaveProperty('detected');
     const close = JSON.parse(lines[8]!) as Record<string, unknown>;
     expect(close).toMatchObject({ type: 'close', code: 1000, reason: 'bye' });
     expect(close).not.toHaveProperty('kind');
@@ -201,7 +231,7 @@ describe('show: run', () => {
   it('warns on stderr, one line, when the archive was not closed, and shows what it holds', async () => {
     const path = await writeArchive(join(dir, 'open.wstape'), ENTRIES.slice(0, 6), { closed: false });
     const io = fakeIo();
-    expect(await runShow({ file: path, json: false }, io)).toBe(0);
+    expect(await runShow({ file: path, json: true }, io)).toBe(0);
     expect(io.out().trimEnd().split('\n')).toHaveLength(3);
     expect(io.err()).toMatch(/^wstape: warning: [^\n]+\n$/);
   });

@@ -185,6 +185,35 @@ describe('formatFrameLine: colour', () => {
     const f = frame({ text: 'y'.repeat(400), size: 400, flags: ['reserved-bits'], compressed: true });
     expect(stripAnsi(formatFrameLine(f, { color: true, maxWidth: 90 }))).toBe(formatFrameLine(f, { color: false, maxWidth: 90 }));
   });
+
+  it('colours JSON payloads: keys, strings, numbers and literals apart, the same text without colour', () => {
+    const f = frame({ text: '{"type":"join","n":3,"ok":true}', size: 31 });
+    const coloured = formatFrameLine(f, { color: true });
+    expect(coloured).toContain('\u001b[34m"type"\u001b[39m');
+    expect(coloured).toContain('\u001b[32m"join"\u001b[39m');
+    expect(coloured).toContain('\u001b[33m3\u001b[39m');
+    expect(coloured).toContain('\u001b[35mtrue\u001b[39m');
+    expect(stripAnsi(coloured)).toBe(formatFrameLine(f, plain));
+  });
+
+  it('colours JSON cut to the width, or cut short by the archive, and leaves other text alone', () => {
+    const long = frame({ text: `{"rows":[${'1,'.repeat(300)}1]}`, size: 612 });
+    const cut = formatFrameLine(long, { color: true, maxWidth: 80 });
+    expect(cut).toContain('\u001b[34m"rows"');
+    expect(stripAnsi(cut)).toBe(formatFrameLine(long, { color: false, maxWidth: 80 }));
+    expect(formatFrameLine(frame({ text: '{"a":', size: 100, truncated: true }), { color: true })).toContain('\u001b[34m"a"');
+    const notJson = formatFrameLine(frame({ text: 'say "hi" 42', size: 11 }), { color: true });
+    expect(notJson).not.toContain('\u001b[33m42');
+  });
+});
+
+describe('formatFrameLine: message rows (show --messages)', () => {
+  it('marks the fragment count, and an unfinished message as incomplete', () => {
+    const message = (more: Partial<FrameLike>): FrameLike => ({ ...frame({ text: 'abc', size: 3 }), ...more });
+    expect(body(formatFrameLine(message({ fragments: 3 }), plain))).toBe('--> abc [3 frags]');
+    expect(body(formatFrameLine(message({ fragments: 1 }), plain))).toBe('--> abc');
+    expect(body(formatFrameLine(message({ text: 'ab', size: 2, fin: false, fragments: 2, incomplete: true }), plain))).toBe('--> ab [2 frags] [incomplete]');
+  });
 });
 
 describe('formatConnectionLine', () => {

@@ -1,0 +1,309 @@
+/**
+ * `wstape export FILE --format har|md [-o OUT] [show filters] [--redact [--rule SPEC]...]`: an
+ * archive, or the part of it the filters select, as a HAR 1.2 file that Chrome DevTools, HTTP
+ * Toolkit and other HAR tools open (src/har/to-har.ts, docs/HAR.md), or as a Markdown transcript
+ * to paste into a bug report (src/share/markdown.ts).
+ *
+ * The show filters apply (`--conn`, `--dir`, `--type`, `--grep`, `-i`, `--since`, `--until`);
+ * what they mean for connections and HTTP exchanges is in src/har/export-scope.ts. `--redact`
+ * runs the entries through the redaction engine (src/redact/) before they are converted.
+ *
+ * Streaming: HAR entries are written as they are completed (a WebSocket connection at its end
+ * entry), so memory holds the open connections, not the archive. The Markdown transcript keeps
+ * a bounded number of lines per connection. Output goes to stdout, or to `-o OUT`, written
+ * under a temporary name and renamed when complete, created readable by its owner only (0600):
+ * exports hold what the archive holds, cookies and tokens included.
+ */
+import { createWriteStream, existsSync, renameSync, rmSync, type WriteStream } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { cliError } from '../errors.js';
+import type { Entry } from '../format/schema.js';
+import { describeFilters, type ExportScope } from '../har/export-scope.js';
+import { HarExporter, HarTextWriter } from '../har/to-har.js';
+import { processIo, type Io, type OutputStream } from '../io.js';
+import { TIME_FORMATS, type TimeFormat } from '../output/frame-line.js';
+import { DEFAULT_MAX_FRAMES, MarkdownTranscript } from '../share/markdown.js';
+import { PACKAGE_VERSION } from '../version.js';
+import { fileArgument, openForReading, warn, writeOut } from './common.js';
+import { buildFrameFilter, FRAME_TYPES, splitList, type FrameFilterSpec } from './frame-filter.js';
+
+export type ExportFormat = 'har' | 'md';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['har', 'md'];
+
+export interface ExportOptions extends FrameFilterSpec {
+  file: string;
+  /** Default: from the extension of `out` (.md, .markdown → md), otherwise har. */
+  format?: ExportFormat | undefined;
+  /** Write here instead of stdout. */
+  out?: string | undefined;
+  /** Replace an existing `out`. */
+  force?: boolean | undefined;
+  conn?: string[] | undefined;
+  type?: string[] | undefined;
+  /** Redact secrets with the default rules (and the --rule ones) before converting. */
+  redact?: boolean | undefined;
+  /** More redaction rules (header:NAME, query:NAME, json:KEY-REGEX, regex:PATTERN); implies --redact. */
+  rule?: string[] | undefined;
+  /** Markdown: frame lines per connection. */
+  maxFrames?: number | undefined;
+  /** Markdown: how times are shown (default utc). */
+  time?: TimeFormat | undefined;
+}
+
+/** What `--format` resolves to: explicit, else from the output's extension, else HAR. */
+export function resolveExportFormat(options: Pick<ExportOptions, 'format' | 'out'>): ExportFormat {
+  if (options.format !== undefined) {
+    if (!EXPORT_FORMATS.includes(options.format)) throw cliError('ERR_USAGE', `unknown --format "${String(options.format)}"; use har or md`);
+    return options.format;
+  }
+  return options.out !== undefined && /\.(md|markdown)$/i.test(options.out) ? 'md' : 'har';
+}
+
+/** Headers whose values are credentials: worth a warning when exporting without --redact. */
+const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token']);
+
+function secretHeaderIn(entry: Entry): string | null {
+  if (entry.kind !== 'connection' && entry.kind !== 'http') return null;
+  const lists = [entry.request.headers, entry.response?.headers ?? []];
+  for (const headers of lists) for (const [name] of headers) if (SECRET_HEADERS.has(name.toLowerCase())) return name;
+  return null;
+}
+
+/** Where the export goes: stdout, or a file that appears complete or not at all. */
+interface Output {
+  stream: OutputStream;
+  finish(): Promise<void>;
+  abort(): void;
+}
+
+function stdoutOutput(io: Io): Output {
+  return { stream: io.stdout, finish: () => Promise.resolve(), abort: () => {} };
+}
+
+async function fileOutput(path: string, force: boolean): Promise<Output> {
+  if (!force && existsSync(path)) throw cliError('ERR_WRITE', `cannot write ${path}: the file already exists (pick another name, or add --force)`);
+  const partial = join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
+  const stream: WriteStream = createWriteStream(partial, { flags: 'wx', mode: 0o600 });
+  let failure: Error | null = null;
+  stream.on('error', (error) => {
+    failure ??= error;
+  });
+  await new Promise<void>((resolve) => {
+    stream.once('open', () => resolve());
+    stream.once('error', () => resolve());
+  });
+  const fail = (error: Error): never => {
+    rmSync(partial, { force: true });
+    const code = (error as NodeJS.ErrnoException).code;
+    throw cliError('ERR_WRITE', `cannot write ${path}: ${code ?? error.message}`);
+  };
+  if (failure !== null) fail(failure);
+  return {
+    stream: {
+      write: (chunk) => {
+        if (failure !== null) fail(failure);
+        return stream.write(chunk);
+      },
+      once: (event, listener) => stream.once(event, listener),
+    },
+    async finish() {
+      await new Promise<void>((resolve) => stream.end(() => resolve()));
+      if (failure !== null) fail(failure);
+      try {
+        renameSync(partial, path);
+      } catch (error) {
+        fail(error as Error);
+      }
+    },
+    abort() {
+      stream.destroy();
+      rmSync(partial, { force: true });
+    },
+  };
+}
+
+/** The entries to export: the archive's, through the redactor with --redact. */
+async function exportEntries(options: ExportOptions, entries: AsyncGenerator<Entry>, io: Io): Promise<{ entries: AsyncIterable<Entry>; report: () => void }> {
+  const rules = options.rule ?? [];
+  if (options.redact !== true && rules.length === 0) return { entries, report: () => {} };
+  const [{ Redactor, redactEntries }, { defaultRules, parseRules }, { formatSummary }] = await Promise.all([
+    import('../redact/redactor.js'),
+    import('../redact/rules.js'),
+    import('../redact/summary.js'),
+  ]);
+  const redactor = new Redactor([...defaultRules(), ...parseRules(rules)]);
+  return {
+    entries: redactEntries(entries, redactor),
+    report: () => {
+      const summary = redactor.summary();
+      io.stderr.write(`wstape: redacted ${summary.total} ${summary.total === 1 ? 'value' : 'values'} in ${summary.entries} ${summary.entries === 1 ? 'entry' : 'entries'}\n`);
+      io.stderr.write(formatSummary(summary));
+    },
+  };
+}
+
+/** Run `wstape export`; returns the exit code. Bad options throw ERR_USAGE before reading. */
+export async function runExport(options: ExportOptions, io: Io): Promise<number> {
+  const format = resolveExportFormat(options);
+  const filter = buildFrameFilter(options);
+  if (options.maxFrames !== undefined && (!Number.isSafeInteger(options.maxFrames) || options.maxFrames < 1)) {
+    throw cliError('ERR_USAGE', '--max-frames takes a whole number, 1 or more');
+  }
+  if (options.time !== undefined && !TIME_FORMATS.includes(options.time)) {
+    throw cliError('ERR_USAGE', `unknown --time "${String(options.time)}"; use ${TIME_FORMATS.join(', ')}`);
+  }
+  const scope: ExportScope = { filter };
+  const filters = describeFilters(options);
+  const redacting = options.redact === true || (options.rule ?? []).length > 0;
+
+  const reader = await openForReading(options.file, io);
+  const { entries, report } = await exportEntries(options, reader.entries(), io);
+  const output = options.out !== undefined ? await fileOutput(options.out, options.force === true) : stdoutOutput(io);
+  let secret: string | null = null;
+  const watch = (entry: Entry): void => {
+    if (!redacting && secret === null) secret = secretHeaderIn(entry);
+  };
+
+  let exported: number;
+  try {
+    if (format === 'har') {
+      const exporter = new HarExporter({ scope, header: reader.header, version: PACKAGE_VERSION, source: basename(options.file), filters });
+      const writer = new HarTextWriter();
+      await writeOut(output.stream, writer.head(exporter.logHead()));
+      for await (const entry of entries) {
+        watch(entry);
+        for (const har of exporter.add(entry)) await writeOut(output.stream, writer.entry(har));
+      }
+      for (const har of exporter.finish()) await writeOut(output.stream, writer.entry(har));
+      await writeOut(output.stream, writer.tail(exporter.logTail(reader.trailer)));
+      exported = exporter.entries;
+    } else {
+      const transcript = new MarkdownTranscript({
+        scope,
+        source: options.file,
+        header: reader.header,
+        filters,
+        maxFrames: options.maxFrames ?? DEFAULT_MAX_FRAMES,
+        time: options.time ?? 'utc',
+        redacted: redacting,
+      });
+      for await (const entry of entries) {
+        watch(entry);
+        transcript.add(entry);
+      }
+      exported = transcript.empty ? 0 : 1;
+      await writeOut(output.stream, transcript.render());
+    }
+    await output.finish();
+  } catch (error) {
+    output.abort();
+    throw error;
+  }
+
+  if (redacting) report();
+  if (exported === 0) warn(io, filters !== '' ? `nothing in ${options.file} matched the filters (${filters})` : `${options.file} holds nothing to export`);
+  if (secret !== null) warn(io, `the export holds credentials (a ${secret} header, at least); --redact replaces them`);
+  if (options.out !== undefined) io.stderr.write(`wstape: wrote ${options.out}\n`);
+  return 0;
+}
+
+/** Repeated or comma-separated values as one flat list. */
+function toList(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  return splitList((Array.isArray(value) ? value : [value]).map(String));
+}
+
+/** Repeated values as a list, commas kept (a --rule regex may contain them). */
+function toArray(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+/** The last value of a string option given more than once. */
+function last(value: unknown): string | undefined {
+  const item: unknown = Array.isArray(value) ? value[value.length - 1] : value;
+  return item === undefined ? undefined : String(item);
+}
+
+export const exportCommand: CommandModule<object, ExportOptions> = {
+  command: 'export <file>',
+  describe: 'Write an archive (or the part the filters select) as HAR for browser devtools, or as Markdown for a bug report',
+  builder: (yargs) =>
+    fileArgument(yargs)
+      .option('format', {
+        alias: 'f',
+        describe: 'har: HAR 1.2 (Chrome DevTools, HTTP Toolkit, ...); md: a Markdown transcript. Default: md for an --out ending in .md, else har',
+        type: 'string',
+        choices: EXPORT_FORMATS,
+      })
+      .option('out', {
+        alias: 'o',
+        describe: 'Write to this file (created 0600) instead of stdout',
+        type: 'string',
+        coerce: last,
+      })
+      .option('force', {
+        describe: 'Replace --out when it exists',
+        type: 'boolean',
+      })
+      .option('conn', {
+        describe: 'Only this connection or exchange id (repeat, or use commas, for several)',
+        type: 'string',
+        coerce: toList,
+      })
+      .option('dir', {
+        describe: 'Only frames in one direction: out (client to server) or in (server to client)',
+        type: 'string',
+        choices: ['out', 'in'] as const,
+      })
+      .option('type', {
+        describe: `Only these frame types, comma-separated: ${FRAME_TYPES.join(', ')}; or data, control`,
+        type: 'string',
+        coerce: toList,
+      })
+      .option('grep', {
+        describe: 'Only frames (HAR: messages) whose payload matches this regular expression',
+        type: 'string',
+        coerce: last,
+      })
+      .option('ignore-case', {
+        alias: 'i',
+        describe: 'Make --grep case-insensitive',
+        type: 'boolean',
+      })
+      .option('since', {
+        describe: 'Only what happened at or after this time: seconds from the recording start (12.5) or ISO 8601',
+        type: 'string',
+        coerce: last,
+      })
+      .option('until', {
+        describe: 'Only what happened at or before this time (same forms as --since)',
+        type: 'string',
+        coerce: last,
+      })
+      .option('redact', {
+        describe: 'Replace credentials (auth headers, cookies, tokens, JWTs, secret JSON fields) with [REDACTED] first',
+        type: 'boolean',
+      })
+      .option('rule', {
+        describe: 'Another redaction rule (repeatable; implies --redact): header:NAME, query:NAME, json:KEY-REGEX, regex:PATTERN',
+        type: 'string',
+        coerce: toArray,
+      })
+      .option('max-frames', {
+        describe: `Markdown: frame lines per connection, the first and last halves (default ${DEFAULT_MAX_FRAMES})`,
+        type: 'number',
+      })
+      .option('time', {
+        describe: 'Markdown: utc (default), clock (local time of day) or rel (seconds since the start)',
+        type: 'string',
+        choices: TIME_FORMATS,
+      })
+      .example('$0 export session.wstape.json -o session.har', 'Open it in Chrome DevTools: Network panel, Import HAR')
+      .example('$0 export session.wstape.json --format md --conn c2 --redact > bug.md', 'A transcript of one connection for an issue')
+      .example('$0 export session.wstape.json --grep error -i --since 30 -o part.har', 'Only the messages that matter'),
+  handler: async (argv) => {
+    process.exitCode = await runExport(argv, processIo());
+  },
+};
