@@ -71,7 +71,8 @@ export async function scanArchive(file) {
       side.data++;
       side.bytes += size;
       side.sizes.set(size, (side.sizes.get(size) ?? 0) + 1);
-      if (tail.toString('latin1').includes('"truncated":true')) side.truncated++;
+      // The metadata is at the start of the line (a large payload is written last) or at its end.
+      if (text.includes('"truncated":true') || tail.toString('latin1').includes('"truncated":true')) side.truncated++;
     } else if (type === 'close') side.close++;
     else side.other++;
     void length;

@@ -31,9 +31,23 @@ export function headerLine(header: ArchiveHeader): string {
   return JSON.stringify({ format, version, ...rest }).slice(0, -1) + ENTRIES_OPEN + '\n';
 }
 
+/** Payloads from this size on are spliced into the line instead of going through stringify. */
+const SPLICE_PAYLOAD_FROM = 1024;
+
 /** One entry's line: `{...}` for the first entry, `,{...}` for every later one. */
 export function entryLine(entry: Entry, first: boolean): string {
-  return (first ? '' : ',') + JSON.stringify(entry) + '\n';
+  return (first ? '' : ',') + entryJson(entry) + '\n';
+}
+
+/**
+ * JSON.stringify(entry), faster for large frame payloads: base64 `data` needs no escaping, so it
+ * is appended as is rather than scanned character by character with the rest of the entry
+ * (it moves to the end of the object, which JSON does not mind).
+ */
+function entryJson(entry: Entry): string {
+  if (entry.kind !== 'frame' || entry.data === undefined || entry.data.length < SPLICE_PAYLOAD_FROM) return JSON.stringify(entry);
+  const { data, ...rest } = entry;
+  return `${JSON.stringify(rest).slice(0, -1)},"data":"${data}"}`;
 }
 
 /** The trailer line: `]` closes the entries array, then the trailer's fields close the document. */

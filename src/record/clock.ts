@@ -23,11 +23,17 @@ export class RecordingClock {
     return Number((process.hrtime.bigint() - this.startHr) / 1000n);
   }
 
+  /** The ISO text of the last millisecond asked for: many frames share one millisecond. */
+  private lastMillis = -1;
+  private lastIso = '';
+
   now(): Stamp {
     const micros = this.elapsedMicros();
-    return {
-      time: new Date(this.startedAt.getTime() + Math.floor(micros / 1000)).toISOString(),
-      elapsed: micros / 1e6,
-    };
+    const millis = this.startedAt.getTime() + Math.floor(micros / 1000);
+    if (millis !== this.lastMillis) {
+      this.lastMillis = millis;
+      this.lastIso = new Date(millis).toISOString();
+    }
+    return { time: this.lastIso, elapsed: micros / 1e6 };
   }
 }

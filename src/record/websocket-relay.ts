@@ -2,10 +2,11 @@
  * Relays an upgraded WebSocket connection byte for byte and records its frames.
  *
  * Forwarding never waits for recording and never changes a byte: each chunk is written to the
- * other side exactly as it arrived. Beside that, a StreamObserver per direction parses the chunk
- * into frames; their entries are appended and flushed to the archive *before* the chunk is
- * forwarded, so anything a peer has received is already in the kernel's hands (crash safety),
- * with one write per chunk however many frames it holds.
+ * other side exactly as it arrived, first. Then, in the same callback, a StreamObserver per
+ * direction parses the chunk into frames and their entries are queued; the archive writer hands
+ * the queue to write(2) before this event-loop turn ends (setImmediate), so every frame a peer
+ * received is in the kernel's hands within microseconds, with one write per turn however many
+ * frames and chunks it saw (crash safety without a syscall per frame).
  */
 import type { Duplex } from 'node:stream';
 import type { FrameEntry } from '../format/schema.js';
@@ -58,14 +59,14 @@ export class WebSocketRelay {
       server: new StreamObserver({ sender: 'server', deflate: options.deflate, maxPayload }),
     };
 
-    // Frames that arrived with the handshake bytes: record, then forward, like any other chunk.
+    // Frames that arrived with the handshake bytes: forward, then record, like any other chunk.
     if (options.serverBytes.length > 0) {
-      this.relay('server', options.serverBytes);
       this.client.write(options.serverBytes);
+      this.record('server', options.serverBytes);
     }
     if (options.clientBytes.length > 0) {
-      this.relay('client', options.clientBytes);
       this.upstream.write(options.clientBytes);
+      this.record('client', options.clientBytes);
     }
 
     this.wire(this.client, this.upstream, 'client');
@@ -92,12 +93,12 @@ export class WebSocketRelay {
 
   private wire(from: Duplex, to: Duplex, side: Side): void {
     from.on('data', (chunk: Buffer) => {
-      this.relay(side, chunk);
       // Backpressure: a slow reader on the other side pauses this one (as stream.pipe does).
       if (!to.write(chunk)) {
         from.pause();
         to.once('drain', () => from.resume());
       }
+      this.record(side, chunk);
     });
     from.on('end', () => {
       this.noteDrop(side);
@@ -115,12 +116,11 @@ export class WebSocketRelay {
     });
   }
 
-  /** Parse and record a chunk one side sent; called before the chunk is forwarded. */
-  private relay(side: Side, chunk: Uint8Array): void {
+  /** Parse a chunk one side sent (already forwarded) and queue its frames' entries. */
+  private record(side: Side, chunk: Uint8Array): void {
     if (side === 'client') this.bytesOut += chunk.length;
     else this.bytesIn += chunk.length;
     if (this.recorder.isClosed) return;
-    let recorded = false;
     for (const event of this.observers[side].push(chunk)) {
       const stamp = this.recorder.now();
       if (event.type === 'error') {
@@ -136,9 +136,7 @@ export class WebSocketRelay {
         this.recorder.append(this.frameEntry(side, event.frame, stamp));
         if (event.frame.type === 'close') this.noteClose(side, event.frame);
       }
-      recorded = true;
     }
-    if (recorded) this.recorder.flush();
   }
 
   private frameEntry(side: Side, frame: ObservedFrame, stamp: { time: string; elapsed: number }): FrameEntry {
