@@ -16,6 +16,17 @@ export interface RecorderOptions {
   recorderInfo: NonNullable<ArchiveHeader['recorder']>;
   /** Overwrite an existing file (tests, and the demo's fixed path). */
   overwrite?: boolean;
+  /**
+   * `record --redact`: entries pass through it before they are written (and shown). It may hold
+   * a fragmented text message back until its last frame, to redact the whole message.
+   */
+  redactor?: EntryFilter;
+}
+
+/** Something that rewrites entries in order, possibly holding some back (src/redact/redactor.ts). */
+export interface EntryFilter {
+  push(entry: Entry): Entry[];
+  flush(): Entry[];
 }
 
 export type EntryListener = (entry: Entry) => void;
@@ -25,6 +36,7 @@ export class Recorder {
   readonly maxPayload: number;
   readonly path: string;
   private readonly writer: ArchiveWriter;
+  private readonly redactor: EntryFilter | undefined;
   private readonly listeners: EntryListener[] = [];
   private readonly counters = { c: 0, h: 0, t: 0 };
   private closed = false;
@@ -44,6 +56,7 @@ export class Recorder {
       recorder: options.recorderInfo,
     };
     this.writer = ArchiveWriter.open(options.path, header, { overwrite: options.overwrite ?? false });
+    this.redactor = options.redactor;
   }
 
   /** A new id: c1, c2... for WebSocket connections, h1... for HTTP exchanges, t1... for tunnels. */
@@ -64,6 +77,14 @@ export class Recorder {
   append(entry: Entry): void {
     if (this.closed) return;
     this.count(entry);
+    if (this.redactor) {
+      for (const redacted of this.redactor.push(entry)) this.write(redacted);
+    } else {
+      this.write(entry);
+    }
+  }
+
+  private write(entry: Entry): void {
     this.writer.append(entry);
     for (const listener of this.listeners) listener(entry);
   }
@@ -83,6 +104,7 @@ export class Recorder {
   close(): ArchiveTrailer {
     const trailer: ArchiveTrailer = { stoppedAt: new Date().toISOString(), summary: { ...this.totals } };
     if (!this.closed) {
+      if (this.redactor) for (const held of this.redactor.flush()) this.write(held);
       this.closed = true;
       this.writer.close(trailer);
       this.checkWriter();
