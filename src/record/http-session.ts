@@ -10,7 +10,7 @@
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
-import type { HttpEntry } from '../format/schema.js';
+import type { HttpEntry, HttpResponseRecord } from '../format/schema.js';
 import {
   RequestParser,
   ResponseParser,
@@ -292,26 +292,8 @@ export class HttpSession implements Stoppable {
     const entry: HttpEntry = {
       kind: 'http',
       id: this.recorder.nextId('h'),
-      time: exchange.stamp.time,
-      elapsed: exchange.stamp.elapsed,
-      url: exchange.url,
-      mode: exchange.mode,
-      client: this.clientEndpoint(),
-      server: { host: exchange.address.host, port: exchange.address.port },
-      request: {
-        method: exchange.head.method,
-        target: exchange.head.target,
-        httpVersion: exchange.head.httpVersion,
-        headers: exchange.head.headers,
-      },
-      response: exchange.response
-        ? {
-            status: exchange.response.status,
-            statusText: exchange.response.statusText,
-            httpVersion: exchange.response.httpVersion,
-            headers: exchange.response.headers,
-          }
-        : null,
+      ...this.exchangeRecord(exchange),
+      response: exchange.response ? responseRecord(exchange.response) : null,
       duration: Number(process.hrtime.bigint() - exchange.started) / 1e6,
     };
     if (exchange.requestBody.size > 0) entry.request.body = bodyRecord(exchange.requestBody.bytes(), exchange.requestBody.size);
@@ -353,24 +335,8 @@ export class HttpSession implements Stoppable {
     this.recorder.append({
       kind: 'connection',
       id,
-      time: exchange.stamp.time,
-      elapsed: exchange.stamp.elapsed,
-      url: exchange.url,
-      mode: exchange.mode,
-      client: this.clientEndpoint(),
-      server: { host: exchange.address.host, port: exchange.address.port },
-      request: {
-        method: exchange.head.method,
-        target: exchange.head.target,
-        httpVersion: exchange.head.httpVersion,
-        headers: exchange.head.headers,
-      },
-      response: {
-        status: response.status,
-        statusText: response.statusText,
-        httpVersion: response.httpVersion,
-        headers: response.headers,
-      },
+      ...this.exchangeRecord(exchange),
+      response: responseRecord(response),
       subprotocol: headerValue(response.headers, 'sec-websocket-protocol') ?? null,
       extensions,
       permessageDeflate: deflate,
@@ -536,6 +502,20 @@ export class HttpSession implements Stoppable {
     this.recorder.flush();
   }
 
+  /** What connection and http entries share: when, where, and the request as the client sent it. */
+  private exchangeRecord(exchange: Exchange): Pick<HttpEntry, 'time' | 'elapsed' | 'url' | 'mode' | 'client' | 'server' | 'request'> {
+    const { head } = exchange;
+    return {
+      time: exchange.stamp.time,
+      elapsed: exchange.stamp.elapsed,
+      url: exchange.url,
+      mode: exchange.mode,
+      client: this.clientEndpoint(),
+      server: { host: exchange.address.host, port: exchange.address.port },
+      request: { method: head.method, target: head.target, httpVersion: head.httpVersion, headers: head.headers },
+    };
+  }
+
   private clientEndpoint(): { address: string; port: number } {
     return { address: this.client.remoteAddress ?? '', port: this.client.remotePort ?? 0 };
   }
@@ -559,4 +539,8 @@ export function writeSimpleResponse(client: Duplex, status: number, statusText: 
       payload,
     ]),
   );
+}
+
+function responseRecord(response: ResponseHead): HttpResponseRecord {
+  return { status: response.status, statusText: response.statusText, httpVersion: response.httpVersion, headers: response.headers };
 }

@@ -1,5 +1,5 @@
+import { parseCommand } from '../helpers/argv.js';
 import { join } from 'node:path';
-import yargs from 'yargs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { diffCommand, runDiff, type DiffOptions } from '../../src/commands/diff.js';
 import { isCliError } from '../../src/errors.js';
@@ -9,19 +9,8 @@ import { openClient, readEntries, startRecorder, startWsServer, waitFor, type Ws
 import { ANSI, connection, end, fakeIo, frame, httpExchange, tempDir, writeArchive } from '../output/test-archives.js';
 
 /** Parse argv with the real command module; the handler only captures the options. */
-async function parseArgs(argv: string[]): Promise<DiffOptions> {
-  let captured: DiffOptions | undefined;
-  await yargs(argv)
-    .parserConfiguration({ 'boolean-negation': false })
-    .command({ ...diffCommand, handler: (args) => void (captured = args) })
-    .strict()
-    .exitProcess(false)
-    .fail((message, error) => {
-      throw error ?? new Error(message);
-    })
-    .parseAsync();
-  if (captured === undefined) throw new Error('handler not called');
-  return captured;
+function parseArgs(argv: string[]): Promise<DiffOptions> {
+  return parseCommand(diffCommand, argv);
 }
 
 describe('diff: argv -> options', () => {

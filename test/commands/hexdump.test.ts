@@ -1,6 +1,6 @@
+import { parseCommand } from '../helpers/argv.js';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import yargs from 'yargs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hexdumpCommand, hexdumpHeader, runHexdump, type HexdumpOptions } from '../../src/commands/hexdump.js';
 import { isCliError } from '../../src/errors.js';
@@ -10,18 +10,9 @@ import type { Io } from '../../src/io.js';
 import { realHexdump } from '../inspect/real-hexdump.js';
 import { ANSI, connection, end, fakeIo, frame, tempDir, writeArchive } from '../output/test-archives.js';
 
-async function parseArgs(argv: string[]): Promise<HexdumpOptions> {
-  let captured: HexdumpOptions | undefined;
-  await yargs(argv)
-    .command({ ...hexdumpCommand, handler: (args) => void (captured = args) })
-    .strict()
-    .exitProcess(false)
-    .fail((message, error) => {
-      throw error ?? new Error(message);
-    })
-    .parseAsync();
-  if (captured === undefined) throw new Error('handler not called');
-  return captured;
+/** Parse argv with the real command module; the handler only captures the options. */
+function parseArgs(argv: string[]): Promise<HexdumpOptions> {
+  return parseCommand(hexdumpCommand, argv);
 }
 
 describe('hexdump: argv -> options', () => {

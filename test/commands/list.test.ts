@@ -1,5 +1,5 @@
+import { parseCommand } from '../helpers/argv.js';
 import { join } from 'node:path';
-import yargs from 'yargs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListAggregator, buildListFilter, hostGlob, kindBadge, listCommand, parseStatus, runList, type ListOptions } from '../../src/commands/list.js';
 import { isCliError } from '../../src/errors.js';
@@ -9,18 +9,8 @@ import { recordSession } from '../output/recorded-session.js';
 import { ANSI, connection, end, errorEntry, fakeIo, frame, httpExchange, tempDir, tunnel, writeArchive } from '../output/test-archives.js';
 
 /** Parse argv with the real command module; the handler only captures the options. */
-async function parseArgs(argv: string[]): Promise<ListOptions> {
-  let captured: ListOptions | undefined;
-  await yargs(argv)
-    .command({ ...listCommand, handler: (args) => void (captured = args) })
-    .strict()
-    .exitProcess(false)
-    .fail((message, error) => {
-      throw error ?? new Error(message);
-    })
-    .parseAsync();
-  if (captured === undefined) throw new Error('handler not called');
-  return captured;
+function parseArgs(argv: string[]): Promise<ListOptions> {
+  return parseCommand(listCommand, argv);
 }
 
 describe('list: argv -> options', () => {

@@ -1,5 +1,5 @@
+import { parseCommand } from '../helpers/argv.js';
 import { join } from 'node:path';
-import yargs from 'yargs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runShow, showCommand, type ShowOptions } from '../../src/commands/show.js';
 import { isCliError } from '../../src/errors.js';
@@ -12,18 +12,8 @@ beforeAll(() => {
 });
 
 /** Parse argv with the real command module; the handler only captures the options. */
-async function parseArgs(argv: string[]): Promise<ShowOptions> {
-  let captured: ShowOptions | undefined;
-  await yargs(argv)
-    .command({ ...showCommand, handler: (args) => void (captured = args) })
-    .strict()
-    .exitProcess(false)
-    .fail((message, error) => {
-      throw error ?? new Error(message);
-    })
-    .parseAsync();
-  if (captured === undefined) throw new Error('handler not called');
-  return captured;
+function parseArgs(argv: string[]): Promise<ShowOptions> {
+  return parseCommand(showCommand, argv);
 }
 
 describe('show: argv -> options', () => {

@@ -3,8 +3,8 @@
  * both peers, through the in-process recorder: pings with payloads answered by automatic pongs,
  * permessage-deflate, a clean close, terminate() for 1006 on either side) and on hand-built ones.
  */
+import { parseCommand } from '../helpers/argv.js';
 import { join } from 'node:path';
-import yargs from 'yargs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { runStats, statsCommand, type StatsOptions } from '../../src/commands/stats.js';
@@ -18,18 +18,9 @@ beforeAll(() => {
   process.env.TZ = 'UTC';
 });
 
-async function parseArgs(argv: string[]): Promise<StatsOptions> {
-  let captured: StatsOptions | undefined;
-  await yargs(argv)
-    .command({ ...statsCommand, handler: (args) => void (captured = args) })
-    .strict()
-    .exitProcess(false)
-    .fail((message, error) => {
-      throw error ?? new Error(message);
-    })
-    .parseAsync();
-  if (captured === undefined) throw new Error('handler not called');
-  return captured;
+/** Parse argv with the real command module; the handler only captures the options. */
+function parseArgs(argv: string[]): Promise<StatsOptions> {
+  return parseCommand(statsCommand, argv);
 }
 
 describe('stats: argv -> options', () => {
