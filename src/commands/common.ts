@@ -2,6 +2,7 @@
  * What the archive-reading commands (list, show) share: opening an archive with warnings on
  * stderr, writing lines to stdout with backpressure, and the FILE positional.
  */
+import { splitList } from './frame-filter.js';
 import type { Argv } from 'yargs';
 import { openArchive, type ArchiveReader } from '../format/archive-reader.js';
 import type { Io, OutputStream } from '../io.js';
@@ -46,4 +47,10 @@ export function fileArgument<T>(yargs: Argv<T>): Argv<T & { file: string }> {
     demandOption: true,
     normalize: true,
   }) as Argv<T & { file: string }>;
+}
+
+/** A repeatable option's values, each possibly comma-separated, as one flat list (yargs coerce). */
+export function toList(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  return splitList((Array.isArray(value) ? value : [value]).map(String));
 }

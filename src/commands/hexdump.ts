@@ -31,7 +31,7 @@ import { processIo, useColor, type Io, type OutputStream } from '../io.js';
 import { makePalette } from '../output/colors.js';
 import { printableText } from '../output/payload.js';
 import { formatSize } from '../output/units.js';
-import { fileArgument, openForReading, warn, writeOut } from './common.js';
+import { fileArgument, openForReading, warn, writeOut, toList } from './common.js';
 import { FRAME_TYPES, buildFrameFilter, frameMatches, splitList } from './frame-filter.js';
 
 export interface HexdumpOptions {
@@ -151,11 +151,6 @@ export async function runHexdump(options: HexdumpOptions, io: Io): Promise<numbe
   return 0;
 }
 
-/** Repeated or comma-separated values as one flat list. */
-function toList(value: unknown): string[] | undefined {
-  if (value === undefined) return undefined;
-  return splitList((Array.isArray(value) ? value : [value]).map(String));
-}
 
 export const hexdumpCommand: CommandModule<object, HexdumpOptions> = {
   command: 'hexdump <file>',

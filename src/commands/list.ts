@@ -36,7 +36,7 @@ import { makePalette, type Palette } from '../output/colors.js';
 import { escapeText } from '../output/payload.js';
 import { renderTable, type TableColumn } from '../output/table.js';
 import { formatDuration, formatSize } from '../output/units.js';
-import { fileArgument, openForReading, warn, writeOut } from './common.js';
+import { fileArgument, openForReading, warn, writeOut, toList } from './common.js';
 import { parseGrep, splitList } from './frame-filter.js';
 
 export interface ListOptions {
@@ -268,11 +268,6 @@ export class ListAggregator {
   }
 }
 
-/** Repeated or comma-separated values as one flat list. */
-function toList(value: unknown): string[] | undefined {
-  if (value === undefined) return undefined;
-  return splitList((Array.isArray(value) ? value : [value]).map(String));
-}
 
 function roundMicros(seconds: number): number {
   return Math.round(seconds * 1e6) / 1e6;

@@ -200,9 +200,10 @@ export const redactCommand: CommandModule<object, RedactArgs> = {
       })
       .option('no-defaults', { type: 'boolean', default: false, describe: 'Use only the --rule rules, not the built-in ones' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Report what would be redacted; write nothing' })
-      .option('check', { type: 'boolean', default: false, describe: 'Exit 1 when anything would be redacted (a gate before sharing); write nothing' })
-      .option('force', { type: 'boolean', default: false, describe: 'Replace OUT when it exists' })
+      .option('check', { type: 'boolean', describe: 'Exit 1 when anything would be redacted (a gate before sharing); write nothing' })
+      .option('force', { type: 'boolean', describe: 'Replace OUT when it exists' })
       .option('json', { type: 'boolean', default: false, describe: 'Also print the summary as one JSON object on stdout' })
+      // No defaults on these two: yargs counts a defaulted option as given.
       .conflicts('check', ['out', 'force'])
       .example('$0 redact bug.wstape.json', 'Write bug.redacted.wstape.json')
       .example("$0 redact bug.wstape.json --rule 'json:^pin$' --rule header:X-Tenant", 'Also redact these')

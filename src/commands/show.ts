@@ -28,8 +28,8 @@ import { MessageAssembler, rowBytes, type InspectRow, type Row } from '../inspec
 import { processIo, useColor, type Io } from '../io.js';
 import { DEFAULT_MAX_WIDTH, TIME_FORMATS, type TimeFormat } from '../output/frame-line.js';
 import { decodedJson, FILE_FORMAT_IDS, formatShowRow, type ShowRowOptions } from '../output/show-row.js';
-import { fileArgument, openForReading, terminalColumns, warn, writeOut } from './common.js';
-import { FRAME_TYPES, buildFrameFilter, frameMatches, splitList, type FrameFilter, type FrameFilterSpec } from './frame-filter.js';
+import { fileArgument, openForReading, terminalColumns, warn, writeOut, toList } from './common.js';
+import { FRAME_TYPES, buildFrameFilter, frameMatches, type FrameFilter, type FrameFilterSpec } from './frame-filter.js';
 
 export type ShowFormat = 'pretty' | 'json' | 'raw';
 export const SHOW_FORMATS: readonly ShowFormat[] = ['pretty', 'json', 'raw'];
@@ -311,11 +311,6 @@ class RowSink {
   }
 }
 
-/** Repeated or comma-separated values as one flat list. */
-function toList(value: unknown): string[] | undefined {
-  if (value === undefined) return undefined;
-  return splitList((Array.isArray(value) ? value : [value]).map(String));
-}
 
 /** The last value of a string option given more than once. */
 function last(value: unknown): string | undefined {

@@ -56,7 +56,7 @@ import { formatTimestamp } from '../output/frame-line.js';
 import { escapeText } from '../output/payload.js';
 import { renderTable, type TableColumn } from '../output/table.js';
 import { formatDuration, formatSize } from '../output/units.js';
-import { fileArgument, openForReading, warn, writeOut } from './common.js';
+import { fileArgument, openForReading, warn, writeOut, toList } from './common.js';
 import { splitList } from './frame-filter.js';
 
 export interface StatsOptions {
@@ -211,11 +211,6 @@ export async function runStats(options: StatsOptions, io: Io): Promise<number> {
   return 0;
 }
 
-/** Repeated or comma-separated values as one flat list. */
-function toList(value: unknown): string[] | undefined {
-  if (value === undefined) return undefined;
-  return splitList((Array.isArray(value) ? value : [value]).map(String));
-}
 
 export const statsCommand: CommandModule<object, StatsOptions> = {
   command: 'stats <file>',
