@@ -9,30 +9,19 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
-import yargs from 'yargs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { defaultRedactedPath, redactCommand, redactOptions, runRedact, type RedactOptions } from '../../src/commands/redact.js';
 import { isCliError } from '../../src/errors.js';
 import { openArchive } from '../../src/format/archive-reader.js';
 import { entrySchema, type Entry, type FrameEntry } from '../../src/format/schema.js';
+import { parseCommand } from '../helpers/argv.js';
 import { openClient, readEntries, startRecorder, startWsServer, waitFor } from '../helpers/peers.js';
 import { makeJwt } from '../redact/helpers.js';
 import { connection, end, fakeIo, frame, httpExchange, tempDir, writeArchive } from '../output/test-archives.js';
 
 async function parseArgs(argv: string[]): Promise<RedactOptions> {
-  let captured: RedactOptions | undefined;
-  await yargs(argv)
-    .parserConfiguration({ 'boolean-negation': false })
-    .command({ ...redactCommand, handler: (args) => void (captured = redactOptions(args)) })
-    .strict()
-    .exitProcess(false)
-    .fail((message, error) => {
-      throw error ?? new Error(message);
-    })
-    .parseAsync();
-  if (captured === undefined) throw new Error('handler not called');
-  return captured;
+  return redactOptions(await parseCommand(redactCommand, argv));
 }
 
 const base: RedactOptions = { file: 'a.wstape.json', noDefaults: false, dryRun: false, check: false, force: false, json: false };
