@@ -14,6 +14,7 @@ import { replayCommand } from './commands/replay.js';
 import { hexdumpCommand } from './commands/hexdump.js';
 import { statsCommand } from './commands/stats.js';
 import { diffCommand } from './commands/diff.js';
+import { redactCommand } from './commands/redact.js';
 
 /** Exit codes, documented in the README. */
 export const EXIT_OK = 0;
@@ -40,6 +41,7 @@ export async function main(argv: string[]): Promise<void> {
     .command(statsCommand)
     .command(replayCommand)
     .command(diffCommand)
+    .command(redactCommand)
     .command(caCommand)
     .demandCommand(1, 'Name a command, e.g. wstape demo, record, list, show or replay. See wstape --help.')
     .strict()

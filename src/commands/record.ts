@@ -11,7 +11,7 @@ import { formatSize } from '../output/units.js';
 import { ProxyServer } from '../record/proxy-server.js';
 import type { LeafProvider } from '../record/client-tls.js';
 import type { TlsSettings } from '../record/http-session.js';
-import { Recorder } from '../record/recorder.js';
+import { Recorder, type EntryFilter } from '../record/recorder.js';
 import { parseAbsoluteTarget, type UpstreamAddress } from '../record/upstream.js';
 import type { ArchiveTrailer } from '../format/schema.js';
 
@@ -32,7 +32,14 @@ export interface RecordOptions {
   noIntercept?: string[];
   /** Reverse mode: serve TLS to clients. */
   tls?: boolean;
+  /** Redact secrets before they are written (default rules plus `rule`). */
+  redact?: boolean;
+  /** Extra redaction rules (header:NAME, query:NAME, json:KEY-REGEX, regex:PATTERN); imply --redact. */
+  rule?: string[];
 }
+
+/** Held back at most while a fragmented text message is incomplete, when redacting live. */
+const LIVE_REDACTION_HOLD_BYTES = 1024 * 1024;
 
 export const DEFAULT_MAX_PAYLOAD = 16 * 1024 * 1024;
 
@@ -124,11 +131,18 @@ export async function startRecording(options: RecordOptions, io: Io, extra: { ov
   const target = options.target ? parseTarget(options.target) : undefined;
   if (options.tls && !target) throw cliError('ERR_USAGE', '--tls serves TLS to clients in reverse mode: it needs --target');
   const tls = tlsSettings(options, io);
+  let redactor: EntryFilter | undefined;
+  if (options.redact || (options.rule?.length ?? 0) > 0) {
+    const { defaultRules, parseRules } = await import('../redact/rules.js');
+    const { Redactor } = await import('../redact/redactor.js');
+    redactor = new Redactor([...defaultRules(), ...parseRules(options.rule ?? [])], { maxHeldBytes: LIVE_REDACTION_HOLD_BYTES });
+  }
   const archivePath = path.resolve(io.cwd, options.out ?? defaultArchivePath(io.cwd));
   const recorder = new Recorder({
     path: archivePath,
     maxPayload,
     overwrite: extra.overwrite ?? false,
+    ...(redactor ? { redactor } : {}),
     recorderInfo: {
       mode: target ? 'reverse' : 'forward',
       listen: `${options.host}:${options.port}`,
@@ -223,6 +237,8 @@ export const recordCommand: CommandModule<object, RecordOptions> = {
       .option('upstream-ca', { type: 'string', array: true, describe: 'Also trust this CA file (PEM) for upstream TLS (repeatable)' })
       .option('no-intercept', { type: 'string', array: true, describe: 'Pass TLS to hosts matching this glob through untouched, e.g. "*.apple.com" (repeatable)' })
       .option('tls', { type: 'boolean', default: false, describe: 'Reverse mode: serve TLS to clients with a wstape certificate for --host or the SNI name' })
+      .option('redact', { type: 'boolean', default: false, describe: 'Redact secrets (tokens, cookies, passwords...) before they reach the archive (docs/REDACTION.md)' })
+      .option('rule', { type: 'string', array: true, describe: 'An extra redaction rule: header:NAME, query:NAME, json:KEY-REGEX, regex:PATTERN (repeatable; implies --redact)' })
       .example('$0 record', 'forward proxy on 127.0.0.1:8080; set HTTP_PROXY=http://127.0.0.1:8080')
       .example('$0 record --target ws://localhost:9000 --port 9001', 'reverse proxy: clients connect to ws://127.0.0.1:9001')
       .example('$0 record -o bug-123.wstape.json --quiet', 'record silently to a chosen file')

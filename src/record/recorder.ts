@@ -27,6 +27,8 @@ export interface RecorderOptions {
 export interface EntryFilter {
   push(entry: Entry): Entry[];
   flush(): Entry[];
+  /** The archive header too (the recorder's --target URL may carry a token). */
+  redactHeader?(header: ArchiveHeader): ArchiveHeader;
 }
 
 export type EntryListener = (entry: Entry) => void;
@@ -55,7 +57,7 @@ export class Recorder {
       startedAt: this.clock.startedAt.toISOString(),
       recorder: options.recorderInfo,
     };
-    this.writer = ArchiveWriter.open(options.path, header, { overwrite: options.overwrite ?? false });
+    this.writer = ArchiveWriter.open(options.path, options.redactor?.redactHeader?.(header) ?? header, { overwrite: options.overwrite ?? false });
     this.redactor = options.redactor;
   }
 

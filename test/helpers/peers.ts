@@ -134,7 +134,7 @@ export class ConnectAgent extends http.Agent {
 }
 
 /** Start an in-process recorder writing to a temp archive. */
-export async function startRecorder(options: { target?: string; maxPayload?: string } = {}): Promise<RecordingSession & { io: ReturnType<typeof captureIo> }> {
+export async function startRecorder(options: { target?: string; maxPayload?: string; redact?: boolean; rule?: string[] } = {}): Promise<RecordingSession & { io: ReturnType<typeof captureIo> }> {
   const io = captureIo();
   const session = await startRecording(
     {
@@ -144,6 +144,8 @@ export async function startRecorder(options: { target?: string; maxPayload?: str
       quiet: true,
       maxPayload: options.maxPayload ?? '16MiB',
       ...(options.target ? { target: options.target } : {}),
+      ...(options.redact ? { redact: true } : {}),
+      ...(options.rule ? { rule: options.rule } : {}),
     },
     io,
   );
