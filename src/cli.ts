@@ -15,6 +15,8 @@ import { hexdumpCommand } from './commands/hexdump.js';
 import { statsCommand } from './commands/stats.js';
 import { diffCommand } from './commands/diff.js';
 import { redactCommand } from './commands/redact.js';
+import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
 
 /** Exit codes, documented in the README. */
 export const EXIT_OK = 0;
@@ -42,6 +44,8 @@ export async function main(argv: string[]): Promise<void> {
     .command(replayCommand)
     .command(diffCommand)
     .command(redactCommand)
+    .command(exportCommand)
+    .command(importCommand)
     .command(caCommand)
     .demandCommand(1, 'Name a command, e.g. wstape demo, record, list, show or replay. See wstape --help.')
     .strict()

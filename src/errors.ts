@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   ERR_TLS_HOST: 2,
   /** Replay could not run: the server refused the handshake, closed early, or never answered. */
   ERR_REPLAY: 2,
+  /** A file given to `wstape import` is not a HAR it can read (not JSON, not HAR, a field of the wrong shape). */
+  ERR_HAR: 2,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

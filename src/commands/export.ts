@@ -18,15 +18,15 @@ import { createWriteStream, existsSync, renameSync, rmSync, type WriteStream } f
 import { basename, dirname, join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { cliError } from '../errors.js';
-import type { Entry } from '../format/schema.js';
-import { describeFilters, type ExportScope } from '../har/export-scope.js';
+import type { ArchiveHeader, Entry } from '../format/schema.js';
+import { describeFilters, keepsId, type ExportScope } from '../har/export-scope.js';
 import { HarExporter, HarTextWriter } from '../har/to-har.js';
 import { processIo, type Io, type OutputStream } from '../io.js';
 import { TIME_FORMATS, type TimeFormat } from '../output/frame-line.js';
 import { DEFAULT_MAX_FRAMES, MarkdownTranscript } from '../share/markdown.js';
 import { PACKAGE_VERSION } from '../version.js';
-import { fileArgument, openForReading, warn, writeOut } from './common.js';
-import { buildFrameFilter, FRAME_TYPES, splitList, type FrameFilterSpec } from './frame-filter.js';
+import { fileArgument, openForReading, toList, warn, writeOut } from './common.js';
+import { buildFrameFilter, FRAME_TYPES, type FrameFilterSpec } from './frame-filter.js';
 
 export type ExportFormat = 'har' | 'md';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['har', 'md'];
@@ -123,22 +123,49 @@ async function fileOutput(path: string, force: boolean): Promise<Output> {
   };
 }
 
-/** The entries to export: the archive's, through the redactor with --redact. */
-async function exportEntries(options: ExportOptions, entries: AsyncGenerator<Entry>, io: Io): Promise<{ entries: AsyncIterable<Entry>; report: () => void }> {
+/** Pieces of text written in batches of about WRITE_BATCH characters, with backpressure. */
+const WRITE_BATCH = 256 * 1024;
+
+async function writeChunks(stream: OutputStream, chunks: Iterable<string>): Promise<void> {
+  let batch = '';
+  for (const chunk of chunks) {
+    batch += chunk;
+    if (batch.length >= WRITE_BATCH) {
+      await writeOut(stream, batch);
+      batch = '';
+    }
+  }
+  if (batch !== '') await writeOut(stream, batch);
+}
+
+/** What --redact does to the export, once its rules are parsed (before the archive is read). */
+interface Redaction {
+  /** The header too: the recorder's --target URL may carry credentials. */
+  header(header: ArchiveHeader): ArchiveHeader;
+  entries(entries: AsyncIterable<Entry>): AsyncIterable<Entry>;
+  /** The summary on stderr: what each rule replaced, and where. */
+  report(io: Io): void;
+}
+
+async function loadRedaction(options: ExportOptions): Promise<Redaction | null> {
   const rules = options.rule ?? [];
-  if (options.redact !== true && rules.length === 0) return { entries, report: () => {} };
-  const [{ Redactor, redactEntries }, { defaultRules, parseRules }, { formatSummary }] = await Promise.all([
+  if (options.redact !== true && rules.length === 0) return null;
+  // Loaded only when asked for, so a plain export does not pay for the engine.
+  const [{ Redactor, redactEntries }, { rulesFor }, { formatSummary }] = await Promise.all([
     import('../redact/redactor.js'),
-    import('../redact/rules.js'),
+    import('./redact.js'),
     import('../redact/summary.js'),
   ]);
-  const redactor = new Redactor([...defaultRules(), ...parseRules(rules)]);
+  const redactor = new Redactor(rulesFor({ rule: rules, noDefaults: false }));
   return {
-    entries: redactEntries(entries, redactor),
-    report: () => {
+    header: (header) => redactor.redactHeader(header),
+    entries: (entries) => redactEntries(entries, redactor),
+    report: (io) => {
       const summary = redactor.summary();
-      io.stderr.write(`wstape: redacted ${summary.total} ${summary.total === 1 ? 'value' : 'values'} in ${summary.entries} ${summary.entries === 1 ? 'entry' : 'entries'}\n`);
+      const { total, entries } = summary;
+      io.stderr.write(`wstape: redacted ${total} ${total === 1 ? 'value' : 'values'} in ${entries} ${entries === 1 ? 'entry' : 'entries'}${total > 0 ? ':' : ''}\n`);
       io.stderr.write(formatSummary(summary));
+      io.stderr.write('wstape: redaction is best-effort: review the export before you share it\n');
     },
   };
 }
@@ -155,34 +182,37 @@ export async function runExport(options: ExportOptions, io: Io): Promise<number>
   }
   const scope: ExportScope = { filter };
   const filters = describeFilters(options);
-  const redacting = options.redact === true || (options.rule ?? []).length > 0;
+  const redaction = await loadRedaction(options);
+  const redacting = redaction !== null;
 
   const reader = await openForReading(options.file, io);
-  const { entries, report } = await exportEntries(options, reader.entries(), io);
+  const header = redaction !== null ? redaction.header(reader.header) : reader.header;
+  const entries = redaction !== null ? redaction.entries(reader.entries()) : reader.entries();
   const output = options.out !== undefined ? await fileOutput(options.out, options.force === true) : stdoutOutput(io);
   let secret: string | null = null;
   const watch = (entry: Entry): void => {
-    if (!redacting && secret === null) secret = secretHeaderIn(entry);
+    if (redacting || secret !== null || (entry.kind !== 'connection' && entry.kind !== 'http') || !keepsId(scope, entry.id)) return;
+    secret = secretHeaderIn(entry);
   };
 
   let exported: number;
   try {
     if (format === 'har') {
-      const exporter = new HarExporter({ scope, header: reader.header, version: PACKAGE_VERSION, source: basename(options.file), filters });
+      const exporter = new HarExporter({ scope, header, version: PACKAGE_VERSION, source: basename(options.file), filters });
       const writer = new HarTextWriter();
       await writeOut(output.stream, writer.head(exporter.logHead()));
       for await (const entry of entries) {
         watch(entry);
-        for (const har of exporter.add(entry)) await writeOut(output.stream, writer.entry(har));
+        for (const har of exporter.add(entry)) await writeChunks(output.stream, writer.entry(har));
       }
-      for (const har of exporter.finish()) await writeOut(output.stream, writer.entry(har));
+      for (const har of exporter.finish()) await writeChunks(output.stream, writer.entry(har));
       await writeOut(output.stream, writer.tail(exporter.logTail(reader.trailer)));
       exported = exporter.entries;
     } else {
       const transcript = new MarkdownTranscript({
         scope,
         source: options.file,
-        header: reader.header,
+        header,
         filters,
         maxFrames: options.maxFrames ?? DEFAULT_MAX_FRAMES,
         time: options.time ?? 'utc',
@@ -201,17 +231,11 @@ export async function runExport(options: ExportOptions, io: Io): Promise<number>
     throw error;
   }
 
-  if (redacting) report();
+  redaction?.report(io);
   if (exported === 0) warn(io, filters !== '' ? `nothing in ${options.file} matched the filters (${filters})` : `${options.file} holds nothing to export`);
   if (secret !== null) warn(io, `the export holds credentials (a ${secret} header, at least); --redact replaces them`);
   if (options.out !== undefined) io.stderr.write(`wstape: wrote ${options.out}\n`);
   return 0;
-}
-
-/** Repeated or comma-separated values as one flat list. */
-function toList(value: unknown): string[] | undefined {
-  if (value === undefined) return undefined;
-  return splitList((Array.isArray(value) ? value : [value]).map(String));
 }
 
 /** Repeated values as a list, commas kept (a --rule regex may contain them). */
