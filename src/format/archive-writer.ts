@@ -69,7 +69,7 @@ export class ArchiveWriter {
       fd = fs.openSync(path, options.overwrite === true ? 'w' : 'wx', 0o600);
     } catch (error) {
       const code = errorCode(error);
-      const why = code === 'EEXIST' ? 'the file already exists (pick another name, or allow overwriting it)' : describeCode(code, error);
+      const why = code === 'EEXIST' ? 'the file already exists; wstape never overwrites an archive, so choose another name (--out)' : describeCode(code, error);
       throw cliError('ERR_WRITE', `cannot write ${path}: ${why}`);
     }
     const writer = new ArchiveWriter(path, fd, fs, options.maxQueued ?? DEFAULT_MAX_QUEUED);
