@@ -18,7 +18,8 @@ import { cliError } from '../errors.js';
 import type { FrameEntry } from '../format/schema.js';
 import { processIo, useColor, type Io } from '../io.js';
 import { makePalette } from '../output/colors.js';
-import { diffConnections, formatDifference, summaryLine, type Conversation, type DiffFrame } from '../replay/diff.js';
+import { diffConnections, type Conversation, type DiffFrame } from '../replay/diff.js';
+import { formatDifference, summaryLine } from '../replay/diff-report.js';
 import { compileIgnores } from '../replay/match.js';
 import { openForReading, warn, writeOut } from './common.js';
 

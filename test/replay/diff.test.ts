@@ -6,13 +6,12 @@ import {
   closeOutcome,
   diffConnections,
   diffConversations,
-  formatDifference,
-  summaryLine,
   type AlignOp,
   type Conversation,
   type DiffFrame,
   type Difference,
 } from '../../src/replay/diff.js';
+import { formatDifference, summaryLine } from '../../src/replay/diff-report.js';
 import { compileIgnores, NO_IGNORES } from '../../src/replay/match.js';
 
 const plain = makePalette(false);
