@@ -54,3 +54,9 @@ export function toList(value: unknown): string[] | undefined {
   if (value === undefined) return undefined;
   return splitList((Array.isArray(value) ? value : [value]).map(String));
 }
+
+/** The last value of a string option given more than once (yargs makes an array of them). */
+export function lastValue(value: unknown): string | undefined {
+  const item: unknown = Array.isArray(value) ? value[value.length - 1] : value;
+  return item === undefined ? undefined : String(item);
+}

@@ -25,7 +25,7 @@ import { processIo, type Io, type OutputStream } from '../io.js';
 import { TIME_FORMATS, type TimeFormat } from '../output/frame-line.js';
 import { DEFAULT_MAX_FRAMES, MarkdownTranscript } from '../share/markdown.js';
 import { PACKAGE_VERSION } from '../version.js';
-import { fileArgument, openForReading, toList, warn, writeOut } from './common.js';
+import { fileArgument, openForReading, toList, warn, writeOut, lastValue } from './common.js';
 import { buildFrameFilter, FRAME_TYPES, type FrameFilterSpec } from './frame-filter.js';
 
 export type ExportFormat = 'har' | 'md';
@@ -244,11 +244,6 @@ function toArray(value: unknown): string[] | undefined {
   return (Array.isArray(value) ? value : [value]).map(String);
 }
 
-/** The last value of a string option given more than once. */
-function last(value: unknown): string | undefined {
-  const item: unknown = Array.isArray(value) ? value[value.length - 1] : value;
-  return item === undefined ? undefined : String(item);
-}
 
 export const exportCommand: CommandModule<object, ExportOptions> = {
   command: 'export <file>',
@@ -265,7 +260,7 @@ export const exportCommand: CommandModule<object, ExportOptions> = {
         alias: 'o',
         describe: 'Write to this file (created 0600) instead of stdout',
         type: 'string',
-        coerce: last,
+        coerce: lastValue,
       })
       .option('force', {
         describe: 'Replace --out when it exists',
@@ -289,7 +284,7 @@ export const exportCommand: CommandModule<object, ExportOptions> = {
       .option('grep', {
         describe: 'Only frames (HAR: messages) whose payload matches this regular expression',
         type: 'string',
-        coerce: last,
+        coerce: lastValue,
       })
       .option('ignore-case', {
         alias: 'i',
@@ -299,12 +294,12 @@ export const exportCommand: CommandModule<object, ExportOptions> = {
       .option('since', {
         describe: 'Only what happened at or after this time: seconds from the recording start (12.5) or ISO 8601',
         type: 'string',
-        coerce: last,
+        coerce: lastValue,
       })
       .option('until', {
         describe: 'Only what happened at or before this time (same forms as --since)',
         type: 'string',
-        coerce: last,
+        coerce: lastValue,
       })
       .option('redact', {
         describe: 'Replace credentials (auth headers, cookies, tokens, JWTs, secret JSON fields) with [REDACTED] first',

@@ -28,7 +28,7 @@ import { MessageAssembler, rowBytes, type InspectRow, type Row } from '../inspec
 import { processIo, useColor, type Io } from '../io.js';
 import { DEFAULT_MAX_WIDTH, TIME_FORMATS, type TimeFormat } from '../output/frame-line.js';
 import { decodedJson, FILE_FORMAT_IDS, formatShowRow, type ShowRowOptions } from '../output/show-row.js';
-import { fileArgument, openForReading, terminalColumns, warn, writeOut, toList } from './common.js';
+import { fileArgument, openForReading, terminalColumns, warn, writeOut, toList, lastValue } from './common.js';
 import { FRAME_TYPES, buildFrameFilter, frameMatches, type FrameFilter, type FrameFilterSpec } from './frame-filter.js';
 
 export type ShowFormat = 'pretty' | 'json' | 'raw';
@@ -312,11 +312,6 @@ class RowSink {
 }
 
 
-/** The last value of a string option given more than once. */
-function last(value: unknown): string | undefined {
-  const item: unknown = Array.isArray(value) ? value[value.length - 1] : value;
-  return item === undefined ? undefined : String(item);
-}
 
 export const showCommand: CommandModule<object, ShowOptions> = {
   command: 'show <file>',
@@ -341,7 +336,7 @@ export const showCommand: CommandModule<object, ShowOptions> = {
       .option('grep', {
         describe: 'Only frames whose payload matches this regular expression (binary payloads are matched as latin1)',
         type: 'string',
-        coerce: last,
+        coerce: lastValue,
       })
       .option('ignore-case', {
         alias: 'i',
@@ -351,12 +346,12 @@ export const showCommand: CommandModule<object, ShowOptions> = {
       .option('since', {
         describe: 'Only frames at or after this time: seconds from the recording start (12.5) or ISO 8601 (2026-11-25T10:30:05Z)',
         type: 'string',
-        coerce: last,
+        coerce: lastValue,
       })
       .option('until', {
         describe: 'Only frames at or before this time (same forms as --since)',
         type: 'string',
-        coerce: last,
+        coerce: lastValue,
       })
       .option('limit', {
         describe: 'Print the first N matching rows, then stop',
