@@ -137,6 +137,102 @@ describe('replay --as server', () => {
   });
 });
 
+describe('replay --as server: fidelity', () => {
+  async function mockOf(file: string) {
+    const recording = await loadRecording(file, captureIo());
+    const mock = new MockServer({ recording, host: '127.0.0.1', port: 0, speed: Infinity, strict: false, rules: compileIgnores([]), maxPayload: 1 << 24 });
+    const address = await mock.listen();
+    cleanups.push(() => mock.close());
+    return address.port;
+  }
+
+  it('negotiates permessage-deflate when the recording used it and the client offers it', async () => {
+    const server = await startWsServer({ perMessageDeflate: { threshold: 0 } });
+    server.wss.on('connection', (socket) => socket.on('message', (data) => socket.send(`echo ${String(data)} ${'z'.repeat(200)}`)));
+    cleanups.push(server.close);
+    const recorder = await startRecorder({ target: server.url });
+    const original = await openClient(`ws://127.0.0.1:${recorder.port}/deflate`, { perMessageDeflate: { threshold: 0 } });
+    const first: string[] = [];
+    original.on('message', (data) => first.push(String(data)));
+    original.send('one');
+    await waitFor(() => first.length === 1, 5000, 'the echo');
+    original.close(1000);
+    await waitFor(() => recorder.recorder.totals.bytes > 0, 5000, 'the end');
+    await recorder.stop();
+
+    const port = await mockOf(recorder.path);
+    const ws = await openClient(`ws://127.0.0.1:${port}/deflate`, { perMessageDeflate: { threshold: 0 } });
+    expect(ws.extensions).toContain('permessage-deflate');
+    const replayed: string[] = [];
+    ws.on('message', (data) => replayed.push(String(data)));
+    ws.send('one');
+    await waitFor(() => replayed.length === 1, 5000, 'the replayed echo');
+    expect(replayed).toEqual(first);
+    ws.close(1000);
+
+    // A client that offers no compression gets the same messages uncompressed.
+    const plain = await openClient(`ws://127.0.0.1:${port}/deflate`, { perMessageDeflate: false });
+    expect(plain.extensions).toBe('');
+    const uncompressed: string[] = [];
+    plain.on('message', (data) => uncompressed.push(String(data)));
+    plain.send('one');
+    await waitFor(() => uncompressed.length === 1, 5000, 'the uncompressed echo');
+    expect(uncompressed).toEqual(first);
+    plain.close(1000);
+  });
+
+  it('drops the TCP connection where the recorded server did (1006)', async () => {
+    const server = await startWsServer();
+    server.wss.on('connection', (socket) =>
+      socket.on('message', () => {
+        socket.send('last words');
+        setTimeout(() => socket.terminate(), 30);
+      }),
+    );
+    cleanups.push(server.close);
+    const recorder = await startRecorder({ target: server.url });
+    const original = await openClient(`ws://127.0.0.1:${recorder.port}/drop`);
+    original.send('hi');
+    await new Promise((resolve) => original.once('close', resolve));
+    await waitFor(() => recorder.recorder.totals.bytes > 0, 5000, 'the end');
+    await recorder.stop();
+
+    const port = await mockOf(recorder.path);
+    const ws = await openClient(`ws://127.0.0.1:${port}/drop`);
+    const got: string[] = [];
+    ws.on('message', (data) => got.push(String(data)));
+    ws.send('hi');
+    const code = await new Promise<number>((resolve) => ws.once('close', (closeCode) => resolve(closeCode)));
+    expect(got).toEqual(['last words']);
+    // No close frame came: the `ws` client reports an abnormal closure.
+    expect(code).toBe(1006);
+  });
+
+  it('serves the recorded HTTP exchanges, matched on method, path and query', async () => {
+    const http = await import('node:http');
+    const upstream = http.createServer((request, response) => {
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ path: request.url, method: request.method }));
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const upstreamPort = (upstream.address() as import('node:net').AddressInfo).port;
+    cleanups.push(() => new Promise((resolve) => upstream.close(resolve)));
+    const recorder = await startRecorder({ target: `http://127.0.0.1:${upstreamPort}` });
+    const fetchText = async (port: number, path: string): Promise<{ status: number; body: string }> => {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`);
+      return { status: response.status, body: await response.text() };
+    };
+    const recorded = await fetchText(recorder.port, '/api/items?page=2');
+    await recorder.stop();
+
+    const port = await mockOf(recorder.path);
+    expect(await fetchText(port, '/api/items?page=2')).toEqual(recorded);
+    const missing = await fetchText(port, '/api/items?page=3');
+    expect(missing.status).toBe(404);
+    expect(missing.body).toContain('GET /api/items?page=2');
+  });
+});
+
 describe('replay --as client', () => {
   it('re-drives the real server with the recorded client frames; the new archive diffs equal but for $.ts', async () => {
     const { chat, file } = await recordSession();
