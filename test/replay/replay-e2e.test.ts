@@ -181,6 +181,55 @@ describe('replay --as server: fidelity', () => {
     plain.close(1000);
   });
 
+  it('serves several recordings of one path to successive clients in order; --conn picks one', async () => {
+    const server = await startWsServer();
+    let n = 0;
+    server.wss.on('connection', (socket) => {
+      n += 1;
+      const mine = n;
+      socket.on('message', () => socket.send(`you are client ${mine}`));
+    });
+    cleanups.push(server.close);
+    const recorder = await startRecorder({ target: server.url });
+    for (let i = 0; i < 2; i++) {
+      const ws = await openClient(`ws://127.0.0.1:${recorder.port}/room`);
+      const reply = new Promise((resolve) => ws.once('message', resolve));
+      ws.send('who am i');
+      await reply;
+      ws.close(1000);
+      await new Promise((resolve) => ws.once('close', resolve));
+    }
+    await waitFor(() => recorder.recorder.totals.connections === 2 && recorder.recorder.totals.bytes > 0, 5000, 'both ends');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await recorder.stop();
+
+    const ask = async (port: number): Promise<string> => {
+      const ws = await openClient(`ws://127.0.0.1:${port}/room`);
+      const reply = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
+      ws.send('who am i');
+      const text = await reply;
+      ws.close(1000);
+      return text;
+    };
+    const port = await mockOf(recorder.path);
+    expect([await ask(port), await ask(port), await ask(port)]).toEqual(['you are client 1', 'you are client 2', 'you are client 2']);
+
+    const recording = await loadRecording(recorder.path, captureIo());
+    const only = new MockServer({
+      recording,
+      host: '127.0.0.1',
+      port: 0,
+      conversation: recording.conversations[1]!,
+      speed: Infinity,
+      strict: false,
+      rules: compileIgnores([]),
+      maxPayload: 1 << 24,
+    });
+    const address = await only.listen();
+    cleanups.push(() => only.close());
+    expect([await ask(address.port), await ask(address.port)]).toEqual(['you are client 2', 'you are client 2']);
+  });
+
   it('drops the TCP connection where the recorded server did (1006)', async () => {
     const server = await startWsServer();
     server.wss.on('connection', (socket) =>
