@@ -18,10 +18,13 @@ function withTimeout(ms, what, run) {
   });
 }
 
-/** Open a connection without permessage-deflate (so every proxy relays the same bytes). */
-export function connect(url, timeoutMs = 10_000) {
+/**
+ * Open a connection without permessage-deflate (so every proxy relays the same bytes). `options`
+ * go to the WebSocket as well (wss://: ca, servername, an agent that tunnels through CONNECT).
+ */
+export function connect(url, timeoutMs = 10_000, options = {}) {
   return withTimeout(timeoutMs, `connect ${url}`, (resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1024 * MiB });
+    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1024 * MiB, ...options });
     ws.binaryType = 'nodebuffer';
     ws.once('open', () => {
       ws.removeListener('error', reject);
@@ -164,5 +167,35 @@ export function sendLarge(ws, payload, timeoutMs = 120_000) {
     });
     ws.once('close', () => reject(new Error('connection closed before the answer')));
     ws.send(payload, { binary: true });
+  });
+}
+
+/**
+ * Send `payloads` in order, at most `window` unanswered at a time (1: lockstep, each sent when the
+ * previous echo arrived), within `maxMs`. Every reply must equal the message it answers. Resolves
+ * with { messages, seconds } from the first send to the last reply.
+ */
+export function playMessages(ws, payloads, { window = 1, maxMs = 60_000 } = {}) {
+  return withTimeout(maxMs, `${payloads.length} messages`, (resolve, reject) => {
+    let sent = 0;
+    let received = 0;
+    const start = performance.now();
+    const send = () => ws.send(payloads[sent++], { binary: false });
+    const onMessage = (data) => {
+      const expected = payloads[received++];
+      if (!expected.equals(data)) return finish(new Error(`reply ${received} differs from message ${received} (${data.length} bytes, sent ${expected.length})`));
+      if (sent < payloads.length) send();
+      else if (received === payloads.length) finish(null);
+    };
+    const onClose = () => finish(new Error(`connection closed after ${received} of ${payloads.length} replies`));
+    const finish = (error) => {
+      ws.off('message', onMessage);
+      ws.off('close', onClose);
+      if (error) reject(error);
+      else resolve({ messages: received, seconds: (performance.now() - start) / 1000 });
+    };
+    ws.on('message', onMessage);
+    ws.once('close', onClose);
+    for (let i = 0; i < Math.min(window, payloads.length); i++) send();
   });
 }

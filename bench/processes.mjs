@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,6 +15,8 @@ const SERVERS = path.join(here, 'servers.mjs');
 const WSTAPE = path.join(ROOT, 'bin', 'wstape.js');
 
 const live = new Set();
+/** Pids of the live child processes: their CPU time counts as the bench's own (load.mjs). */
+export const livePids = new Set();
 process.on('exit', () => {
   for (const child of live) {
     try {
@@ -31,8 +34,10 @@ process.on('exit', () => {
 function startChild(args, { stream, pattern, timeoutMs = 15_000, stdin = 'pipe' }) {
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: [stdin, 'pipe', 'pipe'] });
   live.add(child);
+  livePids.add(child.pid);
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => {
     live.delete(child);
+    livePids.delete(child.pid);
     resolve({ code, signal });
   }));
   let out = '';
@@ -83,7 +88,7 @@ async function stopChild(started, signal, timeoutMs) {
   return result;
 }
 
-/** A helper server from servers.mjs: echo, http-proxy or tcp-pipe. */
+/** A helper server from servers.mjs: echo, wss-echo (targetPort is then its certificates file), http-proxy or tcp-pipe. */
 export async function startServer(role, targetPort) {
   const args = [SERVERS, role, ...(targetPort === undefined ? [] : [String(targetPort)])];
   const started = await startChild(args, { stream: 'stdout', pattern: /^READY (\d+)$/m });
@@ -91,20 +96,24 @@ export async function startServer(role, targetPort) {
     role,
     pid: started.child.pid,
     port: Number(started.match[1]),
+    /** Everything it printed so far: { stdout, stderr } (the echo servers' SESSION lines). */
+    output: started.output,
     stop: () => stopChild(started, 'SIGTERM', 5_000),
   };
 }
 
 /**
- * `wstape record` in reverse mode in front of `targetPort`, writing to `out`.
+ * `wstape record` in reverse mode in front of `targetPort` (or, without it, as a forward proxy:
+ * `extraArgs` then carries --ca-dir, --upstream-ca...), writing to `out`.
  * stop() sends SIGINT (as Ctrl-C would), waits for the clean exit and returns its summary line.
  */
-export async function startWstape({ targetPort, out, maxPayload, cpuProfDir }) {
+export async function startWstape({ targetPort, out, maxPayload, cpuProfDir, extraArgs = [] }) {
   const nodeFlags = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
   const args = [
     ...nodeFlags, WSTAPE, 'record', '--port', '0', '--quiet',
-    '--target', `ws://127.0.0.1:${targetPort}`, '--out', out,
+    ...(targetPort === undefined ? [] : ['--target', `ws://127.0.0.1:${targetPort}`]), '--out', out,
     ...(maxPayload === undefined ? [] : ['--max-payload', String(maxPayload)]),
+    ...extraArgs,
   ];
   const started = await startChild(args, {
     stream: 'stderr',
@@ -124,6 +133,105 @@ export async function startWstape({ targetPort, out, maxPayload, cpuProfDir }) {
       return { summary, stderr };
     },
   };
+}
+
+/**
+ * `wstape replay FILE --as server --port 0 ...args`: resolves once it listens, with its port and
+ * done(), which waits (bounded) for it to exit by itself (--once) and returns its stderr.
+ */
+export async function startReplayServer(file, args) {
+  const started = await startChild([WSTAPE, 'replay', file, '--as', 'server', '--port', '0', ...args], {
+    stream: 'stderr',
+    pattern: /as a server on ws:\/\/127\.0\.0\.1:(\d+)/,
+    stdin: 'ignore',
+    timeoutMs: 30_000,
+  });
+  return {
+    pid: started.child.pid,
+    port: Number(started.match[1]),
+    done: async (timeoutMs = 30_000) => {
+      let timer;
+      const result = await Promise.race([started.exited, new Promise((resolve) => { timer = setTimeout(() => resolve(null), timeoutMs); })]);
+      clearTimeout(timer);
+      if (result === null) await stopChild(started, 'SIGTERM', 5_000);
+      return { ...(result ?? { code: null, signal: 'timeout' }), stderr: started.output().stderr };
+    },
+  };
+}
+
+/** `node bin/wstape.js ...args` to completion (bounded); resolves with { code, stdout, stderr }. */
+export function runWstape(args, timeoutMs = 30_000) {
+  return runTool(process.execPath, [WSTAPE, ...args], { timeoutMs, collect: true });
+}
+
+/**
+ * Run commands as a pipeline (each one's stdout into the next one's stdin; the first reads
+ * nothing else), bounded by `timeoutMs`. Every process's peak RSS is read by polling VmHWM in
+ * /proc/<pid>/status (VmHWM only grows, so the last reading is the peak up to a few ms before the
+ * exit). The last command's stdout goes to onChunk(buffer), or is collected with `collect`.
+ * Resolves with { seconds, code, peaks: [{ command, hwmKiB }], stdout?, stderr }.
+ */
+export function runPipeline(commands, { timeoutMs = 300_000, onChunk, collect = false, pollMs = 10 } = {}) {
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const children = [];
+    const peaks = commands.map(([command]) => ({ command: path.basename(command), hwmKiB: 0 }));
+    let stderr = '';
+    let stdout = '';
+    commands.forEach(([command, args], i) => {
+      const stdin = i === 0 ? 'ignore' : children[i - 1].stdout;
+      const child = spawn(command, args, { cwd: ROOT, stdio: [stdin, 'pipe', 'pipe'] });
+      live.add(child);
+      livePids.add(child.pid);
+      child.once('exit', () => {
+        live.delete(child);
+        livePids.delete(child.pid);
+      });
+      child.stderr.setEncoding('utf8').on('data', (text) => { if (stderr.length < 20_000) stderr += text; });
+      // The previous command's stdout now belongs to this child: close the bench's end of it.
+      if (i > 0) children[i - 1].stdout.destroy();
+      children.push(child);
+    });
+    const last = children[children.length - 1];
+    last.stdout.on('data', (chunk) => {
+      if (collect) stdout += chunk.toString('utf8');
+      onChunk?.(chunk);
+    });
+    const poll = () => {
+      children.forEach((child, i) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        try {
+          const hwm = Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
+          if (hwm > peaks[i].hwmKiB) peaks[i].hwmKiB = hwm;
+        } catch {
+          // exited between the check and the read
+        }
+      });
+    };
+    const poller = setInterval(poll, pollMs);
+    poll();
+    const timer = setTimeout(() => {
+      for (const child of children) child.kill('SIGKILL');
+      finish(new Error(`${commands.map(([c]) => path.basename(c)).join(' | ')}: no result after ${timeoutMs} ms`));
+    }, timeoutMs);
+    let settled = false;
+    const finish = (error, code) => {
+      if (settled) return;
+      settled = true;
+      clearInterval(poller);
+      clearTimeout(timer);
+      if (error) reject(error);
+      else resolve({ seconds: (performance.now() - start) / 1000, code, peaks, stderr, ...(collect ? { stdout } : {}) });
+    };
+    // Done when every process exited and the last one's output is read.
+    Promise.all(children.map((child) => new Promise((done) => child.once('close', (code, signal) => done(code ?? signal)))))
+      .then((codes) => finish(null, codes.find((code) => code !== 0) ?? 0));
+  });
+}
+
+/** One command, as a pipeline of one. */
+export function runTool(command, args, options) {
+  return runPipeline([[command, args]], options);
 }
 
 /** { rssKiB, hwmKiB } of a live process from /proc/<pid>/status (Linux). */

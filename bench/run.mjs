@@ -1,17 +1,33 @@
 #!/usr/bin/env node
 /**
- * wstape benchmark: WebSocket echo traffic direct, through `wstape record` (reverse mode, really
- * recording: the archive is counted after every run), and through peer proxies that record
- * nothing. See BENCHMARKS.md for what each row means and for the last figures.
+ * wstape benchmark. Sections (all by default; --only / --skip pick some):
  *
- *   npm run bench                      full run (about 1-2 minutes)
- *   node bench/run.mjs --quick         fewer messages, one run per row
- *   node bench/run.mjs --type binary   binary messages instead of text (JSON-like ASCII)
+ *   relay    WebSocket echo traffic direct, through `wstape record` (reverse mode, really
+ *            recording: the archive is counted after every run), and through peer proxies that
+ *            record nothing
+ *   memory   one large message through each proxy: peak RSS
+ *   wss      the same over TLS: direct wss:// vs through the intercepting recorder (CONNECT,
+ *            TLS with the recorder's CA, verified TLS upstream) vs the recorder passing TLS through
+ *   first    the first connection to a new host name (a new leaf certificate) vs a repeat one,
+ *            and leaf certificate timing in a fresh process
+ *   replay   `wstape replay --asap` as the server and as the client, vs the same messages direct
+ *   show     `wstape show` with filters over a generated 128 MiB and 1 GiB archive, vs jq
+ *
+ * See BENCHMARKS.md for what each row means and for the last figures.
+ *
+ *   npm run bench                      full run (about 3.5 minutes on a quiet machine; the very first
+ *                                      run also generates the show archives, about 15 s more)
+ *   node bench/run.mjs --quick         fewer messages, one run per row, 128 MiB archive only
+ *   node bench/run.mjs --only wss,first   some sections only (--skip show: all but these)
+ *   node bench/run.mjs --type binary   relay rows: binary messages instead of text (JSON-like ASCII)
  *   node bench/run.mjs --reps 5        more interleaved runs per row (median is reported)
  *   node bench/run.mjs --profile       CPU-profile the recorder on a short run, print the top
  *                                      self-time functions, and stop
  *   node bench/run.mjs --keep          keep the archives (their folder is printed)
  *   node bench/run.mjs --frame-mib 512 size of the memory row's one large message (default 256)
+ *   node bench/run.mjs --show-mib 2048 size of the large show archive (default 1024; --quick: none
+ *                                      unless given)
+ *   node bench/run.mjs --replay-messages 20000   messages per replayed session (default 3000)
  *   node bench/run.mjs --wait-quiet 60 before each run, wait up to 60 s (default 20; --quick: 0)
  *                                      for other work on the machine to drop below 15% of its CPU
  *   node bench/run.mjs --archive-dir /dev/shm --max-payload 0
@@ -28,9 +44,16 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkConnection, scanArchive } from './archive-check.mjs';
 import { close, connect, latency, sendLarge, throughput } from './client.mjs';
-import { memoryOf, ROOT, startServer, startWstape } from './processes.mjs';
+import { backgroundLoad, cpuTimes, machineLoad, measured, waitForQuiet as waitForQuietFor } from './load.mjs';
+import { livePids, memoryOf, ROOT, startServer, startWstape } from './processes.mjs';
 import { topSelfTime } from './profile.mjs';
-import { formatTable, formatMemory, summarise } from './report.mjs';
+import { replayRows } from './replay.mjs';
+import {
+  formatFirstConnections, formatMemory, formatReplay, formatShow, formatTable, formatWss,
+  NEW_HOST_LEAF_MS, SHOW_TARGETS, summarise, TARGETS, WSS_TARGETS,
+} from './report.mjs';
+import { showRows } from './show.mjs';
+import { connectWss, firstConnections, forwardArgs, leafTiming, setupTls, summariseFirstConnections } from './tls.mjs';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -47,8 +70,17 @@ const { values: flags } = parseArgs({
     'max-payload': { type: 'string' },
     'frame-mib': { type: 'string' },
     'wait-quiet': { type: 'string' },
+    only: { type: 'string' },
+    skip: { type: 'string' },
+    'show-mib': { type: 'string' },
+    'replay-messages': { type: 'string' },
   },
 });
+const SECTIONS = ['relay', 'memory', 'wss', 'first', 'replay', 'show'];
+const listFlag = (value) => (value ?? '').split(',').map((v) => v.trim()).filter(Boolean);
+for (const name of [...listFlag(flags.only), ...listFlag(flags.skip)]) {
+  if (!SECTIONS.includes(name)) throw new Error(`--only/--skip: unknown section "${name}" (${SECTIONS.join(', ')})`);
+}
 if (!['text', 'binary'].includes(flags.type)) throw new Error(`--type must be text or binary, got "${flags.type}"`);
 
 const quick = flags.quick || flags.profile;
@@ -71,11 +103,21 @@ const plan = {
   waitQuiet: Number(flags['wait-quiet'] ?? (quick ? 0 : 20)),
   /** wstape's --max-payload for the throughput and latency rows (undefined: its default). */
   maxPayload: flags['max-payload'],
+  sections: (flags.only ? listFlag(flags.only) : SECTIONS).filter((name) => !listFlag(flags.skip).includes(name) && !(name === 'memory' && flags['no-memory'])),
+  /** wss rows: the same sizes, counts and latency as the relay rows; text messages. */
+  wss: { configs: ['direct', 'wstape', 'wstape-tunnel'] },
+  first: { names: quick ? 10 : 20 },
+  replay: { count: Number(flags['replay-messages'] ?? (quick ? 1_000 : 3_000)) },
+  /** Archive sizes for the show rows, MiB; jq -R (slower, one process) on the smallest only. */
+  show: { mib: quick && flags['show-mib'] === undefined ? [128] : [128, Number(flags['show-mib'] ?? 1024)] },
 };
 if (!Number.isInteger(plan.reps) || plan.reps < 1 || plan.reps > 9) throw new Error('--reps must be 1..9');
 if (!(plan.waitQuiet >= 0 && plan.waitQuiet <= 600)) throw new Error('--wait-quiet must be 0..600 seconds');
 // The echo server accepts messages up to 1 GiB (servers.mjs).
 if (!(plan.memory.size > 0 && plan.memory.size <= 1024 * MiB)) throw new Error('--frame-mib must be 1..1024');
+if (!(plan.show.mib.every((mib) => Number.isInteger(mib) && mib >= 16 && mib <= 4096))) throw new Error('--show-mib must be 16..4096');
+if (!(Number.isInteger(plan.replay.count) && plan.replay.count >= 10 && plan.replay.count <= 100_000)) throw new Error('--replay-messages must be 10..100000');
+if (flags.profile) plan.sections = ['relay'];
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'wstape-bench-'));
 const archiveDir = flags['archive-dir'] ? mkdtempSync(path.join(flags['archive-dir'], 'wstape-bench-')) : workDir;
@@ -117,133 +159,145 @@ function sourceVersion() {
   }
 }
 
-/** Live child processes whose CPU time counts as the bench's own (the echo server). */
-const livePids = new Set();
+/** Wait for quiet (load.mjs) with this run's settings. */
+const waitForQuiet = (what) => waitForQuietFor(what, plan.waitQuiet, log);
+/** Run a step with noise control: { value, load, noisy }. */
+const measure = (what, step) => measured(what, { waitSeconds: plan.waitQuiet, noisyPercent: plan.noisyPercent, log }, step);
 
-/** CPU seconds of a process (utime + stime; with `children`, plus its reaped children's). */
-function processCpu(pid, children) {
-  // /proc/<pid>/stat fields 14-17: utime, stime, cutime, cstime; split after the ") " of the name.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (children ? [11, 12, 13, 14] : [11, 12]).reduce((sum, i) => sum + Number(fields[i]), 0) / 100;
-}
-
-/** CPU seconds used so far by the whole machine (busy, steal) and by this bench with its children. */
-function cpuTimes() {
-  try {
-    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.map((ticks) => ticks / 100);
-    // Children count in cutime once reaped; live ones are read on their own.
-    let own = processCpu('self', true);
-    for (const pid of livePids) own += processCpu(pid, false);
-    return { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal, own };
-  } catch {
-    return null;
-  }
-}
-
-/** What else ran on the machine between two cpuTimes() readings. */
-function machineLoad(before, after) {
-  if (!before || !after) return null;
-  const d = (k) => after[k] - before[k];
-  const total = d('busy') + d('idle') + d('steal');
+/**
+ * The ws:// relay suite: the proxies of one run, started fresh; wstape writes to its own archive.
+ * A suite's start() returns { open(config) → WebSocket, recorder (the subject's, whose archive is
+ * verified), archive, stopPeers() }.
+ */
+function relaySuite(echoPort) {
   return {
-    seconds: Number(total.toFixed(1)),
-    benchCpuSeconds: Number(d('own').toFixed(1)),
-    otherCpuSeconds: Number(Math.max(0, d('busy') - d('own')).toFixed(1)),
-    stealSeconds: Number(d('steal').toFixed(1)),
-    otherPercent: Number(((100 * Math.max(0, d('busy') - d('own'))) / total).toFixed(0)),
+    name: 'relay',
+    configs: plan.configs,
+    type: plan.type,
+    async start(rep, options = {}) {
+      const proxies = {};
+      const archive = path.join(archiveDir, `run-${rep}.wstape.json`);
+      for (const name of plan.configs) {
+        if (name === 'direct') proxies[name] = { port: echoPort, stop: async () => ({}) };
+        else if (name === 'wstape') proxies[name] = await startWstape({ targetPort: echoPort, out: archive, maxPayload: plan.maxPayload, cpuProfDir: options.cpuProfDir });
+        else proxies[name] = await startServer(name, echoPort);
+      }
+      return {
+        archive,
+        recorder: proxies.wstape ?? null,
+        open: (config) => connect(`ws://127.0.0.1:${proxies[config].port}/bench`),
+        async stopPeers() {
+          for (const [name, proxy] of Object.entries(proxies)) if (name !== 'wstape') await proxy.stop();
+        },
+      };
+    },
   };
 }
 
-/** Busy share of the machine over `ms`, before the bench starts (other sessions, tests...). */
-async function backgroundLoad(ms = 1000) {
-  const before = cpuTimes();
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  return machineLoad(before, cpuTimes());
-}
-
 /**
- * Wait (at most plan.waitQuiet seconds) until other work uses under 15% of the machine's CPU over
- * one second. Returns the last reading; the bench goes on either way and reports it.
+ * The wss:// suite: direct to the TLS echo server, through a fresh intercepting recorder (its
+ * archive verified like the relay's), and through a fresh recorder that passes TLS through.
  */
-async function waitForQuiet(what) {
-  const deadline = Date.now() + plan.waitQuiet * 1000;
-  let load = await backgroundLoad(500);
-  while (load && load.otherPercent >= 15 && Date.now() < deadline) {
-    log(`  waiting for a quiet machine before ${what}: other work uses ${load.otherPercent}% of CPU`);
-    load = await backgroundLoad(1000);
-  }
-  return load;
-}
-
-/** The proxies of one run, started fresh; wstape writes to its own archive. */
-async function startProxies(echoPort, rep, options = {}) {
-  const proxies = {};
-  const archive = path.join(archiveDir, `run-${rep}.wstape.json`);
-  for (const name of plan.configs) {
-    if (name === 'direct') proxies[name] = { port: echoPort, stop: async () => ({}) };
-    else if (name === 'wstape') proxies[name] = await startWstape({ targetPort: echoPort, out: archive, maxPayload: plan.maxPayload, cpuProfDir: options.cpuProfDir });
-    else proxies[name] = await startServer(name, echoPort);
-  }
-  return { proxies, archive };
+function wssSuite(tlsSetup, wssPort) {
+  return {
+    name: 'wss',
+    configs: plan.wss.configs,
+    type: 'text',
+    async start(rep) {
+      const archive = path.join(archiveDir, `wss-run-${rep}.wstape.json`);
+      const recorder = await startWstape({ out: archive, maxPayload: plan.maxPayload, extraArgs: forwardArgs(tlsSetup) });
+      const tunnelArchive = path.join(archiveDir, `wss-tunnel-run-${rep}.wstape.json`);
+      const tunnel = await startWstape({ out: tunnelArchive, extraArgs: forwardArgs(tlsSetup, { passThrough: true }) });
+      const via = {
+        direct: { proxyPort: null, ca: tlsSetup.upstreamCaPem },
+        wstape: { proxyPort: recorder.port, ca: tlsSetup.recorderCaPem },
+        'wstape-tunnel': { proxyPort: tunnel.port, ca: tlsSetup.upstreamCaPem },
+      };
+      return {
+        archive,
+        recorder,
+        open: (config) => connectWss({ wssPort, ...via[config] }),
+        async stopPeers() {
+          await tunnel.stop();
+          rmSync(tunnelArchive, { force: true });
+        },
+      };
+    },
+  };
 }
 
 /** Warm the client and the echo server (JIT, buffers) before the first measured run. */
-async function warmUp(echoPort) {
-  const binary = plan.type === 'binary';
+async function warmUp(open, type) {
+  const binary = type === 'binary';
   for (const { size, tput } of plan.sizes) {
-    const payload = makePayload(size, plan.type);
-    const ws = await connect(`ws://127.0.0.1:${echoPort}/warm-up`);
+    const payload = makePayload(size, type);
+    const ws = await open();
     await throughput(ws, payload, { binary, window: plan.window, count: Math.ceil(tput.count / 2), maxMs: 2_000 });
     await latency(ws, payload, { binary, count: plan.latency.warmup * 2, warmup: 0, maxMs: 2_000 });
     await close(ws);
   }
 }
 
-/** One interleaved run of every row. Returns the measurements and the archive check. */
-async function runOnce(echoPort, rep, options = {}) {
-  const quietBefore = await waitForQuiet(`run ${rep + 1}`);
+/** One interleaved run of every row of a suite. Returns the measurements and the archive check. */
+async function runOnce(suite, rep, options = {}) {
+  const quietBefore = await waitForQuiet(`${suite.name} run ${rep + 1}`);
   const cpuBefore = cpuTimes();
-  const { proxies, archive } = await startProxies(echoPort, rep, options);
+  const session = await suite.start(rep, options);
   const results = [];
-  const expected = []; // wstape's connections, in order: c1, c2...
+  const expected = []; // the recorder's connections, in order: c1, c2...
   try {
     for (const { size, label, tput } of plan.sizes) {
-      const payload = makePayload(size, plan.type);
-      const binary = plan.type === 'binary';
+      const payload = makePayload(size, suite.type);
+      const binary = suite.type === 'binary';
       // Rotate the order every run so no configuration always goes first (warm caches, turbo).
-      const order = plan.configs.map((_, i) => plan.configs[(i + rep) % plan.configs.length]);
+      const order = suite.configs.map((_, i) => suite.configs[(i + rep) % suite.configs.length]);
       for (const config of order) {
-        const url = `ws://127.0.0.1:${proxies[config].port}/bench`;
-        let ws = await connect(url);
+        let ws = await session.open(config);
         const t = await throughput(ws, payload, { binary, window: plan.window, ...tput });
         await close(ws);
         if (config === 'wstape') expected.push(expectation(t.sentTotal, size));
-        ws = await connect(url);
+        ws = await session.open(config);
         const l = await latency(ws, payload, { binary, ...plan.latency });
         await close(ws);
         if (config === 'wstape') expected.push(expectation(l.sentTotal, size));
         results.push({ rep, size, label, config, throughput: t, latency: l });
-        log(`  run ${rep + 1} ${label.padEnd(6)} ${config.padEnd(10)} ${Math.round(t.msgPerSec).toLocaleString('en-US').padStart(8)} msg/s  ` +
+        log(`  ${suite.name} run ${rep + 1} ${label.padEnd(6)} ${config.padEnd(13)} ${Math.round(t.msgPerSec).toLocaleString('en-US').padStart(8)} msg/s  ` +
           `${t.mibPerSec.toFixed(1).padStart(7)} MiB/s  p50 ${l.p50.toFixed(0).padStart(5)} µs  p99 ${l.p99.toFixed(0).padStart(5)} µs`);
       }
     }
   } finally {
-    for (const [name, proxy] of Object.entries(proxies)) {
-      if (name !== 'wstape') await proxy.stop();
-    }
+    await session.stopPeers();
   }
   let recording = null;
-  if (proxies.wstape) {
-    const { summary } = await proxies.wstape.stop();
-    recording = await verifyArchive(archive, expected, summary);
-    if (!flags.keep) rmSync(archive, { force: true });
+  if (session.recorder) {
+    const { summary } = await session.recorder.stop();
+    recording = await verifyArchive(session.archive, expected, summary);
+    if (!flags.keep) rmSync(session.archive, { force: true });
   }
   const load = machineLoad(cpuBefore, cpuTimes());
   if (load) load.justBeforePercent = quietBefore?.otherPercent ?? null;
   const noisy = load !== null && load.otherPercent >= plan.noisyPercent;
-  if (load) log(`  other work on the machine during run ${rep + 1}: ${load.otherPercent}% of CPU time (steal ${load.stealSeconds} s)${noisy ? ': noisy run' : ''}`);
+  if (load) log(`  other work on the machine during ${suite.name} run ${rep + 1}: ${load.otherPercent}% of CPU time (steal ${load.stealSeconds} s)${noisy ? ': noisy run' : ''}`);
   return { rep, results, recording, load, noisy };
+}
+
+/**
+ * plan.reps runs of a suite, plus extra runs (bounded in number, and in time: none starts after
+ * `maxSeconds` from the suite's start) to replace runs that other work on the machine disturbed.
+ */
+async function runSuite(suite, maxSeconds) {
+  const started = Date.now();
+  const runs = [];
+  for (let rep = 0; rep < plan.reps; rep++) runs.push(await runOnce(suite, rep));
+  const quiet = () => runs.filter((run) => !run.noisy);
+  for (let extra = 0; quiet().length < plan.reps && extra < plan.extraRuns && Date.now() - started < maxSeconds * 1000; extra++) {
+    log(`  ${runs.length - quiet().length} noisy ${suite.name} run(s): one more run to replace one`);
+    runs.push(await runOnce(suite, runs.length));
+  }
+  const used = quiet().length > 0 ? quiet() : runs;
+  if (quiet().length === 0) log(`warning: every ${suite.name} run was disturbed by other work on the machine; the medians use them all`);
+  const usage = { used: used.map((run) => run.rep + 1), noisy: runs.filter((run) => run.noisy).map((run) => run.rep + 1), total: runs.length };
+  return { runs, used, usage };
 }
 
 /** "16MiB", "64k", "0" → bytes (the forms `wstape record --max-payload` takes). */
@@ -311,7 +365,7 @@ async function memoryRow(echoPort) {
 
 async function profileRun(echoPort) {
   const cpuProfDir = path.join(workDir, 'cpu-prof');
-  const { results, recording } = await runOnce(echoPort, 0, { cpuProfDir });
+  const { results, recording } = await runOnce(relaySuite(echoPort), 0, { cpuProfDir });
   const file = readdirSync(cpuProfDir).find((name) => name.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no .cpuprofile in ${cpuProfDir}`);
   const { totalMs, top } = topSelfTime(path.join(cpuProfDir, file), 20, ROOT);
@@ -323,6 +377,48 @@ async function profileRun(echoPort) {
   console.log(`\nprofile: ${path.join(cpuProfDir, file)} (open in Chrome DevTools or speedscope)`);
 }
 
+/** The first-connection rows: a recorder verifying upstream TLS, one with --insecure, leaf timing. */
+async function firstSection(tlsSetup, wssPort, names) {
+  const one = async (insecure) => {
+    const archive = path.join(archiveDir, `first-${insecure ? 'insecure' : 'verified'}.wstape.json`);
+    const recorder = await startWstape({ out: archive, extraArgs: forwardArgs(tlsSetup, { insecure }) });
+    let rows;
+    try {
+      rows = await firstConnections({ setup: tlsSetup, wssPort, proxyPort: recorder.port, names, warmupName: 'warm.test', direct: !insecure });
+    } finally {
+      await recorder.stop();
+    }
+    // Every connection (2 warm-up, then a first and a repeat per name) carried one message each
+    // way and the close handshake.
+    const scan = await scanArchive(archive);
+    const connections = 2 + 2 * names.length;
+    const problems = [];
+    if (scan.connections.size !== connections) problems.push(`${scan.connections.size} connections recorded, expected ${connections}`);
+    if (scan.frames !== 4 * connections) problems.push(`${scan.frames} frames recorded, expected ${4 * connections}`);
+    if (!flags.keep) rmSync(archive, { force: true });
+    return { rows, summary: summariseFirstConnections(rows), problems };
+  };
+  const verified = await one(false);
+  const insecure = await one(true);
+  const leaf = await leafTiming(tlsSetup.recorderCaDir, names.length);
+  const problems = [...verified.problems, ...insecure.problems.map((p) => `--insecure: ${p}`)];
+  for (const problem of problems) log(`    first connections: ${problem}`);
+  const s = verified.summary;
+  log(`  first connection: new host ${s.first.total.median.toFixed(1)} ms, repeat ${s.repeat.total.median.toFixed(1)} ms, direct ${s.direct.total.median.toFixed(1)} ms (medians); ` +
+    `with --insecure: new ${insecure.summary.first.total.median.toFixed(1)} ms, repeat ${insecure.summary.repeat.total.median.toFixed(1)} ms; ` +
+    `leaf in-process: median ${[...leaf.perNameMs].sort((a, b) => a - b)[Math.floor(leaf.perNameMs.length / 2)].toFixed(1)} ms`);
+  return { summary: s, rows: verified.rows, insecure: insecure.summary, insecureRows: insecure.rows, leaf, problems, ok: problems.length === 0 };
+}
+
+/** Is `command` runnable (jq, sed for the show rows)? */
+function toolVersion(command) {
+  try {
+    return execFileSync(command, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).split('\n')[0].trim();
+  } catch {
+    return null;
+  }
+}
+
 async function main() {
   const started = Date.now();
   const info = machine();
@@ -332,49 +428,126 @@ async function main() {
       (plan.waitQuiet > 0 ? ` (each run first waits up to ${plan.waitQuiet} s for it to calm down)` : ''));
   }
   const cpuBefore = cpuTimes();
-  log(`wstape bench: ${plan.type} messages, ${plan.reps} run(s) per row${quick ? ' (quick)' : ''}; ${info.nproc} CPUs (${info.cpu}), Node ${info.node}; wstape ${info.source}; work dir ${workDir}`);
+  const has = (section) => plan.sections.includes(section);
+  log(`wstape bench: sections ${plan.sections.join(', ')}; ${plan.type} messages, ${plan.reps} run(s) per row${quick ? ' (quick)' : ''}; ` +
+    `${info.nproc} CPUs (${info.cpu}), Node ${info.node}; wstape ${info.source}; work dir ${workDir}`);
   const echo = await startServer('echo');
   livePids.add(echo.pid);
+  let wssServer = null;
+  const report = [];
+  const results = { date: new Date().toISOString(), machine: info, plan };
+  const failures = [];
+  /** Run one section; a failure is reported and the other sections still run. */
+  const section = async (name, run) => {
+    if (!has(name)) return;
+    const sectionStarted = Date.now();
+    try {
+      await run();
+    } catch (error) {
+      failures.push(`${name}: ${error.message}`);
+      log(`SECTION ${name} FAILED: ${error.stack ?? error.message}`);
+    }
+    log(`  (${name}: ${((Date.now() - sectionStarted) / 1000).toFixed(0)} s)`);
+  };
   try {
     if (flags.profile) {
       await profileRun(echo.port);
       return;
     }
-    await warmUp(echo.port);
-    const runs = [];
-    for (let rep = 0; rep < plan.reps; rep++) runs.push(await runOnce(echo.port, rep));
-    // Replace runs that other work on the machine disturbed, within a bounded number and time.
-    const quiet = () => runs.filter((run) => !run.noisy);
-    for (let extra = 0; quiet().length < plan.reps && extra < plan.extraRuns && Date.now() - started < 120_000; extra++) {
-      log(`  ${runs.length - quiet().length} noisy run(s): one more run to replace one`);
-      runs.push(await runOnce(echo.port, runs.length));
+    const relayRuns = [];
+    await section('relay', async () => {
+      const suite = relaySuite(echo.port);
+      await warmUp(() => connect(`ws://127.0.0.1:${echo.port}/warm-up`), plan.type);
+      const { runs, used, usage } = await runSuite(suite, 120);
+      relayRuns.push(...runs);
+      const summary = summarise(used.flatMap((run) => run.results), { sizes: plan.sizes, configs: plan.configs, targets: TARGETS, floor: 'tcp-pipe' });
+      const recordingOk = runs.every((run) => run.recording?.ok);
+      report.push(formatTable(summary, plan, info, usage));
+      report.push(recordingOk
+        ? `Recording verified: every wstape archive holds exactly the frames the client sent and received (${runs.map((r) => r.recording.frames.toLocaleString('en-US')).join(', ')} frames per run).\n`
+        : 'RECORDING CHECK FAILED: see the archive lines above; the wstape figures are not valid.\n');
+      if (!recordingOk) failures.push('relay: recording check failed');
+      Object.assign(results, { summary, usage, recordings: runs.map((r) => r.recording), loadPerRun: runs.map((r) => r.load), runs: runs.flatMap((r) => r.results) });
+    });
+    await section('memory', async () => {
+      const memory = await memoryRow(echo.port);
+      report.push(formatMemory(memory));
+      if (!memory.every((row) => row.recording?.ok ?? true)) failures.push('memory: recording check failed');
+      results.memory = memory;
+    });
+
+    const firstNames = Array.from({ length: plan.first.names }, (_, i) => `h${i + 1}.test`);
+    let tlsSetup = null;
+    if (has('wss') || has('first')) {
+      tlsSetup = await setupTls(workDir, [...firstNames, 'warm.test']);
+      wssServer = await startServer('wss-echo', tlsSetup.certsFile);
+      livePids.add(wssServer.pid);
     }
-    const used = quiet().length > 0 ? quiet() : runs;
-    if (quiet().length === 0) log('warning: every run was disturbed by other work on the machine; the medians use them all');
-    const memory = flags['no-memory'] ? [] : await memoryRow(echo.port);
+    const wssRuns = [];
+    await section('wss', async () => {
+      const suite = wssSuite(tlsSetup, wssServer.port);
+      await warmUp(() => connectWss({ wssPort: wssServer.port, proxyPort: null, ca: tlsSetup.upstreamCaPem, path: '/warm-up' }), 'text');
+      const { runs, used, usage } = await runSuite(suite, 90);
+      wssRuns.push(...runs);
+      const summary = summarise(used.flatMap((run) => run.results), { sizes: plan.sizes, configs: plan.wss.configs, targets: WSS_TARGETS, floor: 'wstape-tunnel' });
+      const recordingOk = runs.every((run) => run.recording?.ok);
+      report.push(formatWss(summary, usage));
+      report.push(recordingOk
+        ? `Recording verified: every intercepting recorder's archive holds exactly the frames the client sent and received (${runs.map((r) => r.recording.frames.toLocaleString('en-US')).join(', ')} frames per run).\n`
+        : 'RECORDING CHECK FAILED (wss): see the archive lines above; the wstape figures are not valid.\n');
+      if (!recordingOk) failures.push('wss: recording check failed');
+      results.wss = { summary, usage, recordings: runs.map((r) => r.recording), loadPerRun: runs.map((r) => r.load), runs: runs.flatMap((r) => r.results) };
+    });
+    await section('first', async () => {
+      const { value, load, noisy } = await measure('the first-connection rows', () => firstSection(tlsSetup, wssServer.port, firstNames));
+      report.push(formatFirstConnections(value, value.leaf, NEW_HOST_LEAF_MS) + `(other work on the machine meanwhile: ${load?.otherPercent ?? '?'}%${noisy ? ': NOISY' : ''})\n`);
+      if (!value.ok) failures.push(`first: ${value.problems.join('; ')}`);
+      results.first = { ...value, load, noisy };
+    });
+    if (wssServer) {
+      await wssServer.stop();
+      livePids.delete(wssServer.pid);
+      wssServer = null;
+    }
+    await section('replay', async () => {
+      const { value, load, noisy } = await measure('the replay rows', () => replayRows({ echo, workDir, count: plan.replay.count, log }));
+      report.push(formatReplay(value) + `(other work on the machine meanwhile: ${load?.otherPercent ?? '?'}%${noisy ? ': NOISY' : ''})\n`);
+      if (!value.ok) failures.push(`replay: ${value.problems.join('; ')}`);
+      results.replay = { ...value, load, noisy };
+    });
+    await section('show', async () => {
+      info.jq = toolVersion('jq');
+      info.sed = toolVersion('sed');
+      const shows = [];
+      for (const [i, mib] of plan.show.mib.entries()) {
+        const tools = ['wstape show', ...(info.jq && info.sed ? ['jq'] : []), ...(info.jq && i === 0 ? ['jq -R'] : [])];
+        shows.push(await showRows({ bytes: mib * MiB, tools, log, measure }));
+      }
+      if (!info.jq) log('  jq is not installed: the show rows have no jq comparison');
+      report.push(formatShow(shows, SHOW_TARGETS));
+      if (!shows.every((show) => show.ok)) failures.push('show: check failed');
+      results.show = shows;
+    });
 
-    const summary = summarise(used.flatMap((run) => run.results), plan);
-    const usage = { used: used.map((run) => run.rep + 1), noisy: runs.filter((run) => run.noisy).map((run) => run.rep + 1), total: runs.length };
-    const recordingOk = runs.every((run) => run.recording?.ok) && memory.every((row) => row.recording?.ok ?? true);
-    console.log(formatTable(summary, plan, info, usage));
-    if (memory.length > 0) console.log(formatMemory(memory));
-    console.log(recordingOk
-      ? `Recording verified: every wstape archive holds exactly the frames the client sent and received (${runs.map((r) => r.recording.frames.toLocaleString('en-US')).join(', ')} frames per run).`
-      : 'RECORDING CHECK FAILED: see the archive lines above; the wstape figures are not valid.');
-
+    console.log(report.join('\n'));
     info.loadDuring = machineLoad(cpuBefore, cpuTimes());
     if (info.loadDuring) {
       const l = info.loadDuring;
+      const perRun = (runs) => runs.map((r) => `${r.load?.otherPercent ?? '?'}%`).join(', ');
       console.log(`Other work on the machine during the bench: ${l.otherCpuSeconds} CPU-s, ${l.otherPercent}% of all CPU time ` +
-        `(per run: ${runs.map((r) => `${r.load?.otherPercent ?? '?'}%`).join(', ')}; the bench's own processes used ${l.benchCpuSeconds} CPU-s); ` +
+        `(relay runs: ${perRun(relayRuns) || '-'}; wss runs: ${perRun(wssRuns) || '-'}; the bench's own processes used ${l.benchCpuSeconds} CPU-s); ` +
         `steal ${l.stealSeconds} s; just before: ${info.loadBefore?.otherPercent ?? '?'}%`);
     }
+    if (failures.length > 0) console.log(`\nFAILED: ${failures.join('; ')}`);
     const out = path.join(os.tmpdir(), `wstape-bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: info, plan, summary, memory, usage, recordings: runs.map((r) => r.recording), loadPerRun: runs.map((r) => r.load), runs: runs.flatMap((r) => r.results), seconds: (Date.now() - started) / 1000 }, null, 2));
+    results.seconds = (Date.now() - started) / 1000;
+    results.failures = failures;
+    writeFileSync(out, JSON.stringify(results, null, 2));
     console.log(`\nResults (JSON): ${out}`);
     log(`bench took ${((Date.now() - started) / 1000).toFixed(0)} s`);
-    if (!recordingOk) process.exitCode = 1;
+    if (failures.length > 0) process.exitCode = 1;
   } finally {
+    if (wssServer) await wssServer.stop();
     await echo.stop();
     if (!flags.keep && !flags.profile) {
       rmSync(workDir, { recursive: true, force: true });

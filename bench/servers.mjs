@@ -3,47 +3,95 @@
  * server and each proxy get their own event loop (as they would in real use):
  *
  *   node bench/servers.mjs echo                     ws echo server
+ *   node bench/servers.mjs wss-echo <certs.json>    the same over TLS (https server), with a
+ *                                                   certificate per SNI name from the JSON file
  *   node bench/servers.mjs http-proxy <targetPort>  node-http-proxy with `ws: true` (records nothing)
  *   node bench/servers.mjs tcp-pipe <targetPort>    two net.Socket pipes: the floor cost of one
  *                                                   more Node process on the path
  *
  * Each prints `READY <port>` on stdout once it listens, and exits on SIGINT/SIGTERM or when its
  * stdin closes (so a crashed bench never leaves one behind).
+ *
+ * The echo servers time connections whose path starts with /timed: when one closes they print
+ * `SESSION <path> <messages> <ms from the upgrade to the close> <ms from the first message to
+ * the last echo>` on stdout (the replay rows use it to time `wstape replay --as client`).
  */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import tls from 'node:tls';
 import { WebSocketServer } from 'ws';
 
 /** Messages above this size are answered with their length instead of echoed (memory row). */
 const ACK_ABOVE = 1024 * 1024;
 
 const [role, targetArg] = process.argv.slice(2);
-const targetPort = Number(targetArg);
+const targetPort = Number(targetArg); // the wss-echo role takes a file instead
 
 function ready(server) {
   process.stdout.write(`READY ${server.address().port}\n`);
 }
 
-function echo() {
-  const wss = new WebSocketServer({
-    host: '127.0.0.1',
-    port: 0,
-    perMessageDeflate: false,
-    // The memory row sends one 256 MiB message; ws's default limit is 100 MiB.
-    maxPayload: 1024 * 1024 * 1024,
-    clientTracking: true,
+/** Echo every message (or answer a large one with its length); time /timed connections. */
+function onEchoConnection(ws, request) {
+  const timed = request.url?.startsWith('/timed') ? { opened: performance.now(), first: 0, last: 0, messages: 0 } : null;
+  ws.on('message', (data, isBinary) => {
+    if (data.length > ACK_ABOVE) ws.send(String(data.length));
+    else ws.send(data, { binary: isBinary });
+    if (timed) {
+      const now = performance.now();
+      if (timed.messages++ === 0) timed.first = now;
+      timed.last = now;
+    }
   });
-  wss.on('connection', (ws) => {
-    ws.on('message', (data, isBinary) => {
-      if (data.length > ACK_ABOVE) ws.send(String(data.length));
-      else ws.send(data, { binary: isBinary });
+  if (timed) {
+    ws.on('close', () => {
+      const closed = performance.now();
+      process.stdout.write(`SESSION ${request.url} ${timed.messages} ${(closed - timed.opened).toFixed(3)} ${(timed.last - timed.first).toFixed(3)}\n`);
     });
-    ws.on('error', () => {});
-  });
+  }
+  ws.on('error', () => {});
+}
+
+const WSS_OPTIONS = {
+  perMessageDeflate: false,
+  // The memory row sends one 256 MiB message; ws's default limit is 100 MiB.
+  maxPayload: 1024 * 1024 * 1024,
+  clientTracking: true,
+};
+
+function echo() {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, ...WSS_OPTIONS });
+  wss.on('connection', onEchoConnection);
   wss.on('listening', () => ready(wss));
   return () => {
     for (const client of wss.clients) client.terminate();
     wss.close();
+  };
+}
+
+/**
+ * The echo server over TLS. The JSON file holds { key, certs: { name: chain PEM }, default }: the
+ * leaf for each SNI name (the first-connection rows use many names), all with one key.
+ */
+function wssEcho(certsFile) {
+  const { key, certs, default: fallback } = JSON.parse(readFileSync(certsFile, 'utf8'));
+  const contexts = new Map(Object.entries(certs).map(([name, cert]) => [name, tls.createSecureContext({ key, cert })]));
+  const server = https.createServer({
+    key,
+    cert: certs[fallback],
+    SNICallback: (name, callback) => callback(null, contexts.get(name) ?? contexts.get(fallback)),
+  });
+  server.keepAliveTimeout = 0;
+  const wss = new WebSocketServer({ server, ...WSS_OPTIONS });
+  wss.on('connection', onEchoConnection);
+  server.listen(0, '127.0.0.1', () => ready(server));
+  return () => {
+    for (const client of wss.clients) client.terminate();
+    server.closeAllConnections?.();
+    server.close();
   };
 }
 
@@ -89,10 +137,11 @@ function tcpPipe() {
 
 let stop;
 if (role === 'echo') stop = echo();
+else if (role === 'wss-echo') stop = wssEcho(targetArg);
 else if (role === 'http-proxy') stop = await httpProxy();
 else if (role === 'tcp-pipe') stop = tcpPipe();
 else {
-  process.stderr.write(`servers.mjs: unknown role "${role}" (echo, http-proxy <port>, tcp-pipe <port>)\n`);
+  process.stderr.write(`servers.mjs: unknown role "${role}" (echo, wss-echo <certs.json>, http-proxy <port>, tcp-pipe <port>)\n`);
   process.exit(2);
 }
 
