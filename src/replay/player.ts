@@ -64,7 +64,10 @@ export interface PlayerResult {
 }
 
 const now = (): number => performance.now();
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+/** Wait `ms`; not at all when it is due already (a timer would cost at least a millisecond). */
+const sleep = async (ms: number): Promise<void> => {
+  if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+};
 
 export class ConversationPlayer {
   private readonly ours: 'in' | 'out';
@@ -193,10 +196,13 @@ export class ConversationPlayer {
       if (this.peerGoneFlag || this.stopped) return false;
       const left = deadline - now();
       if (left <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
-        if (Number.isFinite(left)) setTimeout(resolve, left);
+        if (Number.isFinite(left)) timer = setTimeout(resolve, left);
       });
+      // A pending timer would keep the process alive for --timeout after the session ends.
+      clearTimeout(timer);
       this.wake = null;
     }
     return true;
