@@ -147,7 +147,9 @@ export async function replayAsClient(options: ReplayClientOptions, io: Io): Prom
     const result = await player.play();
     if (result.divergence) socket.destroy();
     // Give the server its recorded chance to close the connection, then end ours.
-    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, Math.min(options.timeoutMs, 2000)))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, Math.min(options.timeoutMs, 2000))))]);
+    clearTimeout(timer);
     socket.destroy();
     await recorder.stop(500);
     return { ...result, archive: options.out === undefined ? null : archive };
