@@ -17,8 +17,8 @@ export function warn(io: Io, message: string): void {
  * closed) go to stderr as they come; errors (ERR_FILE, ERR_ARCHIVE_*) propagate to the entry
  * point, which prints one line and exits 2.
  */
-export async function openForReading(file: string, io: Io): Promise<ArchiveReader> {
-  return openArchive(file, { onWarning: (message) => warn(io, message) });
+export async function openForReading(file: string, io: Io, options: { skipLine?: (line: Buffer) => boolean } = {}): Promise<ArchiveReader> {
+  return openArchive(file, { onWarning: (message) => warn(io, message), ...options });
 }
 
 /**

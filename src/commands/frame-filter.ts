@@ -170,3 +170,45 @@ function grepMatches(frame: FrameLike, pattern: RegExp): boolean {
   // the reason field alone.
   return frame.reason !== undefined && pattern.test(frame.reason);
 }
+
+/** Frame metadata comes first on a line the recorder wrote; payloads come after it. */
+const METADATA_BYTES = 512;
+const FRAME_LINE = [Buffer.from('{"kind":"frame"'), Buffer.from(',{"kind":"frame"')];
+
+/**
+ * A pre-filter on raw archive lines for big archives: says true for a frame line that the filter
+ * would drop, judged from its `"conn":`, `"dir":` and `"type":` fields without parsing the line.
+ * It only ever says true on positive evidence: inside a JSON string a quote is escaped, so a raw
+ * `"dir":"out"` can only be the frame's own field; a line written differently is simply parsed.
+ * `types` is left out when the caller needs every frame of a message (reassembly, or judging a
+ * continuation by its message).
+ */
+export function frameLineSkipper(filter: FrameFilter, options: { byType: boolean }): ((line: Buffer) => boolean) | undefined {
+  const rejectDir = filter.dir === undefined ? null : Buffer.from(`"dir":"${filter.dir === 'out' ? 'in' : 'out'}"`);
+  const types = options.byType && filter.types !== undefined ? filter.types : null;
+  const conns = filter.conns ?? null;
+  if (rejectDir === null && types === null && conns === null) return undefined;
+  const typeKey = Buffer.from('"type":"');
+  const connKey = Buffer.from('"conn":"');
+  /** The string value after `key` within the metadata, or null when it is not there. */
+  const valueAfter = (head: Buffer, key: Buffer): string | null => {
+    const at = head.indexOf(key);
+    if (at === -1) return null;
+    const end = head.indexOf(0x22, at + key.length);
+    return end === -1 ? null : head.toString('latin1', at + key.length, end);
+  };
+  return (line) => {
+    if (!FRAME_LINE.some((prefix) => line.subarray(0, prefix.length).equals(prefix))) return false;
+    const head = line.subarray(0, METADATA_BYTES);
+    if (rejectDir !== null && head.includes(rejectDir)) return true;
+    if (types !== null) {
+      const type = valueAfter(head, typeKey);
+      if (type !== null && !types.has(type as FrameType)) return true;
+    }
+    if (conns !== null) {
+      const conn = valueAfter(head, connKey);
+      if (conn !== null && !conns.has(conn)) return true;
+    }
+    return false;
+  };
+}

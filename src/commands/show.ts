@@ -29,7 +29,7 @@ import { processIo, useColor, type Io } from '../io.js';
 import { DEFAULT_MAX_WIDTH, TIME_FORMATS, type TimeFormat } from '../output/frame-line.js';
 import { decodedJson, FILE_FORMAT_IDS, formatShowRow, type ShowRowOptions } from '../output/show-row.js';
 import { fileArgument, openForReading, terminalColumns, warn, writeOut, toList, lastValue } from './common.js';
-import { FRAME_TYPES, buildFrameFilter, frameMatches, type FrameFilter, type FrameFilterSpec } from './frame-filter.js';
+import { FRAME_TYPES, buildFrameFilter, frameLineSkipper, frameMatches, type FrameFilter, type FrameFilterSpec } from './frame-filter.js';
 
 export type ShowFormat = 'pretty' | 'json' | 'raw';
 export const SHOW_FORMATS: readonly ShowFormat[] = ['pretty', 'json', 'raw'];
@@ -143,9 +143,13 @@ interface Pending extends InspectRow {
 /** An archive's events as show reads them: entries, and for --follow when it caught up. */
 type SourceEvent = { type: 'entry'; entry: Entry } | { type: 'caught-up' };
 
-async function* archiveEvents(options: ShowOptions, io: Io, runtime: ShowRuntime): AsyncGenerator<SourceEvent> {
+async function* archiveEvents(options: ShowOptions, io: Io, runtime: ShowRuntime, filter: FrameFilter): AsyncGenerator<SourceEvent> {
   if (options.follow !== true) {
-    const reader = await openForReading(options.file, io);
+    // Skip lines that cannot match without parsing them. Not by type when a frame's message
+    // matters: --messages reassembles it, and a continuation is judged by its first frame.
+    const byType = options.messages !== true && filter.types !== undefined && !filter.types.has('continuation');
+    const skipLine = frameLineSkipper(filter, { byType });
+    const reader = await openForReading(options.file, io, skipLine ? { skipLine } : {});
     for await (const entry of reader.entries()) yield { type: 'entry', entry };
     return;
   }
@@ -208,7 +212,7 @@ export async function runShow(options: ShowOptions, io: Io, runtime: ShowRuntime
   const stopAfter = filter.until?.kind === 'elapsed' ? filter.until.seconds + 1 : Infinity;
   let readToEnd = true;
 
-  const events = archiveEvents(options, io, runtime);
+  const events = archiveEvents(options, io, runtime, filter);
   for await (const event of events) {
     if (event.type === 'caught-up') {
       await rows.caughtUp();

@@ -177,6 +177,16 @@ export class EntryDecoder {
     return this.#held !== null;
   }
 
+  /**
+   * Count an entry line the caller chose not to read (a pre-filter that knows the line cannot
+   * match), so the comma rule still holds for the lines after it.
+   */
+  skip(lineNumber: number): void {
+    if (this.#held !== null) throw this.#held;
+    if (this.#trailer !== null) throw this.#damaged(`line ${lineNumber}`, `content after the archive's closing line (${this.#trailerWhere})`);
+    this.#entries++;
+  }
+
   /** Decode line `lineNumber` (text without its "\n"); returns its entry, or null for other lines. */
   line(text: string, lineNumber: number): Entry | null {
     const where = `line ${lineNumber}`;

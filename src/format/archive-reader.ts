@@ -38,6 +38,12 @@ export interface OpenArchiveOptions {
   onWarning?: (message: string) => void;
   /** Validate each entry against the schema (default true). */
   validate?: boolean;
+  /**
+   * A fast pre-filter on an entry line's raw bytes: true means the caller cannot want this
+   * entry, so it is neither decoded nor parsed (`show` uses it for --dir, --type and --conn over
+   * gigabyte archives). It must only say true for entry lines.
+   */
+  skipLine?: (line: Buffer) => boolean;
 }
 
 /** The header line is short; a first line longer than this is not one. */
@@ -80,7 +86,7 @@ interface Source {
 }
 
 async function openSource(source: Source, options: OpenArchiveOptions): Promise<ArchiveReader> {
-  const settings = { onWarning: options.onWarning ?? (() => {}), validate: options.validate ?? true };
+  const settings = { onWarning: options.onWarning ?? (() => {}), validate: options.validate ?? true, skipLine: options.skipLine };
   const { name, head } = source;
   const text = head.bytes.toString('utf8');
   const empty = text.trim() === '' && !head.terminated && !head.capped;
@@ -89,7 +95,7 @@ async function openSource(source: Source, options: OpenArchiveOptions): Promise<
   const line = parseArchiveLine(text, 1);
   if (line.type === 'header') {
     const { header, steps } = decodeHeader(name, line.value);
-    return new Reader(name, header, settings, (decoder) => streamLines(source, head.consumed, decoder), steps);
+    return new Reader(name, header, settings, (decoder) => streamLines(source, head.consumed, decoder, settings.skipLine), steps);
   }
 
   // Not a header line: a reformatted archive, a newer layout, a cut-short header, or another file.
@@ -237,6 +243,7 @@ function headerIncomplete(path: string): CliError {
 interface Settings {
   onWarning: (message: string) => void;
   validate: boolean;
+  skipLine: ((line: Buffer) => boolean) | undefined;
 }
 
 type EntrySource = (decoder: EntryDecoder) => AsyncGenerator<Entry>;
@@ -285,12 +292,21 @@ class Reader implements ArchiveReader {
 }
 
 /** The entries of a line-per-entry archive, read from the byte after the header line. */
-async function* streamLines(source: Source, start: number, decoder: EntryDecoder): AsyncGenerator<Entry> {
+async function* streamLines(
+  source: Source,
+  start: number,
+  decoder: EntryDecoder,
+  skipLine: ((line: Buffer) => boolean) | undefined,
+): AsyncGenerator<Entry> {
   const splitter = new LineSplitter();
   let lineNumber = 1;
   for await (const chunk of source.chunks(start)) {
     for (const line of splitter.push(chunk)) {
       lineNumber++;
+      if (skipLine?.(line) === true) {
+        decoder.skip(lineNumber);
+        continue;
+      }
       const entry = decoder.line(line.toString('utf8'), lineNumber);
       if (entry !== null) yield entry;
     }

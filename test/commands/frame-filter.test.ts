@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  frameLineSkipper,
   FRAME_TYPES,
   buildFrameFilter,
   frameMatches,
@@ -138,5 +139,38 @@ describe('filter validation', () => {
 
   it('splits comma lists and drops empty items', () => {
     expect(splitList(['a,b', '', ' c ', 'd,'])).toEqual(['a', 'b', 'c', 'd']);
+  });
+});
+
+describe('frameLineSkipper', () => {
+  const line = (fields: Record<string, unknown>, first = false): Buffer =>
+    Buffer.from((first ? '' : ',') + JSON.stringify({ kind: 'frame', conn: 'c1', index: 0, time: 't', elapsed: 0, ...fields }));
+  const skipper = (spec: Parameters<typeof buildFrameFilter>[0], byType = true) => frameLineSkipper(buildFrameFilter(spec), { byType })!;
+
+  it('skips frames of the other direction, other types and other connections', () => {
+    expect(skipper({ dir: 'in' })(line({ dir: 'out', type: 'text', text: 'x' }))).toBe(true);
+    expect(skipper({ dir: 'in' })(line({ dir: 'in', type: 'text', text: 'x' }, true))).toBe(false);
+    expect(skipper({ type: ['binary'] })(line({ dir: 'out', type: 'text', text: 'x' }))).toBe(true);
+    expect(skipper({ type: ['binary'] })(line({ dir: 'out', type: 'binary', data: '' }))).toBe(false);
+    expect(skipper({ conn: ['c2'] })(line({ dir: 'out', type: 'text', text: 'x' }))).toBe(true);
+    expect(skipper({ conn: ['c1', 'c2'] })(line({ dir: 'out', type: 'text', text: 'x' }))).toBe(false);
+  });
+
+  it('is not fooled by payloads that spell the fields out', () => {
+    // The payload comes first here and says "dir":"out", "type":"binary", "conn":"c9": escaped,
+    // so the skipper must judge by the real fields only.
+    const tricky = Buffer.from(
+      ',' + JSON.stringify({ kind: 'frame', text: '{"dir":"out","type":"binary","conn":"c9"}', conn: 'c1', dir: 'in', type: 'text' }),
+    );
+    expect(skipper({ dir: 'in' })(tricky)).toBe(false);
+    expect(skipper({ type: ['text'] })(tricky)).toBe(false);
+    expect(skipper({ conn: ['c1'] })(tricky)).toBe(false);
+  });
+
+  it('never skips lines that are not frames, and is absent without dir, type or conn filters', () => {
+    const connection = Buffer.from(',{"kind":"connection","id":"c2","dir":"out"}');
+    expect(skipper({ dir: 'in', conn: ['c1'] })(connection)).toBe(false);
+    expect(frameLineSkipper(buildFrameFilter({ grep: 'x' }), { byType: true })).toBeUndefined();
+    expect(frameLineSkipper(buildFrameFilter({ type: ['text'] }), { byType: false })).toBeUndefined();
   });
 });
