@@ -12,7 +12,7 @@
  */
 
 import { excerpt } from './bytes.js';
-import { payloadJson, isRecord } from './payload-text.js';
+import { isRecord, typedJsonMessage } from './payload-text.js';
 import type { Detection, Detector } from './types.js';
 
 const SUBPROTOCOL = 'graphql-transport-ws';
@@ -24,12 +24,8 @@ export const graphqlTransportWs: Detector = {
   id: 'graphql-transport-ws',
   subprotocols: [SUBPROTOCOL],
   detect(bytes, context): Detection | null {
-    const first = bytes[0];
-    if (first !== 0x7b && first !== 0x20 && first !== 0x0a && first !== 0x0d && first !== 0x09) return null;
-    const parsed = payloadJson(bytes);
-    if (parsed === null) return null;
-    const message = parsed.value;
-    if (!isRecord(message) || typeof message.type !== 'string') return null;
+    const message = typedJsonMessage(bytes);
+    if (message === null) return null;
     const declared = context.subprotocol?.toLowerCase() === SUBPROTOCOL;
     if (!declared && !isShape(message)) return null;
     return label(message, message.type);

@@ -82,3 +82,17 @@ export function payloadJson(bytes: Uint8Array): { value: unknown } | null {
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/**
+ * A JSON object with a string `type` field: the envelope GraphQL-over-WebSocket protocols (and
+ * many others) use. Null for anything else; cheap for payloads that do not start like an object.
+ */
+export function typedJsonMessage(bytes: Uint8Array): (Record<string, unknown> & { type: string }) | null {
+  const first = bytes[0];
+  if (first !== 0x7b && first !== 0x20 && first !== 0x0a && first !== 0x0d && first !== 0x09) return null;
+  const parsed = payloadJson(bytes);
+  if (parsed === null) return null;
+  const message = parsed.value;
+  if (!isRecord(message) || typeof message.type !== 'string') return null;
+  return message as Record<string, unknown> & { type: string };
+}

@@ -5,7 +5,7 @@
  */
 
 /** mulberry32: a small, fast, seeded 32-bit PRNG; returns floats in [0, 1). Not for secrets. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

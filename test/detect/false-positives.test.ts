@@ -3,23 +3,13 @@
  * binary messages, and random text as text messages; the rates are printed and bounded.
  */
 
+import { mulberry32 } from '../../src/inspect/samples.js';
 import { describe, expect, test } from 'vitest';
 import { detect } from '../../src/detect/registry.js';
 
-/** mulberry32: small, fast, good enough to make noise reproducibly. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBuffers(seed: number, count: number, min: number, max: number, alphabet?: Uint8Array): Uint8Array[] {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const out: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
     const length = min + Math.floor(random() * (max - min + 1));

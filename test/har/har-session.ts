@@ -17,27 +17,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { openClient, startRecorder, waitFor } from '../helpers/peers.js';
+import { openClient, startRecorder, waitFor, Inbox } from '../helpers/peers.js';
 
 export const BINARY = Buffer.from([0x00, 0x01, 0x02, 0xfe, 0xff, 0x80, 0x7f]);
 export const UPLOAD = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0x00]);
 export const GZ_JSON = '{"zipped":true,"items":[1,2,3]}';
 
-class Inbox {
-  messages: string[] = [];
-  pings = 0;
-  pongs = 0;
-  closed = false;
-  constructor(socket: WebSocket) {
-    socket.on('message', (data, binary) => this.messages.push(binary ? Buffer.from(data as Buffer).toString('hex') : String(data)));
-    socket.on('ping', () => this.pings++);
-    socket.on('pong', () => this.pongs++);
-    socket.on('close', () => (this.closed = true));
-  }
-  async count(n: number, what: string): Promise<void> {
-    await waitFor(() => this.messages.length >= n, 5000, what);
-  }
-}
 
 async function get(url: string, options: http.RequestOptions = {}, body?: Buffer): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {

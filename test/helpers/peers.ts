@@ -176,3 +176,21 @@ export async function waitFor(predicate: () => boolean, ms = 5000, what = 'condi
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/** What one `ws` peer received (text, binary as hex), its pings and pongs, for waiting on. */
+export class Inbox {
+  messages: string[] = [];
+  pings = 0;
+  pongs = 0;
+  closed = false;
+  constructor(socket: WebSocket) {
+    socket.on('message', (data, binary) => this.messages.push(binary ? Buffer.from(data as Buffer).toString('hex') : String(data)));
+    socket.on('ping', () => this.pings++);
+    socket.on('pong', () => this.pongs++);
+    socket.on('close', () => (this.closed = true));
+  }
+
+  async count(n: number, what: string): Promise<void> {
+    await waitFor(() => this.messages.length >= n, 5000, what);
+  }
+}

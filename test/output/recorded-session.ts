@@ -14,7 +14,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
-import { openClient, startRecorder, startWsServer, waitFor } from '../helpers/peers.js';
+import { openClient, startRecorder, startWsServer, waitFor, Inbox } from '../helpers/peers.js';
 
 /** A 1x1 RGBA PNG. */
 export const PNG_1X1 = Buffer.from(
@@ -62,22 +62,6 @@ export const SESSION_FRAMES: readonly string[] = [
   'c3:4 in close 1000 ',
 ];
 
-/** One side's received messages, for waiting on. */
-class Inbox {
-  messages: string[] = [];
-  pings = 0;
-  pongs = 0;
-  closed = false;
-  constructor(socket: WebSocket) {
-    socket.on('message', (data, binary) => this.messages.push(binary ? Buffer.from(data as Buffer).toString('hex') : String(data)));
-    socket.on('ping', () => this.pings++);
-    socket.on('pong', () => this.pongs++);
-    socket.on('close', () => (this.closed = true));
-  }
-  async count(n: number, what: string): Promise<void> {
-    await waitFor(() => this.messages.length >= n, 5000, what);
-  }
-}
 
 /** Record the session; returns the archive's path (in a temp folder the recorder made). */
 export async function recordSession(): Promise<string> {
