@@ -28,7 +28,7 @@ import {
 import { isValidUtf8 } from '../wire/utf8.js';
 import { fromHarHeaders, fromHarHttpVersion, headerValue } from './har-common.js';
 import { describeIssue, type HarInput, type HarInputEntry } from './har-schema.js';
-import { originForm, serverOf, stampOf, webSocketFromHar, type EntryContext } from './websocket-from-har.js';
+import { exchangeBase, stampOf, webSocketFromHar, type EntryContext } from './websocket-from-har.js';
 
 export interface HarImportOptions {
   /** wstape's version, for the header's creator. */
@@ -158,22 +158,12 @@ function httpFromHar(har: HarInputEntry, context: EntryContext): Entry[] {
   const error = extras?.error ?? (failure !== undefined && failure !== '' ? failure : answered ? undefined : 'no response (the HAR does not say why)');
   const url = har.request.url;
   const body = requestBody(har.request);
+  const base = exchangeBase(har, url, stamp, requestHeaders);
   const entry: HttpEntry = {
     kind: 'http',
     id,
-    time: stamp.time,
-    elapsed: extras?.elapsed ?? stamp.elapsed,
-    url,
-    mode: extras?.mode ?? 'forward',
-    client: extras?.client ?? { address: '', port: 0 },
-    server: extras?.server ?? serverOf(url),
-    request: {
-      method: har.request.method,
-      target: extras?.target ?? originForm(url),
-      httpVersion: extras?.requestHttpVersion ?? fromHarHttpVersion(har.request.httpVersion),
-      headers: requestHeaders,
-      ...(body !== undefined ? { body } : {}),
-    },
+    ...base,
+    request: { ...base.request, ...(body !== undefined ? { body } : {}) },
     response: null,
     duration: extras?.duration ?? Math.max(0, har.time ?? 0),
   };

@@ -14,7 +14,7 @@
  * Without close information the connection is left open (no end entry): the HAR does not say
  * how it ended, and inventing a close code would mislead `wstape stats`.
  */
-import type { ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry } from '../format/schema.js';
+import type { ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, HeaderList } from '../format/schema.js';
 import { parseClosePayload } from '../wire/close-codes.js';
 import { negotiatedDeflate } from '../wire/permessage-deflate.js';
 import { isValidUtf8 } from '../wire/utf8.js';
@@ -82,6 +82,33 @@ export function originForm(url: string): string {
   } catch {
     return url;
   }
+}
+
+/**
+ * What connection and http entries share, from a HAR entry: when and where (from the wstape
+ * extras when the HAR came from wstape, from the URL otherwise), and the request.
+ */
+export function exchangeBase(
+  har: HarInputEntry,
+  url: string,
+  start: Stamp,
+  requestHeaders: HeaderList,
+): Pick<ConnectionEntry, 'time' | 'elapsed' | 'url' | 'mode' | 'client' | 'server' | 'request'> {
+  const extras = har._wstape;
+  return {
+    time: start.time,
+    elapsed: extras?.elapsed ?? start.elapsed,
+    url,
+    mode: extras?.mode ?? 'forward',
+    client: extras?.client ?? { address: '', port: 0 },
+    server: extras?.server ?? serverOf(url),
+    request: {
+      method: har.request.method,
+      target: extras?.target ?? originForm(url),
+      httpVersion: extras?.requestHttpVersion ?? fromHarHttpVersion(har.request.httpVersion),
+      headers: requestHeaders,
+    },
+  };
 }
 
 /** A HAR message's payload bytes: text for opcode 1, base64 otherwise (or exactly, from `_wstapeData`). */
@@ -225,18 +252,7 @@ export function webSocketFromHar(har: HarInputEntry, context: EntryContext): Web
   const connection: ConnectionEntry = {
     kind: 'connection',
     id,
-    time: start.time,
-    elapsed: extras?.elapsed ?? start.elapsed,
-    url,
-    mode: extras?.mode ?? 'forward',
-    client: extras?.client ?? { address: '', port: 0 },
-    server: extras?.server ?? serverOf(url),
-    request: {
-      method: har.request.method,
-      target: extras?.target ?? originForm(url),
-      httpVersion: extras?.requestHttpVersion ?? fromHarHttpVersion(har.request.httpVersion),
-      headers: requestHeaders,
-    },
+    ...exchangeBase(har, url, start, requestHeaders),
     response: {
       status: har.response.status,
       statusText: har.response.statusText ?? '',
