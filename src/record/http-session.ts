@@ -22,6 +22,7 @@ import {
 } from '../http/http-parser.js';
 import { negotiatedDeflate } from '../wire/permessage-deflate.js';
 import type { LeafProvider } from './client-tls.js';
+import { forward } from './backpressure.js';
 import { CappedBuffer, bodyRecord, concatBytes } from './payload.js';
 import { openTunnel, sniffTunnel } from './connect-tunnel.js';
 import type { Recorder } from './recorder.js';
@@ -491,10 +492,7 @@ export class HttpSession implements Stoppable {
   }
 
   private forward(to: Duplex, bytes: Uint8Array, from: Duplex): void {
-    if (!to.write(bytes)) {
-      from.pause();
-      to.once('drain', () => from.resume());
-    }
+    forward(from, to, bytes);
   }
 
   private recordError(code: string, message: string): void {

@@ -3,6 +3,7 @@
  * interception exists, or a protocol where the server speaks first).
  */
 import type { Duplex } from 'node:stream';
+import { forward } from './backpressure.js';
 import type { Recorder } from './recorder.js';
 
 export interface TunnelOptions {
@@ -28,10 +29,7 @@ export function relayTunnel(options: TunnelOptions): { shutdown(): void } {
     from.on('data', (chunk: Buffer) => {
       if (side === 'client') bytesOut += chunk.length;
       else bytesIn += chunk.length;
-      if (!to.write(chunk)) {
-        from.pause();
-        to.once('drain', () => from.resume());
-      }
+      forward(from, to, chunk);
     });
     const drop = (): void => {
       droppedBy ??= side;

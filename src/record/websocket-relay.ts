@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import type { FrameEntry } from '../format/schema.js';
 import { StreamObserver } from '../wire/stream-observer.js';
 import type { DeflateParams, ObservedFrame } from '../wire/types.js';
+import { forward } from './backpressure.js';
 import { asBuffer } from './payload.js';
 import type { Recorder } from './recorder.js';
 
@@ -94,10 +95,7 @@ export class WebSocketRelay {
   private wire(from: Duplex, to: Duplex, side: Side): void {
     from.on('data', (chunk: Buffer) => {
       // Backpressure: a slow reader on the other side pauses this one (as stream.pipe does).
-      if (!to.write(chunk)) {
-        from.pause();
-        to.once('drain', () => from.resume());
-      }
+      forward(from, to, chunk);
       this.record(side, chunk);
     });
     from.on('end', () => {

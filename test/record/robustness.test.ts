@@ -194,6 +194,34 @@ describe('hostile bytes', () => {
   });
 });
 
+describe('backpressure', () => {
+  it('a server that stops reading stops the recorder reading from the client', async () => {
+    // An upstream that completes the handshake and then reads nothing more.
+    const sockets = new Set<net.Socket>();
+    const upstream = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.once('data', (head: Buffer) => {
+        const key = /sec-websocket-key: *(\S+)/i.exec(head.toString('latin1'))?.[1] ?? '';
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`);
+        socket.pause();
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const port = (upstream.address() as net.AddressInfo).port;
+    const recorder = await startRecorder({ target: `ws://127.0.0.1:${port}` });
+    cleanups.push(() => new Promise((resolve) => (sockets.forEach((s) => s.destroy()), upstream.close(resolve))), () => recorder.stop());
+
+    const client = await rawClient(recorder.port);
+    const frame = Buffer.from(encodeFrame({ opcode: 0x2, payload: Buffer.alloc(1024 * 1024, 7), mask: new Uint8Array([1, 2, 3, 4]) }));
+    for (let i = 0; i < 64; i++) client.write(frame);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Kernel buffers take a few MiB; the rest must still wait in the client, not in the recorder.
+    expect(client.writableLength).toBeGreaterThan(32 * 1024 * 1024);
+    client.destroy();
+  });
+});
+
 describe('--max-payload', () => {
   it('caps what the archive keeps, never what is forwarded', async () => {
     const server = await startWsServer({ maxPayload: 64 * 1024 * 1024 });
