@@ -30,7 +30,7 @@ describe('record --redact', () => {
     const ws = await openClient(`ws://127.0.0.1:${recorder.port}/login?access_token=tok-abcdef123456`, {
       headers: { Authorization: 'Bearer sk-live-0123456789abcdef' },
     });
-    const message = JSON.stringify({ user: 'ada', password: 'correct-horse-battery', pin: '4321' });
+    const message = JSON.stringify({ user: 'ada', password: 'correct-horse-battery', pin: 'pin-zq7x' });
     const replies: string[] = [];
     ws.on('message', (data) => replies.push(String(data)));
     // The password is cut across three fragments.
@@ -50,7 +50,7 @@ describe('record --redact', () => {
     expect(JSON.parse(replies[0]!)).toMatchObject({ session: 'srv-session-7f3a9c2e' });
     // The archive holds none of them.
     const raw = readFileSync(recorder.path, 'utf8');
-    for (const secret of ['correct-horse-battery', 'horse', 'sk-live-0123456789abcdef', 'tok-abcdef123456', 'srv-session-7f3a9c2e', '4321']) {
+    for (const secret of ['correct-horse-battery', 'horse', 'sk-live-0123456789abcdef', 'tok-abcdef123456', 'srv-session-7f3a9c2e', 'pin-zq7x']) {
       expect(raw).not.toContain(secret);
     }
     // And it is still a complete, readable archive with the same frames.
