@@ -2,7 +2,7 @@
  * What the archive-reading commands (list, show) share: opening an archive with warnings on
  * stderr, writing lines to stdout with backpressure, and the FILE positional.
  */
-import { splitList } from './frame-filter.js';
+import { FRAME_TYPES, splitList } from './frame-filter.js';
 import type { Argv } from 'yargs';
 import { openArchive, type ArchiveReader } from '../format/archive-reader.js';
 import type { Io, OutputStream } from '../io.js';
@@ -59,4 +59,50 @@ export function toList(value: unknown): string[] | undefined {
 export function lastValue(value: unknown): string | undefined {
   const item: unknown = Array.isArray(value) ? value[value.length - 1] : value;
   return item === undefined ? undefined : String(item);
+}
+
+/** Which frames a filter option keeps, for the help text of commands that word it differently. */
+export type FilterOptionHelp = Partial<Record<'conn' | 'dir' | 'grep' | 'since' | 'until', string>>;
+
+/**
+ * The frame filter options that show, export and friends share (--conn, --dir, --type, --grep,
+ * -i, --since, --until), declared once so they parse the same everywhere.
+ */
+export function frameFilterOptions<T>(yargs: Argv<T>, help: FilterOptionHelp = {}) {
+  return yargs
+    .option('conn', {
+      describe: help.conn ?? 'Only this connection id (repeat, or use commas, for several)',
+      type: 'string',
+      coerce: toList,
+    })
+    .option('dir', {
+      describe: help.dir ?? 'Only one direction: out (client to server) or in (server to client)',
+      type: 'string',
+      choices: ['out', 'in'] as const,
+    })
+    .option('type', {
+      describe: `Only these frame types, comma-separated: ${FRAME_TYPES.join(', ')}; or data (text,binary,continuation), control (close,ping,pong)`,
+      type: 'string',
+      coerce: toList,
+    })
+    .option('grep', {
+      describe: help.grep ?? 'Only frames whose payload matches this regular expression (binary payloads are matched as latin1)',
+      type: 'string',
+      coerce: lastValue,
+    })
+    .option('ignore-case', {
+      alias: 'i',
+      describe: 'Make --grep case-insensitive',
+      type: 'boolean',
+    })
+    .option('since', {
+      describe: help.since ?? 'Only frames at or after this time: seconds from the recording start (12.5) or ISO 8601 (2026-11-25T10:30:05Z)',
+      type: 'string',
+      coerce: lastValue,
+    })
+    .option('until', {
+      describe: help.until ?? 'Only frames at or before this time (same forms as --since)',
+      type: 'string',
+      coerce: lastValue,
+    });
 }

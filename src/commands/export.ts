@@ -25,8 +25,8 @@ import { processIo, type Io, type OutputStream } from '../io.js';
 import { TIME_FORMATS, type TimeFormat } from '../output/frame-line.js';
 import { DEFAULT_MAX_FRAMES, MarkdownTranscript } from '../share/markdown.js';
 import { PACKAGE_VERSION } from '../version.js';
-import { fileArgument, openForReading, toList, warn, writeOut, lastValue } from './common.js';
-import { buildFrameFilter, FRAME_TYPES, type FrameFilterSpec } from './frame-filter.js';
+import { fileArgument, openForReading, warn, writeOut, lastValue, frameFilterOptions } from './common.js';
+import { buildFrameFilter, type FrameFilterSpec } from './frame-filter.js';
 
 export type ExportFormat = 'har' | 'md';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['har', 'md'];
@@ -249,7 +249,13 @@ export const exportCommand: CommandModule<object, ExportOptions> = {
   command: 'export <file>',
   describe: 'Write an archive (or the part the filters select) as HAR for browser devtools, or as Markdown for a bug report',
   builder: (yargs) =>
-    fileArgument(yargs)
+    frameFilterOptions(fileArgument(yargs), {
+      conn: 'Only this connection or exchange id (repeat, or use commas, for several)',
+      dir: 'Only frames in one direction: out (client to server) or in (server to client)',
+      grep: 'Only frames (HAR: messages) whose payload matches this regular expression',
+      since: 'Only what happened at or after this time: seconds from the recording start (12.5) or ISO 8601',
+      until: 'Only what happened at or before this time (same forms as --since)',
+    })
       .option('format', {
         alias: 'f',
         describe: 'har: HAR 1.2 (Chrome DevTools, HTTP Toolkit, ...); md: a Markdown transcript. Default: md for an --out ending in .md, else har',
@@ -265,41 +271,6 @@ export const exportCommand: CommandModule<object, ExportOptions> = {
       .option('force', {
         describe: 'Replace --out when it exists',
         type: 'boolean',
-      })
-      .option('conn', {
-        describe: 'Only this connection or exchange id (repeat, or use commas, for several)',
-        type: 'string',
-        coerce: toList,
-      })
-      .option('dir', {
-        describe: 'Only frames in one direction: out (client to server) or in (server to client)',
-        type: 'string',
-        choices: ['out', 'in'] as const,
-      })
-      .option('type', {
-        describe: `Only these frame types, comma-separated: ${FRAME_TYPES.join(', ')}; or data, control`,
-        type: 'string',
-        coerce: toList,
-      })
-      .option('grep', {
-        describe: 'Only frames (HAR: messages) whose payload matches this regular expression',
-        type: 'string',
-        coerce: lastValue,
-      })
-      .option('ignore-case', {
-        alias: 'i',
-        describe: 'Make --grep case-insensitive',
-        type: 'boolean',
-      })
-      .option('since', {
-        describe: 'Only what happened at or after this time: seconds from the recording start (12.5) or ISO 8601',
-        type: 'string',
-        coerce: lastValue,
-      })
-      .option('until', {
-        describe: 'Only what happened at or before this time (same forms as --since)',
-        type: 'string',
-        coerce: lastValue,
       })
       .option('redact', {
         describe: 'Replace credentials (auth headers, cookies, tokens, JWTs, secret JSON fields) with [REDACTED] first',

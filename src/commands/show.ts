@@ -28,8 +28,8 @@ import { MessageAssembler, rowBytes, type InspectRow, type Row } from '../inspec
 import { processIo, useColor, type Io } from '../io.js';
 import { DEFAULT_MAX_WIDTH, TIME_FORMATS, type TimeFormat } from '../output/frame-line.js';
 import { decodedJson, FILE_FORMAT_IDS, formatShowRow, type ShowRowOptions } from '../output/show-row.js';
-import { fileArgument, openForReading, terminalColumns, warn, writeOut, toList, lastValue } from './common.js';
-import { FRAME_TYPES, buildFrameFilter, frameLineSkipper, frameMatches, type FrameFilter, type FrameFilterSpec } from './frame-filter.js';
+import { fileArgument, openForReading, terminalColumns, warn, writeOut, frameFilterOptions } from './common.js';
+import { buildFrameFilter, frameLineSkipper, frameMatches, type FrameFilter, type FrameFilterSpec } from './frame-filter.js';
 
 export type ShowFormat = 'pretty' | 'json' | 'raw';
 export const SHOW_FORMATS: readonly ShowFormat[] = ['pretty', 'json', 'raw'];
@@ -321,42 +321,7 @@ export const showCommand: CommandModule<object, ShowOptions> = {
   command: 'show <file>',
   describe: 'Print the frames (or whole messages) of an archive, with filters; --follow a running recording',
   builder: (yargs) =>
-    fileArgument(yargs)
-      .option('conn', {
-        describe: 'Only this connection id (repeat, or use commas, for several)',
-        type: 'string',
-        coerce: toList,
-      })
-      .option('dir', {
-        describe: 'Only one direction: out (client to server) or in (server to client)',
-        type: 'string',
-        choices: ['out', 'in'] as const,
-      })
-      .option('type', {
-        describe: `Only these frame types, comma-separated: ${FRAME_TYPES.join(', ')}; or data (text,binary,continuation), control (close,ping,pong)`,
-        type: 'string',
-        coerce: toList,
-      })
-      .option('grep', {
-        describe: 'Only frames whose payload matches this regular expression (binary payloads are matched as latin1)',
-        type: 'string',
-        coerce: lastValue,
-      })
-      .option('ignore-case', {
-        alias: 'i',
-        describe: 'Make --grep case-insensitive',
-        type: 'boolean',
-      })
-      .option('since', {
-        describe: 'Only frames at or after this time: seconds from the recording start (12.5) or ISO 8601 (2026-11-25T10:30:05Z)',
-        type: 'string',
-        coerce: lastValue,
-      })
-      .option('until', {
-        describe: 'Only frames at or before this time (same forms as --since)',
-        type: 'string',
-        coerce: lastValue,
-      })
+    frameFilterOptions(fileArgument(yargs))
       .option('limit', {
         describe: 'Print the first N matching rows, then stop',
         type: 'number',
