@@ -16,7 +16,7 @@ import { isCliError } from '../../src/errors.js';
 import { openArchive } from '../../src/format/archive-reader.js';
 import { entrySchema, type Entry, type FrameEntry } from '../../src/format/schema.js';
 import { parseCommand } from '../helpers/argv.js';
-import { openClient, readEntries, startRecorder, startWsServer, waitFor } from '../helpers/peers.js';
+import { openClient, readEntries, startRecorder, startWsServer, waitFor, countEntries } from '../helpers/peers.js';
 import { makeJwt } from '../redact/helpers.js';
 import { connection, end, fakeIo, frame, httpExchange, tempDir, writeArchive } from '../output/test-archives.js';
 
@@ -209,11 +209,7 @@ describe('runRedact on recorded sessions', () => {
     const server = await startWsServer(serverOptions);
     const recorder = await startRecorder({ target: server.url });
     cleanups.push(server.close, () => recorder.stop());
-    let ends = 0;
-    recorder.recorder.onEntry((entry) => {
-      if (entry.kind === 'end') ends++;
-    });
-    return { server, recorder, ends: () => ends };
+    return { server, recorder, ends: countEntries(recorder, 'end') };
   }
 
   /** Send `parts` as one fragmented text message; resolve with the echo. */

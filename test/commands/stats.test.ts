@@ -11,7 +11,7 @@ import { runStats, statsCommand, type StatsOptions } from '../../src/commands/st
 import { isCliError } from '../../src/errors.js';
 import type { Entry } from '../../src/format/schema.js';
 import type { ConnectionStats } from '../../src/inspect/stats.js';
-import { openClient, startRecorder, startWsServer, waitFor } from '../helpers/peers.js';
+import { openClient, startRecorder, startWsServer, waitFor, countEntries } from '../helpers/peers.js';
 import { ANSI, connection, end, errorEntry, fakeIo, frame, isoAt, tempDir, writeArchive } from '../output/test-archives.js';
 
 beforeAll(() => {
@@ -64,11 +64,7 @@ describe('stats on recorded sessions', () => {
     const server = await startWsServer(serverOptions);
     const recorder = await startRecorder({ target: server.url });
     cleanups.push(server.close, () => recorder.stop());
-    let ends = 0;
-    recorder.recorder.onEntry((entry) => {
-      if (entry.kind === 'end') ends++;
-    });
-    return { server, recorder, ends: () => ends };
+    return { server, recorder, ends: countEntries(recorder, 'end') };
   }
 
   /** Ping and wait for the pong with the same payload. */

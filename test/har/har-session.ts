@@ -17,7 +17,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { openClient, startRecorder, waitFor, Inbox } from '../helpers/peers.js';
+import { openClient, startRecorder, waitFor, Inbox, countEntries } from '../helpers/peers.js';
 
 export const BINARY = Buffer.from([0x00, 0x01, 0x02, 0xfe, 0xff, 0x80, 0x7f]);
 export const UPLOAD = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0x00]);
@@ -64,12 +64,8 @@ export async function recordHarSession(): Promise<string> {
   const port = (server.address() as AddressInfo).port;
 
   const recorder = await startRecorder({ target: `ws://127.0.0.1:${port}` });
-  let ends = 0;
-  let exchanges = 0;
-  recorder.recorder.onEntry((entry) => {
-    if (entry.kind === 'end') ends++;
-    if (entry.kind === 'http') exchanges++;
-  });
+  const ends = countEntries(recorder, 'end');
+  const exchanges = countEntries(recorder, 'http');
   const base = `127.0.0.1:${recorder.port}`;
   const serverSide = async (path: string): Promise<{ socket: WebSocket; inbox: Inbox }> => {
     await waitFor(() => serverSockets.has(path), 5000, `the server side of ${path}`);
@@ -80,7 +76,7 @@ export async function recordHarSession(): Promise<string> {
     await get(`http://${base}/api/items?x=1&y=two%20words`, { headers: { Cookie: 'theme=dark; lang=en', Accept: 'application/json' } });
     await get(`http://${base}/api/upload`, { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' } }, UPLOAD);
     await get(`http://${base}/gz`);
-    await waitFor(() => exchanges === 3, 5000, 'the HTTP exchanges');
+    await waitFor(() => exchanges() === 3, 5000, 'the HTTP exchanges');
 
     // c1
     const c1 = await openClient(`ws://${base}/chat?room=general`, { perMessageDeflate: false });
@@ -129,7 +125,7 @@ export async function recordHarSession(): Promise<string> {
     s3.socket.terminate();
     await waitFor(() => c3In.closed, 5000, 'the drop');
 
-    await waitFor(() => ends === 3, 5000, 'the connection ends');
+    await waitFor(() => ends() === 3, 5000, 'the connection ends');
   } finally {
     await recorder.stop(200);
     for (const client of wss.clients) client.terminate();

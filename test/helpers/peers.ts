@@ -194,3 +194,12 @@ export class Inbox {
     await waitFor(() => this.messages.length >= n, 5000, what);
   }
 }
+
+/** Count the entries of one kind a recorder writes from now on (e.g. 'end' to wait for closes). */
+export function countEntries(session: RecordingSession, kind: Entry['kind']): () => number {
+  let count = 0;
+  session.recorder.onEntry((entry) => {
+    if (entry.kind === kind) count++;
+  });
+  return () => count;
+}

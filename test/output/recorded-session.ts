@@ -14,7 +14,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
-import { openClient, startRecorder, startWsServer, waitFor, Inbox } from '../helpers/peers.js';
+import { openClient, startRecorder, startWsServer, waitFor, Inbox, countEntries } from '../helpers/peers.js';
 
 /** A 1x1 RGBA PNG. */
 export const PNG_1X1 = Buffer.from(
@@ -74,10 +74,7 @@ export async function recordSession(): Promise<string> {
     serverSockets.set(request.url ?? '', { socket, inbox: new Inbox(socket) });
   });
   const recorder = await startRecorder({ target: server.url });
-  let ends = 0;
-  recorder.recorder.onEntry((entry) => {
-    if (entry.kind === 'end') ends++;
-  });
+  const ends = countEntries(recorder, 'end');
   const base = `ws://127.0.0.1:${recorder.port}`;
   const serverSide = async (path: string): Promise<{ socket: WebSocket; inbox: Inbox }> => {
     await waitFor(() => serverSockets.has(path), 5000, `the server side of ${path}`);
@@ -142,7 +139,7 @@ export async function recordSession(): Promise<string> {
     await closeBoth(c3, c3In, s3.inbox, 1000);
 
     // The end entries are written when both TCP sides are gone.
-    await waitFor(() => ends === 3, 5000, 'the connection ends');
+    await waitFor(() => ends() === 3, 5000, 'the connection ends');
   } finally {
     await recorder.stop(200);
     await server.close();
