@@ -54,6 +54,9 @@ const endpointSchema = z.object({
   port: z.number().int(),
 });
 
+/** The upstream the recorder connected to. */
+const upstreamSchema = z.object({ host: z.string(), port: z.number().int() });
+
 /** How the client reached the recorder. */
 export const proxyModeSchema = z
   .enum(['forward', 'connect', 'reverse'])
@@ -75,7 +78,7 @@ export const connectionEntrySchema = z.object({
   url: z.string().describe('ws:// or wss:// URL of the upstream resource'),
   mode: proxyModeSchema,
   client: endpointSchema.describe('The client peer as the recorder saw it'),
-  server: z.object({ host: z.string(), port: z.number().int() }).describe('The upstream the recorder connected to'),
+  server: upstreamSchema.describe('The upstream the recorder connected to'),
   request: httpRequestSchema.describe('The upgrade request as the client sent it'),
   response: httpResponseSchema.describe("The upstream's real 101 response"),
   subprotocol: z.string().nullable().describe('Negotiated Sec-WebSocket-Protocol, or null'),
@@ -92,7 +95,7 @@ export const httpEntrySchema = z.object({
   url: z.string().describe('http:// or https:// URL'),
   mode: proxyModeSchema,
   client: endpointSchema,
-  server: z.object({ host: z.string(), port: z.number().int() }),
+  server: upstreamSchema,
   request: httpRequestSchema,
   response: httpResponseSchema.nullable().describe('null when no response arrived (see error)'),
   duration: z.number().nonnegative().describe('Milliseconds from request head to the end of the response'),
@@ -107,7 +110,7 @@ export const tunnelEntrySchema = z.object({
   elapsed,
   url: z.string().describe('The CONNECT target as https://host:port (or tcp://host:port)'),
   client: endpointSchema,
-  server: z.object({ host: z.string(), port: z.number().int() }),
+  server: upstreamSchema,
   reason: z.string().describe('Why it was not looked into, e.g. "tls"'),
 });
 
