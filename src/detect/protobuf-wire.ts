@@ -132,8 +132,8 @@ function finite(value: number): number | string {
 /** Offset just after the last tag or length read (saves allocating a pair per read). */
 let readEnd = 0;
 
-/** Reads a tag at `p` (sets readEnd); -1 when it breaks the rules. */
-function readTag(b: Uint8Array, p: number, end: number): number {
+/** Reads a minimal varint of at most 5 bytes (32 bits) at `p` (sets readEnd); -1 when malformed. */
+function readVarint32(b: Uint8Array, p: number, end: number): number {
   let value = 0;
   let multiplier = 1;
   for (let i = 0; i < 5; i++) {
@@ -143,10 +143,6 @@ function readTag(b: Uint8Array, p: number, end: number): number {
     multiplier *= 128;
     if ((byte & 0x80) === 0) {
       if (i > 0 && byte === 0) return -1; // not minimal
-      const field = Math.floor(value / 8);
-      const wire = value & 7;
-      if (field < 1 || field > MAX_FIELD || (field >= 19000 && field <= 19999)) return -1;
-      if (wire !== 0 && wire !== 1 && wire !== 2 && wire !== 5) return -1;
       readEnd = p + i + 1;
       return value;
     }
@@ -154,22 +150,22 @@ function readTag(b: Uint8Array, p: number, end: number): number {
   return -1;
 }
 
+/** Reads a tag at `p` (sets readEnd); -1 when it breaks the rules. */
+function readTag(b: Uint8Array, p: number, end: number): number {
+  const value = readVarint32(b, p, end);
+  if (value === -1) return -1;
+  const field = Math.floor(value / 8);
+  const wire = value & 7;
+  if (field < 1 || field > MAX_FIELD || (field >= 19000 && field <= 19999)) return -1;
+  if (wire !== 0 && wire !== 1 && wire !== 2 && wire !== 5) return -1;
+  return value;
+}
+
 /** Reads a len prefix at `p` (sets readEnd); -1 when malformed or longer than what remains. */
 function readLength(b: Uint8Array, p: number, end: number): number {
-  let value = 0;
-  let multiplier = 1;
-  for (let i = 0; i < 5; i++) {
-    if (p + i >= end) return -1;
-    const byte = b[p + i] as number;
-    value += (byte & 0x7f) * multiplier;
-    multiplier *= 128;
-    if ((byte & 0x80) === 0) {
-      if (i > 0 && byte === 0) return -1;
-      readEnd = p + i + 1;
-      return readEnd + value <= end ? value : -1;
-    }
-  }
-  return -1;
+  const value = readVarint32(b, p, end);
+  if (value === -1) return -1;
+  return readEnd + value <= end ? value : -1;
 }
 
 /** Offset after the varint at `p`, or -1 when it is longer than 10 bytes or not minimal. */
