@@ -3,6 +3,7 @@
  * listeners that print the live view. Relays hand it entries; it never throws into them (a write
  * failure is reported once and recording stops, but forwarding goes on).
  */
+import type { RecorderErrorCode } from '../format/error-codes.js';
 import type { ArchiveHeader, ArchiveTrailer, Entry } from '../format/schema.js';
 import { ARCHIVE_FORMAT, ARCHIVE_VERSION } from '../format/schema.js';
 import { ArchiveWriter } from '../format/archive-writer.js';
@@ -84,6 +85,22 @@ export class Recorder {
     } else {
       this.write(entry);
     }
+  }
+
+  /**
+   * Record that something went wrong, as an error entry written at once: `where` names the
+   * connection (and direction) it concerns, when there is one. Failures are data, never thrown.
+   */
+  error(code: RecorderErrorCode, message: string, where: { conn?: string; dir?: 'out' | 'in' } = {}): void {
+    this.append({
+      kind: 'error',
+      ...this.now(),
+      ...(where.conn !== undefined ? { conn: where.conn } : {}),
+      ...(where.dir !== undefined ? { dir: where.dir } : {}),
+      code,
+      message,
+    });
+    this.flush();
   }
 
   private write(entry: Entry): void {
