@@ -10,9 +10,9 @@ import { formatEntryLine } from '../output/frame-line.js';
 import { formatSize } from '../output/units.js';
 import { ProxyServer } from '../record/proxy-server.js';
 import type { LeafProvider } from '../record/client-tls.js';
-import type { TlsSettings } from '../record/http-session.js';
+import type { TlsSettings } from '../record/context.js';
 import { Recorder, type EntryFilter } from '../record/recorder.js';
-import { parseAbsoluteTarget, type UpstreamAddress } from '../record/upstream.js';
+import { parseAbsoluteTarget, type UpstreamAddress } from '../record/upstream-address.js';
 import type { ArchiveTrailer } from '../format/schema.js';
 
 export interface RecordOptions {

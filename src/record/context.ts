@@ -2,13 +2,13 @@
  * What every piece of a recording proxy shares, in one place that imports none of them: the
  * recorder, the TLS settings, the registry of live sessions, and the one way a tunnel hands its
  * sockets to a new HTTP session. proxy-server.ts fills it in; http-session.ts and
- * connect-tunnel.ts only read it, so neither names the other.
+ * tls-intercept.ts only read it, so neither names the other.
  */
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { LeafProvider } from './client-tls.js';
+import type { HttpRoute } from './http-proxy-core.js';
 import type { Recorder } from './recorder.js';
-import type { UpstreamAddress, UpstreamTls } from './upstream.js';
 
 /** Something the proxy can stop when recording ends. */
 export interface Stoppable {
@@ -25,21 +25,11 @@ export interface TlsSettings {
   extraCa: string[];
 }
 
-/** Where a client connection's requests go. */
-export type Route =
-  /** Forward proxy: absolute-form requests name their upstream; CONNECT opens tunnels. */
-  | { kind: 'forward' }
-  /** Reverse proxy (--target) or inside a CONNECT tunnel: one upstream for everything. */
-  | {
-      kind: 'fixed';
-      mode: 'reverse' | 'connect';
-      address: UpstreamAddress;
-      rewriteHost: boolean;
-      /** TLS to the upstream (wss://, https://); absent for plaintext. */
-      tls?: UpstreamTls;
-      /** An upstream connection that is already open (or opening). */
-      connected?: Socket;
-    };
+/**
+ * Where a client connection's requests go: the core's route, plus (inside an intercepted tunnel)
+ * the upstream connection that is already open or opening.
+ */
+export type Route = { kind: 'forward' } | (Extract<HttpRoute, { kind: 'fixed' }> & { connected?: Socket });
 
 export interface ProxyContext {
   recorder: Recorder;

@@ -6,9 +6,10 @@
 import net from 'node:net';
 import { cliError } from '../errors.js';
 import { acceptClientTls, clientTlsFailure, type LeafProvider } from './client-tls.js';
-import { HttpSession, type ProxyContext, type Route, type Stoppable, type TlsSettings } from './http-session.js';
+import type { ProxyContext, Route, Stoppable, TlsSettings } from './context.js';
+import { HttpSession } from './http-session.js';
 import type { Recorder } from './recorder.js';
-import type { UpstreamAddress, UpstreamTls } from './upstream.js';
+import type { UpstreamAddress, UpstreamTls } from './upstream-address.js';
 
 export interface ProxyServerOptions {
   recorder: Recorder;
@@ -37,6 +38,9 @@ export class ProxyServer {
       track: (item) => {
         this.live.add(item);
         return () => this.live.delete(item);
+      },
+      startHttp: (client, route, initialBytes) => {
+        new HttpSession(this.ctx, client, route, initialBytes);
       },
     };
     // Half-open: each direction's end is relayed on its own, as the peers sent it.
@@ -101,18 +105,15 @@ export class ProxyServer {
       this.acceptTls(socket, route, this.leaves, this.options.serveTls.defaultHost);
       return;
     }
-    new HttpSession(this.ctx, socket, route);
+    this.ctx.startHttp(socket, route);
   }
 
   /** Reverse mode with --tls: the client speaks TLS to us; the session runs inside it. */
   private acceptTls(socket: net.Socket, route: Route, leaves: LeafProvider, defaultHost: string): void {
     acceptClientTls(socket, leaves, defaultHost, {
-      secure: (secure) => new HttpSession(this.ctx, secure, route),
+      secure: (secure) => this.ctx.startHttp(secure, route),
       failed: (error) => {
-        if (!error) return;
-        const recorder = this.options.recorder;
-        recorder.append({ kind: 'error', ...recorder.now(), code: 'CLIENT_TLS', message: clientTlsFailure(error, defaultHost) });
-        recorder.flush();
+        if (error) this.options.recorder.error('CLIENT_TLS', clientTlsFailure(error, defaultHost));
       },
     });
   }

@@ -1,0 +1,216 @@
+/**
+ * The decisions of a WebSocket relay, with no I/O: what to forward to the other side, what to
+ * record, and how the connection ended. The socket adapter (websocket-relay.ts) feeds it what each
+ * socket did and carries out the actions it returns.
+ *
+ * Forwarding is the first decision for every chunk and never waits for parsing: in the relay's
+ * one forwarding mode today, `original`, each chunk goes to the other side exactly as it arrived,
+ * before a StreamObserver per direction parses it into the frames that are recorded. Live
+ * intervention (modify, drop, inject) will add a mode that forwards re-encoded frames instead;
+ * the byte-exact path stays this one branch.
+ */
+import type { EndEntry, FrameEntry } from '../format/schema.js';
+import type { RecorderErrorCode } from '../format/error-codes.js';
+import { StreamObserver } from '../wire/stream-observer.js';
+import type { DeflateParams, ObservedFrame, Sender } from '../wire/types.js';
+import type { Stamp } from './clock.js';
+import { asBuffer } from './payload.js';
+
+/** What happened on the relay's sockets. `side` names the socket: the client's or the server's. */
+export type RelayEvent =
+  | { type: 'bytes'; side: Sender; bytes: Uint8Array }
+  /** The side half-closed (FIN). */
+  | { type: 'ended'; side: Sender }
+  /** The side's socket failed. */
+  | { type: 'failed'; side: Sender }
+  /** The side's socket is closed. */
+  | { type: 'closed'; side: Sender }
+  /** Recording is stopping while the connection is open. */
+  | { type: 'stop' };
+
+export type RelayAction =
+  /** Write bytes to a side (backpressure pauses the other). */
+  | { type: 'forward'; to: Sender; bytes: Uint8Array }
+  /** Append a frame or end entry; `flush` when it must reach the file now. */
+  | { type: 'record'; entry: FrameEntry | EndEntry; flush: boolean }
+  /** Append an error entry about this connection (and flush). */
+  | { type: 'error'; code: RecorderErrorCode; message: string; dir?: 'out' | 'in' }
+  /** Close a side: `end` after what was written, or `destroy` at once. */
+  | { type: 'close'; side: Sender; how: 'end' | 'destroy' }
+  /** Both sockets are closed and the end is recorded. */
+  | { type: 'done' };
+
+/** What the relay core needs of the recorder (Recorder is one). */
+export interface RelayRecorder {
+  now(): Stamp;
+  readonly maxPayload: number;
+  /** Once recording stopped, chunks are still forwarded but no longer parsed. */
+  readonly isClosed: boolean;
+}
+
+export interface WebSocketRelayCoreOptions {
+  recorder: RelayRecorder;
+  /** The connection's id (c1, c2...). */
+  id: string;
+  deflate: DeflateParams | null;
+}
+
+const other = (side: Sender): Sender => (side === 'client' ? 'server' : 'client');
+/** The archive's direction of what a side sends: the client's frames go out, the server's in. */
+const dirOf = (side: Sender): 'out' | 'in' => (side === 'client' ? 'out' : 'in');
+
+export class WebSocketRelayCore {
+  private readonly recorder: RelayRecorder;
+  private readonly id: string;
+  private readonly observers: Record<Sender, StreamObserver>;
+  private index = 0;
+  private bytesOut = 0;
+  private bytesIn = 0;
+  private firstClose: { side: Sender; code: number; reason: string } | null = null;
+  private readonly closeSent: Record<Sender, boolean> = { client: false, server: false };
+  private droppedBy: Sender | null = null;
+  private openSockets = 2;
+  private ended = false;
+  private actions: RelayAction[] = [];
+
+  constructor(options: WebSocketRelayCoreOptions) {
+    this.recorder = options.recorder;
+    this.id = options.id;
+    const maxPayload = options.recorder.maxPayload;
+    this.observers = {
+      client: new StreamObserver({ sender: 'client', deflate: options.deflate, maxPayload }),
+      server: new StreamObserver({ sender: 'server', deflate: options.deflate, maxPayload }),
+    };
+  }
+
+  /** Feed one event; returns the actions it calls for, in order. */
+  handle(event: RelayEvent): RelayAction[] {
+    const actions: RelayAction[] = (this.actions = []);
+    switch (event.type) {
+      case 'bytes':
+        // The only forwarding mode today: the chunk as it arrived, before it is parsed.
+        actions.push({ type: 'forward', to: other(event.side), bytes: event.bytes });
+        this.record(event.side, event.bytes);
+        break;
+      case 'ended':
+        this.noteDrop(event.side);
+        actions.push({ type: 'close', side: other(event.side), how: 'end' });
+        break;
+      case 'failed':
+        this.noteDrop(event.side);
+        actions.push({ type: 'close', side: other(event.side), how: 'destroy' });
+        break;
+      case 'closed':
+        this.noteDrop(event.side);
+        actions.push({ type: 'close', side: other(event.side), how: 'end' });
+        this.openSockets -= 1;
+        if (this.openSockets === 0) this.finish();
+        break;
+      case 'stop':
+        if (!this.ended) {
+          actions.push({
+            type: 'error',
+            code: 'RECORDING_STOPPED',
+            message: 'the connection was still open when recording stopped; the recorder closed it',
+          });
+        }
+        actions.push({ type: 'close', side: 'client', how: 'destroy' }, { type: 'close', side: 'server', how: 'destroy' });
+        break;
+    }
+    return actions;
+  }
+
+  /** Parse a chunk one side sent (already forwarded) and record its frames. */
+  private record(side: Sender, chunk: Uint8Array): void {
+    if (side === 'client') this.bytesOut += chunk.length;
+    else this.bytesIn += chunk.length;
+    if (this.recorder.isClosed) return;
+    for (const event of this.observers[side].push(chunk)) {
+      if (event.type === 'error') {
+        this.actions.push({ type: 'error', code: event.error.code, message: event.error.message, dir: dirOf(side) });
+      } else {
+        this.actions.push({ type: 'record', entry: this.frameEntry(side, event.frame), flush: false });
+        if (event.frame.type === 'close') this.noteClose(side, event.frame);
+      }
+    }
+  }
+
+  private frameEntry(side: Sender, frame: ObservedFrame): FrameEntry {
+    const stamp = this.recorder.now();
+    const entry: FrameEntry = {
+      kind: 'frame',
+      conn: this.id,
+      index: this.index++,
+      time: stamp.time,
+      elapsed: stamp.elapsed,
+      dir: dirOf(side),
+      type: frame.type,
+      opcode: frame.opcode,
+      fin: frame.fin,
+      rsv1: frame.rsv1,
+      rsv2: frame.rsv2,
+      rsv3: frame.rsv3,
+      masked: frame.masked,
+      size: frame.size,
+      wireSize: frame.wireSize,
+    };
+    if (frame.maskKey) entry.mask = asBuffer(frame.maskKey).toString('hex');
+    if (frame.compressed) entry.compressed = true;
+    const payload = asBuffer(frame.payload);
+    if (frame.type === 'close') {
+      if (frame.closeCode !== undefined) entry.code = frame.closeCode;
+      if (frame.closeCode !== undefined || frame.closeReason) entry.reason = frame.closeReason ?? '';
+      // Keep the raw payload too when the reason could not be read as text.
+      if (frame.flags.includes('invalid-utf8') || frame.flags.includes('invalid-close-payload')) {
+        entry.data = payload.toString('base64');
+      }
+    } else if (frame.isText) {
+      entry.text = payload.toString('utf8');
+    } else if (payload.length > 0 || frame.size > 0) {
+      entry.data = payload.toString('base64');
+    } else {
+      entry.data = '';
+    }
+    if (frame.truncated) entry.truncated = true;
+    if (frame.flags.length > 0) entry.flags = [...frame.flags];
+    return entry;
+  }
+
+  private noteClose(side: Sender, frame: ObservedFrame): void {
+    this.closeSent[side] = true;
+    if (!this.firstClose) {
+      // RFC 6455 §7.1.5: a close frame without a status code counts as 1005.
+      this.firstClose = { side, code: frame.closeCode ?? 1005, reason: frame.closeReason ?? '' };
+    }
+  }
+
+  private noteDrop(side: Sender): void {
+    this.droppedBy ??= side;
+  }
+
+  private finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    const droppedBy = this.droppedBy ?? 'server';
+    this.actions.push(
+      {
+        type: 'record',
+        entry: {
+          kind: 'end',
+          conn: this.id,
+          ...this.recorder.now(),
+          // RFC 6455 §7.1.5: no close frame at all is the abnormal closure 1006.
+          closeCode: this.firstClose ? this.firstClose.code : 1006,
+          closeReason: this.firstClose ? this.firstClose.reason : '',
+          closedBy: this.firstClose ? this.firstClose.side : droppedBy,
+          droppedBy,
+          clean: this.closeSent.client && this.closeSent.server,
+          bytesOut: this.bytesOut,
+          bytesIn: this.bytesIn,
+        },
+        flush: true,
+      },
+      { type: 'done' },
+    );
+  }
+}
