@@ -149,6 +149,8 @@ const enum State {
 }
 
 const EMPTY = new Uint8Array(0);
+/** How many stray CR/LF bytes between responses are tolerated before the stream counts as not HTTP. */
+const MAX_BLANK_LINES = 64;
 const CONNECTION_ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n', 'latin1');
 
 /** The HTTP/1.x proxy session of one client connection, as a pure state machine. */
@@ -164,6 +166,8 @@ export class HttpProxyCore {
   private exchange: Exchange | null = null;
   /** The CONNECT request being served, while its tunnel opens. */
   private connectHead: RequestHead | null = null;
+  /** CR/LF bytes the server sent between responses (see unsolicited()). */
+  private blankLines: Uint8Array = EMPTY;
   private actions: ProxyAction[] = [];
 
   constructor(options: HttpProxyCoreOptions) {
@@ -244,6 +248,7 @@ export class HttpProxyCore {
   }
 
   private startExchange(head: RequestHead, raw: Uint8Array): void {
+    this.blankLines = EMPTY;
     if (this.route.kind === 'forward' && head.method === 'CONNECT') {
       this.openConnectTunnel(head);
       return;
@@ -344,8 +349,15 @@ export class HttpProxyCore {
    * The server sent bytes while no request was waiting: not HTTP as we know it, so relay the rest
    * of the connection opaquely. Blank lines between responses are tolerated, as the parser does.
    */
-  private unsolicited(bytes: Uint8Array): void {
-    if (bytes.every((byte) => byte === 0x0d || byte === 0x0a)) return;
+  private unsolicited(incoming: Uint8Array): void {
+    const bytes = concatBytes(this.blankLines, incoming);
+    if (bytes.length <= MAX_BLANK_LINES && bytes.every((byte) => byte === 0x0d || byte === 0x0a)) {
+      // Held, not forwarded, like the blank lines the parser skips before a status line; if more
+      // unsolicited bytes follow, they lead the opaque stream so no byte is lost.
+      this.blankLines = bytes;
+      return;
+    }
+    this.blankLines = EMPTY;
     this.becomeOpaque('unsolicited response bytes', EMPTY, bytes);
   }
 

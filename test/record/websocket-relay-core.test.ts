@@ -1,0 +1,98 @@
+/**
+ * The WebSocket relay core with literal frames and no socket: every chunk is forwarded first and
+ * unchanged, frames are recorded the same however the bytes were split, and the end entry says
+ * who closed and how.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Sender } from '../../src/wire/types.js';
+import { WebSocketRelayCore, type RelayAction, type RelayEvent } from '../../src/record/websocket-relay-core.js';
+
+const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
+/** A masked client text frame "hello" (mask 00 00 00 00 keeps the payload readable). */
+const clientHello = '\x81\x85\x00\x00\x00\x00hello';
+const serverHi = '\x81\x02hi';
+const serverPing = '\x89\x00';
+const clientClose = '\x88\x82\x00\x00\x00\x00\x03\xe8';
+const serverClose = '\x88\x02\x03\xe8';
+
+function relay(isClosed = false): { core: WebSocketRelayCore; run: (events: RelayEvent[]) => RelayAction[] } {
+  const core = new WebSocketRelayCore({
+    recorder: { now: () => ({ time: '2026-12-03T00:00:00.000Z', elapsed: 1 }), maxPayload: 1024, isClosed },
+    id: 'c1',
+    deflate: null,
+  });
+  return { core, run: (events) => events.flatMap((event) => core.handle(event)) };
+}
+
+const send = (side: Sender, text: string): RelayEvent => ({ type: 'bytes', side, bytes: bytes(text) });
+const entries = (actions: RelayAction[]): unknown[] => actions.flatMap((action) => (action.type === 'record' ? [action.entry] : []));
+
+describe('WebSocketRelayCore', () => {
+  it('forwards each chunk unchanged before recording the frames in it', () => {
+    const { run } = relay();
+    const chunk = serverHi + serverPing;
+    const actions = run([send('server', chunk)]);
+    expect(actions[0]).toEqual({ type: 'forward', to: 'client', bytes: bytes(chunk) });
+    expect(entries(actions)).toMatchObject([
+      { kind: 'frame', conn: 'c1', index: 0, dir: 'in', type: 'text', text: 'hi', masked: false },
+      { kind: 'frame', index: 1, dir: 'in', type: 'ping' },
+    ]);
+  });
+
+  it('records the same frames whether a chunk comes whole, byte by byte or split anywhere', () => {
+    const stream = clientHello + clientClose;
+    const whole = entries(relay().run([send('client', stream)]));
+    expect(whole).toHaveLength(2);
+    const byteByByte = relay().run([...stream].map((char) => send('client', char)));
+    expect(entries(byteByByte)).toEqual(whole);
+    // Every byte still goes out, in order, one forward per chunk.
+    expect(byteByByte.flatMap((action) => (action.type === 'forward' ? [Buffer.from(action.bytes).toString('latin1')] : [])).join('')).toBe(stream);
+    for (let cut = 1; cut < stream.length; cut++) {
+      expect(entries(relay().run([send('client', stream.slice(0, cut)), send('client', stream.slice(cut))]))).toEqual(whole);
+    }
+  });
+
+  it('records a clean close handshake: first closer, code, both close frames seen', () => {
+    const { run } = relay();
+    const actions = run([send('client', clientClose), send('server', serverClose), { type: 'ended', side: 'server' }, { type: 'closed', side: 'server' }, { type: 'closed', side: 'client' }]);
+    expect(actions).toContainEqual({ type: 'close', side: 'client', how: 'end' });
+    const end = entries(actions).at(-1);
+    expect(end).toMatchObject({ kind: 'end', closeCode: 1000, closedBy: 'client', droppedBy: 'server', clean: true, bytesOut: 8, bytesIn: 4 });
+    expect(actions.at(-1)).toEqual({ type: 'done' });
+  });
+
+  it('records 1006 when the connection drops without a close frame, and who dropped it', () => {
+    const { run } = relay();
+    const actions = run([send('client', clientHello), { type: 'failed', side: 'client' }, { type: 'closed', side: 'client' }, { type: 'closed', side: 'server' }]);
+    expect(actions).toContainEqual({ type: 'close', side: 'server', how: 'destroy' });
+    expect(entries(actions).at(-1)).toMatchObject({ closeCode: 1006, closedBy: 'client', droppedBy: 'client', clean: false });
+  });
+
+  it('flags a frame that breaks the protocol and still forwards it unchanged', () => {
+    const { run } = relay();
+    // RFC 6455 §5.1: a client MUST mask; this frame is not masked.
+    const actions = run([send('client', '\x81\x02hi')]);
+    expect(actions[0]).toEqual({ type: 'forward', to: 'server', bytes: bytes('\x81\x02hi') });
+    expect(entries(actions)).toMatchObject([{ type: 'text', text: 'hi', masked: false, flags: ['unmasked-client-frame'] }]);
+  });
+
+  it('records a stream that cannot be parsed any further as an error entry, and keeps forwarding', () => {
+    const { run } = relay();
+    // A 64-bit length with the top bit set: RFC 6455 §5.2 says the most significant bit MUST be 0.
+    const broken = '\x82\xff\x80\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00';
+    const actions = run([send('client', broken), send('client', 'more')]);
+    expect(actions.filter((action) => action.type === 'forward')).toHaveLength(2);
+    expect(actions.find((action) => action.type === 'error')).toMatchObject({ type: 'error', code: 'WS_STREAM_UNPARSEABLE', dir: 'out' });
+  });
+
+  it('forwards but no longer parses once recording stopped; stop records RECORDING_STOPPED', () => {
+    const stopped = relay(true).run([send('server', serverHi)]);
+    expect(stopped).toEqual([{ type: 'forward', to: 'client', bytes: bytes(serverHi) }]);
+    const { run } = relay();
+    expect(run([{ type: 'stop' }])).toEqual([
+      { type: 'error', code: 'RECORDING_STOPPED', message: 'the connection was still open when recording stopped; the recorder closed it' },
+      { type: 'close', side: 'client', how: 'destroy' },
+      { type: 'close', side: 'server', how: 'destroy' },
+    ]);
+  });
+});
