@@ -1,6 +1,7 @@
 /**
- * An opaque tunnel: bytes relayed both ways, unrecorded but counted (a TLS CONNECT tunnel until
- * interception exists, or a protocol where the server speaks first).
+ * An opaque tunnel: bytes relayed both ways, unrecorded but counted. The proxy core opens one for
+ * TLS to a --no-intercept host, a protocol where the server speaks first, and a stream that stops
+ * parsing as HTTP; its tunnel entry says which.
  */
 import type { Duplex } from 'node:stream';
 import { forward } from './backpressure.js';
