@@ -1,33 +1,57 @@
 /**
- * The closed table of codes an error entry can carry. Every code the recorder (or `wstape
- * import`) writes is listed here, with its meaning; docs/FORMAT.md lists the same table. Stable
- * names: add, never rename (scripts match on them).
+ * The closed table of codes an error entry can carry: every code the recorder (or `wstape
+ * import`) writes, with its meaning. The arrays are the one list in code: the union types below
+ * and the schema's z.enum (schema.ts) are derived from them, and a test checks that
+ * docs/FORMAT.md lists exactly the same codes. Stable names: add, never rename (scripts match on
+ * them); see the schema's error entry for what adding one means for readers.
  */
 import type { StreamError } from '../wire/types.js';
 
+/**
+ * Codes the stream observer reports (src/wire, StreamError), recorded with the direction they
+ * concern. Spelled out here so this file holds the whole list; `satisfies` keeps them real codes
+ * and test/format/error-codes.test.ts checks that none is missing.
+ */
+const STREAM_ERROR_CODES = [
+  // The frames in one direction could not be parsed any further (a 64-bit length with its top
+  // bit set, or above 2^53 - 1); the rest of that direction is forwarded but not recorded.
+  'WS_STREAM_UNPARSEABLE',
+  // A compressed message was not inflated and its sender uses context takeover: later
+  // compressed messages from that side are recorded as sent (compressed, flagged inflate-error).
+  'WS_INFLATE_UNAVAILABLE',
+] as const satisfies readonly StreamError['code'][];
+
 /** Codes of error entries written while recording. */
-export type RecorderErrorCode =
-  /** A request or response that is not HTTP/1.x (or breaks a limit of the parser). */
-  | 'HTTP_PARSE'
-  /** The upstream could not be reached: refused, unknown host, unreachable, closed before connecting. */
-  | 'UPSTREAM_CONNECT'
-  /** The upstream's TLS handshake failed or its certificate did not verify. */
-  | 'UPSTREAM_TLS'
-  /** The upstream closed or failed in the middle of a response. */
-  | 'UPSTREAM_CLOSED'
-  /** A client's TLS handshake with the recorder failed (often: it does not trust the wstape CA). */
-  | 'CLIENT_TLS'
-  /** TLS could not be intercepted: the root CA could not be loaded or created. */
-  | 'CA_UNAVAILABLE'
-  /** A connection was still open when recording stopped; the recorder closed it. */
-  | 'RECORDING_STOPPED'
-  /** The WebSocket stream in one direction could not be parsed (or inflated) any further. */
-  | StreamError['code'];
+export const RECORDER_ERROR_CODES = [
+  // A request or response that is not HTTP/1.x (or breaks a limit of the parser).
+  'HTTP_PARSE',
+  // The upstream could not be reached: refused, unknown host, unreachable, closed before connecting.
+  'UPSTREAM_CONNECT',
+  // The upstream's TLS handshake failed or its certificate did not verify.
+  'UPSTREAM_TLS',
+  // The upstream closed or failed in the middle of a response.
+  'UPSTREAM_CLOSED',
+  // A client's TLS handshake with the recorder failed (often: it does not trust the wstape CA).
+  'CLIENT_TLS',
+  // TLS could not be intercepted: the root CA could not be loaded or created.
+  'CA_UNAVAILABLE',
+  // A connection was still open when recording stopped; the recorder closed it.
+  'RECORDING_STOPPED',
+  ...STREAM_ERROR_CODES,
+] as const;
 
 /** Codes of error entries `wstape import` writes from a HAR file. */
-export type ImportErrorCode =
-  /** A WebSocket error message saved in a HAR (Chrome's `_webSocketMessages` type "error"). */
-  'HAR_WEBSOCKET_ERROR';
+export const IMPORT_ERROR_CODES = [
+  // A WebSocket error message saved in a HAR (Chrome's `_webSocketMessages` type "error").
+  'HAR_WEBSOCKET_ERROR',
+] as const;
 
 /** Every code an error entry in an archive of this version can carry. */
-export type ErrorEntryCode = RecorderErrorCode | ImportErrorCode;
+export const ERROR_ENTRY_CODES = [...RECORDER_ERROR_CODES, ...IMPORT_ERROR_CODES] as const;
+
+export type RecorderErrorCode = (typeof RECORDER_ERROR_CODES)[number];
+export type ImportErrorCode = (typeof IMPORT_ERROR_CODES)[number];
+export type ErrorEntryCode = (typeof ERROR_ENTRY_CODES)[number];
+
+/** The code of the error entry for a WebSocket error message in a HAR. */
+export const HAR_WEBSOCKET_ERROR: ImportErrorCode = 'HAR_WEBSOCKET_ERROR';

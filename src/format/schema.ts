@@ -8,6 +8,8 @@
  * the reader and a fixture of the old version kept under fixtures/archives/).
  */
 import { z } from 'zod';
+import { ANOMALY_FLAGS } from '../wire/types.js';
+import { ERROR_ENTRY_CODES } from './error-codes.js';
 
 export const ARCHIVE_FORMAT = 'wstape';
 export const ARCHIVE_VERSION = 1;
@@ -117,6 +119,19 @@ export const tunnelEntrySchema = z.object({
 export const frameTypeSchema = z.enum(['text', 'binary', 'continuation', 'close', 'ping', 'pong', 'reserved']);
 export type FrameType = z.infer<typeof frameTypeSchema>;
 
+/*
+ * The two closed tables, anomaly flags (src/wire/types.ts) and error codes (error-codes.ts), are
+ * enums here, so a reader refuses an entry with a flag or code it does not know, like any other
+ * invalid field. Old archives: every flag and code any wstape ever wrote in version 1 is in the
+ * lists (checked against the git history of src/ and docs/FORMAT.md back to the commit that
+ * introduced the format; none was renamed or dropped), so no archive an earlier wstape wrote is
+ * refused. Newer archives: a wstape that knows fewer values would call such an entry damaged,
+ * so a new flag or code is a format change and comes with a new ARCHIVE_VERSION (its migration
+ * adds nothing), which older readers refuse with ERR_ARCHIVE_VERSION: "upgrade wstape".
+ */
+export const anomalyFlagSchema = z.enum(ANOMALY_FLAGS).describe('A protocol anomaly (docs/FORMAT.md lists them)');
+export const errorCodeSchema = z.enum(ERROR_ENTRY_CODES).describe('A stable error code (docs/FORMAT.md lists them)');
+
 /**
  * One WebSocket frame. These objects (without `kind`) are also what `show --json` prints, so the
  * field names are part of the machine-readable contract: add, never rename.
@@ -144,7 +159,7 @@ export const frameEntrySchema = z.object({
   truncated: z.boolean().optional().describe('True when the archive keeps only the first --max-payload bytes'),
   code: z.number().int().optional().describe('Close frames: the status code'),
   reason: z.string().optional().describe('Close frames: the reason'),
-  flags: z.array(z.string()).optional().describe('Protocol anomalies seen on this frame'),
+  flags: z.array(anomalyFlagSchema).optional().describe('Protocol anomalies seen on this frame'),
 });
 
 /** The end of a WebSocket connection or tunnel. */
@@ -168,7 +183,7 @@ export const errorEntrySchema = z.object({
   elapsed,
   conn: z.string().optional().describe('The connection or exchange it concerns, if any'),
   dir: z.enum(['out', 'in']).optional(),
-  code: z.string().describe('Stable code, e.g. UPSTREAM_CONNECT, WS_STREAM_UNPARSEABLE'),
+  code: errorCodeSchema.describe('Stable code, e.g. UPSTREAM_CONNECT, WS_STREAM_UNPARSEABLE'),
   message: z.string(),
 });
 

@@ -14,6 +14,7 @@
  * Without close information the connection is left open (no end entry): the HAR does not say
  * how it ended, and inventing a close code would mislead `wstape stats`.
  */
+import { HAR_WEBSOCKET_ERROR } from '../format/error-codes.js';
 import type { ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, HeaderList } from '../format/schema.js';
 import { parseClosePayload } from '../wire/close-codes.js';
 import { negotiatedDeflate } from '../wire/permessage-deflate.js';
@@ -30,9 +31,6 @@ import {
   timeUnit,
 } from './har-common.js';
 import type { FrameMeta, HarInputEntry, HarInputMessage } from './har-schema.js';
-
-/** Archive error code for Chrome's WebSocket error messages (`type: "error"`). */
-export const HAR_WEBSOCKET_ERROR = 'HAR_WEBSOCKET_ERROR';
 
 /** What converting one entry needs from the whole import. */
 export interface EntryContext {

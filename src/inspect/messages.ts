@@ -18,6 +18,7 @@
  * (the rest is counted in `size` and marked `truncated`). Unfragmented messages are not copied.
  */
 import type { FrameEntry } from '../format/schema.js';
+import type { AnomalyFlag } from '../wire/types.js';
 
 /** A frame entry as show prints it: without `kind`. */
 export type FrameRow = Omit<FrameEntry, 'kind'> & { kind?: 'frame' };
@@ -61,7 +62,7 @@ interface OpenMessage {
   fragments: number;
   truncated: boolean;
   compressed: boolean;
-  flags: string[];
+  flags: AnomalyFlag[];
 }
 
 const key = (conn: string, dir: 'out' | 'in'): string => `${conn}\u0000${dir}`;

@@ -5,22 +5,30 @@
 /** Which peer sent the bytes a parser or observer is looking at. */
 export type Sender = 'client' | 'server';
 
-/** Named protocol anomalies, recorded on frames as `flags`. Stable names: add, never rename. */
-export type AnomalyFlag =
-  | 'reserved-opcode' // RFC 6455 §5.2: opcodes 0x3-0x7 and 0xB-0xF are reserved
-  | 'reserved-bits' // RFC 6455 §5.2: RSV1-3 set without a negotiated extension that defines them
-  | 'control-frame-too-long' // RFC 6455 §5.5: control frame payload over 125 bytes
-  | 'control-frame-fragmented' // RFC 6455 §5.5: control frame with FIN clear
-  | 'unmasked-client-frame' // RFC 6455 §5.1: a client MUST mask
-  | 'masked-server-frame' // RFC 6455 §5.1: a server MUST NOT mask
-  | 'unexpected-continuation' // RFC 6455 §5.4: continuation with no message to continue
-  | 'interrupted-message' // RFC 6455 §5.4: new data frame while a fragmented message is unfinished
-  | 'invalid-utf8' // RFC 6455 §8.1: text message (or close reason) that is not valid UTF-8
-  | 'invalid-close-code' // RFC 6455 §7.4: close code not allowed on the wire
-  | 'invalid-close-payload' // RFC 6455 §5.5.1: close payload of exactly 1 byte
-  | 'non-minimal-length' // RFC 6455 §5.2: "the minimal number of bytes MUST be used"
-  | 'frame-after-close' // RFC 6455 §5.5.1: no data after a close frame
-  | 'inflate-error'; // RFC 7692: the compressed message did not inflate
+/**
+ * Named protocol anomalies, recorded on frames as `flags`: the one list, from which AnomalyFlag
+ * and the archive schema's enum are derived; docs/FORMAT.md lists the same names (a test
+ * checks). Stable names: add, never rename.
+ */
+export const ANOMALY_FLAGS = [
+  'reserved-opcode', // RFC 6455 §5.2: opcodes 0x3-0x7 and 0xB-0xF are reserved
+  'reserved-bits', // RFC 6455 §5.2: RSV1-3 set without a negotiated extension that defines them
+  'control-frame-too-long', // RFC 6455 §5.5: control frame payload over 125 bytes
+  'control-frame-fragmented', // RFC 6455 §5.5: control frame with FIN clear
+  'unmasked-client-frame', // RFC 6455 §5.1: a client MUST mask
+  'masked-server-frame', // RFC 6455 §5.1: a server MUST NOT mask
+  'unexpected-continuation', // RFC 6455 §5.4: continuation with no message to continue
+  'interrupted-message', // RFC 6455 §5.4: new data frame while a fragmented message is unfinished
+  'invalid-utf8', // RFC 6455 §8.1: text message (or close reason) that is not valid UTF-8
+  'invalid-close-code', // RFC 6455 §7.4: close code not allowed on the wire
+  'invalid-close-payload', // RFC 6455 §5.5.1: close payload of exactly 1 byte
+  'non-minimal-length', // RFC 6455 §5.2: "the minimal number of bytes MUST be used"
+  'frame-after-close', // RFC 6455 §5.5.1: no data after a close frame
+  'inflate-error', // RFC 7692: the compressed message did not inflate
+] as const;
+
+/** One of {@link ANOMALY_FLAGS}. */
+export type AnomalyFlag = (typeof ANOMALY_FLAGS)[number];
 
 /** A parsed frame header (RFC 6455 §5.2). */
 export interface FrameHeader {

@@ -92,10 +92,10 @@ describe('MessageAssembler', () => {
   });
 
   it('a message row sums sizes, joins flags, keeps the first frame header and the last frame time', () => {
-    const first = text(4, 'a', { fin: false, rsv1: true, compressed: true, size: 0, wireSize: 9, elapsed: 1, flags: ['x'] });
-    const last = cont(6, 'abc', { compressed: true, wireSize: 7, elapsed: 2, flags: ['x', 'y'], mask: 'ffffffff' });
+    const first = text(4, 'a', { fin: false, rsv1: true, compressed: true, size: 0, wireSize: 9, elapsed: 1, flags: ['non-minimal-length'] });
+    const last = cont(6, 'abc', { compressed: true, wireSize: 7, elapsed: 2, flags: ['non-minimal-length', 'invalid-utf8'], mask: 'ffffffff' });
     const [row] = assemble([first, last]);
-    expect(row?.row).toMatchObject({ index: 4, lastIndex: 6, opcode: 1, rsv1: true, mask: first.mask, compressed: true, size: 3, wireSize: 16, elapsed: 2, time: last.time, flags: ['x', 'y'] });
+    expect(row?.row).toMatchObject({ index: 4, lastIndex: 6, opcode: 1, rsv1: true, mask: first.mask, compressed: true, size: 3, wireSize: 16, elapsed: 2, time: last.time, flags: ['non-minimal-length', 'invalid-utf8'] });
     expect(row?.messageType).toBe('text');
   });
 });

@@ -84,7 +84,7 @@ export function sampleEntries(): Entry[] {
     frame(0, 'héllo ✓ 😀'),
     frame(1, 'line one\nline two\t"quoted" \\ \u2028 end'),
     binaryFrame(2, 'AAEC/w=='),
-    { kind: 'error', time: '2026-11-25T10:30:02.000Z', elapsed: 1.877, conn: 'c1', dir: 'in', code: 'WS_INVALID_OPCODE', message: 'opcode 3 is reserved' },
+    { kind: 'error', time: '2026-11-25T10:30:02.000Z', elapsed: 1.877, conn: 'c1', dir: 'in', code: 'WS_STREAM_UNPARSEABLE', message: 'a 64-bit payload length has its most significant bit set' },
     {
       kind: 'end',
       conn: 'c1',

@@ -306,4 +306,9 @@ describe('bad HAR files', () => {
     const text = JSON.stringify({ log: { entries: [], _wstapeHeader: { format: 'wstape', version: 2, creator: { name: 'wstape', version: '9' }, startedAt: 'x' } } });
     expect(() => parseHarText(text, 'x.har')).toThrow(/log\._wstapeHeader\.version: /);
   });
+
+  it('refuses an error code that is not in the closed table, with its path', () => {
+    const error = { time: '2024-11-25T10:30:00.000Z', elapsed: 0, code: 'WS_INVALID_OPCODE', message: 'm' };
+    expect(() => parseHarText(JSON.stringify({ log: { entries: [], _wstapeErrors: [error] } }), 'x.har')).toThrow(/log\._wstapeErrors\[0\]\.code: /);
+  });
 });
