@@ -11,9 +11,12 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { CloseCode } from '../wire/close-codes.js';
 import { encodeClosePayload, encodeFrame } from '../wire/frame-encoder.js';
 import { FrameParser } from '../wire/frame-parser.js';
 import { acceptKey } from '../wire/handshake.js';
+import { MessageAssembler } from '../wire/message-assembler.js';
+import { frameTypeOf, Opcode, type FrameType, type MessageType } from '../wire/opcodes.js';
 
 export interface ChatServer {
   port: number;
@@ -60,17 +63,26 @@ export async function startChatServer(): Promise<ChatServer> {
   };
 }
 
+/** A frame as the demo server keeps it for the message assembler. */
+interface DemoFrame {
+  type: FrameType;
+  fin: boolean;
+  size: number;
+  wireSize: number;
+  payload: Uint8Array;
+}
+
 function serveChat(socket: Socket, head: Buffer, users: Set<string>): void {
   const parser = new FrameParser({ maxRetain: 1 << 20 });
+  // RFC 6455 §5.4: fragments joined into messages, with control frames answered in between.
+  const messages = new MessageAssembler<DemoFrame>({ payload: (frame) => frame.payload });
   let user = 'anonymous';
-  let fragments: Uint8Array[] = [];
-  let messageOpcode = 0;
   const sendText = (value: unknown): void => {
-    socket.write(encodeFrame({ opcode: 0x1, payload: Buffer.from(JSON.stringify(value)) }));
+    socket.write(encodeFrame({ opcode: Opcode.Text, payload: Buffer.from(JSON.stringify(value)) }));
   };
 
-  const onMessage = (opcode: number, payload: Buffer): void => {
-    if (opcode === 0x2) {
+  const onMessage = (type: MessageType, payload: Buffer): void => {
+    if (type === 'binary') {
       const png = payload.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
       sendText({ type: 'ack', bytes: payload.length, kind: png ? 'png' : 'binary' });
       return;
@@ -87,7 +99,7 @@ function serveChat(socket: Socket, head: Buffer, users: Set<string>): void {
       users.add(user);
       sendText({ type: 'welcome', user, users: [...users] });
       // A server-initiated heartbeat, so the recording shows pings both ways.
-      socket.write(encodeFrame({ opcode: 0x9, payload: Buffer.from('hb-1') }));
+      socket.write(encodeFrame({ opcode: Opcode.Ping, payload: Buffer.from('hb-1') }));
     } else if (message.type === 'say') {
       sendText({ type: 'message', from: user, text: message.text ?? '', ts: Date.now() });
     } else {
@@ -103,19 +115,17 @@ function serveChat(socket: Socket, head: Buffer, users: Set<string>): void {
       }
       const { header, payload } = event.frame;
       const bytes = Buffer.from(payload);
-      if (header.opcode === 0x9) {
-        socket.write(encodeFrame({ opcode: 0xa, payload: bytes }));
-      } else if (header.opcode === 0x8) {
+      if (header.opcode === Opcode.Ping) {
+        socket.write(encodeFrame({ opcode: Opcode.Pong, payload: bytes }));
+      } else if (header.opcode === Opcode.Close) {
         // RFC 6455 §5.5.1: echo the close, then the server closes the TCP connection.
-        socket.end(encodeFrame({ opcode: 0x8, payload: bytes.length >= 2 ? bytes : encodeClosePayload(1000) }));
+        socket.end(encodeFrame({ opcode: Opcode.Close, payload: bytes.length >= 2 ? bytes : encodeClosePayload(CloseCode.NormalClosure) }));
         users.delete(user);
-      } else if (header.opcode === 0x1 || header.opcode === 0x2 || header.opcode === 0x0) {
-        if (header.opcode !== 0x0) {
-          messageOpcode = header.opcode;
-          fragments = [];
+      } else {
+        const frame: DemoFrame = { type: frameTypeOf(header.opcode), fin: header.fin, size: bytes.length, wireSize: event.wireSize, payload: bytes };
+        for (const assembled of messages.push(frame)) {
+          if (assembled.type === 'message') onMessage(assembled.message.type, Buffer.from(assembled.message.payload));
         }
-        fragments.push(bytes);
-        if (header.fin) onMessage(messageOpcode, Buffer.concat(fragments));
       }
     }
   };

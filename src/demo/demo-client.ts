@@ -6,8 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { CloseCode } from '../wire/close-codes.js';
 import { encodeClosePayload, encodeFrame } from '../wire/frame-encoder.js';
 import { FrameParser } from '../wire/frame-parser.js';
+import { Opcode } from '../wire/opcodes.js';
 
 interface ReceivedFrame {
   opcode: number;
@@ -27,7 +29,7 @@ class ScriptedClient {
         if (event.type === 'frame') {
           const frame = { opcode: event.frame.header.opcode, payload: Buffer.from(event.frame.payload) };
           // Answer the server's heartbeat, as browsers do.
-          if (frame.opcode === 0x9) this.send(0xa, frame.payload);
+          if (frame.opcode === Opcode.Ping) this.send(Opcode.Pong, frame.payload);
           this.received.push(frame);
         }
       }
@@ -107,32 +109,32 @@ export async function runDemoSession(proxyPort: number, serverPort: number, gapM
   const client = new ScriptedClient(socket);
   socket.resume();
 
-  client.send(0x1, JSON.stringify({ type: 'join', user: 'ada' }));
-  await client.next(0x1);
+  client.send(Opcode.Text, JSON.stringify({ type: 'join', user: 'ada' }));
+  await client.next(Opcode.Text);
   await pause(gapMs);
-  client.send(0x1, JSON.stringify({ type: 'say', text: 'hello, everyone' }));
-  await client.next(0x1);
+  client.send(Opcode.Text, JSON.stringify({ type: 'say', text: 'hello, everyone' }));
+  await client.next(Opcode.Text);
   await pause(gapMs);
   // A binary frame: a PNG signature and header, as an app sending an image would.
-  client.send(0x2, Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex'));
-  await client.next(0x1);
+  client.send(Opcode.Binary, Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex'));
+  await client.next(Opcode.Text);
   await pause(gapMs);
-  client.send(0x9, 'are-you-there');
-  await client.next(0xa);
+  client.send(Opcode.Ping, 'are-you-there');
+  await client.next(Opcode.Pong);
   await pause(gapMs);
   // One text message in three fragments, with a ping between the second and the third
   // (RFC 6455 §5.4: control frames may be injected in the middle of a fragmented message).
   const message = JSON.stringify({ type: 'say', text: 'this message arrives in three fragments' });
   const third = Math.ceil(message.length / 3);
-  client.send(0x1, message.slice(0, third), false);
-  client.send(0x0, message.slice(third, 2 * third), false);
-  client.send(0x9, 'mid-message');
-  client.send(0x0, message.slice(2 * third), true);
-  await client.next(0xa);
-  await client.next(0x1);
+  client.send(Opcode.Text, message.slice(0, third), false);
+  client.send(Opcode.Continuation, message.slice(third, 2 * third), false);
+  client.send(Opcode.Ping, 'mid-message');
+  client.send(Opcode.Continuation, message.slice(2 * third), true);
+  await client.next(Opcode.Pong);
+  await client.next(Opcode.Text);
   await pause(gapMs);
-  client.send(0x8, encodeClosePayload(1000, 'bye'));
-  await client.next(0x8);
+  client.send(Opcode.Close, encodeClosePayload(CloseCode.NormalClosure, 'bye'));
+  await client.next(Opcode.Close);
   await client.closed();
   socket.end();
 }

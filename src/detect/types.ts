@@ -3,10 +3,12 @@
  * time (show, hexdump, stats, export); they never replace the raw bytes in an archive.
  */
 
+import type { MessageType } from '../wire/opcodes.js';
+
 /** What a detector knows besides the bytes. */
 export interface DetectContext {
   /** The message type: a continuation frame is judged as the message it belongs to. */
-  type: 'text' | 'binary';
+  type: MessageType;
   /** The connection's negotiated Sec-WebSocket-Protocol, or null. */
   subprotocol: string | null;
 }

@@ -5,7 +5,8 @@
  */
 import { isIP } from 'node:net';
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
-import type { FrameType, HeaderList } from '../format/schema.js';
+import type { HeaderList } from '../format/schema.js';
+import { encodeClosePayload } from '../wire/frame-encoder.js';
 import type { HarCookie, HarNameValue } from './har-types.js';
 
 /** Archive headers (`[name, value]` pairs) as HAR's `{name, value}` objects, order kept. */
@@ -152,40 +153,13 @@ export function base64OrTextBytes(text: string): Buffer {
   return isBase64(text) ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
 }
 
-/** RFC 6455 §5.2: frame header bytes for a payload of `size` (2, +2 or +8 for the length, +4 when masked). */
-export function frameHeaderSize(size: number, masked: boolean): number {
-  const length = size > 0xffff ? 8 : size > 125 ? 2 : 0;
-  return 2 + length + (masked ? 4 : 0);
-}
-
-/** RFC 6455 §5.2 opcodes as the archive names them. */
-export function frameTypeOf(opcode: number): FrameType {
-  switch (opcode) {
-    case 0:
-      return 'continuation';
-    case 1:
-      return 'text';
-    case 2:
-      return 'binary';
-    case 8:
-      return 'close';
-    case 9:
-      return 'ping';
-    case 10:
-      return 'pong';
-    default:
-      return 'reserved';
-  }
-}
-
-/** RFC 6455 §5.5.1: a close payload, a 2-byte big-endian code then the UTF-8 reason. */
+/**
+ * RFC 6455 §5.5.1: a close payload, a 2-byte big-endian code then the UTF-8 reason (the
+ * encoder's); empty without a code. An archive's code is any integer; the wire has 16 bits.
+ */
 export function closePayloadBytes(code: number | undefined, reason: string | undefined): Buffer {
   if (code === undefined) return Buffer.alloc(0);
-  const reasonBytes = Buffer.from(reason ?? '', 'utf8');
-  const bytes = Buffer.alloc(2 + reasonBytes.length);
-  bytes.writeUInt16BE(code & 0xffff, 0);
-  reasonBytes.copy(bytes, 2);
-  return bytes;
+  return Buffer.from(encodeClosePayload(code & 0xffff, reason ?? ''));
 }
 
 /** The bytes a frame or message payload field holds: `text` as UTF-8, `data` as base64. */

@@ -16,14 +16,15 @@
  */
 import { HAR_WEBSOCKET_ERROR } from '../format/error-codes.js';
 import type { ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, HeaderList } from '../format/schema.js';
-import { parseClosePayload } from '../wire/close-codes.js';
+import { CloseCode, parseClosePayload } from '../wire/close-codes.js';
+import { frameHeaderSize } from '../wire/frame-encoder.js';
+import { frameTypeOf, Opcode } from '../wire/opcodes.js';
 import { negotiatedDeflate } from '../wire/permessage-deflate.js';
+import { senderOf, type Direction } from '../wire/side.js';
 import { isValidUtf8 } from '../wire/utf8.js';
 import {
   base64OrTextBytes,
   epochMicros,
-  frameHeaderSize,
-  frameTypeOf,
   fromHarHeaders,
   fromHarHttpVersion,
   headerValue,
@@ -113,7 +114,7 @@ export function exchangeBase(
 function messageBytes(message: HarInputMessage): Buffer {
   if (message._wstapeData !== undefined) return Buffer.from(message._wstapeData, 'base64');
   const data = message.data ?? '';
-  return message.opcode === 1 ? Buffer.from(data, 'utf8') : base64OrTextBytes(data);
+  return message.opcode === Opcode.Text ? Buffer.from(data, 'utf8') : base64OrTextBytes(data);
 }
 
 /** The archive's payload fields for bytes: text when the frame is part of a text message and valid UTF-8. */
@@ -130,7 +131,7 @@ interface Pending {
 /** The frames of one HAR message or control item. */
 function framesOfMessage(
   message: HarInputMessage,
-  dir: 'out' | 'in',
+  dir: Direction,
   conn: string,
   stamp: Stamp,
   messageText: boolean,
@@ -158,7 +159,7 @@ function framesOfMessage(
 }
 
 /** A frame exactly as `_wstapeFrames` describes it, with its share of the payload. */
-function restoreFrame(meta: FrameMeta, slice: Buffer, dir: 'out' | 'in', conn: string): Pending['frame'] {
+function restoreFrame(meta: FrameMeta, slice: Buffer, dir: Direction, conn: string): Pending['frame'] {
   const { bytes: _bytes, as, ...rest } = meta;
   const frame: Pending['frame'] = { kind: 'frame', conn, dir, ...rest };
   if (as === 'text') Object.assign(frame, payloadFields(slice, true));
@@ -170,7 +171,7 @@ function restoreFrame(meta: FrameMeta, slice: Buffer, dir: 'out' | 'in', conn: s
  * A frame for a HAR message that has no frame details (any other tool's HAR): FIN set, no RSV
  * bits, masking unknown and so false, sizes from the payload.
  */
-function plainFrame(opcode: number, bytes: Buffer, dir: 'out' | 'in', conn: string, stamp: Stamp, messageText: boolean, base?: FrameMeta): Pending['frame'] {
+function plainFrame(opcode: number, bytes: Buffer, dir: Direction, conn: string, stamp: Stamp, messageText: boolean, base?: FrameMeta): Pending['frame'] {
   const type = frameTypeOf(opcode);
   const frame: Pending['frame'] = {
     kind: 'frame',
@@ -295,7 +296,8 @@ export function webSocketFromHar(har: HarInputEntry, context: EntryContext): Web
         return;
       }
       const dir = message.type === 'send' ? 'out' : 'in';
-      if (message.opcode === 1 || message.opcode === 2) textMessage[dir] = message.opcode === 1;
+      // Not the MessageTracker: HAR messages carry no FIN bit, so the last text or binary one counts.
+      if (message.opcode === Opcode.Text || message.opcode === Opcode.Binary) textMessage[dir] = message.opcode === Opcode.Text;
       for (const frame of framesOfMessage(message, dir, id, stamp, textMessage[dir], where, warn)) pending.push({ frame, order: order++ });
     });
   }
@@ -337,12 +339,14 @@ function endOf(har: HarInputEntry, connection: ConnectionEntry, frames: FrameEnt
   if (stamp.elapsed < connection.elapsed) stamp = { time: connection.time, elapsed: connection.elapsed };
 
   const aborted = close === 'aborted';
-  const side = (dir: 'out' | 'in'): 'client' | 'server' => (dir === 'out' ? 'client' : 'server');
-  const closeCode = aborted ? 1006 : ((typeof close === 'object' ? close.code : undefined) ?? first?.code ?? 1005);
+  // RFC 6455 §7.1.5: no close frame is 1006; a close frame without a code counts as 1005.
+  const closeCode = aborted
+    ? CloseCode.AbnormalClosure
+    : ((typeof close === 'object' ? close.code : undefined) ?? first?.code ?? CloseCode.NoStatusReceived);
   const closeReason = aborted ? '' : ((typeof close === 'object' ? close.reason : undefined) ?? first?.reason ?? '');
-  const closedBy = first !== undefined ? side(first.dir) : null;
+  const closedBy = first !== undefined ? senderOf(first.dir) : null;
   const clean = !aborted && closeFrames.some((frame) => frame.dir === 'out') && closeFrames.some((frame) => frame.dir === 'in');
-  const sum = (dir: 'out' | 'in'): number => frames.filter((frame) => frame.dir === dir).reduce((total, frame) => total + frame.wireSize, 0);
+  const sum = (dir: Direction): number => frames.filter((frame) => frame.dir === dir).reduce((total, frame) => total + frame.wireSize, 0);
   return {
     kind: 'end',
     conn: id,

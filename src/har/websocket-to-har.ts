@@ -17,6 +17,9 @@
  */
 import type { ConnectionEntry, EndEntry, ErrorEntry, FrameEntry } from '../format/schema.js';
 import type { FrameLike } from '../output/frame-line.js';
+import { CloseCode } from '../wire/close-codes.js';
+import { MessageTracker } from '../wire/message-assembler.js';
+import { DIRECTIONS, type Direction } from '../wire/side.js';
 import { isValidUtf8 } from '../wire/utf8.js';
 import { keepsFrame, type ExportScope } from './export-scope.js';
 import {
@@ -32,8 +35,6 @@ import {
 } from './har-common.js';
 import type { HarEntry, HarWebSocketClose, HarWebSocketMessage, WstapeEntryExtras, WstapeFrameMeta } from './har-types.js';
 
-type Dir = 'out' | 'in';
-
 /** A frame's header facts without its payload, and how many payload bytes it kept. */
 export function frameMeta(frame: FrameEntry): WstapeFrameMeta {
   const { kind: _kind, conn: _conn, dir: _dir, text: _text, data: _data, ...meta } = frame;
@@ -44,7 +45,7 @@ export function frameMeta(frame: FrameEntry): WstapeFrameMeta {
   };
 }
 
-const harDirection = (dir: Dir): 'send' | 'receive' => (dir === 'out' ? 'send' : 'receive');
+const harDirection = (dir: Direction): 'send' | 'receive' => (dir === 'out' ? 'send' : 'receive');
 
 /** Milliseconds, rounded to microseconds so floats print short. */
 const millis = (seconds: number): number => Math.round(Math.max(0, seconds) * 1e6) / 1e3;
@@ -55,8 +56,10 @@ export class WebSocketCollector {
   readonly #scope: ExportScope;
   #connection: ConnectionEntry | null = null;
   #end: EndEntry | null = null;
+  /** Which frames make which message, per direction (RFC 6455 §5.4). */
+  readonly #tracker = new MessageTracker();
   /** Data frames of the unfinished message, per direction. */
-  readonly #open: Record<Dir, FrameEntry[]> = { out: [], in: [] };
+  readonly #open: Record<Direction, FrameEntry[]> = { out: [], in: [] };
   readonly #messages: HarWebSocketMessage[] = [];
   readonly #controls: HarWebSocketMessage[] = [];
   readonly #errors: ErrorEntry[] = [];
@@ -90,27 +93,19 @@ export class WebSocketCollector {
   addFrame(frame: FrameEntry): void {
     this.#lastElapsed = Math.max(this.#lastElapsed, frame.elapsed);
     for (const flag of frame.flags ?? []) this.#anomalies.set(flag, (this.#anomalies.get(flag) ?? 0) + 1);
-    const open = this.#open[frame.dir];
-    switch (frame.type) {
-      case 'text':
-      case 'binary':
-        // RFC 6455 §5.4: a new data frame inside an unfinished message ends that one, incomplete.
-        if (open.length > 0) this.#finishMessage(frame.dir, true);
-        open.push(frame);
-        if (frame.fin) this.#finishMessage(frame.dir, false);
-        return;
-      case 'continuation':
-        if (open.length === 0) {
-          // A continuation with no message open (flagged unexpected-continuation): not part of
-          // any message, so it is listed with the control frames, as the frame it is.
-          this.#addControl(frame);
-          return;
-        }
-        open.push(frame);
-        if (frame.fin) this.#finishMessage(frame.dir, false);
+    const place = this.#tracker.place(frame, frame.dir);
+    // RFC 6455 §5.4: a new data frame inside an unfinished message ends that one, incomplete.
+    if (place.interrupted !== null) this.#finishMessage(frame.dir, true);
+    switch (place.position) {
+      case 'control':
+      case 'orphan':
+        // A continuation with no message open (flagged unexpected-continuation) is not part of
+        // any message either, so it is listed with the control frames, as the frame it is.
+        this.#addControl(frame);
         return;
       default:
-        this.#addControl(frame);
+        this.#open[frame.dir].push(frame);
+        if (place.position === 'whole' || place.position === 'final') this.#finishMessage(frame.dir, false);
     }
   }
 
@@ -124,7 +119,9 @@ export class WebSocketCollector {
    * the frame filters although some were set, or when the archive lacks the connection entry.
    */
   toHarEntry(filtering: boolean): HarEntry | null {
-    for (const dir of ['out', 'in'] as const) if (this.#open[dir].length > 0) this.#finishMessage(dir, true);
+    for (const dir of DIRECTIONS) {
+      if (this.#tracker.end(dir) !== null) this.#finishMessage(dir, true);
+    }
     const connection = this.#connection;
     if (connection === null) return null;
     if (filtering && this.#kept === 0) return null;
@@ -191,7 +188,7 @@ export class WebSocketCollector {
     return entry;
   }
 
-  #finishMessage(dir: Dir, incomplete: boolean): void {
+  #finishMessage(dir: Direction, incomplete: boolean): void {
     const frames = this.#open[dir];
     this.#open[dir] = [];
     const first = frames[0];
@@ -255,6 +252,6 @@ export class WebSocketCollector {
  */
 function closeOf(end: EndEntry | null): HarWebSocketClose | undefined {
   if (end === null || end.closeCode === null) return undefined;
-  if (end.closeCode === 1006) return 'aborted';
+  if (end.closeCode === CloseCode.AbnormalClosure) return 'aborted';
   return { code: end.closeCode, reason: end.closeReason, timestamp: epochSeconds(end.time) };
 }

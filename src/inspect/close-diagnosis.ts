@@ -11,10 +11,11 @@
  * - pings flowing but the silence outlasting them: a timeout shorter than the ping interval;
  * - a drop right after traffic: a process that exited or crashed, or the network.
  */
-import { closeCodeName } from '../wire/close-codes.js';
+import { CloseCode, closeCodeName } from '../wire/close-codes.js';
+import { otherSide, SIDES, type Side } from '../wire/side.js';
 import { formatDuration } from '../output/units.js';
 
-export type Side = 'client' | 'server';
+export type { Side } from '../wire/side.js';
 
 /** A silence at least this long before a drop, with no pings flowing, suggests an idle timeout. */
 export const IDLE_TIMEOUT_HINT_SECONDS = 5;
@@ -60,10 +61,6 @@ export interface CloseFacts {
   anomalies: readonly string[];
 }
 
-function other(side: Side): Side {
-  return side === 'client' ? 'server' : 'client';
-}
-
 function plural(count: number, word: string): string {
   return `${count} ${word}${count === 1 ? '' : 's'}`;
 }
@@ -74,37 +71,37 @@ function seconds(value: number): string {
 
 /** What a close code usually means for the one who sent it, and what to do; '' when nothing to add. */
 export function closeCodeHint(code: number, by: Side, facts: Pick<CloseFacts, 'largestPayload' | 'anomalies'>): string {
-  const to = other(by);
+  const to = otherSide(by);
   switch (code) {
-    case 1000:
+    case CloseCode.NormalClosure:
       return '';
-    case 1001:
+    case CloseCode.GoingAway:
       return by === 'server'
         ? 'the server is going away (shutting down or restarting): reconnect with backoff'
         : 'the client is going away (a page closed or navigated away, an app shutting down)';
-    case 1002:
+    case CloseCode.ProtocolError:
       return facts.anomalies.length > 0
         ? `a protocol error: see the anomalies (${facts.anomalies.join(', ')})`
         : `the ${by} saw a protocol error that the recorder did not flag`;
-    case 1003:
+    case CloseCode.UnsupportedData:
       return `the ${by} does not accept that kind of data (text vs binary)`;
-    case 1005:
+    case CloseCode.NoStatusReceived:
       return 'the close frame carried no status code';
-    case 1007:
+    case CloseCode.InvalidFramePayloadData:
       return `the ${by} received message data it could not accept (e.g. invalid UTF-8 in a text message, or a payload it failed to parse)`;
-    case 1008:
+    case CloseCode.PolicyViolation:
       return 'a policy violation: often authentication or authorization (an expired token, a missing permission, a rejected origin)';
-    case 1009:
+    case CloseCode.MessageTooBig:
       return `a message was too big for the ${by}: the largest frame payload from the ${to} was ${facts.largestPayload[to]} bytes; raise the ${by}'s limit or send smaller messages`;
-    case 1010:
+    case CloseCode.MandatoryExtension:
       return 'the client needed an extension that the server did not negotiate';
-    case 1011:
+    case CloseCode.InternalError:
       return `the ${by} hit an internal error: check its logs`;
-    case 1012:
+    case CloseCode.ServiceRestart:
       return 'the server is restarting: reconnect after a short delay';
-    case 1013:
+    case CloseCode.TryAgainLater:
       return 'the server is overloaded or rate-limiting: try again later, with backoff';
-    case 1014:
+    case CloseCode.BadGateway:
       return 'a gateway or proxy could not get a valid response from the server behind it';
     default:
       if (code >= 3000 && code <= 3999) return 'a code registered for a library or framework: see its documentation';
@@ -116,7 +113,7 @@ export function closeCodeHint(code: number, by: Side, facts: Pick<CloseFacts, 'l
 function closeFrameSentence(facts: CloseFacts): string {
   const code = facts.closeCode as number;
   const by = facts.closedBy ?? facts.droppedBy;
-  const to = other(by);
+  const to = otherSide(by);
   const reason = facts.closeReason !== '' ? ` ${JSON.stringify(facts.closeReason)}` : '';
   let sentence = `${by} closed with ${code} (${closeCodeName(code)})${reason}`;
   if (facts.clean) {
@@ -139,7 +136,7 @@ function pingRhythm(side: Side, keepAlive: KeepAliveSide): string {
 
 function abnormalSentence(facts: CloseFacts): string {
   const dropper = facts.droppedBy;
-  const peer = other(dropper);
+  const peer = otherSide(dropper);
   const idle = seconds(facts.idle);
   const base = facts.hadFrames
     ? `${dropper} dropped the TCP connection ${idle} after the last frame without a close frame`
@@ -157,9 +154,9 @@ function abnormalSentence(facts: CloseFacts): string {
   if (theirs.unansweredAtEnd > 0) {
     return `${base}; the ${peer}'s last ${plural(theirs.unansweredAtEnd, 'ping')} went unanswered — the ${dropper} had stopped responding before it dropped (overloaded, hung or restarting)`;
   }
-  const flowing = (['client', 'server'] as const).filter((side) => facts.keepAlive[side].flowing);
+  const flowing = SIDES.filter((side) => facts.keepAlive[side].flowing);
   if (flowing.length === 0) {
-    const stopped = (['client', 'server'] as const).filter((side) => facts.keepAlive[side].pings > 0);
+    const stopped = SIDES.filter((side) => facts.keepAlive[side].pings > 0);
     const pings =
       stopped.length === 0
         ? 'no pings were flowing in either direction'
@@ -178,6 +175,6 @@ function abnormalSentence(facts: CloseFacts): string {
 
 /** One sentence on how the connection ended, e.g. for 1006: who dropped it, and the likely cause. */
 export function diagnoseClose(facts: CloseFacts): string {
-  if (facts.closeCode === 1006 || facts.closeCode === null) return abnormalSentence(facts);
+  if (facts.closeCode === CloseCode.AbnormalClosure || facts.closeCode === null) return abnormalSentence(facts);
   return closeFrameSentence(facts);
 }

@@ -16,8 +16,14 @@
  *   single `*` line. A short last line is never collapsed.
  * - after the data, a line with the total length as the offset. Empty input prints nothing.
  */
-import type { FrameEntry, FrameType } from '../format/schema.js';
+import type { FrameEntry } from '../format/schema.js';
 import { payloadBytes } from '../output/payload.js';
+import { encodeClosePayload } from '../wire/frame-encoder.js';
+import { MessageTracker } from '../wire/message-assembler.js';
+import type { MessageType } from '../wire/opcodes.js';
+import { streamKey } from '../wire/side.js';
+
+export { frameTypeLabel } from '../wire/opcodes.js';
 
 const BYTES_PER_LINE = 16;
 /** Width of the hex part of a line: 16 slots of 3 columns plus the space between the halves. */
@@ -99,14 +105,8 @@ export function hexdumpC(bytes: Uint8Array): string {
  */
 export function framePayload(frame: Pick<FrameEntry, 'type' | 'text' | 'data' | 'code' | 'reason'>): Uint8Array {
   if (frame.text !== undefined || frame.data !== undefined) return payloadBytes(frame);
-  if (frame.type === 'close' && frame.code !== undefined) {
-    const reason = Buffer.from(frame.reason ?? '', 'utf8');
-    const bytes = new Uint8Array(2 + reason.length);
-    bytes[0] = (frame.code >> 8) & 0xff;
-    bytes[1] = frame.code & 0xff;
-    bytes.set(reason, 2);
-    return bytes;
-  }
+  // An archive's code is any integer; the wire has 16 bits for it.
+  if (frame.type === 'close' && frame.code !== undefined) return encodeClosePayload(frame.code & 0xffff, frame.reason ?? '');
   return new Uint8Array(0);
 }
 
@@ -114,36 +114,18 @@ export function framePayload(frame: Pick<FrameEntry, 'type' | 'text' | 'data' | 
  * Tracks which message each data frame belongs to, per connection and direction, so that the
  * continuation frames of a fragmented binary message can be told from those of a text message
  * (RFC 6455 §5.4: a continuation frame carries no type of its own; the message's first frame
- * does). Memory: one entry per unfinished message.
+ * does). The tracking is src/wire/message-assembler.ts's MessageTracker, keyed by archive stream.
+ * Memory: one entry per unfinished message.
  */
 export class MessageTypeTracker {
-  readonly #open = new Map<string, 'text' | 'binary'>();
+  readonly #messages = new MessageTracker();
 
   /**
    * The type of the message this frame carries data of: `text` or `binary`, or null for control
    * frames, reserved opcodes, and continuations with no message in progress. Call it for every
    * frame, in archive order.
    */
-  observe(frame: Pick<FrameEntry, 'conn' | 'dir' | 'type' | 'fin'>): 'text' | 'binary' | null {
-    const key = `${frame.dir} ${frame.conn}`;
-    switch (frame.type) {
-      case 'text':
-      case 'binary':
-        if (frame.fin) this.#open.delete(key);
-        else this.#open.set(key, frame.type);
-        return frame.type;
-      case 'continuation': {
-        const type = this.#open.get(key) ?? null;
-        if (frame.fin) this.#open.delete(key);
-        return type;
-      }
-      default:
-        return null;
-    }
+  observe(frame: Pick<FrameEntry, 'conn' | 'dir' | 'type' | 'fin'>): MessageType | null {
+    return this.#messages.place(frame, streamKey(frame.conn, frame.dir)).messageType;
   }
-}
-
-/** A frame type as the header line names it. */
-export function frameTypeLabel(type: FrameType, opcode: number): string {
-  return type === 'reserved' ? `opcode 0x${opcode.toString(16)}` : type;
 }

@@ -1,7 +1,8 @@
 /**
- * Messages out of frames, with no I/O: what `wstape show --messages` prints. (Which message a
- * continuation frame belongs to when frames are shown one by one is MessageTypeTracker in
- * hexdump.ts.)
+ * Messages out of frames, with no I/O: what `wstape show --messages` prints. The assembling is
+ * src/wire/message-assembler.ts's (which message a continuation frame belongs to when frames are
+ * shown one by one is its MessageTracker, through MessageTypeTracker in hexdump.ts); this module
+ * turns archive frame entries into its input and its messages into rows.
  *
  * RFC 6455 §5.4: a message is one text or binary frame with FIN set, or a text/binary frame with
  * FIN clear followed by continuation frames up to one with FIN set. Control frames may be
@@ -18,7 +19,15 @@
  * (the rest is counted in `size` and marked `truncated`). Unfragmented messages are not copied.
  */
 import type { FrameEntry } from '../format/schema.js';
-import type { AnomalyFlag } from '../wire/types.js';
+import {
+  MessageAssembler as WireMessageAssembler,
+  type AssembledMessage,
+  type AssemblyEvent,
+} from '../wire/message-assembler.js';
+import type { MessageType } from '../wire/opcodes.js';
+import { DIRECTIONS, streamKey } from '../wire/side.js';
+
+export { DEFAULT_MAX_MESSAGE_BYTES } from '../wire/message-assembler.js';
 
 /** A frame entry as show prints it: without `kind`. */
 export type FrameRow = Omit<FrameEntry, 'kind'> & { kind?: 'frame' };
@@ -40,32 +49,13 @@ export type Row = FrameRow & Partial<MessageFields>;
 export interface InspectRow {
   row: Row;
   /** `text` or `binary`: the message's type, also for a continuation frame; null otherwise. */
-  messageType: 'text' | 'binary' | null;
+  messageType: MessageType | null;
 }
 
 export interface MessageAssemblerOptions {
   /** Payload bytes kept per message; the rest is counted and the row marked truncated. */
   maxBytes?: number;
 }
-
-/** Default payload bytes kept per reassembled message (the archive's own default per frame). */
-export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
-
-interface OpenMessage {
-  first: FrameRow;
-  last: FrameRow;
-  type: 'text' | 'binary';
-  chunks: Uint8Array[];
-  kept: number;
-  size: number;
-  wireSize: number;
-  fragments: number;
-  truncated: boolean;
-  compressed: boolean;
-  flags: AnomalyFlag[];
-}
-
-const key = (conn: string, dir: 'out' | 'in'): string => `${conn}\u0000${dir}`;
 
 /** The kept payload bytes of a frame row. */
 export function rowBytes(row: Pick<FrameRow, 'text' | 'data'>): Uint8Array {
@@ -75,7 +65,7 @@ export function rowBytes(row: Pick<FrameRow, 'text' | 'data'>): Uint8Array {
 }
 
 /**
- * Reassembles fragmented messages, per connection and direction.
+ * Reassembles fragmented messages, per connection and direction, into show's rows.
  *
  * @example
  *   const assembler = new MessageAssembler();
@@ -83,138 +73,78 @@ export function rowBytes(row: Pick<FrameRow, 'text' | 'data'>): Uint8Array {
  *   for (const { row } of assembler.finish()) print(row); // messages the archive left unfinished
  */
 export class MessageAssembler {
-  readonly #open = new Map<string, OpenMessage>();
-  readonly #maxBytes: number;
+  readonly #messages: WireMessageAssembler<FrameRow>;
 
   constructor(options: MessageAssemblerOptions = {}) {
-    this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#messages = new WireMessageAssembler<FrameRow>({
+      payload: rowBytes,
+      ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
+    });
   }
 
   /** Feed one frame; returns the rows it completes, in order (zero, one or two). */
   push(frame: FrameRow): InspectRow[] {
-    const k = key(frame.conn, frame.dir);
-    const open = this.#open.get(k);
-    switch (frame.type) {
-      case 'text':
-      case 'binary': {
-        const rows: InspectRow[] = [];
-        // A new data frame inside an unfinished message (flagged interrupted-message by the
-        // recorder): the unfinished one ends here, incomplete.
-        if (open !== undefined) {
-          this.#open.delete(k);
-          rows.push(this.#finish(open, true));
-        }
-        if (frame.fin) {
-          rows.push({ row: { ...frame, fragments: 1, lastIndex: frame.index }, messageType: frame.type });
-        } else {
-          this.#open.set(k, this.#start(frame, frame.type));
-        }
-        return rows;
-      }
-      case 'continuation': {
-        // RFC 6455 §5.4: a continuation with no message open is a protocol error; the recorder
-        // flagged it (unexpected-continuation) and it is shown as the frame it is.
-        if (open === undefined) return [{ row: frame, messageType: null }];
-        this.#add(open, frame);
-        if (!frame.fin) return [];
-        this.#open.delete(k);
-        return [this.#finish(open, false)];
-      }
-      default:
-        return [{ row: frame, messageType: null }];
-    }
+    return this.#messages.push(frame, streamKey(frame.conn, frame.dir)).map(rowOf);
   }
 
   /** The connection ended: its unfinished messages, as incomplete rows. */
   end(conn: string): InspectRow[] {
-    const rows: InspectRow[] = [];
-    for (const dir of ['out', 'in'] as const) {
-      const open = this.#open.get(key(conn, dir));
-      if (open === undefined) continue;
-      this.#open.delete(key(conn, dir));
-      rows.push(this.#finish(open, true));
-    }
-    return rows;
+    return DIRECTIONS.flatMap((dir) => this.#messages.end(streamKey(conn, dir))).map(messageRow);
   }
 
   /** The archive ended: every unfinished message, as incomplete rows, in the order they began. */
   finish(): InspectRow[] {
-    const open = [...this.#open.values()].sort((a, b) => a.first.elapsed - b.first.elapsed);
-    this.#open.clear();
-    return open.map((message) => this.#finish(message, true));
-  }
-
-  #start(frame: FrameRow, type: 'text' | 'binary'): OpenMessage {
-    const message: OpenMessage = {
-      first: frame,
-      last: frame,
-      type,
-      chunks: [],
-      kept: 0,
-      size: 0,
-      wireSize: 0,
-      fragments: 0,
-      truncated: false,
-      compressed: false,
-      flags: [],
-    };
-    this.#add(message, frame);
-    return message;
-  }
-
-  #add(message: OpenMessage, frame: FrameRow): void {
-    message.last = frame;
-    message.fragments += 1;
-    message.size += frame.size;
-    message.wireSize += frame.wireSize;
-    if (frame.truncated === true) message.truncated = true;
-    if (frame.compressed === true) message.compressed = true;
-    for (const flag of frame.flags ?? []) if (!message.flags.includes(flag)) message.flags.push(flag);
-    const bytes = rowBytes(frame);
-    const room = this.#maxBytes - message.kept;
-    if (bytes.length > room) message.truncated = true;
-    const kept = bytes.length > room ? bytes.subarray(0, Math.max(0, room)) : bytes;
-    if (kept.length > 0) {
-      message.chunks.push(kept);
-      message.kept += kept.length;
-    }
-  }
-
-  #finish(message: OpenMessage, incomplete: boolean): InspectRow {
-    const { first, last } = message;
-    const bytes = Buffer.concat(message.chunks, message.kept);
-    // The header fields are those of the message's first frame (its opcode, RSV1 for
-    // compression, its mask); times are those of the frame that completed it.
-    const row: Row = {
-      conn: first.conn,
-      index: first.index,
-      time: last.time,
-      elapsed: last.elapsed,
-      dir: first.dir,
-      type: message.type,
-      opcode: first.opcode,
-      fin: !incomplete,
-      rsv1: first.rsv1,
-      rsv2: first.rsv2,
-      rsv3: first.rsv3,
-      masked: first.masked,
-      ...(first.mask !== undefined ? { mask: first.mask } : {}),
-      ...(message.compressed ? { compressed: true } : {}),
-      size: message.size,
-      wireSize: message.wireSize,
-      ...payloadFields(bytes, message.type, message.truncated),
-      ...(message.truncated ? { truncated: true } : {}),
-      ...(message.flags.length > 0 ? { flags: message.flags } : {}),
-      fragments: message.fragments,
-      lastIndex: last.index,
-      ...(incomplete ? { incomplete: true as const } : {}),
-    };
-    return { row, messageType: message.type };
+    const open = this.#messages.finish().sort((a, b) => a.first.elapsed - b.first.elapsed);
+    return open.map(messageRow);
   }
 }
 
+function rowOf(event: AssemblyEvent<FrameRow>): InspectRow {
+  // RFC 6455 §5.4: a continuation with no message open is a protocol error; the recorder
+  // flagged it (unexpected-continuation) and it is shown as the frame it is, like control frames.
+  if (event.type === 'frame') return { row: event.frame, messageType: null };
+  return messageRow(event.message);
+}
+
+function messageRow(message: AssembledMessage<FrameRow>): InspectRow {
+  const { first, last, incomplete } = message;
+  // An unfragmented message is its frame, as recorded.
+  if (message.fragments === 1 && !incomplete) {
+    return { row: { ...first, fragments: 1, lastIndex: first.index }, messageType: message.type };
+  }
+  const payload = message.payload;
+  const bytes = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+  // The header fields are those of the message's first frame (its opcode, RSV1 for
+  // compression, its mask); times are those of the frame that completed it.
+  const row: Row = {
+    conn: first.conn,
+    index: first.index,
+    time: last.time,
+    elapsed: last.elapsed,
+    dir: first.dir,
+    type: message.type,
+    opcode: first.opcode,
+    fin: !incomplete,
+    rsv1: first.rsv1,
+    rsv2: first.rsv2,
+    rsv3: first.rsv3,
+    masked: first.masked,
+    ...(first.mask !== undefined ? { mask: first.mask } : {}),
+    ...(message.compressed ? { compressed: true } : {}),
+    size: message.size,
+    wireSize: message.wireSize,
+    ...payloadFields(bytes, message.type, message.truncated),
+    ...(message.truncated ? { truncated: true } : {}),
+    ...(message.flags.length > 0 ? { flags: message.flags } : {}),
+    fragments: message.fragments,
+    lastIndex: last.index,
+    ...(incomplete ? { incomplete: true as const } : {}),
+  };
+  return { row, messageType: message.type };
+}
+
 /** `text` when a text message's bytes are valid UTF-8 (allowing a character cut by truncation), else `data`. */
-function payloadFields(bytes: Buffer, type: 'text' | 'binary', truncated: boolean): { text: string } | { data: string } {
+function payloadFields(bytes: Buffer, type: MessageType, truncated: boolean): { text: string } | { data: string } {
   if (type === 'text') {
     const text = decodeUtf8(bytes) ?? (truncated ? decodeCutUtf8(bytes) : null);
     if (text !== null) return { text };

@@ -4,11 +4,13 @@
  * documents each field). Add fields, never rename them.
  */
 import type { FrameType } from '../format/schema.js';
+import type { Direction } from '../wire/side.js';
 import type { KeepAliveSide, Side } from './close-diagnosis.js';
 
 export type { KeepAliveSide, Side } from './close-diagnosis.js';
 
-export type Dir = 'out' | 'in';
+/** A frame's direction (wire/side.ts). */
+export type Dir = Direction;
 
 export interface TypeCounts {
   framesOut: number;

@@ -14,7 +14,9 @@
  */
 import type { ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, FrameType } from '../format/schema.js';
 import { closeCodeName } from '../wire/close-codes.js';
-import { diagnoseClose, type KeepAliveSide, type Side } from './close-diagnosis.js';
+import { isDataFrameType } from '../wire/opcodes.js';
+import { otherDirection, senderOf, type Side } from '../wire/side.js';
+import { diagnoseClose, type KeepAliveSide } from './close-diagnosis.js';
 import { Reservoir } from './samples.js';
 import type { CloseStats, ConnectionStats, Dir, FrameRef, SilenceStats, TypeCounts } from './stats-report.js';
 
@@ -81,7 +83,6 @@ interface ConnState {
   frozen: { rtt: ReturnType<Reservoir['summary']>; keepAlive: Record<Side, KeepAliveSide>; unanswered: number } | null;
 }
 
-const sideOf = (dir: Dir): Side => (dir === 'out' ? 'client' : 'server');
 const roundTo = (value: number, digits: number): number => {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
@@ -217,7 +218,7 @@ export class StatsAccumulator {
     addCounts(counts, frame);
 
     // RFC 6455 §5.4: a message ends with the data frame (first or continuation) that has FIN set.
-    if (frame.fin && (frame.type === 'text' || frame.type === 'binary' || frame.type === 'continuation')) state.messages[frame.dir]++;
+    if (frame.fin && isDataFrameType(frame.type)) state.messages[frame.dir]++;
     if (frame.compressed === true && measurableCompression(frame)) {
       state.compression.frames++;
       state.compression.wire += frame.wireSize;
@@ -242,14 +243,14 @@ export class StatsAccumulator {
     if (frame.type === 'ping') this.#ping(state, frame);
     else if (frame.type === 'pong') this.#pong(state, frame);
     else if (frame.type === 'close') {
-      const side = sideOf(frame.dir);
+      const side = senderOf(frame.dir);
       if (state.firstClose === null) state.firstClose = { side, elapsed: frame.elapsed };
       else if (state.answerClose === null && side !== state.firstClose.side) state.answerClose = frame.elapsed;
     }
   }
 
   #ping(state: ConnState, frame: FrameEntry): void {
-    const side = state.pings[sideOf(frame.dir)];
+    const side = state.pings[senderOf(frame.dir)];
     if (side.count === 0) side.first = frame.elapsed;
     side.count++;
     side.last = frame.elapsed;
@@ -263,7 +264,7 @@ export class StatsAccumulator {
 
   #pong(state: ConnState, frame: FrameEntry): void {
     // The pong answers a ping from the other side.
-    const pinger = state.pings[sideOf(frame.dir === 'out' ? 'in' : 'out')];
+    const pinger = state.pings[senderOf(otherDirection(frame.dir))];
     const key = pingKey(frame);
     const at = pinger.pending.findIndex((ping) => ping.key === key);
     if (at === -1) {

@@ -23,7 +23,8 @@ import type {
   HttpEntry,
   TunnelEntry,
 } from '../format/schema.js';
-import { closeCodeName } from '../wire/close-codes.js';
+import { CloseCode, closeCodeName } from '../wire/close-codes.js';
+import { arrowOf, type Direction } from '../wire/side.js';
 import { makePalette, stripAnsi, type Palette } from './colors.js';
 import { highlightJson, isJsonDocument, looksLikeJson } from './json-view.js';
 import { escapeChar, escapeText, hexBytes, payloadBytes, payloadPrefix, printableText } from './payload.js';
@@ -73,8 +74,8 @@ function linePrefix(entry: { time: string; elapsed: number }, options: LineOptio
   return p.dim(`[${formatTimestamp(entry.time, entry.elapsed, options.time)}]`);
 }
 
-function arrow(dir: 'out' | 'in', p: Palette): string {
-  return dir === 'out' ? p.green('-->') : p.cyan('<--');
+function arrow(dir: Direction, p: Palette): string {
+  return dir === 'out' ? p.green(arrowOf(dir)) : p.cyan(arrowOf(dir));
 }
 
 /** The markers after a frame's payload, in a fixed order. */
@@ -273,9 +274,9 @@ function endBody(entry: EndEntry, p: Palette): string {
     // Tunnels carry no close frames: say who hung up.
     return `${p.bold('===')} closed: ${entry.droppedBy} dropped the connection ${traffic}`;
   }
-  if (entry.closeCode === 1006) {
+  if (entry.closeCode === CloseCode.AbnormalClosure) {
     // RFC 6455 §7.1.5: 1006 means no close frame was received before the TCP connection ended.
-    return `${p.bold('===')} ${p.red(`closed 1006 ${closeCodeName(1006)}: ${entry.droppedBy} dropped the connection`)} ${traffic}`;
+    return `${p.bold('===')} ${p.red(`closed ${entry.closeCode} ${closeCodeName(entry.closeCode)}: ${entry.droppedBy} dropped the connection`)} ${traffic}`;
   }
   const reason = entry.closeReason !== '' ? ` ${JSON.stringify(entry.closeReason)}` : '';
   const by = entry.closedBy !== null ? ` by ${entry.closedBy}` : '';

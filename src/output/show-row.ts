@@ -19,6 +19,7 @@
  */
 import type { Detection } from '../detect/types.js';
 import { hexdumpC } from '../inspect/hexdump.js';
+import type { MessageType } from '../wire/opcodes.js';
 import { stripAnsi, type Palette } from './colors.js';
 import { formatFrameLine, frameLineParts, joinParts, type FrameLike, type LineOptions } from './frame-line.js';
 import { highlightJson, isJsonDocument, paintJsonToken, reindentJson } from './json-view.js';
@@ -35,7 +36,7 @@ export interface ShowRowOptions extends LineOptions {
 /** What show learnt about a row besides the row itself. */
 export interface ShowRowInfo {
   /** The type of the message the row's payload belongs to (continuations: their message's). */
-  messageType: 'text' | 'binary' | null;
+  messageType: MessageType | null;
   /** What content detection found in the payload, if anything. */
   detection?: Detection | null | undefined;
 }

@@ -5,6 +5,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { forward } from './backpressure.js';
+import type { Side } from '../wire/side.js';
 import type { Recorder } from './recorder.js';
 
 export interface TunnelOptions {
@@ -23,10 +24,10 @@ export function relayTunnel(options: TunnelOptions): { shutdown(): void } {
   const { recorder, id, client, upstream } = options;
   let bytesOut = 0;
   let bytesIn = 0;
-  let droppedBy: 'client' | 'server' | null = null;
+  let droppedBy: Side | null = null;
   let open = 2;
 
-  const pump = (from: Duplex, to: Duplex, side: 'client' | 'server'): void => {
+  const pump = (from: Duplex, to: Duplex, side: Side): void => {
     from.on('data', (chunk: Buffer) => {
       if (side === 'client') bytesOut += chunk.length;
       else bytesIn += chunk.length;

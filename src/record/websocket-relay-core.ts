@@ -12,31 +12,33 @@
 import type { EndEntry, FrameEntry } from '../format/schema.js';
 import type { RecorderErrorCode } from '../format/error-codes.js';
 import { StreamObserver } from '../wire/stream-observer.js';
-import type { DeflateParams, ObservedFrame, Sender } from '../wire/types.js';
+import { CloseCode } from '../wire/close-codes.js';
+import { directionOf, otherSide, type Side } from '../wire/side.js';
+import type { DeflateParams, ObservedFrame } from '../wire/types.js';
 import type { Stamp } from './clock.js';
 import { asBuffer } from './payload.js';
 
 /** What happened on the relay's sockets. `side` names the socket: the client's or the server's. */
 export type RelayEvent =
-  | { type: 'bytes'; side: Sender; bytes: Uint8Array }
+  | { type: 'bytes'; side: Side; bytes: Uint8Array }
   /** The side half-closed (FIN). */
-  | { type: 'ended'; side: Sender }
+  | { type: 'ended'; side: Side }
   /** The side's socket failed. */
-  | { type: 'failed'; side: Sender }
+  | { type: 'failed'; side: Side }
   /** The side's socket is closed. */
-  | { type: 'closed'; side: Sender }
+  | { type: 'closed'; side: Side }
   /** Recording is stopping while the connection is open. */
   | { type: 'stop' };
 
 export type RelayAction =
   /** Write bytes to a side (backpressure pauses the other). */
-  | { type: 'forward'; to: Sender; bytes: Uint8Array }
+  | { type: 'forward'; to: Side; bytes: Uint8Array }
   /** Append a frame or end entry; `flush` when it must reach the file now. */
   | { type: 'record'; entry: FrameEntry | EndEntry; flush: boolean }
   /** Append an error entry about this connection (and flush). */
   | { type: 'error'; code: RecorderErrorCode; message: string; dir?: 'out' | 'in' }
   /** Close a side: `end` after what was written, or `destroy` at once. */
-  | { type: 'close'; side: Sender; how: 'end' | 'destroy' }
+  | { type: 'close'; side: Side; how: 'end' | 'destroy' }
   /** Both sockets are closed and the end is recorded. */
   | { type: 'done' };
 
@@ -55,20 +57,16 @@ export interface WebSocketRelayCoreOptions {
   deflate: DeflateParams | null;
 }
 
-const other = (side: Sender): Sender => (side === 'client' ? 'server' : 'client');
-/** The archive's direction of what a side sends: the client's frames go out, the server's in. */
-const dirOf = (side: Sender): 'out' | 'in' => (side === 'client' ? 'out' : 'in');
-
 export class WebSocketRelayCore {
   private readonly recorder: RelayRecorder;
   private readonly id: string;
-  private readonly observers: Record<Sender, StreamObserver>;
+  private readonly observers: Record<Side, StreamObserver>;
   private index = 0;
   private bytesOut = 0;
   private bytesIn = 0;
-  private firstClose: { side: Sender; code: number; reason: string } | null = null;
-  private readonly closeSent: Record<Sender, boolean> = { client: false, server: false };
-  private droppedBy: Sender | null = null;
+  private firstClose: { side: Side; code: number; reason: string } | null = null;
+  private readonly closeSent: Record<Side, boolean> = { client: false, server: false };
+  private droppedBy: Side | null = null;
   private openSockets = 2;
   private ended = false;
   private actions: RelayAction[] = [];
@@ -89,20 +87,20 @@ export class WebSocketRelayCore {
     switch (event.type) {
       case 'bytes':
         // The only forwarding mode today: the chunk as it arrived, before it is parsed.
-        actions.push({ type: 'forward', to: other(event.side), bytes: event.bytes });
+        actions.push({ type: 'forward', to: otherSide(event.side), bytes: event.bytes });
         this.record(event.side, event.bytes);
         break;
       case 'ended':
         this.noteDrop(event.side);
-        actions.push({ type: 'close', side: other(event.side), how: 'end' });
+        actions.push({ type: 'close', side: otherSide(event.side), how: 'end' });
         break;
       case 'failed':
         this.noteDrop(event.side);
-        actions.push({ type: 'close', side: other(event.side), how: 'destroy' });
+        actions.push({ type: 'close', side: otherSide(event.side), how: 'destroy' });
         break;
       case 'closed':
         this.noteDrop(event.side);
-        actions.push({ type: 'close', side: other(event.side), how: 'end' });
+        actions.push({ type: 'close', side: otherSide(event.side), how: 'end' });
         this.openSockets -= 1;
         if (this.openSockets === 0) this.finish();
         break;
@@ -121,13 +119,13 @@ export class WebSocketRelayCore {
   }
 
   /** Parse a chunk one side sent (already forwarded) and record its frames. */
-  private record(side: Sender, chunk: Uint8Array): void {
+  private record(side: Side, chunk: Uint8Array): void {
     if (side === 'client') this.bytesOut += chunk.length;
     else this.bytesIn += chunk.length;
     if (this.recorder.isClosed) return;
     for (const event of this.observers[side].push(chunk)) {
       if (event.type === 'error') {
-        this.actions.push({ type: 'error', code: event.error.code, message: event.error.message, dir: dirOf(side) });
+        this.actions.push({ type: 'error', code: event.error.code, message: event.error.message, dir: directionOf(side) });
       } else {
         this.actions.push({ type: 'record', entry: this.frameEntry(side, event.frame), flush: false });
         if (event.frame.type === 'close') this.noteClose(side, event.frame);
@@ -135,7 +133,7 @@ export class WebSocketRelayCore {
     }
   }
 
-  private frameEntry(side: Sender, frame: ObservedFrame): FrameEntry {
+  private frameEntry(side: Side, frame: ObservedFrame): FrameEntry {
     const stamp = this.recorder.now();
     const entry: FrameEntry = {
       kind: 'frame',
@@ -143,7 +141,7 @@ export class WebSocketRelayCore {
       index: this.index++,
       time: stamp.time,
       elapsed: stamp.elapsed,
-      dir: dirOf(side),
+      dir: directionOf(side),
       type: frame.type,
       opcode: frame.opcode,
       fin: frame.fin,
@@ -176,15 +174,15 @@ export class WebSocketRelayCore {
     return entry;
   }
 
-  private noteClose(side: Sender, frame: ObservedFrame): void {
+  private noteClose(side: Side, frame: ObservedFrame): void {
     this.closeSent[side] = true;
     if (!this.firstClose) {
       // RFC 6455 §7.1.5: a close frame without a status code counts as 1005.
-      this.firstClose = { side, code: frame.closeCode ?? 1005, reason: frame.closeReason ?? '' };
+      this.firstClose = { side, code: frame.closeCode ?? CloseCode.NoStatusReceived, reason: frame.closeReason ?? '' };
     }
   }
 
-  private noteDrop(side: Sender): void {
+  private noteDrop(side: Side): void {
     this.droppedBy ??= side;
   }
 
@@ -200,7 +198,7 @@ export class WebSocketRelayCore {
           conn: this.id,
           ...this.recorder.now(),
           // RFC 6455 §7.1.5: no close frame at all is the abnormal closure 1006.
-          closeCode: this.firstClose ? this.firstClose.code : 1006,
+          closeCode: this.firstClose ? this.firstClose.code : CloseCode.AbnormalClosure,
           closeReason: this.firstClose ? this.firstClose.reason : '',
           closedBy: this.firstClose ? this.firstClose.side : droppedBy,
           droppedBy,

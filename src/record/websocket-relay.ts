@@ -10,7 +10,8 @@
  * per frame).
  */
 import type { Duplex } from 'node:stream';
-import type { DeflateParams, Sender } from '../wire/types.js';
+import type { Side } from '../wire/side.js';
+import type { DeflateParams } from '../wire/types.js';
 import { forward } from './backpressure.js';
 import type { Recorder } from './recorder.js';
 import { WebSocketRelayCore, type RelayAction, type RelayEvent } from './websocket-relay-core.js';
@@ -32,7 +33,7 @@ export interface WebSocketRelayOptions {
 export class WebSocketRelay {
   private readonly recorder: Recorder;
   private readonly id: string;
-  private readonly sockets: Record<Sender, Duplex>;
+  private readonly sockets: Record<Side, Duplex>;
   private readonly core: WebSocketRelayCore;
   private readonly onDone: (() => void) | undefined;
 
@@ -59,7 +60,7 @@ export class WebSocketRelay {
     this.feed({ type: 'stop' });
   }
 
-  private listen(side: Sender): void {
+  private listen(side: Side): void {
     const socket = this.sockets[side];
     socket.on('data', (chunk: Buffer) => this.feed({ type: 'bytes', side, bytes: chunk }));
     socket.on('end', () => this.feed({ type: 'ended', side }));

@@ -18,11 +18,12 @@
 import { isUtf8 } from 'node:buffer';
 import * as zlib from 'node:zlib';
 import type { Body, HeaderList } from '../format/schema.js';
+import type { MessageType } from '../wire/opcodes.js';
 import type { PassContext } from './context.js';
 import { BINARY_PASSES, FORM_PASSES, TEXT_PASSES, runPasses, type HitListener } from './passes.js';
 import { TextDoc, type Hit } from './text-doc.js';
 
-export type PayloadKind = 'text' | 'binary' | 'control';
+export type PayloadKind = MessageType | 'control';
 
 /** UTF-8 text with no control characters but tab, newlines, form feed, U+001E (SignalR) and a final NUL (STOMP). */
 export function isTextLike(bytes: Uint8Array): boolean {

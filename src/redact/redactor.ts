@@ -17,6 +17,9 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { ArchiveHeader, Body, ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, HeaderList, HttpEntry, HttpRequestRecord, HttpResponseRecord } from '../format/schema.js';
+import { MessageTracker } from '../wire/message-assembler.js';
+import type { MessageType } from '../wire/opcodes.js';
+import { DIRECTIONS, streamKey } from '../wire/side.js';
 import { groupRules, headerRuleFor, KnownSecrets, type PassContext } from './context.js';
 import { headerValueEdits, runPasses, SUBPROTOCOL_PASSES, TEXT_PASSES, VALUE_PASSES, type HitListener, type PassName } from './passes.js';
 import { redactBody, redactPieces } from './payload.js';
@@ -40,7 +43,7 @@ interface Slot {
 }
 
 interface OpenMessage {
-  type: 'text' | 'binary';
+  type: MessageType;
   frames: Array<{ frame: FrameEntry; slot: Slot; bytes: Buffer }>;
   bytes: number;
   /** Released early (bound, flush): later fragments are redacted one by one. */
@@ -64,14 +67,15 @@ function withPayload(frame: FrameEntry, before: Buffer, after: Buffer): FrameEnt
   return next;
 }
 
-const key = (conn: string, dir: 'out' | 'in'): string => `${conn}\u0000${dir}`;
-
 export class Redactor {
   readonly #ctx: PassContext;
   readonly #summary: SummaryCollector;
   readonly #maxHeldBytes: number;
   readonly #maxHeldEntries: number;
   readonly #queue: Slot[] = [];
+  /** Which frames make which message (RFC 6455 §5.4). */
+  readonly #messages = new MessageTracker();
+  /** The held frames of each stream's unfinished message. */
   readonly #open = new Map<string, OpenMessage>();
   #heldBytes = 0;
 
@@ -92,7 +96,10 @@ export class Redactor {
       this.#frame(entry);
     } else {
       if (entry.kind === 'end') {
-        for (const dir of ['out', 'in'] as const) this.#close(key(entry.conn, dir));
+        for (const dir of DIRECTIONS) {
+          this.#messages.end(streamKey(entry.conn, dir));
+          this.#close(streamKey(entry.conn, dir));
+        }
       }
       this.#ready(this.#redactEntry(entry));
     }
@@ -148,30 +155,29 @@ export class Redactor {
   }
 
   #frame(frame: FrameEntry): void {
-    const k = key(frame.conn, frame.dir);
-    const open = this.#open.get(k);
-    switch (frame.type) {
-      case 'text':
-      case 'binary': {
-        // A new message in the same direction ends an unfinished one (interrupted-message).
-        if (open !== undefined) this.#close(k);
-        if (frame.fin) {
-          this.#ready(this.#message([frame], frame.type)[0]!);
-          return;
-        }
+    const k = streamKey(frame.conn, frame.dir);
+    const place = this.#messages.place(frame, k);
+    // A new message in the same direction ends an unfinished one (interrupted-message).
+    if (place.interrupted !== null) this.#close(k);
+    switch (place.position) {
+      case 'whole':
+        this.#ready(this.#message([frame], place.messageType)[0]!);
+        return;
+      case 'first': {
         const slot: Slot = { entry: null };
         this.#queue.push(slot);
         const bytes = frameBytes(frame);
-        this.#open.set(k, { type: frame.type, frames: [{ frame, slot, bytes }], bytes: bytes.length, released: false });
+        this.#open.set(k, { type: place.messageType, frames: [{ frame, slot, bytes }], bytes: bytes.length, released: false });
         this.#heldBytes += bytes.length;
         return;
       }
-      case 'continuation': {
+      case 'middle':
+      case 'final': {
+        const open = this.#open.get(k);
         if (open === undefined || open.released) {
-          // RFC 6455 §5.4: a continuation outside a message is a protocol error; the recorder flagged it.
-          const type = open?.type ?? (frame.text !== undefined ? 'text' : 'binary');
-          this.#ready(this.#message([frame], type)[0]!);
-          if (open !== undefined && frame.fin) this.#open.delete(k);
+          // Released early (a bound, flush): the rest of the message goes one frame at a time.
+          this.#ready(this.#message([frame], place.messageType)[0]!);
+          if (place.position === 'final') this.#open.delete(k);
           return;
         }
         const slot: Slot = { entry: null };
@@ -180,10 +186,14 @@ export class Redactor {
         open.frames.push({ frame, slot, bytes });
         open.bytes += bytes.length;
         this.#heldBytes += bytes.length;
-        if (frame.fin) this.#close(k);
+        if (place.position === 'final') this.#close(k);
         return;
       }
-      default:
+      case 'orphan':
+        // RFC 6455 §5.4: a continuation outside a message is a protocol error; the recorder flagged it.
+        this.#ready(this.#message([frame], frame.text !== undefined ? 'text' : 'binary')[0]!);
+        return;
+      case 'control':
         this.#ready(this.#control(frame));
     }
   }
@@ -226,7 +236,7 @@ export class Redactor {
   // frames
 
   /** Redact a data message given as its frames (one, or a fragmented message's). */
-  #message(frames: FrameEntry[], type: 'text' | 'binary', held?: Buffer[]): FrameEntry[] {
+  #message(frames: FrameEntry[], type: MessageType, held?: Buffer[]): FrameEntry[] {
     const first = frames[0]!;
     const last = frames[frames.length - 1]!;
     const place = `${first.conn} #${first.index}${frames.length > 1 ? `-#${last.index}` : ''} ${type}`;

@@ -5,7 +5,8 @@
 /** Most JSON changes listed under one changed frame; the rest are counted. */
 import type { Palette } from '../output/colors.js';
 import { escapeText } from '../output/payload.js';
-import { closeCodeName } from '../wire/close-codes.js';
+import { CloseCode, closeCodeName } from '../wire/close-codes.js';
+import { arrowOf as arrowSign, type Direction } from '../wire/side.js';
 import type { CloseOutcome, Difference, DifferenceKind, DiffResult } from './diff.js';
 import { renderJsonValue, type JsonChange } from './match.js';
 
@@ -17,8 +18,8 @@ function connLabel(difference: Difference, p: Palette): string {
   return p.bold(escapeText(label));
 }
 
-function arrowOf(dir: 'out' | 'in' | null, p: Palette): string {
-  return dir === 'out' ? p.green('-->') : p.cyan('<--');
+function arrowOf(dir: Direction | null, p: Palette): string {
+  return dir === 'out' ? p.green(arrowSign('out')) : p.cyan(arrowSign('in'));
 }
 
 function indexLabel(difference: Difference): string {
@@ -45,7 +46,7 @@ function formatOutcome(outcome: unknown): string {
   if (outcome === null || typeof outcome !== 'object') return 'still open';
   const { code, reason, closedBy } = outcome as CloseOutcome;
   const parts: string[] = [code === null ? 'no code' : String(code)];
-  if (code === 1006) parts.push(`(${closeCodeName(1006)})`);
+  if (code === CloseCode.AbnormalClosure) parts.push(`(${closeCodeName(code)})`);
   if (reason !== '') parts.push(escapeText(JSON.stringify(reason)));
   if (closedBy !== null) parts.push(`by ${closedBy}`);
   return parts.join(' ');

@@ -41,11 +41,13 @@
  * middle of the direction is compared position by position).
  */
 import type { FrameType } from '../format/schema.js';
+import { CloseCode } from '../wire/close-codes.js';
+import { DIRECTIONS, senderOf, type Direction, type Side } from '../wire/side.js';
 import { compareFrames, frameKey, maskText, renderFrame, type FrameView, type IgnoreRules, type JsonChange } from './match.js';
 
 /** A frame as diff needs it: what matching looks at, plus where and when it was. */
 export interface DiffFrame extends FrameView {
-  dir: 'out' | 'in';
+  dir: Direction;
   /** The archive's `index`: the frame's number within its connection, both directions. */
   index: number;
   /** Seconds since the recording started (the archive's `elapsed`). */
@@ -57,7 +59,7 @@ export interface CloseOutcome {
   /** The first close frame's code, 1005 for one without a code, 1006 for none at all. */
   code: number | null;
   reason: string;
-  closedBy: 'client' | 'server' | null;
+  closedBy: Side | null;
 }
 
 /** One WebSocket connection's conversation. */
@@ -79,7 +81,7 @@ export interface Difference {
   kind: DifferenceKind;
   connA: string | null;
   connB: string | null;
-  dir: 'out' | 'in' | null;
+  dir: Direction | null;
   type: FrameType | null;
   indexA: number | null;
   indexB: number | null;
@@ -232,7 +234,8 @@ export function closeOutcome(conversation: Conversation): CloseOutcome | null {
   if (conversation.end !== undefined && conversation.end !== null) return conversation.end;
   const close = conversation.frames.find((frame) => frame.type === 'close');
   if (close === undefined) return null;
-  return { code: close.code ?? 1005, reason: close.reason ?? '', closedBy: close.dir === 'out' ? 'client' : 'server' };
+  // RFC 6455 §7.1.5: a close frame without a status code counts as 1005.
+  return { code: close.code ?? CloseCode.NoStatusReceived, reason: close.reason ?? '', closedBy: senderOf(close.dir) };
 }
 
 function sameOutcome(a: CloseOutcome | null, b: CloseOutcome | null, rules: IgnoreRules): boolean {
@@ -268,7 +271,7 @@ export function diffConversations(a: Conversation, b: Conversation, settings: Di
   const placed: Placed[] = [];
   const changedCloses: Placed[] = [];
 
-  const frameDifference = (kind: DifferenceKind, dir: 'out' | 'in', frameA: DiffFrame | null, frameB: DiffFrame | null): Difference => ({
+  const frameDifference = (kind: DifferenceKind, dir: Direction, frameA: DiffFrame | null, frameB: DiffFrame | null): Difference => ({
     ...emptyDifference(kind, a, b),
     dir,
     type: (frameA ?? frameB)?.type ?? null,
@@ -276,7 +279,7 @@ export function diffConversations(a: Conversation, b: Conversation, settings: Di
     indexB: frameB?.index ?? null,
   });
 
-  for (const dir of ['out', 'in'] as const) {
+  for (const dir of DIRECTIONS) {
     // Positions in the conversation's frame list, for this direction.
     const positionsA = positionsOf(a, dir);
     const positionsB = positionsOf(b, dir);
@@ -352,7 +355,7 @@ export function diffConversations(a: Conversation, b: Conversation, settings: Di
   return differences;
 }
 
-function positionsOf(conversation: Conversation, dir: 'out' | 'in'): number[] {
+function positionsOf(conversation: Conversation, dir: Direction): number[] {
   const positions: number[] = [];
   conversation.frames.forEach((frame, position) => {
     if (frame.dir === dir) positions.push(position);

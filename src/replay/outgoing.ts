@@ -10,6 +10,8 @@
 import zlib from 'node:zlib';
 import type { FrameEntry } from '../format/schema.js';
 import { encodeClosePayload, encodeFrame } from '../wire/frame-encoder.js';
+import { MessageTracker } from '../wire/message-assembler.js';
+import { opcodeOf } from '../wire/opcodes.js';
 
 /** RFC 7692 §7.2.1: compress with a sync flush and drop the final 00 00 ff ff. */
 export function deflateMessage(payload: Uint8Array): Uint8Array {
@@ -37,16 +39,17 @@ export interface OutgoingOptions {
  * frame that is not sent on its own (a non-final fragment of a compressed message).
  */
 export class OutgoingFrames {
-  private messageOpcode = 0;
+  /** The sender's messages: a compressed message re-sent whole takes its first frame's opcode. */
+  private readonly messages = new MessageTracker();
   constructor(private readonly options: OutgoingOptions) {}
 
   encode(frame: FrameEntry): Uint8Array | null {
-    const isData = frame.opcode === 0x1 || frame.opcode === 0x2;
-    if (isData) this.messageOpcode = frame.opcode;
+    const place = this.messages.place(frame);
     const mask = this.options.mask ? true : undefined;
     if (frame.compressed === true) {
       if (!frame.fin) return null;
-      const opcode = frame.opcode === 0x0 ? this.messageOpcode || 0x1 : frame.opcode;
+      // RFC 6455 §5.4: a continuation has no type of its own; the message's first frame has it.
+      const opcode = frame.type === 'continuation' ? opcodeOf(place.messageType ?? 'text') : frame.opcode;
       const content = payloadOf(frame);
       if (this.options.deflate) {
         return encodeFrame({ opcode, payload: deflateMessage(content), rsv1: true, ...(mask ? { mask } : {}) });

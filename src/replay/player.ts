@@ -14,10 +14,12 @@ import type { FrameEntry } from '../format/schema.js';
 import type { Conversation } from './recording.js';
 import { compareFrames, type FrameMismatch, type FrameView, type IgnoreRules } from './match.js';
 import { OutgoingFrames } from './outgoing.js';
-import { isValidWireCloseCode } from '../wire/close-codes.js';
+import { CloseCode, isValidWireCloseCode } from '../wire/close-codes.js';
 import { encodeClosePayload, encodeFrame } from '../wire/frame-encoder.js';
+import { Opcode } from '../wire/opcodes.js';
+import { directionOf, type Direction, type Side } from '../wire/side.js';
 
-export type PlayedSide = 'server' | 'client';
+export type PlayedSide = Side;
 
 export interface PlayerOptions {
   side: PlayedSide;
@@ -70,7 +72,7 @@ const sleep = async (ms: number): Promise<void> => {
 };
 
 export class ConversationPlayer {
-  private readonly ours: 'in' | 'out';
+  private readonly ours: Direction;
   private readonly expectedPeer: FrameEntry[];
   private readonly arrivals: number[] = [];
   private readonly outgoing: OutgoingFrames;
@@ -84,7 +86,7 @@ export class ConversationPlayer {
     private readonly options: PlayerOptions,
     private readonly io: PlayerIo,
   ) {
-    this.ours = options.side === 'server' ? 'in' : 'out';
+    this.ours = directionOf(options.side);
     this.expectedPeer = conversation.frames.filter((frame) => frame.dir !== this.ours);
     this.outgoing = new OutgoingFrames({ mask: options.side === 'client', deflate: options.deflate });
   }
@@ -111,8 +113,8 @@ export class ConversationPlayer {
   private answerEarlyClose(frame: FrameView): void {
     if (this.stopped) return;
     this.stopped = true;
-    const code = frame.code !== undefined && isValidWireCloseCode(frame.code) ? frame.code : 1000;
-    this.io.send(encodeFrame({ opcode: 0x8, payload: encodeClosePayload(code), ...(this.options.side === 'client' ? { mask: true } : {}) }));
+    const code = frame.code !== undefined && isValidWireCloseCode(frame.code) ? frame.code : CloseCode.NormalClosure;
+    this.io.send(encodeFrame({ opcode: Opcode.Close, payload: encodeClosePayload(code), ...(this.options.side === 'client' ? { mask: true } : {}) }));
     this.io.finish();
   }
 
@@ -181,7 +183,7 @@ export class ConversationPlayer {
   private async endAsRecorded(delayMs: number): Promise<void> {
     const end = this.conversation.end;
     if (this.stopped || !end) return;
-    if (end.closeCode === 1006 && end.droppedBy === this.options.side) {
+    if (end.closeCode === CloseCode.AbnormalClosure && end.droppedBy === this.options.side) {
       await sleep(delayMs);
       this.io.drop();
       return;

@@ -52,7 +52,7 @@ export function encodeFrame(options: EncodeFrameOptions): Uint8Array {
   let lengthBytes: 0 | 2 | 8;
   if (encoding === 16) lengthBytes = 2;
   else if (encoding === 64) lengthBytes = 8;
-  else lengthBytes = declared < 126n ? 0 : declared <= 0xffffn ? 2 : 8;
+  else lengthBytes = lengthFieldBytes(Number(declared));
   if (lengthBytes === 0 && declared >= 126n) throw new RangeError('length needs more than 7 bits');
   if (lengthBytes === 2 && declared > 0xffffn) throw new RangeError('length needs more than 16 bits');
 
@@ -89,6 +89,26 @@ export function encodeFrame(options: EncodeFrameOptions): Uint8Array {
     }
   }
   return out;
+}
+
+/**
+ * Header bytes of a frame with a `payloadLength`-byte payload, as {@link encodeFrame} writes it
+ * by default: RFC 6455 §5.2's 2 bytes, plus 2 or 8 for an extended length ("the minimal number of
+ * bytes MUST be used to encode the length"), plus 4 for a masking key. Used to count wire bytes
+ * for frames that were never on the wire (a HAR import).
+ *
+ * @throws RangeError for a length that is not a non-negative safe integer.
+ */
+export function frameHeaderSize(payloadLength: number, masked: boolean): number {
+  if (!Number.isSafeInteger(payloadLength) || payloadLength < 0) {
+    throw new RangeError(`payload length must be a non-negative integer, got ${payloadLength}`);
+  }
+  return 2 + lengthFieldBytes(payloadLength) + (masked ? 4 : 0);
+}
+
+/** RFC 6455 §5.2: extended payload length bytes for a minimal encoding: 0 (<126), 2 (<=0xffff) or 8. */
+function lengthFieldBytes(length: number): 0 | 2 | 8 {
+  return length < 126 ? 0 : length <= 0xffff ? 2 : 8;
 }
 
 function maskKeyOf(mask: Uint8Array | boolean | undefined): Uint8Array | null {

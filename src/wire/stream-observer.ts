@@ -38,6 +38,8 @@
 import { parseClosePayload } from './close-codes.js';
 import { concat } from './bytes.js';
 import { FrameParser } from './frame-parser.js';
+import { MessageTracker } from './message-assembler.js';
+import { frameTypeOf, isControlOpcode, Opcode, startsMessage } from './opcodes.js';
 import { MessageInflater } from './permessage-deflate.js';
 import type {
   AnomalyFlag,
@@ -67,12 +69,6 @@ export interface StreamObserverOptions {
 
 const EMPTY = new Uint8Array(0);
 
-// RFC 6455 §5.2: opcode meanings; 0x3-0x7 and 0xB-0xF are reserved.
-const TYPES: readonly ObservedFrame['type'][] = [
-  'continuation', 'text', 'binary', 'reserved', 'reserved', 'reserved', 'reserved', 'reserved',
-  'close', 'ping', 'pong', 'reserved', 'reserved', 'reserved', 'reserved', 'reserved',
-];
-
 /**
  * Observes the frames of one direction of a connection.
  *
@@ -92,8 +88,9 @@ export class StreamObserver {
   private unavailableReported = false;
   private pendingError: StreamError | null = null;
 
-  // The data message in progress (RFC 6455 §5.4), if any.
-  private inMessage = false;
+  // The data message in progress (RFC 6455 §5.4), if any: which frames continue which message is
+  // the tracker's business; what this message needs to be checked and inflated is kept here.
+  private readonly messages = new MessageTracker();
   private messageText = false;
   private messageCompressed = false;
   /** Compressed message shown raw: the inflater was unavailable when it began. */
@@ -162,7 +159,7 @@ export class StreamObserver {
   private observe(parsed: ParsedFrame, wireSize: number): ObservedFrame {
     const header = parsed.header;
     const opcode = header.opcode;
-    const type = TYPES[opcode] ?? 'reserved';
+    const type = frameTypeOf(opcode);
     const flags: AnomalyFlag[] = [];
 
     // RFC 6455 §5.2: "the minimal number of bytes MUST be used to encode the length".
@@ -177,13 +174,13 @@ export class StreamObserver {
     if (type === 'reserved') flags.push('reserved-opcode');
     // RFC 6455 §5.2: RSV1-3 MUST be 0 unless an extension defines them. RFC 7692 §6: RSV1 is the
     // "Per-Message Compressed" bit, set on the first frame of a data message only.
-    const startsMessage = opcode === 1 || opcode === 2;
-    if ((header.rsv1 && !(startsMessage && this.deflate)) || header.rsv2 || header.rsv3) {
+    const opensMessage = startsMessage(opcode);
+    if ((header.rsv1 && !(opensMessage && this.deflate)) || header.rsv2 || header.rsv3) {
       flags.push('reserved-bits');
     }
     // RFC 6455 §5.5: control frames have opcodes with the high bit set; they "MUST have a
     // payload length of 125 bytes or less and MUST NOT be fragmented".
-    if ((opcode & 0x08) !== 0) {
+    if (isControlOpcode(opcode)) {
       if (header.payloadLength > 125) flags.push('control-frame-too-long');
       if (!header.fin) flags.push('control-frame-fragmented');
     }
@@ -210,30 +207,42 @@ export class StreamObserver {
       flags,
     };
 
-    if (opcode === 0x8) {
+    if (opcode === Opcode.Close) {
       this.closed = true;
       const close = parseClosePayload(parsed.payload, parsed.truncated);
       if (close.code !== undefined) frame.closeCode = close.code;
       frame.closeReason = close.reason;
       for (const flag of close.flags) flags.push(flag);
-    } else if (startsMessage) {
+    } else {
+      const place = this.messages.place(frame);
       // RFC 6455 §5.4: a fragmented message's frames are not interleaved with other data frames.
-      if (this.inMessage) {
+      if (place.interrupted !== null) {
         flags.push('interrupted-message');
         this.dropMessage();
       }
-      this.beginMessage(opcode === 1, header.rsv1 && this.inflater !== null);
-      this.continueMessage(parsed, frame, true);
-    } else if (opcode === 0x0) {
-      // RFC 6455 §5.4: a continuation frame continues a fragmented message.
-      if (this.inMessage) this.continueMessage(parsed, frame, false);
-      else flags.push('unexpected-continuation');
+      switch (place.position) {
+        case 'whole':
+        case 'first':
+          this.beginMessage(opcode === Opcode.Text, header.rsv1 && this.inflater !== null);
+          this.continueMessage(parsed, frame, true);
+          break;
+        case 'middle':
+        case 'final':
+          // RFC 6455 §5.4: a continuation frame continues a fragmented message.
+          this.continueMessage(parsed, frame, false);
+          break;
+        case 'orphan':
+          flags.push('unexpected-continuation');
+          break;
+        case 'control':
+          // Ping, pong and reserved opcodes: no part of a message.
+          break;
+      }
     }
     return frame;
   }
 
   private beginMessage(text: boolean, compressed: boolean): void {
-    this.inMessage = true;
     this.messageText = text;
     this.messageCompressed = compressed;
     this.messageRaw = compressed && this.inflater?.available === false;
@@ -249,7 +258,6 @@ export class StreamObserver {
   }
 
   private endMessage(): void {
-    this.inMessage = false;
     // Inflating copied the pieces, so the array can be reused.
     if (this.compressedPieces.length > 0) this.compressedPieces.length = 0;
     this.compressedKept = 0;

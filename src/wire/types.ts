@@ -2,8 +2,11 @@
  * Shared types of the I/O-free WebSocket codec (RFC 6455, RFC 7692).
  */
 
-/** Which peer sent the bytes a parser or observer is looking at. */
-export type Sender = 'client' | 'server';
+import type { FrameType } from './opcodes.js';
+import type { Side } from './side.js';
+
+/** Which peer sent the bytes a parser or observer is looking at (side.ts Side). */
+export type Sender = Side;
 
 /**
  * Named protocol anomalies, recorded on frames as `flags`: the one list, from which AnomalyFlag
@@ -62,7 +65,7 @@ export interface ParsedFrame {
  * conversation (message type, decompressed payload, anomalies).
  */
 export interface ObservedFrame {
-  type: 'text' | 'binary' | 'continuation' | 'close' | 'ping' | 'pong' | 'reserved';
+  type: FrameType;
   opcode: number;
   fin: boolean;
   rsv1: boolean;

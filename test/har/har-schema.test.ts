@@ -8,8 +8,6 @@ import { describe, expect, it } from 'vitest';
 import {
   base64OrTextBytes,
   epochMicros,
-  frameHeaderSize,
-  frameTypeOf,
   fromHarHttpVersion,
   isBase64,
   parseCookieHeader,
@@ -20,6 +18,8 @@ import {
 } from '../../src/har/har-common.js';
 import { formatJsonPath, harSchema } from '../../src/har/har-schema.js';
 import { isoMicros } from '../../src/har/from-har.js';
+import { frameHeaderSize } from '../../src/wire/frame-encoder.js';
+import { frameTypeOf } from '../../src/wire/opcodes.js';
 
 const chrome = (): Record<string, unknown> & { log: { entries: Record<string, unknown>[] } } =>
   JSON.parse(readFileSync(new URL('../../fixtures/har/chrome-websocket.har', import.meta.url), 'utf8')) as never;

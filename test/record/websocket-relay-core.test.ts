@@ -4,7 +4,7 @@
  * who closed and how.
  */
 import { describe, expect, it } from 'vitest';
-import type { Sender } from '../../src/wire/types.js';
+import type { Side } from '../../src/wire/side.js';
 import { WebSocketRelayCore, type RelayAction, type RelayEvent } from '../../src/record/websocket-relay-core.js';
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
@@ -24,7 +24,7 @@ function relay(isClosed = false): { core: WebSocketRelayCore; run: (events: Rela
   return { core, run: (events) => events.flatMap((event) => core.handle(event)) };
 }
 
-const send = (side: Sender, text: string): RelayEvent => ({ type: 'bytes', side, bytes: bytes(text) });
+const send = (side: Side, text: string): RelayEvent => ({ type: 'bytes', side, bytes: bytes(text) });
 const entries = (actions: RelayAction[]): unknown[] => actions.flatMap((action) => (action.type === 'record' ? [action.entry] : []));
 
 describe('WebSocketRelayCore', () => {

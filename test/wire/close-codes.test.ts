@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closeCodeName, isValidWireCloseCode, parseClosePayload } from '../../src/wire/close-codes.js';
+import { CloseCode, closeCodeName, isValidWireCloseCode, parseClosePayload } from '../../src/wire/close-codes.js';
 import { encodeClosePayload } from '../../src/wire/frame-encoder.js';
 import { hex } from './split-helpers.js';
 
@@ -74,5 +74,20 @@ describe('parseClosePayload', () => {
     const payload = hex('03 e8 e2 82');
     expect(parseClosePayload(payload).flags).toEqual(['invalid-utf8']);
     expect(parseClosePayload(payload, true).flags).toEqual([]);
+  });
+});
+
+describe('CloseCode', () => {
+  it('names 1000-1015 in order, each with its registry name', () => {
+    const codes = Object.values(CloseCode);
+    expect(codes).toEqual(Array.from({ length: 16 }, (_, i) => 1000 + i));
+    expect(closeCodeName(CloseCode.NormalClosure)).toBe('Normal closure');
+    expect(closeCodeName(CloseCode.AbnormalClosure)).toBe('Abnormal closure');
+    expect(closeCodeName(CloseCode.TlsHandshake)).toBe('TLS handshake');
+  });
+
+  it('marks the codes that never go on the wire (RFC 6455 §7.4.1)', () => {
+    const unsendable = Object.values(CloseCode).filter((code) => !isValidWireCloseCode(code));
+    expect(unsendable).toEqual([CloseCode.Reserved, CloseCode.NoStatusReceived, CloseCode.AbnormalClosure, CloseCode.TlsHandshake]);
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeClosePayload, encodeFrame } from '../../src/wire/frame-encoder.js';
+import { encodeClosePayload, encodeFrame, frameHeaderSize } from '../../src/wire/frame-encoder.js';
 import { FrameParser } from '../../src/wire/frame-parser.js';
 import { hex, plain, utf8 } from './split-helpers.js';
 
@@ -96,5 +96,34 @@ describe('encodeClosePayload', () => {
   it('rejects a reason without a code and codes outside 16 bits', () => {
     expect(() => encodeClosePayload(undefined, 'x')).toThrow(RangeError);
     expect(() => encodeClosePayload(70000)).toThrow(RangeError);
+  });
+});
+
+describe('frameHeaderSize', () => {
+  it.each([
+    [0, false, 2],
+    [125, false, 2],
+    [126, false, 4],
+    [0xffff, false, 4],
+    [0x10000, false, 10],
+    [0, true, 6],
+    [126, true, 8],
+    [0x10000, true, 14],
+  ])('a %s-byte payload, masked %s: %s header bytes (RFC 6455 §5.2)', (length, masked, size) => {
+    expect(frameHeaderSize(length, masked)).toBe(size);
+  });
+
+  it('agrees with what encodeFrame writes', () => {
+    for (const length of [0, 1, 125, 126, 127, 0xffff, 0x10000]) {
+      for (const masked of [false, true]) {
+        const frame = encodeFrame({ opcode: 2, payload: new Uint8Array(length), mask: masked });
+        expect(frame.length - length, `${length} ${masked}`).toBe(frameHeaderSize(length, masked));
+      }
+    }
+  });
+
+  it('rejects lengths that are not counts', () => {
+    expect(() => frameHeaderSize(-1, false)).toThrow(RangeError);
+    expect(() => frameHeaderSize(1.5, false)).toThrow(RangeError);
   });
 });
