@@ -17,16 +17,17 @@
 import { createWriteStream, existsSync, renameSync, rmSync, type WriteStream } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { cliError } from '../errors.js';
+import { EXIT_OK, cliError } from '../errors.js';
 import type { ArchiveHeader, Entry } from '../format/schema.js';
 import { describeFilters, keepsId, type ExportScope } from '../har/export-scope.js';
 import { HarExporter, HarTextWriter } from '../har/to-har.js';
-import { processIo, type Io, type OutputStream } from '../io.js';
+import { processIo, warn, writeOut, type Io, type OutputStream } from '../io.js';
 import { TIME_FORMATS, type TimeFormat } from '../output/frame-line.js';
 import { DEFAULT_MAX_FRAMES, MarkdownTranscript } from '../share/markdown.js';
 import { PACKAGE_VERSION } from '../version.js';
-import { fileArgument, openForReading, warn, writeOut, lastValue, frameFilterOptions } from './common.js';
-import { buildFrameFilter, type FrameFilterSpec } from './frame-filter.js';
+import { fileArgument, lastValue, frameFilterOptions } from './common.js';
+import { openForReading } from '../inspect/open-archive.js';
+import { buildFrameFilter, type FrameFilterSpec } from '../inspect/frame-filter.js';
 
 export type ExportFormat = 'har' | 'md';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['har', 'md'];
@@ -235,7 +236,7 @@ export async function runExport(options: ExportOptions, io: Io): Promise<number>
   if (exported === 0) warn(io, filters !== '' ? `nothing in ${options.file} matched the filters (${filters})` : `${options.file} holds nothing to export`);
   if (secret !== null) warn(io, `the export holds credentials (a ${secret} header, at least); --redact replaces them`);
   if (options.out !== undefined) io.stderr.write(`wstape: wrote ${options.out}\n`);
-  return 0;
+  return EXIT_OK;
 }
 
 /** Repeated values as a list, commas kept (a --rule regex may contain them). */
@@ -247,7 +248,6 @@ function toArray(value: unknown): string[] | undefined {
 
 export const exportCommand: CommandModule<object, ExportOptions> = {
   command: 'export <file>',
-  describe: 'Write an archive (or the part the filters select) as HAR for browser devtools, or as Markdown for a bug report',
   builder: (yargs) =>
     frameFilterOptions(fileArgument(yargs), {
       conn: 'Only this connection or exchange id (repeat, or use commas, for several)',

@@ -11,13 +11,12 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { cliError } from '../errors.js';
+import { EXIT_OK, cliError } from '../errors.js';
 import { ArchiveWriter } from '../format/archive-writer.js';
 import { harToArchive } from '../har/from-har.js';
 import { parseHarText } from '../har/har-schema.js';
-import { processIo, type Io } from '../io.js';
+import { processIo, warn, type Io } from '../io.js';
 import { PACKAGE_VERSION } from '../version.js';
-import { warn } from './common.js';
 
 export interface ImportOptions {
   file: string;
@@ -62,12 +61,11 @@ export async function runImport(options: ImportOptions, io: Io): Promise<number>
   const from = result.creator !== null && result.creator !== '' ? ` (written by ${result.creator})` : '';
   io.stderr.write(`wstape: imported ${what.join(' and ')} from ${basename(options.file)}${from} into ${out}\n`);
   if (connections + exchanges === 0) warn(io, `${options.file} holds no entries`);
-  return 0;
+  return EXIT_OK;
 }
 
 export const importCommand: CommandModule<object, ImportOptions> = {
   command: 'import <file>',
-  describe: 'Turn a HAR file (Chrome, Edge, mitmproxy, HTTP Toolkit, Playwright) into a wstape archive',
   builder: (yargs) =>
     yargs
       .positional('file', {
