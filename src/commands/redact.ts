@@ -26,7 +26,7 @@ import { ArchiveWriter } from '../format/archive-writer.js';
 import type { ArchiveTrailer, Entry } from '../format/schema.js';
 import { processIo, writeOut, type Io } from '../io.js';
 import { Redactor } from '../redact/redactor.js';
-import { defaultRules, parseRules, type RedactionRule } from '../redact/rules.js';
+import { rulesFor } from '../redact/rules.js';
 import { formatSummary, type RedactionSummary } from '../redact/summary.js';
 import { fileArgument } from './common.js';
 import { openForReading } from '../inspect/open-archive.js';
@@ -52,14 +52,6 @@ export function defaultRedactedPath(file: string): string {
   const match = /^(.*?)(\.wstape\.json|\.json)$/i.exec(file);
   if (match) return `${match[1]}.redacted${match[2]}`;
   return `${file}.redacted.wstape.json`;
-}
-
-/** The rules a run uses: the defaults (unless noDefaults) and the --rule ones, each id once. */
-export function rulesFor(options: Pick<RedactOptions, 'rule' | 'noDefaults'>): RedactionRule[] {
-  const user = parseRules(options.rule ?? []);
-  const rules = options.noDefaults ? user : [...defaultRules(), ...user];
-  if (rules.length === 0) throw cliError('ERR_USAGE', '--no-defaults leaves no rules: add at least one --rule');
-  return rules;
 }
 
 /** A trailer for an archive that was never closed: its entries counted as the recorder counts them. */
