@@ -122,7 +122,11 @@ export async function main(argv: string[]): Promise<void> {
       .parserConfiguration({ 'boolean-negation': false })
       .usage('$0 <command> [options]\n\nRecord, inspect and replay WebSocket and HTTP traffic.');
     for (const { entry, module } of commands) {
-      parser = parser.command({ ...module, describe: entry.describe, ...(entry.aliases ? { aliases: [...entry.aliases] } : {}) });
+      // Registered without its handler, which runs below once parsing is done: yargs renders and
+      // caches the whole help text before it calls a command's handler (in case the handler
+      // fails), which costs more than parsing on a short command like `show`.
+      const { handler: _handler, ...definition } = module;
+      parser = parser.command({ ...definition, describe: entry.describe, ...(entry.aliases ? { aliases: [...entry.aliases] } : {}) } as CommandModule);
     }
     parser = parser
       .demandCommand(1, 'Name a command, e.g. wstape demo, record, list, show or replay. See wstape --help.')
@@ -142,8 +146,10 @@ export async function main(argv: string[]): Promise<void> {
         process.stderr.write('Run "wstape --help" for usage.\n');
         process.exit(EXIT_USAGE);
       });
-    await parser.parseAsync();
+    const parsed = await parser.parseAsync();
+    const ran = commands.find(({ entry }) => parsed._[0] === entry.name || (entry.aliases ?? []).includes(String(parsed._[0])));
     // Commands set process.exitCode; the loop exits when their work is done.
+    if (ran !== undefined) await ran.module.handler(parsed);
   } catch (error) {
     if (isCliError(error)) {
       process.stderr.write(`wstape: ${error.message}\n`);
