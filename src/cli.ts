@@ -1,70 +1,155 @@
 /**
- * The entry point: parses argv with yargs, dispatches to one module per command, and is the only
- * place that calls process.exit, through the error-code table in errors.ts.
+ * The entry point: a table of commands, each loaded only when it runs, so `wstape show` does not
+ * pay for node-forge, the HAR schemas or the recording proxy (changesets does the same). It is the
+ * only place that calls process.exit, through the exit codes in errors.ts.
+ *
+ * How a command is found without loading the others: when argv[0] names a command (or an alias),
+ * only that module is imported and registered, so its `--help` is the full one. Otherwise (no
+ * command, top-level `--help`, a typo) every module is imported, so the help lists them all and
+ * yargs can suggest the closest name. `--version` alone is answered before yargs is loaded.
  */
-import yargs from 'yargs';
-import { isCliError } from './errors.js';
+import type { Argv, CommandModule } from 'yargs';
+import { EXIT_DIFFERENT, EXIT_INTERNAL, EXIT_IO, EXIT_OK, EXIT_USAGE, isCliError } from './errors.js';
 import { PACKAGE_VERSION } from './version.js';
-import { recordCommand } from './commands/record.js';
-import { listCommand } from './commands/list.js';
-import { showCommand } from './commands/show.js';
-import { demoCommand } from './commands/demo.js';
-import { caCommand } from './commands/ca.js';
-import { replayCommand } from './commands/replay.js';
-import { hexdumpCommand } from './commands/hexdump.js';
-import { statsCommand } from './commands/stats.js';
-import { diffCommand } from './commands/diff.js';
-import { redactCommand } from './commands/redact.js';
-import { exportCommand } from './commands/export.js';
-import { importCommand } from './commands/import.js';
 
-/** Exit codes, documented in the README. */
-export const EXIT_OK = 0;
-export const EXIT_DIFFERENT = 1;
-export const EXIT_USAGE = 2;
-export const EXIT_INTERNAL = 70;
+/** One command as the entry point knows it before its module is loaded. */
+export interface CommandEntry {
+  name: string;
+  aliases?: readonly string[];
+  /** The one line shown by `wstape --help`; the single place each command is described. */
+  describe: string;
+  /** Import the command's module and return its yargs definition. */
+  load: () => Promise<CommandModule>;
+}
+
+/** yargs types a module by its options; the table holds modules of different options alike. */
+function untyped<Options>(module: CommandModule<object, Options>): CommandModule {
+  return module as unknown as CommandModule;
+}
+
+/** Every command, in the order `wstape --help` lists them. */
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: 'demo',
+    describe: 'Record a scripted session against a built-in chat server and show what wstape sees',
+    load: async () => untyped((await import('./commands/demo.js')).demoCommand),
+  },
+  {
+    name: 'record',
+    describe: 'Run a recording proxy: relay WebSocket and HTTP traffic unchanged and write it to an archive',
+    load: async () => untyped((await import('./commands/record.js')).recordCommand),
+  },
+  {
+    name: 'list',
+    describe: 'List the connections, HTTP exchanges and tunnels in an archive',
+    load: async () => untyped((await import('./commands/list.js')).listCommand),
+  },
+  {
+    name: 'show',
+    describe: 'Print the frames (or whole messages) of an archive, with filters; --follow a running recording',
+    load: async () => untyped((await import('./commands/show.js')).showCommand),
+  },
+  {
+    name: 'hexdump',
+    describe: 'Dump frame payloads as hexdump -C does (binary frames by default), or write them raw',
+    load: async () => untyped((await import('./commands/hexdump.js')).hexdumpCommand),
+  },
+  {
+    name: 'stats',
+    describe: 'Per WebSocket connection: traffic, ping round trips, silences, anomalies, and why it closed',
+    load: async () => untyped((await import('./commands/stats.js')).statsCommand),
+  },
+  {
+    name: 'replay',
+    describe: 'Replay a recorded session: as a mock of the server, or as the client against a real server',
+    load: async () => untyped((await import('./commands/replay.js')).replayCommand),
+  },
+  {
+    name: 'diff',
+    describe: 'Compare the WebSocket conversations of two archives (exit 1 when they differ)',
+    load: async () => untyped((await import('./commands/diff.js')).diffCommand),
+  },
+  {
+    name: 'export',
+    describe: 'Write an archive (or the part the filters select) as HAR for browser devtools, or as Markdown for a bug report',
+    load: async () => untyped((await import('./commands/export.js')).exportCommand),
+  },
+  {
+    name: 'import',
+    describe: 'Turn a HAR file (Chrome, Edge, mitmproxy, HTTP Toolkit, Playwright) into a wstape archive',
+    load: async () => untyped((await import('./commands/import.js')).importCommand),
+  },
+  {
+    name: 'redact',
+    describe: 'Replace secrets (auth headers, cookies, tokens, passwords, JWTs) in an archive before sharing it',
+    load: async () => untyped((await import('./commands/redact.js')).redactCommand),
+  },
+  {
+    name: 'ca',
+    describe: 'The root CA for TLS interception: print, inspect or replace it',
+    load: async () => untyped((await import('./commands/ca.js')).caCommand),
+  },
+];
+
+/** The entry whose name or alias is `word`, if any. */
+export function findCommand(word: string | undefined): CommandEntry | undefined {
+  if (word === undefined) return undefined;
+  return COMMANDS.find((entry) => entry.name === word || (entry.aliases ?? []).includes(word));
+}
+
+/** The modules to register for this argv: the named command only, or all of them. */
+async function loadCommands(argv: readonly string[]): Promise<Array<{ entry: CommandEntry; module: CommandModule }>> {
+  const named = findCommand(argv[0]);
+  const entries = named !== undefined ? [named] : COMMANDS;
+  return Promise.all(entries.map(async (entry) => ({ entry, module: await entry.load() })));
+}
 
 export async function main(argv: string[]): Promise<void> {
   // An EPIPE on stdout (`wstape show x | head`) is not an error worth a stack trace.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(EXIT_OK);
   });
-
-  const parser = yargs(argv)
-    .scriptName('wstape')
-    // `--no-intercept PATTERN` is an option of its own, not the negation of `--intercept`.
-    .parserConfiguration({ 'boolean-negation': false })
-    .usage('$0 <command> [options]\n\nRecord, inspect and replay WebSocket and HTTP traffic.')
-    .command(demoCommand)
-    .command(recordCommand)
-    .command(listCommand)
-    .command(showCommand)
-    .command(hexdumpCommand)
-    .command(statsCommand)
-    .command(replayCommand)
-    .command(diffCommand)
-    .command(exportCommand)
-    .command(importCommand)
-    .command(redactCommand)
-    .command(caCommand)
-    .demandCommand(1, 'Name a command, e.g. wstape demo, record, list, show or replay. See wstape --help.')
-    .strict()
-    .recommendCommands()
-    .version(PACKAGE_VERSION)
-    .help()
-    .alias('h', 'help')
-    .wrap(Math.min(100, process.stdout.columns ?? 100))
-    .epilogue('Exit codes: 0 ok, 1 difference found, 2 bad input or usage, 3 cannot listen or write, 70 internal error.')
-    .fail((message, error) => {
-      if (error) throw error;
-      process.stderr.write(`wstape: ${message}\n`);
-      process.stderr.write('Run "wstape --help" for usage.\n');
-      process.exit(EXIT_USAGE);
-    });
+  if (argv.length === 1 && argv[0] === '--version') {
+    process.stdout.write(`${PACKAGE_VERSION}\n`);
+    return;
+  }
 
   try {
-    await parser.parseAsync();
+    const [{ default: yargs }, commands] = await Promise.all([import('yargs'), loadCommands(argv)]);
+    let parser: Argv = yargs(argv)
+      .scriptName('wstape')
+      // `--no-intercept PATTERN` is an option of its own, not the negation of `--intercept`.
+      .parserConfiguration({ 'boolean-negation': false })
+      .usage('$0 <command> [options]\n\nRecord, inspect and replay WebSocket and HTTP traffic.');
+    for (const { entry, module } of commands) {
+      // Registered without its handler, which runs below once parsing is done: yargs renders and
+      // caches the whole help text before it calls a command's handler (in case the handler
+      // fails), which costs more than parsing on a short command like `show`.
+      const { handler: _handler, ...definition } = module;
+      parser = parser.command({ ...definition, describe: entry.describe, ...(entry.aliases ? { aliases: [...entry.aliases] } : {}) } as CommandModule);
+    }
+    parser = parser
+      .demandCommand(1, 'Name a command, e.g. wstape demo, record, list, show or replay. See wstape --help.')
+      .strict()
+      .recommendCommands()
+      .version(PACKAGE_VERSION)
+      .help()
+      .alias('h', 'help')
+      .wrap(Math.min(100, process.stdout.columns ?? 100))
+      .epilogue(
+        `Exit codes: ${EXIT_OK} ok, ${EXIT_DIFFERENT} difference found, ${EXIT_USAGE} bad input or usage, ` +
+          `${EXIT_IO} cannot listen or write, ${EXIT_INTERNAL} internal error.`,
+      )
+      .fail((message, error) => {
+        if (error) throw error;
+        process.stderr.write(`wstape: ${message}\n`);
+        process.stderr.write('Run "wstape --help" for usage.\n');
+        process.exit(EXIT_USAGE);
+      });
+    const parsed = await parser.parseAsync();
+    const ran = commands.find(({ entry }) => parsed._[0] === entry.name || (entry.aliases ?? []).includes(String(parsed._[0])));
     // Commands set process.exitCode; the loop exits when their work is done.
+    if (ran !== undefined) await ran.module.handler(parsed);
   } catch (error) {
     if (isCliError(error)) {
       process.stderr.write(`wstape: ${error.message}\n`);

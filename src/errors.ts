@@ -6,33 +6,51 @@
  * other exception is a bug: the entry point prints its stack and asks for a report.
  */
 
-/** Stable error codes. Add new ones; never rename (scripts may match on them). */
+/**
+ * The exit codes, the one place they are numbered; the README's table is tested against these
+ * (test/errors.test.ts). Commands return them, the entry point exits with them.
+ */
+/** Success; for `diff`, the two recordings agree. */
+export const EXIT_OK = 0;
+/** `diff` found a difference; `replay --strict` found recorded messages that never came. */
+export const EXIT_DIFFERENT = 1;
+/** Bad input or usage: an unknown option, a missing or damaged file. */
+export const EXIT_USAGE = 2;
+/** Cannot listen, write, or use the root CA. */
+export const EXIT_IO = 3;
+/** A bug: an unexpected exception (the stack is printed). */
+export const EXIT_INTERNAL = 70;
+
+/** Every exit code by name, for the README test and the --help epilogue. */
+export const EXIT_CODES = { EXIT_OK, EXIT_DIFFERENT, EXIT_USAGE, EXIT_IO, EXIT_INTERNAL } as const;
+
+/** Stable error codes and their exit codes. Add new ones; never rename (scripts may match on them). */
 export const ERROR_CODES = {
   /** Bad command-line usage: unknown option, bad value. */
-  ERR_USAGE: 2,
+  ERR_USAGE: EXIT_USAGE,
   /** The input file does not exist or cannot be read. */
-  ERR_FILE: 2,
+  ERR_FILE: EXIT_USAGE,
   /** The file is not a wstape archive (another format, or not JSON at all). */
-  ERR_ARCHIVE_FORMAT: 2,
+  ERR_ARCHIVE_FORMAT: EXIT_USAGE,
   /** The archive was written by a newer wstape (a version this build cannot read). */
-  ERR_ARCHIVE_VERSION: 2,
+  ERR_ARCHIVE_VERSION: EXIT_USAGE,
   /** A line in the middle of the archive is damaged (not JSON, or not a valid entry). */
-  ERR_ARCHIVE_DAMAGED: 2,
+  ERR_ARCHIVE_DAMAGED: EXIT_USAGE,
   /** The recorder could not listen (port in use, permission denied). */
-  ERR_LISTEN: 3,
+  ERR_LISTEN: EXIT_IO,
   /** The archive could not be written. */
-  ERR_WRITE: 3,
+  ERR_WRITE: EXIT_IO,
   /**
    * The TLS root CA cannot be created, read or trusted: a folder or key file owned by another
    * user, open to others and not fixable, a damaged or mismatched ca.pem / ca.key.
    */
-  ERR_CA: 3,
+  ERR_CA: EXIT_IO,
   /** A host name that cannot go into a certificate (not a DNS name or an IP address). */
-  ERR_TLS_HOST: 2,
+  ERR_TLS_HOST: EXIT_USAGE,
   /** Replay could not run: the server refused the handshake, closed early, or never answered. */
-  ERR_REPLAY: 2,
+  ERR_REPLAY: EXIT_USAGE,
   /** A file given to `wstape import` is not a HAR it can read (not JSON, not HAR, a field of the wrong shape). */
-  ERR_HAR: 2,
+  ERR_HAR: EXIT_USAGE,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

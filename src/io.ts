@@ -28,3 +28,26 @@ export function useColor(stream: OutputStream, env: Io['env']): boolean {
   if (env.TERM === 'dumb') return false;
   return stream.isTTY === true;
 }
+
+/** Print a warning as one line on stderr: `wstape: warning: ...`. */
+export function warn(io: Pick<Io, 'stderr'>, message: string): void {
+  io.stderr.write(`wstape: warning: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+}
+
+/**
+ * Write a chunk and, when the stream's buffer is full, wait for it to drain, so a command piped
+ * into a slow reader holds a bounded amount of output in memory.
+ */
+export async function writeOut(stream: OutputStream, chunk: string | Uint8Array): Promise<void> {
+  if (stream.write(chunk) || stream.once === undefined) return;
+  await new Promise<void>((resolve) => {
+    stream.once?.('drain', () => resolve());
+  });
+}
+
+/** The terminal's width when the stream is one, else undefined. */
+export function terminalColumns(stream: OutputStream): number | undefined {
+  if (stream.isTTY !== true) return undefined;
+  const columns = (stream as { columns?: unknown }).columns;
+  return typeof columns === 'number' && columns > 0 ? columns : undefined;
+}

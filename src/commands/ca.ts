@@ -19,10 +19,9 @@
  */
 import { createInterface } from 'node:readline';
 import type { Argv, CommandModule } from 'yargs';
-import { cliError } from '../errors.js';
-import { processIo, type Io } from '../io.js';
+import { EXIT_OK, cliError } from '../errors.js';
+import { processIo, writeOut, type Io } from '../io.js';
 import type { CaOptions, RootCa } from '../tls/ca.js';
-import { writeOut } from './common.js';
 
 export interface CaCommonOptions {
   caDir?: string | undefined;
@@ -89,7 +88,7 @@ async function openCa(options: CaCommonOptions, io: Io): Promise<{ ca: RootCa; c
 export async function runCaCert(options: CaCertOptions, io: Io): Promise<number> {
   const { ca } = await openCa(options, io);
   await writeOut(io.stdout, ca.certPem.endsWith('\n') ? ca.certPem : `${ca.certPem}\n`);
-  return 0;
+  return EXIT_OK;
 }
 
 /** The `ca info --json` object for a CA. */
@@ -117,7 +116,7 @@ export async function runCaInfo(options: CaInfoOptions, io: Io): Promise<number>
   const info = await caInfo(ca, created);
   if (options.json) {
     await writeOut(io.stdout, `${JSON.stringify(info)}\n`);
-    return 0;
+    return EXIT_OK;
   }
   const date = (iso: string): string => `${iso.slice(0, 19).replace('T', ' ')} UTC`;
   const width = Math.max(...info.trust.map((step) => step.client.length));
@@ -137,7 +136,7 @@ export async function runCaInfo(options: CaInfoOptions, io: Io): Promise<number>
     'curl --cacert and SSL_CERT_FILE replace the default CA list; NODE_EXTRA_CA_CERTS adds to it.',
   ];
   await writeOut(io.stdout, `${lines.join('\n')}\n`);
-  return 0;
+  return EXIT_OK;
 }
 
 /** Read one line from a stream; '' when it ends first. */
@@ -173,7 +172,7 @@ export async function runCaRegen(options: CaRegenOptions, io: CaIo): Promise<num
     const answer = await readLine(io.stdin);
     if (!/^\s*y(es)?\s*$/i.test(answer)) {
       io.stderr.write('wstape: kept the existing root CA\n');
-      return 0;
+      return EXIT_OK;
     }
   }
   const ca = await regenerateCa(dir, onWarning ? { onWarning } : {});
@@ -183,7 +182,7 @@ export async function runCaRegen(options: CaRegenOptions, io: CaIo): Promise<num
       'wstape: remove the old certificate from the stores that trust it and add the new one (wstape ca info); running recorders keep the old CA until restarted\n',
     );
   }
-  return 0;
+  return EXIT_OK;
 }
 
 export interface CaRunners {
@@ -224,7 +223,6 @@ export function makeCaCommand(
   };
   return {
     command: 'ca',
-    describe: 'The root CA for TLS interception: print, inspect or replace it',
     builder: (yargs: Argv) =>
       yargs
         .option('ca-dir', { type: 'string', normalize: true, describe: 'CA folder (default: $WSTAPE_HOME, else ~/.wstape)' })
@@ -242,5 +240,5 @@ export function makeCaCommand(
   };
 }
 
-/** Register in cli.ts with `.command(caCommand)`. */
+/** The `ca` command; cli.ts registers it when `wstape ca` runs (its description is in the table there). */
 export const caCommand: CommandModule = makeCaCommand();

@@ -1,43 +1,10 @@
 /**
- * What the archive-reading commands (list, show) share: opening an archive with warnings on
- * stderr, writing lines to stdout with backpressure, and the FILE positional.
+ * The yargs pieces the archive-reading commands share: the FILE positional, list-valued options
+ * and the frame filter options. Nothing here does I/O; opening archives is
+ * src/inspect/open-archive.ts, backpressured writes are in src/io.ts.
  */
-import { FRAME_TYPES, splitList } from './frame-filter.js';
 import type { Argv } from 'yargs';
-import { openArchive, type ArchiveReader } from '../format/archive-reader.js';
-import type { Io, OutputStream } from '../io.js';
-
-/** Print a warning as one line on stderr: `wstape: warning: ...`. */
-export function warn(io: Io, message: string): void {
-  io.stderr.write(`wstape: warning: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
-}
-
-/**
- * Open an archive for a read-only command. Reader warnings (such as an archive that was never
- * closed) go to stderr as they come; errors (ERR_FILE, ERR_ARCHIVE_*) propagate to the entry
- * point, which prints one line and exits 2.
- */
-export async function openForReading(file: string, io: Io, options: { skipLine?: (line: Buffer) => boolean } = {}): Promise<ArchiveReader> {
-  return openArchive(file, { onWarning: (message) => warn(io, message), ...options });
-}
-
-/**
- * Write a chunk and, when the stream's buffer is full, wait for it to drain, so a command piped
- * into a slow reader holds a bounded amount of output in memory.
- */
-export async function writeOut(stream: OutputStream, chunk: string | Uint8Array): Promise<void> {
-  if (stream.write(chunk) || stream.once === undefined) return;
-  await new Promise<void>((resolve) => {
-    stream.once?.('drain', () => resolve());
-  });
-}
-
-/** The terminal's width when the stream is one, else undefined. */
-export function terminalColumns(stream: OutputStream): number | undefined {
-  if (stream.isTTY !== true) return undefined;
-  const columns = (stream as { columns?: unknown }).columns;
-  return typeof columns === 'number' && columns > 0 ? columns : undefined;
-}
+import { FRAME_TYPES, splitList } from '../inspect/frame-filter.js';
 
 /** The `<file>` positional every archive-reading command takes. */
 export function fileArgument<T>(yargs: Argv<T>): Argv<T & { file: string }> {

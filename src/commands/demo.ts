@@ -5,10 +5,11 @@
  */
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import { EXIT_OK } from '../errors.js';
 import { processIo, type Io } from '../io.js';
 import { startChatServer } from '../demo/chat-server.js';
 import { runDemoSession } from '../demo/demo-client.js';
-import { startRecording, summaryLine } from './record.js';
+import { startRecording, summaryLine } from '../record/recording.js';
 
 export interface DemoOptions {
   out: string;
@@ -48,12 +49,11 @@ export async function runDemo(options: DemoOptions, io: Io): Promise<number> {
       '',
     ].join('\n'),
   );
-  return 0;
+  return EXIT_OK;
 }
 
 export const demoCommand: CommandModule<object, DemoOptions> = {
   command: 'demo',
-  describe: 'Record a scripted session against a built-in chat server and show what wstape sees',
   builder: (yargs: Argv) =>
     yargs
       .option('out', { alias: 'o', type: 'string', default: 'wstape-demo.wstape.json', describe: 'Archive path (overwritten)' })

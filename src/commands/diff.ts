@@ -14,14 +14,14 @@
  * compared are kept, everything else is dropped as it is read.
  */
 import type { CommandModule } from 'yargs';
-import { cliError } from '../errors.js';
+import { EXIT_DIFFERENT, EXIT_OK, cliError } from '../errors.js';
 import type { FrameEntry } from '../format/schema.js';
-import { processIo, useColor, type Io } from '../io.js';
+import { processIo, useColor, warn, writeOut, type Io } from '../io.js';
 import { makePalette } from '../output/colors.js';
 import { diffConnections, type Conversation, type DiffFrame } from '../replay/diff.js';
 import { formatDifference, summaryLine } from '../replay/diff-report.js';
 import { compileIgnores } from '../replay/match.js';
-import { openForReading, warn, writeOut } from './common.js';
+import { openForReading } from '../inspect/open-archive.js';
 
 export interface DiffOptions {
   /** The first archive ("A", the expected side). */
@@ -113,7 +113,7 @@ export async function runDiff(options: DiffOptions, io: Io): Promise<number> {
     }
     await writeOut(io.stdout, `${result.differences.length > 0 ? p.bold(summaryLine(result)) : p.green(summaryLine(result))}\n`);
   }
-  return result.differences.length > 0 ? 1 : 0;
+  return result.differences.length > 0 ? EXIT_DIFFERENT : EXIT_OK;
 }
 
 /** Repeated values as one list (no comma splitting: patterns and paths may contain commas). */
@@ -124,7 +124,6 @@ function toArray(value: unknown): string[] | undefined {
 
 export const diffCommand: CommandModule<object, DiffOptions> = {
   command: 'diff <a> <b>',
-  describe: 'Compare the WebSocket conversations of two archives (exit 1 when they differ)',
   builder: (yargs) =>
     yargs
       .positional('a', { describe: 'The first archive (the expected side)', type: 'string', demandOption: true, normalize: true })

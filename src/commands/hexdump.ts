@@ -24,15 +24,17 @@
  * pieces with backpressure.
  */
 import type { CommandModule } from 'yargs';
-import { cliError } from '../errors.js';
+import { EXIT_OK, cliError } from '../errors.js';
 import type { FrameEntry } from '../format/schema.js';
-import { framePayload, frameTypeLabel, hexdumpChunks, MessageTypeTracker } from '../inspect/hexdump.js';
-import { processIo, useColor, type Io, type OutputStream } from '../io.js';
+import { framePayload, MessageTypeTracker } from '../inspect/frame-payload.js';
+import { hexdumpChunks, hexdumpHeader } from '../output/hexdump.js';
+import { processIo, useColor, warn, writeOut, type Io, type OutputStream } from '../io.js';
 import { makePalette } from '../output/colors.js';
 import { printableText } from '../output/payload.js';
 import { formatSize } from '../output/units.js';
-import { fileArgument, openForReading, warn, writeOut, toList } from './common.js';
-import { FRAME_TYPES, buildFrameFilter, frameMatches, splitList } from './frame-filter.js';
+import { fileArgument, toList } from './common.js';
+import { openForReading } from '../inspect/open-archive.js';
+import { FRAME_TYPES, buildFrameFilter, frameMatches, splitList } from '../inspect/frame-filter.js';
 
 export interface HexdumpOptions {
   file: string;
@@ -48,17 +50,6 @@ export interface HexdumpOptions {
   raw: boolean;
   /** With --raw: write to a terminal even when the payload is not printable text. */
   force: boolean;
-}
-
-/** The header line above a frame's dump, without colour: `c1 #4 <-- binary 1.2 KiB`. */
-export function hexdumpHeader(frame: FrameEntry, keptBytes: number): string {
-  const parts = [`${frame.conn} #${frame.index}`, frame.dir === 'out' ? '-->' : '<--', frameTypeLabel(frame.type, frame.opcode), formatSize(frame.size)];
-  if (frame.type === 'close' && frame.code !== undefined) parts.push(`(code ${frame.code})`);
-  if (frame.truncated === true) parts.push(`(truncated: first ${formatSize(keptBytes)} kept)`);
-  if (!frame.fin) parts.push('[frag]');
-  if (frame.compressed === true) parts.push('[deflate]');
-  for (const flag of frame.flags ?? []) parts.push(`[!${flag}]`);
-  return parts.join(' ');
 }
 
 /** Write bytes and wait for 'drain' when the stream's buffer is full. */
@@ -148,13 +139,12 @@ export async function runHexdump(options: HexdumpOptions, io: Io): Promise<numbe
   if (target === null && dumped === 0) {
     warn(io, binaryOnly ? 'no binary frames matched (add --type to dump other frame types)' : 'no frames matched the filters');
   }
-  return 0;
+  return EXIT_OK;
 }
 
 
 export const hexdumpCommand: CommandModule<object, HexdumpOptions> = {
   command: 'hexdump <file>',
-  describe: 'Dump frame payloads as hexdump -C does (binary frames by default), or write them raw',
   builder: (yargs) =>
     fileArgument(yargs)
       .option('conn', {

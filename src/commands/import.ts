@@ -8,66 +8,12 @@
  * line naming the JSON path of the first problem (ERR_HAR, exit code 2), e.g.
  * `log.entries[3].request.headers: expected an array, got an object`.
  */
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { cliError } from '../errors.js';
-import { ArchiveWriter } from '../format/archive-writer.js';
-import { harToArchive } from '../har/from-har.js';
-import { parseHarText } from '../har/har-schema.js';
-import { processIo, type Io } from '../io.js';
-import { PACKAGE_VERSION } from '../version.js';
-import { warn } from './common.js';
-
-export interface ImportOptions {
-  file: string;
-  /** The archive to write; default FILE with `.wstape.json` in place of `.har`. */
-  out?: string | undefined;
-  /** Replace OUT when it exists. */
-  force?: boolean | undefined;
-}
-
-/** `session.har` → `session.wstape.json`; `capture.json` → `capture.wstape.json`. */
-export function defaultArchivePath(file: string): string {
-  if (/\.har$/i.test(file)) return file.replace(/\.har$/i, '.wstape.json');
-  if (/\.json$/i.test(file) && !/\.wstape\.json$/i.test(file)) return file.replace(/\.json$/i, '.wstape.json');
-  return `${file}.wstape.json`;
-}
-
-async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'ENOENT (no such file)' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'EACCES (permission denied)' : String(code ?? error);
-    throw cliError('ERR_FILE', `cannot read ${path}: ${why}`);
-  }
-}
-
-const plural = (count: number, one: string, many: string): string => `${count} ${count === 1 ? one : many}`;
-
-/** Run `wstape import`; returns the exit code. */
-export async function runImport(options: ImportOptions, io: Io): Promise<number> {
-  const out = options.out ?? defaultArchivePath(options.file);
-  const har = parseHarText(await readText(options.file), options.file);
-  const result = harToArchive(har, { version: PACKAGE_VERSION, onWarning: (message) => warn(io, message) });
-
-  const writer = ArchiveWriter.open(out, result.header, { overwrite: options.force === true });
-  for (const entry of result.entries) writer.append(entry);
-  writer.close(result.trailer);
-  if (writer.error !== null) throw writer.error;
-
-  const { connections, frames, exchanges } = result.counts;
-  const what = [`${plural(connections, 'WebSocket connection', 'WebSocket connections')} (${plural(frames, 'frame', 'frames')})`, plural(exchanges, 'HTTP exchange', 'HTTP exchanges')];
-  const from = result.creator !== null && result.creator !== '' ? ` (written by ${result.creator})` : '';
-  io.stderr.write(`wstape: imported ${what.join(' and ')} from ${basename(options.file)}${from} into ${out}\n`);
-  if (connections + exchanges === 0) warn(io, `${options.file} holds no entries`);
-  return 0;
-}
+import { runImport, type ImportOptions } from '../har/import-har.js';
+import { processIo } from '../io.js';
 
 export const importCommand: CommandModule<object, ImportOptions> = {
   command: 'import <file>',
-  describe: 'Turn a HAR file (Chrome, Edge, mitmproxy, HTTP Toolkit, Playwright) into a wstape archive',
   builder: (yargs) =>
     yargs
       .positional('file', {

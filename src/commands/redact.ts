@@ -21,14 +21,15 @@
 import { existsSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { cliError } from '../errors.js';
+import { EXIT_DIFFERENT, EXIT_OK, cliError } from '../errors.js';
 import { ArchiveWriter } from '../format/archive-writer.js';
 import type { ArchiveTrailer, Entry } from '../format/schema.js';
-import { processIo, type Io } from '../io.js';
+import { processIo, writeOut, type Io } from '../io.js';
 import { Redactor } from '../redact/redactor.js';
-import { defaultRules, parseRules, type RedactionRule } from '../redact/rules.js';
+import { rulesFor } from '../redact/rules.js';
 import { formatSummary, type RedactionSummary } from '../redact/summary.js';
-import { fileArgument, openForReading, writeOut } from './common.js';
+import { fileArgument } from './common.js';
+import { openForReading } from '../inspect/open-archive.js';
 
 export interface RedactOptions {
   file: string;
@@ -51,14 +52,6 @@ export function defaultRedactedPath(file: string): string {
   const match = /^(.*?)(\.wstape\.json|\.json)$/i.exec(file);
   if (match) return `${match[1]}.redacted${match[2]}`;
   return `${file}.redacted.wstape.json`;
-}
-
-/** The rules a run uses: the defaults (unless noDefaults) and the --rule ones, each id once. */
-export function rulesFor(options: Pick<RedactOptions, 'rule' | 'noDefaults'>): RedactionRule[] {
-  const user = parseRules(options.rule ?? []);
-  const rules = options.noDefaults ? user : [...defaultRules(), ...user];
-  if (rules.length === 0) throw cliError('ERR_USAGE', '--no-defaults leaves no rules: add at least one --rule');
-  return rules;
 }
 
 /** A trailer for an archive that was never closed: its entries counted as the recorder counts them. */
@@ -140,7 +133,7 @@ export async function runRedact(options: RedactOptions, io: Io): Promise<number>
     const fields = { file: options.file, out: write ? out : null, written: write, total: summary.total, entries: summary.entries, rules: summary.rules };
     await writeOut(io.stdout, `${JSON.stringify(fields)}\n`);
   }
-  return options.check && summary.total > 0 ? 1 : 0;
+  return options.check && summary.total > 0 ? EXIT_DIFFERENT : EXIT_OK;
 }
 
 /** The stderr report: one line saying what happened, then what each rule redacted and where. */
@@ -189,7 +182,6 @@ export function redactOptions(argv: RedactArgs): RedactOptions {
 
 export const redactCommand: CommandModule<object, RedactArgs> = {
   command: 'redact <file>',
-  describe: 'Replace secrets (auth headers, cookies, tokens, passwords, JWTs) in an archive before sharing it',
   builder: (yargs: Argv) =>
     fileArgument(yargs)
       .option('out', { alias: 'o', type: 'string', describe: 'Write the redacted archive here (default: FILE with .redacted before .wstape.json)' })

@@ -2,7 +2,7 @@
  * `wstape replay FILE --as server|client`: a recorded session, played again.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { cliError } from '../errors.js';
+import { EXIT_DIFFERENT, EXIT_OK, cliError } from '../errors.js';
 import { processIo, useColor, type Io } from '../io.js';
 import { makePalette } from '../output/colors.js';
 import { compileIgnores } from '../replay/match.js';
@@ -10,7 +10,7 @@ import { MockServer } from '../replay/mock-server.js';
 import type { Divergence, PlayerResult } from '../replay/player.js';
 import { pickConversation, loadRecording, pathOf, type Conversation } from '../replay/recording.js';
 import { replayAsClient } from '../replay/replay-client.js';
-import { parseSize } from './record.js';
+import { parseSize } from '../record/targets.js';
 
 export interface ReplayOptions {
   file: string;
@@ -88,10 +88,10 @@ export async function runReplay(options: ReplayOptions, io: Io): Promise<number>
     if (result.archive) io.stderr.write(`wstape: new session recorded to ${result.archive}\n`);
     if (result.divergence) {
       io.stderr.write(`${formatDivergence(conversation, result.divergence, color)}\n`);
-      return options.strict ? 1 : 0;
+      return options.strict ? EXIT_DIFFERENT : EXIT_OK;
     }
-    if (options.strict && result.missing > 0) return 1;
-    return 0;
+    if (options.strict && result.missing > 0) return EXIT_DIFFERENT;
+    return EXIT_OK;
   }
 
   if (recording.conversations.length === 0 && recording.exchanges.length === 0) {
@@ -141,12 +141,11 @@ export async function runReplay(options: ReplayOptions, io: Io): Promise<number>
     }),
   ]);
   await server.close();
-  return diverged && options.strict ? 1 : 0;
+  return diverged && options.strict ? EXIT_DIFFERENT : EXIT_OK;
 }
 
 export const replayCommand: CommandModule<object, ReplayOptions> = {
   command: 'replay <file>',
-  describe: 'Replay a recorded session: as a mock of the server, or as the client against a real server',
   builder: (yargs: Argv) =>
     yargs
       .positional('file', { type: 'string', demandOption: true, describe: 'The archive to replay' })

@@ -19,17 +19,18 @@
  * README "Machine-readable output" is the contract: add fields, never rename.
  */
 import type { CommandModule } from 'yargs';
-import { cliError } from '../errors.js';
+import { EXIT_OK, cliError } from '../errors.js';
 import type { Detection, DetectContext } from '../detect/types.js';
 import { followArchive } from '../format/archive-follow.js';
 import type { Entry, FrameEntry } from '../format/schema.js';
-import { framePayload, MessageTypeTracker } from '../inspect/hexdump.js';
+import { framePayload, MessageTypeTracker } from '../inspect/frame-payload.js';
 import { MessageAssembler, rowBytes, type InspectRow, type Row } from '../inspect/messages.js';
-import { processIo, useColor, type Io } from '../io.js';
+import { processIo, useColor, terminalColumns, warn, writeOut, type Io } from '../io.js';
 import { DEFAULT_MAX_WIDTH, TIME_FORMATS, type TimeFormat } from '../output/frame-line.js';
 import { decodedJson, FILE_FORMAT_IDS, formatShowRow, type ShowRowOptions } from '../output/show-row.js';
-import { fileArgument, openForReading, terminalColumns, warn, writeOut, frameFilterOptions } from './common.js';
-import { buildFrameFilter, frameLineSkipper, frameMatches, type FrameFilter, type FrameFilterSpec } from './frame-filter.js';
+import { fileArgument, frameFilterOptions } from './common.js';
+import { openForReading } from '../inspect/open-archive.js';
+import { buildFrameFilter, frameLineSkipper, frameMatches, type FrameFilter, type FrameFilterSpec } from '../inspect/frame-filter.js';
 
 export type ShowFormat = 'pretty' | 'json' | 'raw';
 export const SHOW_FORMATS: readonly ShowFormat[] = ['pretty', 'json', 'raw'];
@@ -247,7 +248,7 @@ export async function runShow(options: ShowOptions, io: Io, runtime: ShowRuntime
     for (const item of assembler.finish()) if (!(await rows.add({ ...item, subprotocol: subprotocols.get(item.row.conn) ?? null }))) break;
   }
   await rows.caughtUp();
-  return 0;
+  return EXIT_OK;
 }
 
 /**
@@ -319,7 +320,6 @@ class RowSink {
 
 export const showCommand: CommandModule<object, ShowOptions> = {
   command: 'show <file>',
-  describe: 'Print the frames (or whole messages) of an archive, with filters; --follow a running recording',
   builder: (yargs) =>
     frameFilterOptions(fileArgument(yargs))
       .option('limit', {

@@ -50,14 +50,16 @@
  */
 import type { CommandModule } from 'yargs';
 import { StatsAccumulator, type ConnectionStats, type TypeCounts } from '../inspect/stats.js';
-import { processIo, useColor, type Io } from '../io.js';
+import { EXIT_OK } from '../errors.js';
+import { processIo, useColor, warn, writeOut, type Io } from '../io.js';
 import { makePalette, type Palette } from '../output/colors.js';
 import { formatTimestamp } from '../output/frame-line.js';
 import { escapeText } from '../output/payload.js';
 import { renderTable, type TableColumn } from '../output/table.js';
 import { formatDuration, formatSize } from '../output/units.js';
-import { fileArgument, openForReading, warn, writeOut, toList } from './common.js';
-import { splitList } from './frame-filter.js';
+import { fileArgument, toList } from './common.js';
+import { openForReading } from '../inspect/open-archive.js';
+import { splitList } from '../inspect/frame-filter.js';
 
 export interface StatsOptions {
   file: string;
@@ -208,13 +210,12 @@ export async function runStats(options: StatsOptions, io: Io): Promise<number> {
     if (options.json) await writeOut(io.stdout, `${JSON.stringify(report)}\n`);
     else await writeOut(io.stdout, `${position > 0 ? '\n' : ''}${formatStatsBlock(report, p)}`);
   }
-  return 0;
+  return EXIT_OK;
 }
 
 
 export const statsCommand: CommandModule<object, StatsOptions> = {
   command: 'stats <file>',
-  describe: 'Per WebSocket connection: traffic, ping round trips, silences, anomalies, and why it closed',
   builder: (yargs) =>
     fileArgument(yargs)
       .option('conn', {

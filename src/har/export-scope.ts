@@ -1,6 +1,6 @@
 /**
  * Which part of an archive `wstape export` writes, shared by both formats (HAR and Markdown).
- * Built on the show filters (src/commands/frame-filter.ts), with what they mean for the entries
+ * Built on the show filters (src/inspect/frame-filter.ts), with what they mean for the entries
  * that are not frames:
  *
  * - `--conn IDS` keeps those connections, HTTP exchanges and tunnels (any id).
@@ -10,7 +10,7 @@
  * - HTTP exchanges and tunnels have no frames: with `--dir`, `--type` or `--grep` they are left
  *   out unless `--conn` names them; `--since` / `--until` keep those that started in the range.
  */
-import { frameMatches, type FrameFilter, type TimeBound } from '../commands/frame-filter.js';
+import { frameMatches, type FrameFilter, type TimeBound } from '../inspect/frame-filter.js';
 import type { FrameLike } from '../output/frame-line.js';
 
 export interface ExportScope {

@@ -18,8 +18,8 @@
  * document re-indented under the line. Everything from the wire is escaped (payload.ts).
  */
 import type { Detection } from '../detect/types.js';
-import { hexdumpC } from '../inspect/hexdump.js';
 import type { MessageType } from '../wire/opcodes.js';
+import { hexdumpC } from './hexdump.js';
 import { stripAnsi, type Palette } from './colors.js';
 import { formatFrameLine, frameLineParts, joinParts, type FrameLike, type LineOptions } from './frame-line.js';
 import { highlightJson, isJsonDocument, paintJsonToken, reindentJson } from './json-view.js';

@@ -175,3 +175,11 @@ export function parseRules(specs: readonly string[]): RedactionRule[] {
   }
   return [...rules.values()];
 }
+
+/** The rules a run uses: the defaults (unless noDefaults) and the --rule ones, each id once. */
+export function rulesFor(options: { rule?: readonly string[] | undefined; noDefaults?: boolean | undefined }): RedactionRule[] {
+  const user = parseRules(options.rule ?? []);
+  const rules = options.noDefaults ? user : [...defaultRules(), ...user];
+  if (rules.length === 0) throw cliError('ERR_USAGE', '--no-defaults leaves no rules: add at least one --rule');
+  return rules;
+}

@@ -5,7 +5,7 @@
  */
 import type { Io } from '../io.js';
 import type { ConnectionEntry, EndEntry, FrameEntry, HttpEntry } from '../format/schema.js';
-import { openForReading } from '../commands/common.js';
+import { openForReading } from '../inspect/open-archive.js';
 import { cliError } from '../errors.js';
 
 export interface Conversation {

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startRecording } from '../commands/record.js';
+import { startRecording } from '../record/recording.js';
 import { cliError } from '../errors.js';
 import type { Io } from '../io.js';
 import { ResponseParser, headerValue, type ResponseHead } from '../http/http-parser.js';

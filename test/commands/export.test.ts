@@ -5,7 +5,8 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { exportCommand, resolveExportFormat, runExport, type ExportOptions } from '../../src/commands/export.js';
+import { exportCommand } from '../../src/commands/export.js';
+import { resolveExportFormat, runExport, type ExportOptions } from '../../src/share/export-archive.js';
 import { isCliError } from '../../src/errors.js';
 import type { Har, HarEntry } from '../../src/har/har-types.js';
 import { parseCommand } from '../helpers/argv.js';

@@ -2,12 +2,12 @@ import { parseCommand } from '../helpers/argv.js';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hexdumpCommand, hexdumpHeader, runHexdump, type HexdumpOptions } from '../../src/commands/hexdump.js';
+import { hexdumpCommand, runHexdump, type HexdumpOptions } from '../../src/commands/hexdump.js';
 import { isCliError } from '../../src/errors.js';
 import type { Entry, FrameEntry } from '../../src/format/schema.js';
-import { hexdumpC } from '../../src/inspect/hexdump.js';
+import { hexdumpC } from '../../src/output/hexdump.js';
 import type { Io } from '../../src/io.js';
-import { realHexdump } from '../inspect/real-hexdump.js';
+import { realHexdump } from '../output/real-hexdump.js';
 import { ANSI, connection, end, fakeIo, frame, tempDir, writeArchive } from '../output/test-archives.js';
 
 /** Parse argv with the real command module; the handler only captures the options. */
@@ -279,12 +279,5 @@ describe('hexdump: run', () => {
     expect(written.length).toBeGreaterThan(3);
     expect(drains).toBe(written.length);
     expect(written.slice(1, -1).join('')).toBe(hexdumpC(payload));
-  });
-});
-
-describe('hexdumpHeader', () => {
-  it('names reserved opcodes', () => {
-    const reserved = frame({ conn: 'c3', index: 2, dir: 'in', type: 'reserved', opcode: 0xb, size: 1234, flags: ['reserved-opcode'] });
-    expect(hexdumpHeader(reserved, 1234)).toBe('c3 #2 <-- opcode 0xb 1.2 KiB [!reserved-opcode]');
   });
 });

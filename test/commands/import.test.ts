@@ -5,7 +5,8 @@
 import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultArchivePath, importCommand, runImport, type ImportOptions } from '../../src/commands/import.js';
+import { importCommand } from '../../src/commands/import.js';
+import { defaultArchivePath, runImport, type ImportOptions } from '../../src/har/import-har.js';
 import { isCliError } from '../../src/errors.js';
 import { openArchive } from '../../src/format/archive-reader.js';
 import { PACKAGE_VERSION } from '../../src/version.js';

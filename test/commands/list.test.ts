@@ -1,7 +1,10 @@
 import { parseCommand } from '../helpers/argv.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ListAggregator, buildListFilter, hostGlob, kindBadge, listCommand, parseStatus, runList, type ListOptions } from '../../src/commands/list.js';
+import { listCommand, runList, type ListOptions } from '../../src/commands/list.js';
+import { buildListFilter, hostGlob, parseStatus } from '../../src/inspect/list-filter.js';
+import { ListAggregator } from '../../src/inspect/list-rows.js';
+import { kindBadge } from '../../src/output/list-table.js';
 import { isCliError } from '../../src/errors.js';
 import type { Entry } from '../../src/format/schema.js';
 import { useColor } from '../../src/io.js';

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runImport } from '../../src/commands/import.js';
+import { runImport } from '../../src/har/import-har.js';
 import { isCliError } from '../../src/errors.js';
 import type { ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, HttpEntry } from '../../src/format/schema.js';
 import { parseHarText } from '../../src/har/har-schema.js';

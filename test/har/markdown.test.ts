@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runExport, type ExportOptions } from '../../src/commands/export.js';
+import { runExport, type ExportOptions } from '../../src/share/export-archive.js';
 import type { Entry } from '../../src/format/schema.js';
 import { statsOf } from '../../src/inspect/stats.js';
 import { readEntries } from '../helpers/peers.js';

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WebSocket, WebSocketServer, type ServerOptions } from 'ws';
-import { startRecording, type RecordingSession } from '../../src/commands/record.js';
+import { startRecording, type RecordingSession } from '../../src/record/recording.js';
 import type { Io } from '../../src/io.js';
 import { openArchive } from '../../src/format/archive-reader.js';
 import type { Entry } from '../../src/format/schema.js';

@@ -10,7 +10,7 @@ import tls from 'node:tls';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { startRecording } from '../../src/commands/record.js';
+import { startRecording } from '../../src/record/recording.js';
 import type { ConnectionEntry, ErrorEntry, FrameEntry, HttpEntry, TunnelEntry } from '../../src/format/schema.js';
 import { loadOrCreateCa, type RootCa } from '../../src/tls/ca.js';
 import { LeafCertificates } from '../../src/tls/leaf-certs.js';

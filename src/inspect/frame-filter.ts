@@ -3,8 +3,9 @@
  * built from the command-line options, and one pure predicate. Filters combine with AND; an absent
  * filter lets everything through.
  *
- * Kept apart from show.ts so that each filter is tested alone. What needs more than one row to
- * decide (--limit, --tail, --hide-heartbeats, which needs content detection) lives in show.ts.
+ * Shared by show, hexdump and export (src/har/export-scope.ts), and tested alone. What needs more
+ * than one row to decide (--limit, --tail, --hide-heartbeats, which needs content detection) lives
+ * in show's row sink.
  */
 import { cliError } from '../errors.js';
 import { frameTypeSchema, type FrameType } from '../format/schema.js';

@@ -9,7 +9,7 @@ import {
   parseTimeBound,
   splitList,
   type FrameFilterSpec,
-} from '../../src/commands/frame-filter.js';
+} from '../../src/inspect/frame-filter.js';
 import { isCliError } from '../../src/errors.js';
 import { frame, isoAt } from '../output/test-archives.js';
 

@@ -1,6 +1,6 @@
 /**
- * The canonical hex+ASCII layout of `hexdump -C`, byte for byte, and the small pieces
- * `wstape hexdump` needs to pick and decode payloads. No I/O.
+ * The canonical hex+ASCII layout of `hexdump -C`, byte for byte, and the header line
+ * `wstape hexdump` prints above each frame's dump. No I/O.
  *
  *   00000000  89 50 4e 47 0d 0a 1a 0a  00 00 00 0d 49 48 44 52  |.PNG........IHDR|
  *   00000010  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|
@@ -17,13 +17,9 @@
  * - after the data, a line with the total length as the offset. Empty input prints nothing.
  */
 import type { FrameEntry } from '../format/schema.js';
-import { payloadBytes } from '../output/payload.js';
-import { encodeClosePayload } from '../wire/frame-encoder.js';
-import { MessageTracker } from '../wire/message-assembler.js';
-import type { MessageType } from '../wire/opcodes.js';
-import { streamKey } from '../wire/side.js';
-
-export { frameTypeLabel } from '../wire/opcodes.js';
+import { frameTypeLabel } from '../wire/opcodes.js';
+import { arrowOf } from '../wire/side.js';
+import { formatSize } from './units.js';
 
 const BYTES_PER_LINE = 16;
 /** Width of the hex part of a line: 16 slots of 3 columns plus the space between the halves. */
@@ -97,35 +93,13 @@ export function hexdumpC(bytes: Uint8Array): string {
   return out;
 }
 
-/**
- * The payload bytes the archive keeps for a frame: the UTF-8 of `text`, the base64 `data`, or,
- * for a close frame archived with only its `code` and `reason` (what the recorder writes when the
- * reason is valid UTF-8), the payload rebuilt from them (RFC 6455 §5.5.1: a 2-byte big-endian
- * code, then the reason).
- */
-export function framePayload(frame: Pick<FrameEntry, 'type' | 'text' | 'data' | 'code' | 'reason'>): Uint8Array {
-  if (frame.text !== undefined || frame.data !== undefined) return payloadBytes(frame);
-  // An archive's code is any integer; the wire has 16 bits for it.
-  if (frame.type === 'close' && frame.code !== undefined) return encodeClosePayload(frame.code & 0xffff, frame.reason ?? '');
-  return new Uint8Array(0);
-}
-
-/**
- * Tracks which message each data frame belongs to, per connection and direction, so that the
- * continuation frames of a fragmented binary message can be told from those of a text message
- * (RFC 6455 §5.4: a continuation frame carries no type of its own; the message's first frame
- * does). The tracking is src/wire/message-assembler.ts's MessageTracker, keyed by archive stream.
- * Memory: one entry per unfinished message.
- */
-export class MessageTypeTracker {
-  readonly #messages = new MessageTracker();
-
-  /**
-   * The type of the message this frame carries data of: `text` or `binary`, or null for control
-   * frames, reserved opcodes, and continuations with no message in progress. Call it for every
-   * frame, in archive order.
-   */
-  observe(frame: Pick<FrameEntry, 'conn' | 'dir' | 'type' | 'fin'>): MessageType | null {
-    return this.#messages.place(frame, streamKey(frame.conn, frame.dir)).messageType;
-  }
+/** The header line above a frame's dump, without colour: `c1 #4 <-- binary 1.2 KiB`. */
+export function hexdumpHeader(frame: FrameEntry, keptBytes: number): string {
+  const parts = [`${frame.conn} #${frame.index}`, arrowOf(frame.dir), frameTypeLabel(frame.type, frame.opcode), formatSize(frame.size)];
+  if (frame.type === 'close' && frame.code !== undefined) parts.push(`(code ${frame.code})`);
+  if (frame.truncated === true) parts.push(`(truncated: first ${formatSize(keptBytes)} kept)`);
+  if (!frame.fin) parts.push('[frag]');
+  if (frame.compressed === true) parts.push('[deflate]');
+  for (const flag of frame.flags ?? []) parts.push(`[!${flag}]`);
+  return parts.join(' ');
 }

@@ -2,7 +2,7 @@
  * The record command's option parsing: sizes, targets and --no-intercept globs.
  */
 import { describe, expect, it } from 'vitest';
-import { hostGlobMatcher, parseSize, parseTarget } from '../../src/commands/record.js';
+import { hostGlobMatcher, parseSize, parseTarget } from '../../src/record/targets.js';
 import { isCliError } from '../../src/errors.js';
 
 describe('parseSize', () => {

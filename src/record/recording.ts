@@ -1,0 +1,171 @@
+/**
+ * A recording session: the proxy server, the recorder and its archive, wired from plain options.
+ * `wstape record` runs one until Ctrl-C, `wstape demo` and the tests start one on port 0 and stop
+ * it themselves; none of them needs yargs, so this lives here and not in src/commands/.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { cliError } from '../errors.js';
+import type { ArchiveTrailer } from '../format/schema.js';
+import { useColor, type Io } from '../io.js';
+import { formatEntryLine } from '../output/frame-line.js';
+import { formatSize } from '../output/units.js';
+import type { LeafProvider } from './client-tls.js';
+import type { TlsSettings } from './context.js';
+import { ProxyServer } from './proxy-server.js';
+import { Recorder, type EntryFilter } from './recorder.js';
+import { hostGlobMatcher, parseSize, parseTarget } from './targets.js';
+
+/** What a recording is started with (the `wstape record` options). */
+export interface RecordOptions {
+  port: number;
+  host: string;
+  out?: string;
+  target?: string;
+  quiet: boolean;
+  maxPayload: string | number;
+  /** Where the root CA lives (default $WSTAPE_HOME or ~/.wstape). */
+  caDir?: string;
+  /** Skip upstream certificate verification. */
+  insecure?: boolean;
+  /** Extra CA files (PEM) trusted for upstreams. */
+  upstreamCa?: string[];
+  /** Host globs whose TLS passes through untouched. */
+  noIntercept?: string[];
+  /** Reverse mode: serve TLS to clients. */
+  tls?: boolean;
+  /** Redact secrets before they are written (default rules plus `rule`). */
+  redact?: boolean;
+  /** Extra redaction rules (header:NAME, query:NAME, json:KEY-REGEX, regex:PATTERN); imply --redact. */
+  rule?: string[];
+}
+
+/** Held back at most while a fragmented text message is incomplete, when redacting live. */
+const LIVE_REDACTION_HOLD_BYTES = 1024 * 1024;
+
+/** The default --max-payload: 16 MiB of each payload is kept in the archive. */
+export const DEFAULT_MAX_PAYLOAD = 16 * 1024 * 1024;
+
+/** A running recording: where it listens, where it writes, and how to stop it. */
+export interface RecordingSession {
+  readonly url: string;
+  readonly port: number;
+  readonly path: string;
+  readonly recorder: Recorder;
+  /** Stop: give open connections `graceMs` to finish, close them, finish the archive. */
+  stop(graceMs?: number): Promise<ArchiveTrailer>;
+}
+
+/** The default archive name: wstape-20261125-103000.wstape.json in the current folder. */
+export function defaultArchivePath(cwd: string, now = new Date()): string {
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
+  return path.join(cwd, `wstape-${stamp}.wstape.json`);
+}
+
+/** Read the --upstream-ca files; a missing file is a usage error. */
+export function readCaFiles(files: readonly string[], cwd: string): string[] {
+  return files.map((file) => {
+    try {
+      return readFileSync(path.resolve(cwd, file), 'utf8');
+    } catch (error) {
+      throw cliError('ERR_FILE', `cannot read --upstream-ca ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  });
+}
+
+/** The TLS settings of a recording; the root CA is only loaded (or created) when first needed. */
+export function tlsSettings(options: RecordOptions, io: Io): TlsSettings {
+  let leaves: Promise<LeafProvider> | null = null;
+  return {
+    insecure: options.insecure ?? false,
+    extraCa: readCaFiles(options.upstreamCa ?? [], io.cwd),
+    passThrough: hostGlobMatcher(options.noIntercept ?? []),
+    leaves: () => {
+      leaves ??= (async () => {
+        const { resolveCaDir, loadOrCreateCa } = await import('../tls/ca.js');
+        const { LeafCertificates } = await import('../tls/leaf-certs.js');
+        const dir = resolveCaDir({ ...(options.caDir ? { caDir: options.caDir } : {}) }, io.env);
+        const ca = await loadOrCreateCa(dir, {
+          onCreate: () => io.stderr.write(`wstape: created a root CA in ${dir}; clients must trust it to be intercepted (wstape ca info)\n`),
+          onWarning: (message: string) => io.stderr.write(`wstape: warning: ${message}\n`),
+        });
+        return new LeafCertificates(ca).ready();
+      })();
+      return leaves;
+    },
+  };
+}
+
+/** Start the proxy and the archive. The live view goes to io.stdout unless quiet. */
+export async function startRecording(options: RecordOptions, io: Io, extra: { overwrite?: boolean } = {}): Promise<RecordingSession> {
+  const maxPayload = parseSize(options.maxPayload);
+  const target = options.target ? parseTarget(options.target) : undefined;
+  if (options.tls && !target) throw cliError('ERR_USAGE', '--tls serves TLS to clients in reverse mode: it needs --target');
+  const tls = tlsSettings(options, io);
+  let redactor: EntryFilter | undefined;
+  if (options.redact || (options.rule?.length ?? 0) > 0) {
+    const { defaultRules, parseRules } = await import('../redact/rules.js');
+    const { Redactor } = await import('../redact/redactor.js');
+    redactor = new Redactor([...defaultRules(), ...parseRules(options.rule ?? [])], { maxHeldBytes: LIVE_REDACTION_HOLD_BYTES });
+  }
+  const archivePath = path.resolve(io.cwd, options.out ?? defaultArchivePath(io.cwd));
+  const recorder = new Recorder({
+    path: archivePath,
+    maxPayload,
+    overwrite: extra.overwrite ?? false,
+    ...(redactor ? { redactor } : {}),
+    recorderInfo: {
+      mode: target ? 'reverse' : 'forward',
+      listen: `${options.host}:${options.port}`,
+      ...(options.target ? { target: options.target } : {}),
+      maxPayload,
+    },
+  });
+  recorder.onWriteError = (error) => {
+    io.stderr.write(`wstape: cannot write ${archivePath}: ${error.message}; recording stopped, traffic is still relayed\n`);
+  };
+  if (!options.quiet) {
+    const color = useColor(io.stdout, io.env);
+    const columns = (io.stdout as { columns?: number }).columns;
+    recorder.onEntry((entry) => {
+      io.stdout.write(`${formatEntryLine(entry, { color, ...(columns ? { maxWidth: columns } : {}) })}\n`);
+    });
+  }
+  const server = new ProxyServer({
+    recorder,
+    host: options.host,
+    port: options.port,
+    tls,
+    ...(target ? { target: target.address } : {}),
+    ...(target?.secure ? { targetTls: { servername: target.address.host, insecure: tls.insecure, extraCa: tls.extraCa } } : {}),
+    ...(options.tls ? { serveTls: { defaultHost: options.host } } : {}),
+  });
+  let address;
+  try {
+    address = await server.listen();
+  } catch (error) {
+    recorder.close();
+    throw error;
+  }
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const scheme = options.tls ? 'https' : 'http';
+  let stopping: Promise<ArchiveTrailer> | null = null;
+  return {
+    url: `${scheme}://${host}:${address.port}`,
+    port: address.port,
+    path: archivePath,
+    recorder,
+    stop: (graceMs = 0) => {
+      stopping ??= server.close(graceMs).then(() => recorder.close());
+      return stopping;
+    },
+  };
+}
+
+/** The one line `record` and `demo` print when the archive is closed. */
+export function summaryLine(trailer: ArchiveTrailer, archivePath: string): string {
+  const s = trailer.summary;
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+  return `wstape: recorded ${plural(s.connections, 'connection')}, ${plural(s.exchanges, 'HTTP exchange')}, ${plural(s.frames, 'frame')}, ${formatSize(s.bytes)} to ${archivePath}`;
+}
