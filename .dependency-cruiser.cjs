@@ -54,11 +54,22 @@ module.exports = {
       to: { path: outside(['tls'], ['errors\\.ts']) },
     },
     {
-      name: 'detect-on-errors-only',
+      name: 'detect-on-wire-only',
       severity: 'error',
-      comment: 'Detectors are pure detect(bytes, context): they import each other and errors.ts only.',
+      comment: 'Detectors are pure detect(bytes, context): they import each other, the wire vocabulary and errors.ts only.',
       from: { path: '^src/detect/' },
-      to: { path: outside(['detect'], ['errors\\.ts']) },
+      to: { path: outside(['detect', 'wire'], ['errors\\.ts']) },
+    },
+    {
+      name: 'proxy-cores-are-sans-io',
+      severity: 'error',
+      comment:
+        'The proxy core and the WebSocket relay core decide without I/O: no sockets, TLS, files or timers, and none of the adapters that own them.',
+      from: { path: '^src/record/(http-proxy-core|websocket-relay-core|upstream-address)\\.ts$' },
+      to: {
+        path: ['^(node:)?(net|tls|fs|fs/promises|timers|timers/promises|child_process|dgram)$', '^src/record/(http-session|websocket-relay|tunnel-relay|tls-intercept|proxy-server|upstream|recorder|client-tls)\\.ts$'],
+        dependencyTypes: ['core', 'local'],
+      },
     },
     {
       name: 'leaves-import-nothing',
