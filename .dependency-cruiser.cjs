@@ -63,11 +63,13 @@ module.exports = {
     {
       name: 'proxy-cores-are-sans-io',
       severity: 'error',
-      comment:
-        'The proxy core and the WebSocket relay core decide without I/O: no sockets, TLS, files or timers, and none of the adapters that own them.',
+      comment: 'The proxy core and the WebSocket relay core decide without I/O: no sockets, TLS, files or timers, and none of the adapters that own them.',
       from: { path: '^src/record/(http-proxy-core|websocket-relay-core|upstream-address)\\.ts$' },
       to: {
-        path: ['^(node:)?(net|tls|fs|fs/promises|timers|timers/promises|child_process|dgram)$', '^src/record/(http-session|websocket-relay|tunnel-relay|tls-intercept|proxy-server|upstream|recorder|client-tls)\\.ts$'],
+        path: [
+          '^(node:)?(net|tls|fs|fs/promises|timers|timers/promises|child_process|dgram)$',
+          '^src/record/(http-session|websocket-relay|tunnel-relay|tls-intercept|proxy-server|upstream|recorder|client-tls)\\.ts$',
+        ],
         dependencyTypes: ['core', 'local'],
       },
     },

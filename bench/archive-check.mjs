@@ -26,7 +26,7 @@ export async function scanArchive(file) {
     let c = connections.get(id);
     if (!c) {
       // truncated: data frames whose payload the archive keeps only in part (--max-payload).
-  const side = () => ({ data: 0, close: 0, other: 0, bytes: 0, truncated: 0, sizes: new Map() });
+      const side = () => ({ data: 0, close: 0, other: 0, bytes: 0, truncated: 0, sizes: new Map() });
       c = { out: side(), in: side(), ended: false };
       connections.set(id, c);
     }

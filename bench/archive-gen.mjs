@@ -38,13 +38,38 @@ function prng(seed) {
   };
 }
 
-const WORDS = ['alpha', 'bravo', 'delta', 'order', 'price', 'latency', 'ok', 'queue', 'user', 'room', 'ticket', 'stream', 'café', 'naïve', 'Grüße', '東京', '🙂', 'retry'];
+const WORDS = [
+  'alpha',
+  'bravo',
+  'delta',
+  'order',
+  'price',
+  'latency',
+  'ok',
+  'queue',
+  'user',
+  'room',
+  'ticket',
+  'stream',
+  'café',
+  'naïve',
+  'Grüße',
+  '東京',
+  '🙂',
+  'retry',
+];
 
 /** Pools of payload tails, so a frame costs a lookup and a short unique prefix, not a JSON build. */
 function makePools(random) {
   const pick = (list) => list[Math.floor(random() * list.length)];
   const sentence = (n) => Array.from({ length: n }, () => pick(WORDS)).join(' ');
-  const item = (i) => ({ id: `it-${i}-${Math.floor(random() * 1e6)}`, name: sentence(2), price: Math.round(random() * 1e5) / 100, qty: Math.floor(random() * 50), tags: [pick(WORDS), pick(WORDS)] });
+  const item = (i) => ({
+    id: `it-${i}-${Math.floor(random() * 1e6)}`,
+    name: sentence(2),
+    price: Math.round(random() * 1e5) / 100,
+    qty: Math.floor(random() * 50),
+    tags: [pick(WORDS), pick(WORDS)],
+  });
   // JSON bodies without their opening `{"type":"...","seq":N,` (added per frame).
   const bodyOf = (target) => {
     const fields = { ts: 1764066600000 + Math.floor(random() * 1e7), room: `r${Math.floor(random() * 40)}` };
@@ -64,16 +89,20 @@ function makePools(random) {
     return 65536; // 64 KiB
   };
   const updates = Array.from({ length: 400 }, () => bodyOf(sizes()));
-  const chats = Array.from({ length: 200 }, () => JSON.stringify({
-    user: `u${Math.floor(random() * 900)}`,
-    // Quotes, backslashes, newlines and non-ASCII: what makes JSON escaping work.
-    text: `${sentence(4 + Math.floor(random() * 30))} "quoted" C:\\path\\file\n${sentence(3)}`,
-  }).slice(1));
-  const errors = Array.from({ length: 50 }, () => JSON.stringify({
-    code: pick([400, 401, 403, 404, 409, 429, 500, 503]),
-    message: `${sentence(3 + Math.floor(random() * 12))}`,
-    retryAfter: Math.floor(random() * 30),
-  }).slice(1));
+  const chats = Array.from({ length: 200 }, () =>
+    JSON.stringify({
+      user: `u${Math.floor(random() * 900)}`,
+      // Quotes, backslashes, newlines and non-ASCII: what makes JSON escaping work.
+      text: `${sentence(4 + Math.floor(random() * 30))} "quoted" C:\\path\\file\n${sentence(3)}`,
+    }).slice(1),
+  );
+  const errors = Array.from({ length: 50 }, () =>
+    JSON.stringify({
+      code: pick([400, 401, 403, 404, 409, 429, 500, 503]),
+      message: `${sentence(3 + Math.floor(random() * 12))}`,
+      retryAfter: Math.floor(random() * 30),
+    }).slice(1),
+  );
   const binaries = Array.from({ length: 200 }, (_, i) => {
     const size = i % 50 === 0 ? 32768 : 16 + Math.floor(random() * (random() < 0.8 ? 1024 : 4096));
     const bytes = Buffer.alloc(size);
@@ -137,7 +166,10 @@ async function generate(file, targetBytes, deadline) {
   const writer = ArchiveWriter.open(file, header, { overwrite: true });
   let elapsed = 0;
   const stamp = () => ({ time: new Date(start + Math.floor(elapsed * 1000)).toISOString(), elapsed: Math.round(elapsed * 1e6) / 1e6 });
-  const hex8 = () => Math.floor(random() * 0xffffffff).toString(16).padStart(8, '0');
+  const hex8 = () =>
+    Math.floor(random() * 0xffffffff)
+      .toString(16)
+      .padStart(8, '0');
   const conns = Array.from({ length: CONNECTIONS }, (_, i) => ({ id: `c${i + 1}`, index: 0, bytesOut: 0, bytesIn: 0, port: 52100 + i }));
   const counts = { entries: 0, frames: 0, text: 0, binary: 0, control: 0, matches: 0, errorFramesOut: 0 };
   const append = (entry) => {
@@ -147,11 +179,38 @@ async function generate(file, targetBytes, deadline) {
   for (const c of conns) {
     elapsed += 0.002;
     append({
-      kind: 'connection', id: c.id, ...stamp(), url: `ws://127.0.0.1:9000/feed/${c.id}`, mode: 'reverse',
-      client: { address: '127.0.0.1', port: c.port }, server: { host: '127.0.0.1', port: 9000 },
-      request: { method: 'GET', target: `/feed/${c.id}`, httpVersion: '1.1', headers: [['Host', '127.0.0.1:9000'], ['Upgrade', 'websocket'], ['Connection', 'Upgrade'], ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='], ['Sec-WebSocket-Version', '13']] },
-      response: { status: 101, statusText: 'Switching Protocols', httpVersion: '1.1', headers: [['Upgrade', 'websocket'], ['Connection', 'Upgrade'], ['Sec-WebSocket-Accept', 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=']] },
-      subprotocol: null, extensions: null, permessageDeflate: null,
+      kind: 'connection',
+      id: c.id,
+      ...stamp(),
+      url: `ws://127.0.0.1:9000/feed/${c.id}`,
+      mode: 'reverse',
+      client: { address: '127.0.0.1', port: c.port },
+      server: { host: '127.0.0.1', port: 9000 },
+      request: {
+        method: 'GET',
+        target: `/feed/${c.id}`,
+        httpVersion: '1.1',
+        headers: [
+          ['Host', '127.0.0.1:9000'],
+          ['Upgrade', 'websocket'],
+          ['Connection', 'Upgrade'],
+          ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='],
+          ['Sec-WebSocket-Version', '13'],
+        ],
+      },
+      response: {
+        status: 101,
+        statusText: 'Switching Protocols',
+        httpVersion: '1.1',
+        headers: [
+          ['Upgrade', 'websocket'],
+          ['Connection', 'Upgrade'],
+          ['Sec-WebSocket-Accept', 's3pPLMBiTxaQ9kYGzzhZRbK+xOo='],
+        ],
+      },
+      subprotocol: null,
+      extensions: null,
+      permessageDeflate: null,
     });
   }
   const frame = (c, dir, type, opcode, size, payload) => {
@@ -160,8 +219,22 @@ async function generate(file, targetBytes, deadline) {
     if (dir === 'out') c.bytesOut += wireSize;
     else c.bytesIn += wireSize;
     append({
-      kind: 'frame', conn: c.id, index: c.index++, ...stamp(), dir, type, opcode, fin: true, rsv1: false, rsv2: false, rsv3: false, masked,
-      ...(masked ? { mask: hex8() } : {}), size, wireSize, ...payload,
+      kind: 'frame',
+      conn: c.id,
+      index: c.index++,
+      ...stamp(),
+      dir,
+      type,
+      opcode,
+      fin: true,
+      rsv1: false,
+      rsv2: false,
+      rsv3: false,
+      masked,
+      ...(masked ? { mask: hex8() } : {}),
+      size,
+      wireSize,
+      ...payload,
     });
     counts.frames++;
   };
@@ -216,7 +289,18 @@ async function generate(file, targetBytes, deadline) {
     frame(c, 'out', 'close', 8, 5, { code: 1000, reason: reason.toString() });
     elapsed += 0.0005;
     frame(c, 'in', 'close', 8, 5, { code: 1000, reason: reason.toString() });
-    append({ kind: 'end', conn: c.id, ...stamp(), closeCode: 1000, closeReason: 'bye', closedBy: 'client', droppedBy: 'server', clean: true, bytesOut: c.bytesOut, bytesIn: c.bytesIn });
+    append({
+      kind: 'end',
+      conn: c.id,
+      ...stamp(),
+      closeCode: 1000,
+      closeReason: 'bye',
+      closedBy: 'client',
+      droppedBy: 'server',
+      clean: true,
+      bytesOut: c.bytesOut,
+      bytesIn: c.bytesIn,
+    });
     bytes += c.bytesOut + c.bytesIn;
   }
   writer.close({ stoppedAt: stamp().time, summary: { connections: CONNECTIONS, exchanges: 0, tunnels: 0, frames: counts.frames, bytes, errors: 0 } });

@@ -12,8 +12,14 @@ function withTimeout(ms, what, run) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what}: no result after ${ms} ms`)), ms);
     run(
-      (value) => { clearTimeout(timer); resolve(value); },
-      (error) => { clearTimeout(timer); reject(error); },
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error) => {
+        clearTimeout(timer);
+        reject(error);
+      },
     );
   });
 }
@@ -183,7 +189,8 @@ export function playMessages(ws, payloads, { window = 1, maxMs = 60_000 } = {}) 
     const send = () => ws.send(payloads[sent++], { binary: false });
     const onMessage = (data) => {
       const expected = payloads[received++];
-      if (!expected.equals(data)) return finish(new Error(`reply ${received} differs from message ${received} (${data.length} bytes, sent ${expected.length})`));
+      if (!expected.equals(data))
+        return finish(new Error(`reply ${received} differs from message ${received} (${data.length} bytes, sent ${expected.length})`));
       if (sent < payloads.length) send();
       else if (received === payloads.length) finish(null);
     };

@@ -35,15 +35,21 @@ function startChild(args, { stream, pattern, timeoutMs = 15_000, stdin = 'pipe' 
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: [stdin, 'pipe', 'pipe'] });
   live.add(child);
   livePids.add(child.pid);
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => {
-    live.delete(child);
-    livePids.delete(child.pid);
-    resolve({ code, signal });
-  }));
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      livePids.delete(child.pid);
+      resolve({ code, signal });
+    }),
+  );
   let out = '';
   let err = '';
-  child.stdout.setEncoding('utf8').on('data', (text) => { out += text; });
-  child.stderr.setEncoding('utf8').on('data', (text) => { err += text; });
+  child.stdout.setEncoding('utf8').on('data', (text) => {
+    out += text;
+  });
+  child.stderr.setEncoding('utf8').on('data', (text) => {
+    err += text;
+  });
   const output = () => ({ stdout: out, stderr: err });
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -110,8 +116,15 @@ export async function startServer(role, targetPort) {
 export async function startWstape({ targetPort, out, maxPayload, cpuProfDir, extraArgs = [] }) {
   const nodeFlags = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
   const args = [
-    ...nodeFlags, WSTAPE, 'record', '--port', '0', '--quiet',
-    ...(targetPort === undefined ? [] : ['--target', `ws://127.0.0.1:${targetPort}`]), '--out', out,
+    ...nodeFlags,
+    WSTAPE,
+    'record',
+    '--port',
+    '0',
+    '--quiet',
+    ...(targetPort === undefined ? [] : ['--target', `ws://127.0.0.1:${targetPort}`]),
+    '--out',
+    out,
     ...(maxPayload === undefined ? [] : ['--max-payload', String(maxPayload)]),
     ...extraArgs,
   ];
@@ -151,7 +164,12 @@ export async function startReplayServer(file, args) {
     port: Number(started.match[1]),
     done: async (timeoutMs = 30_000) => {
       let timer;
-      const result = await Promise.race([started.exited, new Promise((resolve) => { timer = setTimeout(() => resolve(null), timeoutMs); })]);
+      const result = await Promise.race([
+        started.exited,
+        new Promise((resolve) => {
+          timer = setTimeout(() => resolve(null), timeoutMs);
+        }),
+      ]);
       clearTimeout(timer);
       if (result === null) await stopChild(started, 'SIGTERM', 5_000);
       return { ...(result ?? { code: null, signal: 'timeout' }), stderr: started.output().stderr };
@@ -187,7 +205,9 @@ export function runPipeline(commands, { timeoutMs = 300_000, onChunk, collect = 
         live.delete(child);
         livePids.delete(child.pid);
       });
-      child.stderr.setEncoding('utf8').on('data', (text) => { if (stderr.length < 20_000) stderr += text; });
+      child.stderr.setEncoding('utf8').on('data', (text) => {
+        if (stderr.length < 20_000) stderr += text;
+      });
       // The previous command's stdout now belongs to this child: close the bench's end of it.
       if (i > 0) children[i - 1].stdout.destroy();
       children.push(child);
@@ -224,8 +244,9 @@ export function runPipeline(commands, { timeoutMs = 300_000, onChunk, collect = 
       else resolve({ seconds: (performance.now() - start) / 1000, code, peaks, stderr, ...(collect ? { stdout } : {}) });
     };
     // Done when every process exited and the last one's output is read.
-    Promise.all(children.map((child) => new Promise((done) => child.once('close', (code, signal) => done(code ?? signal)))))
-      .then((codes) => finish(null, codes.find((code) => code !== 0) ?? 0));
+    Promise.all(children.map((child) => new Promise((done) => child.once('close', (code, signal) => done(code ?? signal))))).then((codes) =>
+      finish(null, codes.find((code) => code !== 0) ?? 0),
+    );
   });
 }
 

@@ -61,14 +61,26 @@ export async function replayRows({ echo, workDir, count, log }) {
   const scan = await scanArchive(archive);
   SESSIONS.forEach((session) => problems.push(...checkConnection(scan, session.conn, { messages: count, size: 1024 })));
   const archiveBytes = statSync(archive).size;
-  log(`  replay: recorded ${(2 * count).toLocaleString('en-US')} messages each way in ${(archiveBytes / 1024 ** 2).toFixed(0)} MiB: ${problems.length === 0 ? 'ok' : 'MISMATCH'}`);
+  log(
+    `  replay: recorded ${(2 * count).toLocaleString('en-US')} messages each way in ${(archiveBytes / 1024 ** 2).toFixed(0)} MiB: ${problems.length === 0 ? 'ok' : 'MISMATCH'}`,
+  );
 
   const rows = [];
   const row = (mode, session, result, wallSeconds = null) => {
-    const r = { mode, session: session.label, conn: session.conn, messages: result.messages, seconds: result.seconds, msgPerSec: result.messages / result.seconds, wallSeconds };
+    const r = {
+      mode,
+      session: session.label,
+      conn: session.conn,
+      messages: result.messages,
+      seconds: result.seconds,
+      msgPerSec: result.messages / result.seconds,
+      wallSeconds,
+    };
     rows.push(r);
-    log(`  replay ${mode.padEnd(22)} ${session.label.padEnd(24)} ${Math.round(r.msgPerSec).toLocaleString('en-US').padStart(8)} msg/s` +
-      (wallSeconds === null ? '' : `  (process ${wallSeconds.toFixed(2)} s)`));
+    log(
+      `  replay ${mode.padEnd(22)} ${session.label.padEnd(24)} ${Math.round(r.msgPerSec).toLocaleString('en-US').padStart(8)} msg/s` +
+        (wallSeconds === null ? '' : `  (process ${wallSeconds.toFixed(2)} s)`),
+    );
   };
 
   for (const session of SESSIONS) {
@@ -89,7 +101,10 @@ export async function replayRows({ echo, workDir, count, log }) {
     const wall = (performance.now() - started) / 1000;
     const counts = sentReceived(done.stderr);
     if (done.code !== 0) problems.push(`replay --as server ${session.conn}: exit code ${done.code} ${done.signal ?? ''} ${done.stderr.slice(-300)}`);
-    if (!counts || counts.sent !== count + 1 || counts.received !== count + 1) problems.push(`replay --as server ${session.conn}: ${counts ? `sent ${counts.sent}, received ${counts.received}` : 'no summary line'}, expected ${count + 1} each (with the close)`);
+    if (!counts || counts.sent !== count + 1 || counts.received !== count + 1)
+      problems.push(
+        `replay --as server ${session.conn}: ${counts ? `sent ${counts.sent}, received ${counts.received}` : 'no summary line'}, expected ${count + 1} each (with the close)`,
+      );
     row('replay --as server', session, played, wall);
   }
 
@@ -105,7 +120,10 @@ export async function replayRows({ echo, workDir, count, log }) {
     }
     const counts = sentReceived(result.stderr);
     if (result.code !== 0) problems.push(`replay --as client ${session.conn}: exit code ${result.code}: ${result.stderr.slice(-300)}`);
-    if (!counts || counts.sent !== count + 1 || counts.received !== count + 1) problems.push(`replay --as client ${session.conn}: ${counts ? `sent ${counts.sent}, received ${counts.received}` : 'no summary line'}, expected ${count + 1} each (with the close)`);
+    if (!counts || counts.sent !== count + 1 || counts.received !== count + 1)
+      problems.push(
+        `replay --as client ${session.conn}: ${counts ? `sent ${counts.sent}, received ${counts.received}` : 'no summary line'}, expected ${count + 1} each (with the close)`,
+      );
     if (!line || Number(line[1]) !== count) {
       problems.push(`replay --as client ${session.conn}: the echo server saw ${line ? line[1] : 'no session'} messages, expected ${count}`);
       continue;

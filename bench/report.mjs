@@ -54,17 +54,19 @@ export function summarise(results, spec) {
       row.addedP99 = row.p99 - direct.p99;
     }
     const wstape = rows.find((row) => row.config === subject);
-    const targets = wstape && direct
-      ? {
-          throughput: { ratio: wstape.ratio, target: goals.throughputRatio, met: wstape.ratio >= goals.throughputRatio },
-          ...(goals.addedP50Us === undefined ? {} : { latency: { addedP50: wstape.addedP50, target: goals.addedP50Us, met: wstape.addedP50 < goals.addedP50Us } }),
-        }
-      : null;
+    const targets =
+      wstape && direct
+        ? {
+            throughput: { ratio: wstape.ratio, target: goals.throughputRatio, met: wstape.ratio >= goals.throughputRatio },
+            ...(goals.addedP50Us === undefined
+              ? {}
+              : { latency: { addedP50: wstape.addedP50, target: goals.addedP50Us, met: wstape.addedP50 < goals.addedP50Us } }),
+          }
+        : null;
     // The cost of the subject's work beyond the cost of one more hop that does nothing.
     const pipe = rows.find((row) => row.config === floor);
-    const recordingCost = wstape && pipe
-      ? { floor, ratio: wstape.msgPerSec / pipe.msgPerSec, addedP50: wstape.p50 - pipe.p50, addedP99: wstape.p99 - pipe.p99 }
-      : null;
+    const recordingCost =
+      wstape && pipe ? { floor, ratio: wstape.msgPerSec / pipe.msgPerSec, addedP50: wstape.p50 - pipe.p50, addedP99: wstape.p99 - pipe.p99 } : null;
     return { size, label, rows, targets, recordingCost };
   });
 }
@@ -82,9 +84,12 @@ function table(header, rows, left = 1) {
 
 /** Which runs the medians use, as one line. */
 function usageLine(usage) {
-  const left = usage.noisy.length === usage.total
-    ? '; EVERY run was disturbed by other work on the machine: these figures are unreliable'
-    : usage.noisy.length > 0 ? `; left out, disturbed by other work on the machine: run ${usage.noisy.join(', ')}` : '';
+  const left =
+    usage.noisy.length === usage.total
+      ? '; EVERY run was disturbed by other work on the machine: these figures are unreliable'
+      : usage.noisy.length > 0
+        ? `; left out, disturbed by other work on the machine: run ${usage.noisy.join(', ')}`
+        : '';
   return `median of ${usage.used.length} interleaved run(s) (run ${usage.used.join(', ')}${left})`;
 }
 
@@ -93,26 +98,33 @@ function formatRows(summary, { subject = 'wstape', floorNote } = {}) {
   const out = [];
   for (const { label, rows, targets, recordingCost } of summary) {
     out.push(`${label} messages`);
-    out.push(table(
-      ['config', 'msg/s', 'MiB/s', 'vs direct', 'per run', 'p50 µs', 'p99 µs', '+p50 µs', '+p99 µs'],
-      rows.map((row) => [
-        row.config,
-        num(row.msgPerSec),
-        num(row.mibPerSec, 1),
-        pct(row.ratio),
-        row.runs > 1 ? `${pct(row.ratioRange[0])}-${pct(row.ratioRange[1])}` : '',
-        num(row.p50),
-        num(row.p99),
-        row.config === 'direct' ? '' : signed(row.addedP50),
-        row.config === 'direct' ? '' : signed(row.addedP99),
-      ]),
-    ));
+    out.push(
+      table(
+        ['config', 'msg/s', 'MiB/s', 'vs direct', 'per run', 'p50 µs', 'p99 µs', '+p50 µs', '+p99 µs'],
+        rows.map((row) => [
+          row.config,
+          num(row.msgPerSec),
+          num(row.mibPerSec, 1),
+          pct(row.ratio),
+          row.runs > 1 ? `${pct(row.ratioRange[0])}-${pct(row.ratioRange[1])}` : '',
+          num(row.p50),
+          num(row.p99),
+          row.config === 'direct' ? '' : signed(row.addedP50),
+          row.config === 'direct' ? '' : signed(row.addedP99),
+        ]),
+      ),
+    );
     if (targets) {
-      out.push(`target ${subject} throughput >= ${pct(targets.throughput.target)} of direct: ${pct(targets.throughput.ratio)} — ${targets.throughput.met ? 'MET' : 'NOT MET'}`);
-      if (targets.latency) out.push(`target added p50 < ${targets.latency.target} µs: ${signed(targets.latency.addedP50)} µs — ${targets.latency.met ? 'MET' : 'NOT MET'}`);
+      out.push(
+        `target ${subject} throughput >= ${pct(targets.throughput.target)} of direct: ${pct(targets.throughput.ratio)} — ${targets.throughput.met ? 'MET' : 'NOT MET'}`,
+      );
+      if (targets.latency)
+        out.push(`target added p50 < ${targets.latency.target} µs: ${signed(targets.latency.addedP50)} µs — ${targets.latency.met ? 'MET' : 'NOT MET'}`);
     }
     if (recordingCost) {
-      out.push(`${subject} vs ${recordingCost.floor} (${floorNote ?? 'recording cost beyond one extra hop'}): throughput ${pct(recordingCost.ratio)}, p50 ${signed(recordingCost.addedP50)} µs, p99 ${signed(recordingCost.addedP99)} µs`);
+      out.push(
+        `${subject} vs ${recordingCost.floor} (${floorNote ?? 'recording cost beyond one extra hop'}): throughput ${pct(recordingCost.ratio)}, p50 ${signed(recordingCost.addedP50)} µs, p99 ${signed(recordingCost.addedP99)} µs`,
+      );
     }
     out.push('');
   }
@@ -132,8 +144,8 @@ export function formatTable(summary, plan, info, usage) {
 export function formatWss(summary, usage) {
   return [
     `wss:// (TLS), text messages; ${usageLine(usage)}`,
-    'direct: ws client -> https server; wstape: CONNECT tunnel, TLS intercepted with the recorder\'s CA, verified TLS upstream, recorded;',
-    'wstape-tunnel: the same recorder with --no-intercept \'*\' (TLS passes through the CONNECT tunnel untouched, nothing recorded)\n',
+    "direct: ws client -> https server; wstape: CONNECT tunnel, TLS intercepted with the recorder's CA, verified TLS upstream, recorded;",
+    "wstape-tunnel: the same recorder with --no-intercept '*' (TLS passes through the CONNECT tunnel untouched, nothing recorded)\n",
     ...formatRows(summary, { floorNote: 'interception and recording beyond the tunnel hop' }),
   ].join('\n');
 }
@@ -141,42 +153,77 @@ export function formatWss(summary, usage) {
 /** First connection to a new host through the intercepting recorder, and leaf timing in-process. */
 export function formatFirstConnections(first, leaf, target) {
   const ms = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-  const out = [`First connection to a new host name (${first.summary.names} names h1.test…, SNI to 127.0.0.1): ms from the start of the connection to the first echo (median, max)`];
+  const out = [
+    `First connection to a new host name (${first.summary.names} names h1.test…, SNI to 127.0.0.1): ms from the start of the connection to the first echo (median, max)`,
+  ];
   const kinds = [
     ['direct (no proxy)', first.summary.direct],
     ['wstape, new host', first.summary.first],
     ['wstape, repeat host', first.summary.repeat],
-    ...(first.insecure ? [['wstape -k, new host', first.insecure.first], ['wstape -k, repeat host', first.insecure.repeat]] : []),
+    ...(first.insecure
+      ? [
+          ['wstape -k, new host', first.insecure.first],
+          ['wstape -k, repeat host', first.insecure.repeat],
+        ]
+      : []),
   ];
   const cell = (s) => (s ? `${ms(s.median)} (${ms(s.max)})` : '');
-  out.push(table(['path', 'total', 'CONNECT', 'TLS handshake', 'upgrade', 'first echo'], kinds.map(([name, s]) => [name, cell(s.total), cell(s.tunnel), cell(s.handshake), cell(s.upgrade), cell(s.echo)])));
-  out.push(`a new host adds ${ms(first.summary.addedByNewHost.median)} ms (max ${ms(first.summary.addedByNewHost.max)}) to the first echo, ${ms(first.summary.addedToHandshake.median)} ms to the TLS handshake (median over names, new minus repeat)`);
+  out.push(
+    table(
+      ['path', 'total', 'CONNECT', 'TLS handshake', 'upgrade', 'first echo'],
+      kinds.map(([name, s]) => [name, cell(s.total), cell(s.tunnel), cell(s.handshake), cell(s.upgrade), cell(s.echo)]),
+    ),
+  );
+  out.push(
+    `a new host adds ${ms(first.summary.addedByNewHost.median)} ms (max ${ms(first.summary.addedByNewHost.max)}) to the first echo, ${ms(first.summary.addedToHandshake.median)} ms to the TLS handshake (median over names, new minus repeat)`,
+  );
   const vf = first.summary.veryFirst;
-  if (vf) out.push(`the recorder's very first intercepted connection (not in the rows: it also loads the CA and node-forge): ${ms(vf.total)} ms, of which TLS handshake ${ms(vf.handshake)} ms, upgrade ${ms(vf.upgrade)} ms`);
+  if (vf)
+    out.push(
+      `the recorder's very first intercepted connection (not in the rows: it also loads the CA and node-forge): ${ms(vf.total)} ms, of which TLS handshake ${ms(vf.handshake)} ms, upgrade ${ms(vf.upgrade)} ms`,
+    );
   if (leaf) {
     const per = leaf.perNameMs;
-    out.push(`leaf certificates in a fresh process (LeafCertificates.contextFor, CA on disk): load CA ${ms(leaf.loadCaMs)} ms, node-forge ready ${ms(leaf.forgeReadyMs)} ms, ` +
-      `first leaf ${ms(leaf.firstLeafMs)} ms, then ${per.length} new names: median ${ms(median(per))} ms, max ${ms(Math.max(...per))} ms; cached ${ms(leaf.cachedMs, 2)} ms`);
+    out.push(
+      `leaf certificates in a fresh process (LeafCertificates.contextFor, CA on disk): load CA ${ms(leaf.loadCaMs)} ms, node-forge ready ${ms(leaf.forgeReadyMs)} ms, ` +
+        `first leaf ${ms(leaf.firstLeafMs)} ms, then ${per.length} new names: median ${ms(median(per))} ms, max ${ms(Math.max(...per))} ms; cached ${ms(leaf.cachedMs, 2)} ms`,
+    );
     const worst = Math.max(leaf.firstLeafMs, ...per);
-    out.push(`target a new host's leaf in < ${target} ms once the CA exists: slowest ${ms(worst)} ms in-process (first leaf included), +${ms(first.summary.addedByNewHost.max)} ms end to end at worst — ${worst < target && first.summary.addedByNewHost.max < target ? 'MET' : 'NOT MET'}`);
+    out.push(
+      `target a new host's leaf in < ${target} ms once the CA exists: slowest ${ms(worst)} ms in-process (first leaf included), +${ms(first.summary.addedByNewHost.max)} ms end to end at worst — ${worst < target && first.summary.addedByNewHost.max < target ? 'MET' : 'NOT MET'}`,
+    );
   }
   out.push('');
   return out.join('\n');
 }
 
 export function formatReplay(replay) {
-  const out = [`Replay with --asap: ${replay.count.toLocaleString('en-US')} distinct 1 KiB text messages per session, recorded through wstape record; msg/s from the first message to the last reply`];
+  const out = [
+    `Replay with --asap: ${replay.count.toLocaleString('en-US')} distinct 1 KiB text messages per session, recorded through wstape record; msg/s from the first message to the last reply`,
+  ];
   const direct = Object.fromEntries(replay.rows.filter((r) => r.mode === 'direct echo').map((r) => [r.conn, r]));
-  out.push(table(['mode', 'session', 'msg/s', 'vs direct', 'session s', 'process s'], replay.rows.map((r) => [
-    r.mode,
-    r.session,
-    num(r.msgPerSec),
-    r.mode === 'direct echo' ? '' : pct(r.msgPerSec / direct[r.conn]?.msgPerSec),
-    num(r.seconds, 2),
-    r.wallSeconds === null ? '' : num(r.wallSeconds, 2),
-  ]), 2));
-  out.push('session s: first message to last reply (the bench client\'s clock for --as server, the echo server\'s for --as client); process s: the whole `wstape replay` process (start-up, loading the archive, exit)');
-  out.push(replay.ok ? 'replay verified: every session sent and received every recorded message (and the close)' : `REPLAY CHECK FAILED: ${replay.problems.join('; ')}`);
+  out.push(
+    table(
+      ['mode', 'session', 'msg/s', 'vs direct', 'session s', 'process s'],
+      replay.rows.map((r) => [
+        r.mode,
+        r.session,
+        num(r.msgPerSec),
+        r.mode === 'direct echo' ? '' : pct(r.msgPerSec / direct[r.conn]?.msgPerSec),
+        num(r.seconds, 2),
+        r.wallSeconds === null ? '' : num(r.wallSeconds, 2),
+      ]),
+      2,
+    ),
+  );
+  out.push(
+    "session s: first message to last reply (the bench client's clock for --as server, the echo server's for --as client); process s: the whole `wstape replay` process (start-up, loading the archive, exit)",
+  );
+  out.push(
+    replay.ok
+      ? 'replay verified: every session sent and received every recorded message (and the close)'
+      : `REPLAY CHECK FAILED: ${replay.problems.join('; ')}`,
+  );
   out.push('');
   return out.join('\n');
 }
@@ -198,18 +245,32 @@ export function formatShow(shows, targets) {
       ]);
     }
   }
-  out.push('jq: sed \'1d;$d;s/^,//\' FILE | jq -c \'select(...)\' (jq parses each entry line itself); jq -R: jq -cR \'ltrimstr(",") | fromjson? | select(...)\' FILE (one process, the archive as it is)');
-  out.push(table(['archive', 'tool', 'seconds', 'its time / show\'s', 'peak RSS MiB', 'rows', 'other work'], rows, 2));
+  out.push(
+    "jq: sed '1d;$d;s/^,//' FILE | jq -c 'select(...)' (jq parses each entry line itself); jq -R: jq -cR 'ltrimstr(\",\") | fromjson? | select(...)' FILE (one process, the archive as it is)",
+  );
+  out.push(table(['archive', 'tool', 'seconds', "its time / show's", 'peak RSS MiB', 'rows', 'other work'], rows, 2));
   const bad = shows.filter((show) => !show.ok);
-  out.push(bad.length === 0 ? 'rows verified: every tool printed the same frames (conn, index), as many as the generator wrote' : `SHOW CHECK FAILED: ${bad.flatMap((show) => show.problems).join('; ')}`);
+  out.push(
+    bad.length === 0
+      ? 'rows verified: every tool printed the same frames (conn, index), as many as the generator wrote'
+      : `SHOW CHECK FAILED: ${bad.flatMap((show) => show.problems).join('; ')}`,
+  );
   const largest = shows[shows.length - 1];
   const show = largest.runs.find((run) => run.tool === 'wstape show');
   const jq = largest.runs.find((run) => run.tool === 'jq');
-  if (show && jq) out.push(`target faster than jq (${num(largest.fileBytes / 1024 ** 2)} MiB): show ${num(show.seconds, 2)} s, jq ${num(jq.seconds, 2)} s — ${show.seconds < jq.seconds ? 'MET' : 'NOT MET'}`);
-  const peaks = shows.map((s) => s.runs.find((run) => run.tool === 'wstape show')).filter(Boolean).map((run) => run.peaks[0].hwmKiB);
+  if (show && jq)
+    out.push(
+      `target faster than jq (${num(largest.fileBytes / 1024 ** 2)} MiB): show ${num(show.seconds, 2)} s, jq ${num(jq.seconds, 2)} s — ${show.seconds < jq.seconds ? 'MET' : 'NOT MET'}`,
+    );
+  const peaks = shows
+    .map((s) => s.runs.find((run) => run.tool === 'wstape show'))
+    .filter(Boolean)
+    .map((run) => run.peaks[0].hwmKiB);
   if (peaks.length > 0) {
     const worst = Math.max(...peaks);
-    out.push(`target show's peak RSS < ${targets.showRssMB} MB (${num(targets.showRssMB * 1e6 / 1024 ** 2)} MiB) whatever the archive's size: ${peaks.map((kib) => `${num(kib / 1024)} MiB`).join(', ')} — ${worst * 1024 < targets.showRssMB * 1e6 ? 'MET' : 'NOT MET'}`);
+    out.push(
+      `target show's peak RSS < ${targets.showRssMB} MB (${num((targets.showRssMB * 1e6) / 1024 ** 2)} MiB) whatever the archive's size: ${peaks.map((kib) => `${num(kib / 1024)} MiB`).join(', ')} — ${worst * 1024 < targets.showRssMB * 1e6 ? 'MET' : 'NOT MET'}`,
+    );
   }
   out.push('');
   return out.join('\n');

@@ -49,8 +49,17 @@ import { livePids, memoryOf, ROOT, startServer, startWstape } from './processes.
 import { topSelfTime } from './profile.mjs';
 import { replayRows } from './replay.mjs';
 import {
-  formatFirstConnections, formatMemory, formatReplay, formatShow, formatTable, formatWss,
-  NEW_HOST_LEAF_MS, SHOW_TARGETS, summarise, TARGETS, WSS_TARGETS,
+  formatFirstConnections,
+  formatMemory,
+  formatReplay,
+  formatShow,
+  formatTable,
+  formatWss,
+  NEW_HOST_LEAF_MS,
+  SHOW_TARGETS,
+  summarise,
+  TARGETS,
+  WSS_TARGETS,
 } from './report.mjs';
 import { showRows } from './show.mjs';
 import { connectWss, firstConnections, forwardArgs, leafTiming, setupTls, summariseFirstConnections } from './tls.mjs';
@@ -77,7 +86,11 @@ const { values: flags } = parseArgs({
   },
 });
 const SECTIONS = ['relay', 'memory', 'wss', 'first', 'replay', 'show'];
-const listFlag = (value) => (value ?? '').split(',').map((v) => v.trim()).filter(Boolean);
+const listFlag = (value) =>
+  (value ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 for (const name of [...listFlag(flags.only), ...listFlag(flags.skip)]) {
   if (!SECTIONS.includes(name)) throw new Error(`--only/--skip: unknown section "${name}" (${SECTIONS.join(', ')})`);
 }
@@ -115,7 +128,7 @@ if (!Number.isInteger(plan.reps) || plan.reps < 1 || plan.reps > 9) throw new Er
 if (!(plan.waitQuiet >= 0 && plan.waitQuiet <= 600)) throw new Error('--wait-quiet must be 0..600 seconds');
 // The echo server accepts messages up to 1 GiB (servers.mjs).
 if (!(plan.memory.size > 0 && plan.memory.size <= 1024 * MiB)) throw new Error('--frame-mib must be 1..1024');
-if (!(plan.show.mib.every((mib) => Number.isInteger(mib) && mib >= 16 && mib <= 4096))) throw new Error('--show-mib must be 16..4096');
+if (!plan.show.mib.every((mib) => Number.isInteger(mib) && mib >= 16 && mib <= 4096)) throw new Error('--show-mib must be 16..4096');
 if (!(Number.isInteger(plan.replay.count) && plan.replay.count >= 10 && plan.replay.count <= 100_000)) throw new Error('--replay-messages must be 10..100000');
 if (flags.profile) plan.sections = ['relay'];
 
@@ -179,7 +192,8 @@ function relaySuite(echoPort) {
       const archive = path.join(archiveDir, `run-${rep}.wstape.json`);
       for (const name of plan.configs) {
         if (name === 'direct') proxies[name] = { port: echoPort, stop: async () => ({}) };
-        else if (name === 'wstape') proxies[name] = await startWstape({ targetPort: echoPort, out: archive, maxPayload: plan.maxPayload, cpuProfDir: options.cpuProfDir });
+        else if (name === 'wstape')
+          proxies[name] = await startWstape({ targetPort: echoPort, out: archive, maxPayload: plan.maxPayload, cpuProfDir: options.cpuProfDir });
         else proxies[name] = await startServer(name, echoPort);
       }
       return {
@@ -261,8 +275,10 @@ async function runOnce(suite, rep, options = {}) {
         await close(ws);
         if (config === 'wstape') expected.push(expectation(l.sentTotal, size));
         results.push({ rep, size, label, config, throughput: t, latency: l });
-        log(`  ${suite.name} run ${rep + 1} ${label.padEnd(6)} ${config.padEnd(13)} ${Math.round(t.msgPerSec).toLocaleString('en-US').padStart(8)} msg/s  ` +
-          `${t.mibPerSec.toFixed(1).padStart(7)} MiB/s  p50 ${l.p50.toFixed(0).padStart(5)} µs  p99 ${l.p99.toFixed(0).padStart(5)} µs`);
+        log(
+          `  ${suite.name} run ${rep + 1} ${label.padEnd(6)} ${config.padEnd(13)} ${Math.round(t.msgPerSec).toLocaleString('en-US').padStart(8)} msg/s  ` +
+            `${t.mibPerSec.toFixed(1).padStart(7)} MiB/s  p50 ${l.p50.toFixed(0).padStart(5)} µs  p99 ${l.p99.toFixed(0).padStart(5)} µs`,
+        );
       }
     }
   } finally {
@@ -277,7 +293,10 @@ async function runOnce(suite, rep, options = {}) {
   const load = machineLoad(cpuBefore, cpuTimes());
   if (load) load.justBeforePercent = quietBefore?.otherPercent ?? null;
   const noisy = load !== null && load.otherPercent >= plan.noisyPercent;
-  if (load) log(`  other work on the machine during ${suite.name} run ${rep + 1}: ${load.otherPercent}% of CPU time (steal ${load.stealSeconds} s)${noisy ? ': noisy run' : ''}`);
+  if (load)
+    log(
+      `  other work on the machine during ${suite.name} run ${rep + 1}: ${load.otherPercent}% of CPU time (steal ${load.stealSeconds} s)${noisy ? ': noisy run' : ''}`,
+    );
   return { rep, results, recording, load, noisy };
 }
 
@@ -327,7 +346,9 @@ async function verifyArchive(archive, expected, summary) {
   else if (scan.trailer.summary?.frames !== scan.frames) problems.push(`trailer says ${scan.trailer.summary?.frames} frames, file holds ${scan.frames}`);
   if (scan.damaged > 0) problems.push(`${scan.damaged} damaged lines`);
   const check = { archiveBytes: bytes, connections: expected.length, frames: scan.frames, expectedFrames, summary, ok: problems.length === 0, problems };
-  log(`  archive: ${scan.frames.toLocaleString('en-US')} frames in ${(bytes / MiB).toFixed(0)} MiB, expected ${expectedFrames.toLocaleString('en-US')}: ${check.ok ? 'ok' : 'MISMATCH'}`);
+  log(
+    `  archive: ${scan.frames.toLocaleString('en-US')} frames in ${(bytes / MiB).toFixed(0)} MiB, expected ${expectedFrames.toLocaleString('en-US')}: ${check.ok ? 'ok' : 'MISMATCH'}`,
+  );
   for (const problem of problems.slice(0, 10)) log(`    ${problem}`);
   return check;
 }
@@ -357,8 +378,10 @@ async function memoryRow(echoPort) {
       await proxy.stop();
     }
     rows.push(row);
-    log(`  memory ${name.padEnd(10)} ${(payload.length / MiB).toFixed(0)} MiB frame in ${seconds.toFixed(2)} s, peak RSS ${(row.hwmKiB / 1024).toFixed(0)} MiB (idle ${(row.rssBeforeKiB / 1024).toFixed(0)} MiB)` +
-      (row.recording ? `, archive ${row.recording.ok ? 'ok' : 'MISMATCH ' + row.recording.problems.join('; ')}` : ''));
+    log(
+      `  memory ${name.padEnd(10)} ${(payload.length / MiB).toFixed(0)} MiB frame in ${seconds.toFixed(2)} s, peak RSS ${(row.hwmKiB / 1024).toFixed(0)} MiB (idle ${(row.rssBeforeKiB / 1024).toFixed(0)} MiB)` +
+        (row.recording ? `, archive ${row.recording.ok ? 'ok' : 'MISMATCH ' + row.recording.problems.join('; ')}` : ''),
+    );
   }
   return rows;
 }
@@ -369,7 +392,9 @@ async function profileRun(echoPort) {
   const file = readdirSync(cpuProfDir).find((name) => name.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no .cpuprofile in ${cpuProfDir}`);
   const { totalMs, top } = topSelfTime(path.join(cpuProfDir, file), 20, ROOT);
-  console.log(`\nwstape recorder CPU profile (${plan.type} messages, ${results.length} sizes; archive ${recording.ok ? 'verified' : 'MISMATCH'}), ${(totalMs / 1000).toFixed(2)} s sampled:`);
+  console.log(
+    `\nwstape recorder CPU profile (${plan.type} messages, ${results.length} sizes; archive ${recording.ok ? 'verified' : 'MISMATCH'}), ${(totalMs / 1000).toFixed(2)} s sampled:`,
+  );
   console.log('  self ms   self %  function');
   for (const entry of top) {
     console.log(`${entry.selfMs.toFixed(0).padStart(9)} ${entry.percent.toFixed(1).padStart(7)}%  ${entry.name}  ${entry.where}`);
@@ -404,16 +429,20 @@ async function firstSection(tlsSetup, wssPort, names) {
   const problems = [...verified.problems, ...insecure.problems.map((p) => `--insecure: ${p}`)];
   for (const problem of problems) log(`    first connections: ${problem}`);
   const s = verified.summary;
-  log(`  first connection: new host ${s.first.total.median.toFixed(1)} ms, repeat ${s.repeat.total.median.toFixed(1)} ms, direct ${s.direct.total.median.toFixed(1)} ms (medians); ` +
-    `with --insecure: new ${insecure.summary.first.total.median.toFixed(1)} ms, repeat ${insecure.summary.repeat.total.median.toFixed(1)} ms; ` +
-    `leaf in-process: median ${[...leaf.perNameMs].sort((a, b) => a - b)[Math.floor(leaf.perNameMs.length / 2)].toFixed(1)} ms`);
+  log(
+    `  first connection: new host ${s.first.total.median.toFixed(1)} ms, repeat ${s.repeat.total.median.toFixed(1)} ms, direct ${s.direct.total.median.toFixed(1)} ms (medians); ` +
+      `with --insecure: new ${insecure.summary.first.total.median.toFixed(1)} ms, repeat ${insecure.summary.repeat.total.median.toFixed(1)} ms; ` +
+      `leaf in-process: median ${[...leaf.perNameMs].sort((a, b) => a - b)[Math.floor(leaf.perNameMs.length / 2)].toFixed(1)} ms`,
+  );
   return { summary: s, rows: verified.rows, insecure: insecure.summary, insecureRows: insecure.rows, leaf, problems, ok: problems.length === 0 };
 }
 
 /** Is `command` runnable (jq, sed for the show rows)? */
 function toolVersion(command) {
   try {
-    return execFileSync(command, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 }).split('\n')[0].trim();
+    return execFileSync(command, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5_000 })
+      .split('\n')[0]
+      .trim();
   } catch {
     return null;
   }
@@ -424,13 +453,17 @@ async function main() {
   const info = machine();
   info.loadBefore = await backgroundLoad();
   if (info.loadBefore && info.loadBefore.otherPercent >= 15) {
-    log(`note: other work uses ${info.loadBefore.otherPercent}% of the machine's CPU; figures will be noisy` +
-      (plan.waitQuiet > 0 ? ` (each run first waits up to ${plan.waitQuiet} s for it to calm down)` : ''));
+    log(
+      `note: other work uses ${info.loadBefore.otherPercent}% of the machine's CPU; figures will be noisy` +
+        (plan.waitQuiet > 0 ? ` (each run first waits up to ${plan.waitQuiet} s for it to calm down)` : ''),
+    );
   }
   const cpuBefore = cpuTimes();
   const has = (section) => plan.sections.includes(section);
-  log(`wstape bench: sections ${plan.sections.join(', ')}; ${plan.type} messages, ${plan.reps} run(s) per row${quick ? ' (quick)' : ''}; ` +
-    `${info.nproc} CPUs (${info.cpu}), Node ${info.node}; wstape ${info.source}; work dir ${workDir}`);
+  log(
+    `wstape bench: sections ${plan.sections.join(', ')}; ${plan.type} messages, ${plan.reps} run(s) per row${quick ? ' (quick)' : ''}; ` +
+      `${info.nproc} CPUs (${info.cpu}), Node ${info.node}; wstape ${info.source}; work dir ${workDir}`,
+  );
   const echo = await startServer('echo');
   livePids.add(echo.pid);
   let wssServer = null;
@@ -460,14 +493,25 @@ async function main() {
       await warmUp(() => connect(`ws://127.0.0.1:${echo.port}/warm-up`), plan.type);
       const { runs, used, usage } = await runSuite(suite, 120);
       relayRuns.push(...runs);
-      const summary = summarise(used.flatMap((run) => run.results), { sizes: plan.sizes, configs: plan.configs, targets: TARGETS, floor: 'tcp-pipe' });
+      const summary = summarise(
+        used.flatMap((run) => run.results),
+        { sizes: plan.sizes, configs: plan.configs, targets: TARGETS, floor: 'tcp-pipe' },
+      );
       const recordingOk = runs.every((run) => run.recording?.ok);
       report.push(formatTable(summary, plan, info, usage));
-      report.push(recordingOk
-        ? `Recording verified: every wstape archive holds exactly the frames the client sent and received (${runs.map((r) => r.recording.frames.toLocaleString('en-US')).join(', ')} frames per run).\n`
-        : 'RECORDING CHECK FAILED: see the archive lines above; the wstape figures are not valid.\n');
+      report.push(
+        recordingOk
+          ? `Recording verified: every wstape archive holds exactly the frames the client sent and received (${runs.map((r) => r.recording.frames.toLocaleString('en-US')).join(', ')} frames per run).\n`
+          : 'RECORDING CHECK FAILED: see the archive lines above; the wstape figures are not valid.\n',
+      );
       if (!recordingOk) failures.push('relay: recording check failed');
-      Object.assign(results, { summary, usage, recordings: runs.map((r) => r.recording), loadPerRun: runs.map((r) => r.load), runs: runs.flatMap((r) => r.results) });
+      Object.assign(results, {
+        summary,
+        usage,
+        recordings: runs.map((r) => r.recording),
+        loadPerRun: runs.map((r) => r.load),
+        runs: runs.flatMap((r) => r.results),
+      });
     });
     await section('memory', async () => {
       const memory = await memoryRow(echo.port);
@@ -489,18 +533,26 @@ async function main() {
       await warmUp(() => connectWss({ wssPort: wssServer.port, proxyPort: null, ca: tlsSetup.upstreamCaPem, path: '/warm-up' }), 'text');
       const { runs, used, usage } = await runSuite(suite, 90);
       wssRuns.push(...runs);
-      const summary = summarise(used.flatMap((run) => run.results), { sizes: plan.sizes, configs: plan.wss.configs, targets: WSS_TARGETS, floor: 'wstape-tunnel' });
+      const summary = summarise(
+        used.flatMap((run) => run.results),
+        { sizes: plan.sizes, configs: plan.wss.configs, targets: WSS_TARGETS, floor: 'wstape-tunnel' },
+      );
       const recordingOk = runs.every((run) => run.recording?.ok);
       report.push(formatWss(summary, usage));
-      report.push(recordingOk
-        ? `Recording verified: every intercepting recorder's archive holds exactly the frames the client sent and received (${runs.map((r) => r.recording.frames.toLocaleString('en-US')).join(', ')} frames per run).\n`
-        : 'RECORDING CHECK FAILED (wss): see the archive lines above; the wstape figures are not valid.\n');
+      report.push(
+        recordingOk
+          ? `Recording verified: every intercepting recorder's archive holds exactly the frames the client sent and received (${runs.map((r) => r.recording.frames.toLocaleString('en-US')).join(', ')} frames per run).\n`
+          : 'RECORDING CHECK FAILED (wss): see the archive lines above; the wstape figures are not valid.\n',
+      );
       if (!recordingOk) failures.push('wss: recording check failed');
       results.wss = { summary, usage, recordings: runs.map((r) => r.recording), loadPerRun: runs.map((r) => r.load), runs: runs.flatMap((r) => r.results) };
     });
     await section('first', async () => {
       const { value, load, noisy } = await measure('the first-connection rows', () => firstSection(tlsSetup, wssServer.port, firstNames));
-      report.push(formatFirstConnections(value, value.leaf, NEW_HOST_LEAF_MS) + `(other work on the machine meanwhile: ${load?.otherPercent ?? '?'}%${noisy ? ': NOISY' : ''})\n`);
+      report.push(
+        formatFirstConnections(value, value.leaf, NEW_HOST_LEAF_MS) +
+          `(other work on the machine meanwhile: ${load?.otherPercent ?? '?'}%${noisy ? ': NOISY' : ''})\n`,
+      );
       if (!value.ok) failures.push(`first: ${value.problems.join('; ')}`);
       results.first = { ...value, load, noisy };
     });
@@ -534,9 +586,11 @@ async function main() {
     if (info.loadDuring) {
       const l = info.loadDuring;
       const perRun = (runs) => runs.map((r) => `${r.load?.otherPercent ?? '?'}%`).join(', ');
-      console.log(`Other work on the machine during the bench: ${l.otherCpuSeconds} CPU-s, ${l.otherPercent}% of all CPU time ` +
-        `(relay runs: ${perRun(relayRuns) || '-'}; wss runs: ${perRun(wssRuns) || '-'}; the bench's own processes used ${l.benchCpuSeconds} CPU-s); ` +
-        `steal ${l.stealSeconds} s; just before: ${info.loadBefore?.otherPercent ?? '?'}%`);
+      console.log(
+        `Other work on the machine during the bench: ${l.otherCpuSeconds} CPU-s, ${l.otherPercent}% of all CPU time ` +
+          `(relay runs: ${perRun(relayRuns) || '-'}; wss runs: ${perRun(wssRuns) || '-'}; the bench's own processes used ${l.benchCpuSeconds} CPU-s); ` +
+          `steal ${l.stealSeconds} s; just before: ${info.loadBefore?.otherPercent ?? '?'}%`,
+      );
     }
     if (failures.length > 0) console.log(`\nFAILED: ${failures.join('; ')}`);
     const out = path.join(os.tmpdir(), `wstape-bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

@@ -28,7 +28,10 @@ const SELECT = `select(.kind=="frame" and .dir=="${SHOW_FILTER.dir}" and .type==
 export function toolCommands(file) {
   return {
     'wstape show': [[process.execPath, [WSTAPE, 'show', file, '--dir', SHOW_FILTER.dir, '--type', SHOW_FILTER.type, '--grep', SHOW_FILTER.needle, '--json']]],
-    jq: [['sed', ['1d;$d;s/^,//', file]], ['jq', ['-c', SELECT]]],
+    jq: [
+      ['sed', ['1d;$d;s/^,//', file]],
+      ['jq', ['-c', SELECT]],
+    ],
     'jq -R': [['jq', ['-cR', `ltrimstr(",") | fromjson? | ${SELECT}`, file]]],
   };
 }
@@ -91,15 +94,19 @@ export async function showRows({ bytes, tools, log, measure, timeoutMs = 240_000
   const problems = [];
   for (const tool of tools) {
     const counter = rowCounter();
-    const { value, load, noisy } = await measure(`${tool} over ${(meta.fileBytes / 1024 ** 2).toFixed(0)} MiB`, () => runPipeline(commands[tool], { timeoutMs, onChunk: counter.onChunk }));
+    const { value, load, noisy } = await measure(`${tool} over ${(meta.fileBytes / 1024 ** 2).toFixed(0)} MiB`, () =>
+      runPipeline(commands[tool], { timeoutMs, onChunk: counter.onChunk }),
+    );
     const counted = counter.result();
     const run = { tool, seconds: value.seconds, code: value.code, peaks: value.peaks, ...counted, load, noisy };
     runs.push(run);
     if (value.code !== 0) problems.push(`${tool}: exit code ${value.code}: ${value.stderr.slice(-500)}`);
     if (counted.rows !== meta.matches) problems.push(`${tool}: ${counted.rows} rows, the archive holds ${meta.matches} matching frames`);
-    log(`  show ${(meta.fileBytes / 1024 ** 2).toFixed(0).padStart(5)} MiB  ${tool.padEnd(11)} ${value.seconds.toFixed(2).padStart(6)} s  ` +
-      `peak RSS ${value.peaks.map((p) => `${p.command} ${(p.hwmKiB / 1024).toFixed(0)} MiB`).join(' + ')}  ${counted.rows} rows` +
-      `${load ? `  (other work ${load.otherPercent}%${noisy ? ': noisy' : ''})` : ''}`);
+    log(
+      `  show ${(meta.fileBytes / 1024 ** 2).toFixed(0).padStart(5)} MiB  ${tool.padEnd(11)} ${value.seconds.toFixed(2).padStart(6)} s  ` +
+        `peak RSS ${value.peaks.map((p) => `${p.command} ${(p.hwmKiB / 1024).toFixed(0)} MiB`).join(' + ')}  ${counted.rows} rows` +
+        `${load ? `  (other work ${load.otherPercent}%${noisy ? ': noisy' : ''})` : ''}`,
+    );
   }
   const prints = new Set(runs.map((run) => run.fingerprint));
   if (prints.size > 1) problems.push(`the tools selected different frames: ${runs.map((run) => `${run.tool} ${run.fingerprint}`).join(', ')}`);

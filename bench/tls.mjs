@@ -80,7 +80,8 @@ export async function setupTls(workDir, names) {
   writeFileSync(certsFile, JSON.stringify({ key: upstreamCa.leafKeyPem, certs, default: 'localhost' }), { mode: 0o600 });
   const recorderCaDir = path.join(workDir, 'recorder-ca');
   const caCert = await runWstape(['ca', 'cert', '--ca-dir', recorderCaDir], 60_000);
-  if (caCert.code !== 0 || !caCert.stdout.includes('BEGIN CERTIFICATE')) throw new Error(`wstape ca cert failed (code ${caCert.code}): ${caCert.stderr.slice(-1000)}`);
+  if (caCert.code !== 0 || !caCert.stdout.includes('BEGIN CERTIFICATE'))
+    throw new Error(`wstape ca cert failed (code ${caCert.code}): ${caCert.stderr.slice(-1000)}`);
   return {
     certsFile,
     upstreamCaPem: upstreamCa.certPem,
@@ -92,7 +93,12 @@ export async function setupTls(workDir, names) {
 
 /** The `wstape record` arguments of a forward proxy that intercepts (or, with passThrough, does not). */
 export function forwardArgs(setup, { passThrough = false, insecure = false } = {}) {
-  return ['--ca-dir', setup.recorderCaDir, ...(insecure ? ['--insecure'] : ['--upstream-ca', setup.upstreamCaFile]), ...(passThrough ? ['--no-intercept', '*'] : [])];
+  return [
+    '--ca-dir',
+    setup.recorderCaDir,
+    ...(insecure ? ['--insecure'] : ['--upstream-ca', setup.upstreamCaFile]),
+    ...(passThrough ? ['--no-intercept', '*'] : []),
+  ];
 }
 
 /**
@@ -159,10 +165,16 @@ export async function firstConnections({ setup, wssPort, proxyPort, names, warmu
 /** Medians of firstConnections() rows: per kind (first, repeat, direct), per step. */
 export function summariseFirstConnections(rows) {
   const steps = ['total', 'tunnel', 'handshake', 'upgrade', 'echo'];
-  const of = (kind) => Object.fromEntries(steps.map((step) => {
-    const values = rows.filter((row) => row[kind]).map((row) => row[kind][step]).filter((v) => v !== null);
-    return [step, values.length ? { median: median(values), max: Math.max(...values), min: Math.min(...values) } : null];
-  }));
+  const of = (kind) =>
+    Object.fromEntries(
+      steps.map((step) => {
+        const values = rows
+          .filter((row) => row[kind])
+          .map((row) => row[kind][step])
+          .filter((v) => v !== null);
+        return [step, values.length ? { median: median(values), max: Math.max(...values), min: Math.min(...values) } : null];
+      }),
+    );
   const extra = rows.map((row) => row.first.total - row.repeat.total);
   const extraHandshake = rows.map((row) => row.first.handshake - row.repeat.handshake);
   return {

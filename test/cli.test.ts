@@ -86,6 +86,7 @@ describe('help and demo', () => {
     expect(existsSync(file)).toBe(true);
     // The live view went to stdout, without colour when piped.
     expect(result.stdout).toMatch(/c1 --> \{"type":"join","user":"ada"\}/);
+    // eslint-disable-next-line no-control-regex -- matching control bytes (C0 controls, ANSI escapes) is the point
     expect(result.stdout).not.toMatch(/\x1b\[/);
     expect(result.stderr).toContain('wstape show wstape-demo.wstape.json');
 
@@ -96,7 +97,10 @@ describe('help and demo', () => {
     expect(entries.find((entry) => entry.kind === 'end')).toMatchObject({ closeCode: 1000, clean: true });
 
     const listed = await runCli(['list', file, '--json'], { cwd });
-    const rows = listed.stdout.trim().split('\n').map((line) => JSON.parse(line) as { kind: string; closeCode: number | null });
+    const rows = listed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { kind: string; closeCode: number | null });
     expect(rows.map((row) => row.kind).sort()).toEqual(['http', 'websocket']);
   });
 });

@@ -80,7 +80,10 @@ function callbacks(io: Io, onCreated?: () => void): CaOptions {
 async function openCa(options: CaCommonOptions, io: Io): Promise<{ ca: RootCa; created: boolean }> {
   const { loadOrCreateCa, resolveCaDir } = await caModule();
   let created = false;
-  const ca = await loadOrCreateCa(resolveCaDir(options, io.env, io.cwd), callbacks(io, () => (created = true)));
+  const ca = await loadOrCreateCa(
+    resolveCaDir(options, io.env, io.cwd),
+    callbacks(io, () => (created = true)),
+  );
   return { ca, created };
 }
 
@@ -166,8 +169,7 @@ export async function runCaRegen(options: CaRegenOptions, io: CaIo): Promise<num
       throw cliError('ERR_USAGE', `ca regen replaces the root CA in ${dir} that clients trust; run it on a terminal to confirm, or pass --yes`);
     }
     io.stderr.write(
-      `Replace the root CA in ${dir} (SHA-256 ${existing.fingerprint256})?\n` +
-        'Clients that trust it will reject wstape until they trust the new one. [y/N] ',
+      `Replace the root CA in ${dir} (SHA-256 ${existing.fingerprint256})?\n` + 'Clients that trust it will reject wstape until they trust the new one. [y/N] ',
     );
     const answer = await readLine(io.stdin);
     if (!/^\s*y(es)?\s*$/i.test(answer)) {

@@ -13,7 +13,7 @@ export function fileArgument<T>(yargs: Argv<T>): Argv<T & { file: string }> {
     type: 'string',
     demandOption: true,
     normalize: true,
-  }) as Argv<T & { file: string }>;
+  });
 }
 
 /** A repeatable option's values, each possibly comma-separated, as one flat list (yargs coerce). */
@@ -25,6 +25,7 @@ export function toList(value: unknown): string[] | undefined {
 /** The last value of a string option given more than once (yargs makes an array of them). */
 export function lastValue(value: unknown): string | undefined {
   const item: unknown = Array.isArray(value) ? value[value.length - 1] : value;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- yargs gives strings, numbers or booleans here
   return item === undefined ? undefined : String(item);
 }
 

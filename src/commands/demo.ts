@@ -18,11 +18,7 @@ export interface DemoOptions {
 
 export async function runDemo(options: DemoOptions, io: Io): Promise<number> {
   const server = await startChatServer();
-  const session = await startRecording(
-    { host: '127.0.0.1', port: 0, out: options.out, quiet: options.quiet, maxPayload: '16MiB' },
-    io,
-    { overwrite: true },
-  );
+  const session = await startRecording({ host: '127.0.0.1', port: 0, out: options.out, quiet: options.quiet, maxPayload: '16MiB' }, io, { overwrite: true });
   io.stderr.write(`wstape demo: chat server on ws://127.0.0.1:${server.port}/chat, recording proxy on ${session.url}\n`);
   io.stderr.write(`wstape demo: a scripted client connects through the proxy (as HTTP_PROXY=${session.url} would)\n\n`);
   try {
@@ -58,7 +54,7 @@ export const demoCommand: CommandModule<object, DemoOptions> = {
     yargs
       .option('out', { alias: 'o', type: 'string', default: 'wstape-demo.wstape.json', describe: 'Archive path (overwritten)' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Do not print the live view' })
-      .example('$0 demo', 'record the demo session to wstape-demo.wstape.json') as unknown as Argv<DemoOptions>,
+      .example('$0 demo', 'record the demo session to wstape-demo.wstape.json'),
   handler: async (argv) => {
     process.exitCode = await runDemo(argv, processIo());
   },

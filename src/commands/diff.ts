@@ -137,7 +137,8 @@ export const diffCommand: CommandModule<object, DiffOptions> = {
         type: 'string',
       })
       .option('ignore', {
-        describe: "Leave out of the comparison: a JSONPath into JSON payloads ('$.ts', '$.items[*].id', '$..requestId') or re:REGEX (masked in text payloads); repeat for several",
+        describe:
+          "Leave out of the comparison: a JSONPath into JSON payloads ('$.ts', '$.items[*].id', '$..requestId') or re:REGEX (masked in text payloads); repeat for several",
         type: 'string',
         coerce: toArray,
       })

@@ -27,7 +27,6 @@ function toArray(value: unknown): string[] | undefined {
   return (Array.isArray(value) ? value : [value]).map(String);
 }
 
-
 export const exportCommand: CommandModule<object, ExportOptions> = {
   command: 'export <file>',
   builder: (yargs) =>

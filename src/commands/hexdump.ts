@@ -142,7 +142,6 @@ export async function runHexdump(options: HexdumpOptions, io: Io): Promise<numbe
   return EXIT_OK;
 }
 
-
 export const hexdumpCommand: CommandModule<object, HexdumpOptions> = {
   command: 'hexdump <file>',
   builder: (yargs) =>
@@ -153,7 +152,7 @@ export const hexdumpCommand: CommandModule<object, HexdumpOptions> = {
         coerce: toList,
       })
       .option('index', {
-        describe: "Only the frame with this number in its connection (needs one --conn); any type",
+        describe: 'Only the frame with this number in its connection (needs one --conn); any type',
         type: 'number',
       })
       .option('dir', {

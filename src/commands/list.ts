@@ -61,7 +61,14 @@ export async function runList(options: ListOptions, io: Io): Promise<number> {
   }
   const color = useColor(io.stdout, io.env);
   const p = makePalette(color);
-  await writeOut(io.stdout, renderTable(LIST_COLUMNS, rows.map((row) => listTableRow(row, p)), { color }));
+  await writeOut(
+    io.stdout,
+    renderTable(
+      LIST_COLUMNS,
+      rows.map((row) => listTableRow(row, p)),
+      { color },
+    ),
+  );
   return EXIT_OK;
 }
 
@@ -86,7 +93,8 @@ export const listCommand: CommandModule<object, ListOptions> = {
       .option('grep', {
         describe: 'Only URLs matching this regular expression',
         type: 'string',
-        coerce: (value: unknown) => (Array.isArray(value) ? String(value[value.length - 1]) : value === undefined ? undefined : String(value)),
+        coerce: (value: unknown) =>
+          Array.isArray(value) ? String(value[value.length - 1] as string | number) : value === undefined ? undefined : String(value as string | number),
       })
       .option('ignore-case', {
         alias: 'i',

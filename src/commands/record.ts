@@ -45,10 +45,22 @@ export const recordCommand: CommandModule<object, RecordOptions> = {
       .option('ca-dir', { type: 'string', describe: 'Folder of the root CA used to intercept TLS (default $WSTAPE_HOME or ~/.wstape)' })
       .option('insecure', { alias: 'k', type: 'boolean', default: false, describe: 'Do not verify upstream TLS certificates' })
       .option('upstream-ca', { type: 'string', array: true, describe: 'Also trust this CA file (PEM) for upstream TLS (repeatable)' })
-      .option('no-intercept', { type: 'string', array: true, describe: 'Pass TLS to hosts matching this glob through untouched, e.g. "*.apple.com" (repeatable)' })
+      .option('no-intercept', {
+        type: 'string',
+        array: true,
+        describe: 'Pass TLS to hosts matching this glob through untouched, e.g. "*.apple.com" (repeatable)',
+      })
       .option('tls', { type: 'boolean', default: false, describe: 'Reverse mode: serve TLS to clients with a wstape certificate for --host or the SNI name' })
-      .option('redact', { type: 'boolean', default: false, describe: 'Redact secrets (tokens, cookies, passwords...) before they reach the archive (docs/REDACTION.md)' })
-      .option('rule', { type: 'string', array: true, describe: 'An extra redaction rule: header:NAME, query:NAME, json:KEY-REGEX, regex:PATTERN (repeatable; implies --redact)' })
+      .option('redact', {
+        type: 'boolean',
+        default: false,
+        describe: 'Redact secrets (tokens, cookies, passwords...) before they reach the archive (docs/REDACTION.md)',
+      })
+      .option('rule', {
+        type: 'string',
+        array: true,
+        describe: 'An extra redaction rule: header:NAME, query:NAME, json:KEY-REGEX, regex:PATTERN (repeatable; implies --redact)',
+      })
       .example('$0 record', 'forward proxy on 127.0.0.1:8080; set HTTP_PROXY=http://127.0.0.1:8080')
       .example('$0 record --target ws://localhost:9000 --port 9001', 'reverse proxy: clients connect to ws://127.0.0.1:9001')
       .example('$0 record -o bug-123.wstape.json --quiet', 'record silently to a chosen file')

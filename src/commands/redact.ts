@@ -89,7 +89,8 @@ function plural(count: number, one: string, many: string): string {
 /** Run `wstape redact`; returns the exit code. */
 export async function runRedact(options: RedactOptions, io: Io): Promise<number> {
   const rules = rulesFor(options);
-  if (options.check && (options.out !== undefined || options.force)) throw cliError('ERR_USAGE', '--check only reads the archive: it takes no --out or --force');
+  if (options.check && (options.out !== undefined || options.force))
+    throw cliError('ERR_USAGE', '--check only reads the archive: it takes no --out or --force');
   const write = !options.check && !options.dryRun;
   const input = path.resolve(io.cwd, options.file);
   const out = path.resolve(io.cwd, options.out ?? defaultRedactedPath(options.file));
@@ -118,7 +119,8 @@ export async function runRedact(options: RedactOptions, io: Io): Promise<number>
       append(redactor.flush());
       writer.close(reader.trailer ?? counter.trailer(reader.header.startedAt));
       if (writer.error !== null) throw writer.error;
-      if (writer.entriesDropped > 0) throw cliError('ERR_WRITE', `cannot write ${out}: ${plural(writer.entriesDropped, 'entry was', 'entries were')} too large to write`);
+      if (writer.entriesDropped > 0)
+        throw cliError('ERR_WRITE', `cannot write ${out}: ${plural(writer.entriesDropped, 'entry was', 'entries were')} too large to write`);
       renameSync(temporary, out);
     } catch (error) {
       writer.close(counter.trailer(reader.header.startedAt));
@@ -199,7 +201,7 @@ export const redactCommand: CommandModule<object, RedactArgs> = {
       .conflicts('check', ['out', 'force'])
       .example('$0 redact bug.wstape.json', 'Write bug.redacted.wstape.json')
       .example("$0 redact bug.wstape.json --rule 'json:^pin$' --rule header:X-Tenant", 'Also redact these')
-      .example('$0 redact --check bug.redacted.wstape.json && attach it', 'A gate: exit 1 if secrets remain') as unknown as Argv<RedactArgs>,
+      .example('$0 redact --check bug.redacted.wstape.json && attach it', 'A gate: exit 1 if secrets remain'),
   handler: async (argv) => {
     process.exitCode = await runRedact(redactOptions(argv), processIo());
   },

@@ -48,7 +48,9 @@ export function formatDivergence(conversation: Conversation, divergence: Diverge
     `  actual:   ${divergence.mismatch.actual}`,
   ];
   for (const change of divergence.mismatch.changes ?? []) {
-    lines.push(`  ${change.path}: ${change.kind === 'added' ? '(absent)' : JSON.stringify(change.from)} → ${change.kind === 'removed' ? '(absent)' : JSON.stringify(change.to)}`);
+    lines.push(
+      `  ${change.path}: ${change.kind === 'added' ? '(absent)' : JSON.stringify(change.from)} → ${change.kind === 'removed' ? '(absent)' : JSON.stringify(change.to)}`,
+    );
   }
   return lines.join('\n');
 }
@@ -156,7 +158,11 @@ export const replayCommand: CommandModule<object, ReplayOptions> = {
       .option('speed', { type: 'number', default: 1, describe: 'Scale the recorded gaps: 2 is twice as fast' })
       .option('asap', { type: 'boolean', default: false, describe: 'No gaps: send each frame as soon as lockstep allows' })
       .option('strict', { type: 'boolean', default: false, describe: "The peer's frames must match the recording; exit 1 on a divergence" })
-      .option('ignore', { type: 'string', array: true, describe: 'With --strict: a JSONPath to ignore ($.ts, $.items[*].id) or re:PATTERN for text (repeatable)' })
+      .option('ignore', {
+        type: 'string',
+        array: true,
+        describe: 'With --strict: a JSONPath to ignore ($.ts, $.items[*].id) or re:PATTERN for text (repeatable)',
+      })
       .option('once', { type: 'boolean', default: false, describe: 'As server: serve one WebSocket session, then exit' })
       .option('target', { type: 'string', describe: 'As client: connect here instead of the recorded URL (ws:// or wss://)' })
       .option('out', { alias: 'o', type: 'string', describe: 'As client: record the new session to this archive' })
@@ -166,7 +172,10 @@ export const replayCommand: CommandModule<object, ReplayOptions> = {
       .option('max-payload', { type: 'string', default: '16MiB', describe: 'As client: payload bytes kept in the new archive' })
       .example('$0 replay bug.wstape.json --as server --port 9000', 'a mock of the recorded server on ws://127.0.0.1:9000')
       .example('$0 replay bug.wstape.json --as client --out again.wstape.json', 're-drive the real server, record the new session')
-      .example('$0 replay bug.wstape.json --as client --strict --ignore "$.ts"', 'CI: exit 1 if the server now answers differently') as unknown as Argv<ReplayOptions>,
+      .example(
+        '$0 replay bug.wstape.json --as client --strict --ignore "$.ts"',
+        'CI: exit 1 if the server now answers differently',
+      ) as unknown as Argv<ReplayOptions>,
   handler: async (argv) => {
     process.exitCode = await runReplay(argv, processIo());
   },

@@ -96,7 +96,8 @@ export function resolveFormat(options: Pick<ShowOptions, 'json' | 'format'>): Sh
     throw cliError('ERR_USAGE', `unknown --format "${String(options.format)}"; use ${SHOW_FORMATS.join(', ')}`);
   }
   if (options.json === true) {
-    if (options.format !== undefined && options.format !== 'json') throw cliError('ERR_USAGE', `--json is --format json; it cannot be combined with --format ${options.format}`);
+    if (options.format !== undefined && options.format !== 'json')
+      throw cliError('ERR_USAGE', `--json is --format json; it cannot be combined with --format ${options.format}`);
     return 'json';
   }
   return options.format ?? 'pretty';
@@ -316,8 +317,6 @@ class RowSink {
   }
 }
 
-
-
 export const showCommand: CommandModule<object, ShowOptions> = {
   command: 'show <file>',
   builder: (yargs) =>
@@ -379,7 +378,7 @@ export const showCommand: CommandModule<object, ShowOptions> = {
       .example('$0 show session.wstape.json --messages --hide-heartbeats --pretty-json', 'Whole messages, keep-alives left out, JSON indented')
       .example('$0 show session.wstape.json --grep error -i --since 30 --until 45', 'Frames mentioning "error" in any case, 30-45 s into the recording')
       .example('$0 show session.wstape.json --json | jq -r \'select(.detected=="msgpack") | .decoded\'', 'Decoded MessagePack payloads')
-      .example('$0 show session.wstape.json --conn c1 --dir in --type binary --format raw > payloads.bin', 'The raw bytes of c1\'s binary frames')
+      .example('$0 show session.wstape.json --conn c1 --dir in --type binary --format raw > payloads.bin', "The raw bytes of c1's binary frames")
       .example('$0 show -f live.wstape.json --type text', 'Follow a recording while it runs'),
   handler: async (argv) => {
     const controller = new AbortController();

@@ -213,7 +213,6 @@ export async function runStats(options: StatsOptions, io: Io): Promise<number> {
   return EXIT_OK;
 }
 
-
 export const statsCommand: CommandModule<object, StatsOptions> = {
   command: 'stats <file>',
   builder: (yargs) =>

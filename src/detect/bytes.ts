@@ -33,14 +33,12 @@ export function u24le(bytes: Uint8Array, offset: number): number {
 
 /** Unsigned 32-bit big-endian at `offset`; the caller has checked the length. */
 export function u32be(bytes: Uint8Array, offset: number): number {
-  return (bytes[offset] as number) * 0x1000000 + (((bytes[offset + 1] as number) << 16) |
-    ((bytes[offset + 2] as number) << 8) | (bytes[offset + 3] as number));
+  return (bytes[offset] as number) * 0x1000000 + (((bytes[offset + 1] as number) << 16) | ((bytes[offset + 2] as number) << 8) | (bytes[offset + 3] as number));
 }
 
 /** Unsigned 32-bit little-endian at `offset`; the caller has checked the length. */
 export function u32le(bytes: Uint8Array, offset: number): number {
-  return (bytes[offset + 3] as number) * 0x1000000 + (((bytes[offset + 2] as number) << 16) |
-    ((bytes[offset + 1] as number) << 8) | (bytes[offset] as number));
+  return (bytes[offset + 3] as number) * 0x1000000 + (((bytes[offset + 2] as number) << 16) | ((bytes[offset + 1] as number) << 8) | (bytes[offset] as number));
 }
 
 /** A Buffer view of `bytes` (no copy), for base64 / latin1 / utf8 conversions. */
@@ -74,6 +72,7 @@ export function trimEnd(bytes: Uint8Array, end = bytes.length): number {
  * Characters that must not reach a terminal raw: C0 and C1 controls (ESC, CSI U+009B...), DEL,
  * the line / paragraph separators and the bidirectional overrides (which reorder what follows).
  */
+// eslint-disable-next-line no-control-regex -- matching control bytes (C0 controls, ANSI escapes) is the point
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /** `text` with every unprintable character written as an escape (\n, \u001b...). Idempotent. */

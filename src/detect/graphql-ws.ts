@@ -16,10 +16,7 @@ import type { Detection, Detector } from './types.js';
 const SUBPROTOCOL = 'graphql-ws';
 const KEYS = new Set(['type', 'id', 'payload']);
 const NEEDS_ID = new Set(['start', 'data', 'stop', 'error', 'complete']);
-const TYPES = new Set([
-  'connection_init', 'connection_ack', 'connection_error', 'connection_terminate', 'ka',
-  'start', 'data', 'error', 'complete', 'stop',
-]);
+const TYPES = new Set(['connection_init', 'connection_ack', 'connection_error', 'connection_terminate', 'ka', 'start', 'data', 'error', 'complete', 'stop']);
 
 export const graphqlWs: Detector = {
   id: 'graphql-ws',

@@ -19,8 +19,24 @@ import { MAX_TEXT_PARSE } from './payload-text.js';
 import type { Detection, Detector } from './types.js';
 
 const SUBPROTOCOLS = ['mqtt', 'mqttv3.1'];
-const NAMES = ['', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP', 'SUBSCRIBE',
-  'SUBACK', 'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'AUTH'] as const;
+const NAMES = [
+  '',
+  'CONNECT',
+  'CONNACK',
+  'PUBLISH',
+  'PUBACK',
+  'PUBREC',
+  'PUBREL',
+  'PUBCOMP',
+  'SUBSCRIBE',
+  'SUBACK',
+  'UNSUBSCRIBE',
+  'UNSUBACK',
+  'PINGREQ',
+  'PINGRESP',
+  'DISCONNECT',
+  'AUTH',
+] as const;
 
 /** The decoded form of one packet. */
 export interface MqttPacket {
@@ -137,7 +153,8 @@ function parseBody(type: number, flags: number, body: Uint8Array): MqttPacket | 
   const name = NAMES[type] as string;
   const packet: MqttPacket = { type: name };
   switch (type) {
-    case 1: return parseConnect(body, packet);
+    case 1:
+      return parseConnect(body, packet);
     case 2: // CONNACK: acknowledge flags (only bit 0 defined), return / reason code, v5 properties
       if (body.length < 2 || (body[0] as number) > 1) return null;
       if (body.length > 2 && skipProperties(body, 2) !== body.length) return null;
@@ -166,20 +183,30 @@ function parseBody(type: number, flags: number, body: Uint8Array): MqttPacket | 
       }
       return packet;
     }
-    case 4: case 5: case 6: case 7: case 11: // packet id (+ v5 reason code and properties)
+    case 4:
+    case 5:
+    case 6:
+    case 7:
+    case 11: // packet id (+ v5 reason code and properties)
       if (body.length < 2 || u16be(body, 0) === 0) return null;
       packet.packetId = u16be(body, 0);
       return packet;
-    case 8: case 10: return parseSubscribe(body, packet, type === 8);
+    case 8:
+    case 10:
+      return parseSubscribe(body, packet, type === 8);
     case 9: // SUBACK: packet id, then return codes (0, 1, 2 or 0x80; v5 adds reason codes)
       if (body.length < 3 || u16be(body, 0) === 0) return null;
       packet.packetId = u16be(body, 0);
       return packet;
-    case 12: case 13: return body.length === 0 ? packet : null;
-    case 14: case 15: // DISCONNECT / AUTH: empty, or v5 reason code and properties
+    case 12:
+    case 13:
+      return body.length === 0 ? packet : null;
+    case 14:
+    case 15: // DISCONNECT / AUTH: empty, or v5 reason code and properties
       if (body.length <= 1) return packet;
       return skipProperties(body, 1) === body.length ? packet : null;
-    default: return null;
+    default:
+      return null;
   }
 }
 

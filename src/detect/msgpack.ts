@@ -74,28 +74,54 @@ export function scanValue(b: Uint8Array, p: number, depth: number): number {
   if (t <= 0x9f) return scanArray(b, p + 1, t & 0x0f, depth);
   if (t <= 0xbf) return scanStr(b, p + 1, t & 0x1f);
   switch (t) {
-    case 0xc0: case 0xc2: case 0xc3: return p + 1; // nil, false, true
-    case 0xc4: return p + 2 <= end ? scanBytes(b, p + 2, b[p + 1] as number) : -1;
-    case 0xc5: return p + 3 <= end ? scanBytes(b, p + 3, u16(b, p + 1)) : -1;
-    case 0xc6: return p + 5 <= end ? scanBytes(b, p + 5, u32(b, p + 1)) : -1;
+    case 0xc0:
+    case 0xc2:
+    case 0xc3:
+      return p + 1; // nil, false, true
+    case 0xc4:
+      return p + 2 <= end ? scanBytes(b, p + 2, b[p + 1] as number) : -1;
+    case 0xc5:
+      return p + 3 <= end ? scanBytes(b, p + 3, u16(b, p + 1)) : -1;
+    case 0xc6:
+      return p + 5 <= end ? scanBytes(b, p + 5, u32(b, p + 1)) : -1;
     case 0xc7: // ext 8: only the 96-bit timestamp (length 12, type -1)
       return p + 3 <= end && b[p + 1] === 12 && b[p + 2] === 0xff ? scanBytes(b, p + 3, 12) : -1;
-    case 0xca: return scanBytes(b, p + 1, 4);
-    case 0xcb: return scanBytes(b, p + 1, 8);
-    case 0xcc: case 0xd0: return scanBytes(b, p + 1, 1);
-    case 0xcd: case 0xd1: return scanBytes(b, p + 1, 2);
-    case 0xce: case 0xd2: return scanBytes(b, p + 1, 4);
-    case 0xcf: case 0xd3: return scanBytes(b, p + 1, 8);
-    case 0xd6: return p + 2 <= end && b[p + 1] === 0xff ? scanBytes(b, p + 2, 4) : -1; // timestamp 32
-    case 0xd7: return p + 2 <= end && b[p + 1] === 0xff ? scanBytes(b, p + 2, 8) : -1; // timestamp 64
-    case 0xd9: return p + 2 <= end ? scanStr(b, p + 2, b[p + 1] as number) : -1;
-    case 0xda: return p + 3 <= end ? scanStr(b, p + 3, u16(b, p + 1)) : -1;
-    case 0xdb: return p + 5 <= end ? scanStr(b, p + 5, u32(b, p + 1)) : -1;
-    case 0xdc: return p + 3 <= end ? scanArray(b, p + 3, u16(b, p + 1), depth) : -1;
-    case 0xdd: return p + 5 <= end ? scanArray(b, p + 5, u32(b, p + 1), depth) : -1;
-    case 0xde: return p + 3 <= end ? scanMap(b, p + 3, u16(b, p + 1), depth) : -1;
-    case 0xdf: return p + 5 <= end ? scanMap(b, p + 5, u32(b, p + 1), depth) : -1;
-    default: return -1; // 0xc1 (never used), other ext types (0xc8, 0xc9, 0xd4, 0xd5, 0xd8)
+    case 0xca:
+      return scanBytes(b, p + 1, 4);
+    case 0xcb:
+      return scanBytes(b, p + 1, 8);
+    case 0xcc:
+    case 0xd0:
+      return scanBytes(b, p + 1, 1);
+    case 0xcd:
+    case 0xd1:
+      return scanBytes(b, p + 1, 2);
+    case 0xce:
+    case 0xd2:
+      return scanBytes(b, p + 1, 4);
+    case 0xcf:
+    case 0xd3:
+      return scanBytes(b, p + 1, 8);
+    case 0xd6:
+      return p + 2 <= end && b[p + 1] === 0xff ? scanBytes(b, p + 2, 4) : -1; // timestamp 32
+    case 0xd7:
+      return p + 2 <= end && b[p + 1] === 0xff ? scanBytes(b, p + 2, 8) : -1; // timestamp 64
+    case 0xd9:
+      return p + 2 <= end ? scanStr(b, p + 2, b[p + 1] as number) : -1;
+    case 0xda:
+      return p + 3 <= end ? scanStr(b, p + 3, u16(b, p + 1)) : -1;
+    case 0xdb:
+      return p + 5 <= end ? scanStr(b, p + 5, u32(b, p + 1)) : -1;
+    case 0xdc:
+      return p + 3 <= end ? scanArray(b, p + 3, u16(b, p + 1), depth) : -1;
+    case 0xdd:
+      return p + 5 <= end ? scanArray(b, p + 5, u32(b, p + 1), depth) : -1;
+    case 0xde:
+      return p + 3 <= end ? scanMap(b, p + 3, u16(b, p + 1), depth) : -1;
+    case 0xdf:
+      return p + 5 <= end ? scanMap(b, p + 5, u32(b, p + 1), depth) : -1;
+    default:
+      return -1; // 0xc1 (never used), other ext types (0xc8, 0xc9, 0xd4, 0xd5, 0xd8)
   }
 }
 
@@ -166,5 +192,7 @@ export function toJsonSafe(value: unknown): unknown {
     }
     return out;
   }
+  // What is left is a primitive: a string, number, boolean, undefined or symbol.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- objects were handled above; what is left is a primitive
   return String(value);
 }

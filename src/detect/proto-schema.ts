@@ -39,8 +39,11 @@ export async function loadProtoDecoder(file: string, messageType: string): Promi
   // so that the same command line cannot pick another type when the .proto file grows.
   if (!(found instanceof protobufjs.Type) || found.fullName !== `.${name}`) {
     const known = listTypes(root, protobufjs.Type);
-    throw cliError('ERR_USAGE', `${file} defines no message type ${messageType}` +
-      (known.length > 0 ? ` (it defines: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', …' : ''})` : ''));
+    throw cliError(
+      'ERR_USAGE',
+      `${file} defines no message type ${messageType}` +
+        (known.length > 0 ? ` (it defines: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', …' : ''})` : ''),
+    );
   }
   const type = found;
   return (bytes: Uint8Array): unknown => {

@@ -54,9 +54,26 @@ export const DETECTORS: readonly Detector[] = [...MAGIC, ...PROTOCOLS, ...GENERI
 
 /** The documented, stable ids a Detection can carry (docs/DETECTION.md). */
 export const DETECTOR_IDS: readonly string[] = [
-  'png', 'jpeg', 'gif', 'webp', 'gzip', 'zlib', 'zstd', 'zip', 'pdf', 'wasm',
-  'mqtt', 'engine.io', 'socket.io', 'stomp', 'signalr', 'graphql-transport-ws', 'graphql-ws',
-  'json', 'msgpack', 'protobuf',
+  'png',
+  'jpeg',
+  'gif',
+  'webp',
+  'gzip',
+  'zlib',
+  'zstd',
+  'zip',
+  'pdf',
+  'wasm',
+  'mqtt',
+  'engine.io',
+  'socket.io',
+  'stomp',
+  'signalr',
+  'graphql-transport-ws',
+  'graphql-ws',
+  'json',
+  'msgpack',
+  'protobuf',
 ];
 
 /** The protocol detector a Sec-WebSocket-Protocol value declares, or null. */
@@ -82,11 +99,12 @@ export function detect(bytes: Uint8Array, context: DetectContext): Detection | n
   if (bytes.length === 0) return null;
   resetPayloadCache();
   const declared = detectorForSubprotocol(context.subprotocol);
-  const found = (declared === null ? null : declared.detect(bytes, context))
-    ?? run(MAGIC, bytes, context)
-    ?? (declared === null ? run(PROTOCOLS, bytes, context) : null)
-    ?? run(GENERIC_TEXT, bytes, context)
-    ?? run(GENERIC_BINARY, bytes, context);
+  const found =
+    (declared === null ? null : declared.detect(bytes, context)) ??
+    run(MAGIC, bytes, context) ??
+    (declared === null ? run(PROTOCOLS, bytes, context) : null) ??
+    run(GENERIC_TEXT, bytes, context) ??
+    run(GENERIC_BINARY, bytes, context);
   resetPayloadCache(); // do not keep a large payload's text alive between calls
   // Labels carry payload text (ids, topics, names) and go to terminals: never raw controls.
   if (found !== null) found.label = printable(found.label);

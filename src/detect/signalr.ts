@@ -15,8 +15,7 @@ import { plural } from './json.js';
 import type { Detection, Detector } from './types.js';
 
 const RECORD_SEPARATOR = 0x1e;
-const TYPES = ['', 'invocation', 'stream item', 'completion', 'stream invocation', 'cancel invocation',
-  'ping', 'close', 'ack', 'sequence'] as const;
+const TYPES = ['', 'invocation', 'stream item', 'completion', 'stream invocation', 'cancel invocation', 'ping', 'close', 'ack', 'sequence'] as const;
 const PING = 6;
 
 export const signalr: Detector = {
@@ -42,9 +41,8 @@ export const signalr: Detector = {
       records.push(record);
       names.push(name);
     }
-    const label = names.length === 1
-      ? `SignalR ${names[0]}`
-      : `SignalR ${plural(names.length, 'record')}: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}`;
+    const label =
+      names.length === 1 ? `SignalR ${names[0]}` : `SignalR ${plural(names.length, 'record')}: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}`;
     const detection: Detection = { id: 'signalr', label, decoded: records };
     if (records.every((record) => record.type === PING)) detection.heartbeat = true;
     return detection;

@@ -17,8 +17,21 @@ import type { Detection, Detector } from './types.js';
 
 const SUBPROTOCOLS = ['stomp', 'v10.stomp', 'v11.stomp', 'v12.stomp'];
 const COMMANDS = new Set([
-  'CONNECT', 'STOMP', 'CONNECTED', 'SEND', 'SUBSCRIBE', 'UNSUBSCRIBE', 'ACK', 'NACK', 'BEGIN',
-  'COMMIT', 'ABORT', 'DISCONNECT', 'MESSAGE', 'RECEIPT', 'ERROR',
+  'CONNECT',
+  'STOMP',
+  'CONNECTED',
+  'SEND',
+  'SUBSCRIBE',
+  'UNSUBSCRIBE',
+  'ACK',
+  'NACK',
+  'BEGIN',
+  'COMMIT',
+  'ABORT',
+  'DISCONNECT',
+  'MESSAGE',
+  'RECEIPT',
+  'ERROR',
 ]);
 /** The header block (command and headers) must end within this many bytes. */
 const MAX_HEAD = 64 * 1024;

@@ -7,16 +7,7 @@ import type { z } from 'zod';
 import { cliError, type CliError } from '../errors.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { HEADER_START, isPlainObject, parseArchiveLine } from './archive-lines.js';
-import {
-  ARCHIVE_FORMAT,
-  ARCHIVE_VERSION,
-  entrySchema,
-  headerSchema,
-  trailerSchema,
-  type ArchiveHeader,
-  type ArchiveTrailer,
-  type Entry,
-} from './schema.js';
+import { ARCHIVE_FORMAT, ARCHIVE_VERSION, entrySchema, headerSchema, trailerSchema, type ArchiveHeader, type ArchiveTrailer, type Entry } from './schema.js';
 
 /**
  * One step from archive version N to N+1, applied to the raw JSON before validation, so the rest
@@ -111,7 +102,9 @@ export function describeNotArchive(name: string, head: Uint8Array, parsed?: { va
       if (typeof value.format === 'string') found = `format ${JSON.stringify(value.format)}`;
       else if (isPlainObject(value.log) && Array.isArray(value.log.entries)) found = 'it looks like a HAR file';
       else {
-        const keys = Object.keys(value).slice(0, 3).map((key) => JSON.stringify(key));
+        const keys = Object.keys(value)
+          .slice(0, 3)
+          .map((key) => JSON.stringify(key));
         found = keys.length === 0 ? 'an empty JSON object' : `a JSON object with keys ${keys.join(', ')}`;
       }
     } else {

@@ -38,10 +38,7 @@ export interface FollowOptions {
  * which the generator returns.
  */
 export type FollowEvent =
-  | { type: 'header'; header: ArchiveHeader }
-  | { type: 'entry'; entry: Entry }
-  | { type: 'caught-up' }
-  | { type: 'end'; trailer: ArchiveTrailer | null };
+  { type: 'header'; header: ArchiveHeader } | { type: 'entry'; entry: Entry } | { type: 'caught-up' } | { type: 'end'; trailer: ArchiveTrailer | null };
 
 const DEFAULT_POLL_MS = 150;
 const READ_CHUNK_BYTES = 1024 * 1024;
@@ -124,7 +121,10 @@ export async function* followArchive(path: string, options: FollowOptions = {}):
   }
   // Line 1 is complete and not a header line: a reformatted (so finished) archive, or not an
   // archive at all. The reader knows how to read the one and what to say about the other.
-  const reader = await openArchive(path, { onWarning: options.onWarning ?? (() => {}), ...(options.validate !== undefined ? { validate: options.validate } : {}) });
+  const reader = await openArchive(path, {
+    onWarning: options.onWarning ?? (() => {}),
+    ...(options.validate !== undefined ? { validate: options.validate } : {}),
+  });
   yield { type: 'header', header: reader.header };
   for await (const entry of reader.entries()) yield { type: 'entry', entry };
   yield { type: 'caught-up' };

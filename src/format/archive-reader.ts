@@ -9,15 +9,7 @@
 import { createReadStream } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { cliError, isCliError, type CliError } from '../errors.js';
-import {
-  checkVersionFromText,
-  decodeHeader,
-  describeNotArchive,
-  EntryDecoder,
-  looksLikeWstape,
-  splitDocument,
-  type Migration,
-} from './archive-decode.js';
+import { checkVersionFromText, decodeHeader, describeNotArchive, EntryDecoder, looksLikeWstape, splitDocument, type Migration } from './archive-decode.js';
 import { isPlainObject, LineSplitter, parseArchiveLine } from './archive-lines.js';
 import type { ArchiveHeader, ArchiveTrailer, Entry } from './schema.js';
 
@@ -102,7 +94,8 @@ async function openSource(source: Source, options: OpenArchiveOptions): Promise<
   const prefix = head.prefix.toString('utf8');
   checkVersionFromText(name, prefix);
   if (source.size > MAX_DOCUMENT_BYTES) {
-    if (looksLikeWstape(prefix)) throw cliError('ERR_ARCHIVE_DAMAGED', `${name} line 1 is not a wstape header line, and the file is too large to read as one JSON document`);
+    if (looksLikeWstape(prefix))
+      throw cliError('ERR_ARCHIVE_DAMAGED', `${name} line 1 is not a wstape header line, and the file is too large to read as one JSON document`);
     throw describeNotArchive(name, head.prefix);
   }
   return openDocument(source, await source.readAll(), settings);
@@ -170,6 +163,7 @@ function bytesSource(name: string, bytes: Buffer): Source {
     name,
     size: bytes.length,
     head,
+    // eslint-disable-next-line @typescript-eslint/require-await -- an async generator so that it is one AsyncIterable with the streaming readers
     async *chunks(start) {
       if (start < bytes.length) yield bytes.subarray(start);
     },
@@ -225,6 +219,7 @@ function openDocument(source: Source, bytes: Buffer, settings: Settings): Archiv
   if (!isPlainObject(value) || value.format === undefined) throw describeNotArchive(name, bytes.subarray(0, 4096), { value });
   const parts = splitDocument(name, value);
   const { header, steps } = decodeHeader(name, parts.header);
+  // eslint-disable-next-line @typescript-eslint/require-await -- an async generator so that it is one AsyncIterable with the streaming readers
   const fromDocument = async function* (decoder: EntryDecoder): AsyncGenerator<Entry> {
     for (const [index, raw] of parts.entries.entries()) yield decoder.value(raw, `entry ${index + 1}`);
     if (parts.trailer !== null) decoder.setTrailer(parts.trailer, 'closing fields');
@@ -292,12 +287,7 @@ class Reader implements ArchiveReader {
 }
 
 /** The entries of a line-per-entry archive, read from the byte after the header line. */
-async function* streamLines(
-  source: Source,
-  start: number,
-  decoder: EntryDecoder,
-  skipLine: ((line: Buffer) => boolean) | undefined,
-): AsyncGenerator<Entry> {
+async function* streamLines(source: Source, start: number, decoder: EntryDecoder, skipLine: ((line: Buffer) => boolean) | undefined): AsyncGenerator<Entry> {
   const splitter = new LineSplitter();
   let lineNumber = 1;
   for await (const chunk of source.chunks(start)) {
@@ -330,6 +320,12 @@ function isSystemError(error: unknown): error is NodeJS.ErrnoException {
 function fileError(path: string, error: unknown): CliError {
   const code = isSystemError(error) ? error.code : undefined;
   const why =
-    code === 'ENOENT' ? 'ENOENT (no such file)' : code === 'EACCES' ? 'EACCES (permission denied)' : code === 'EISDIR' ? 'it is a directory' : (code ?? String(error));
+    code === 'ENOENT'
+      ? 'ENOENT (no such file)'
+      : code === 'EACCES'
+        ? 'EACCES (permission denied)'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : (code ?? String(error));
   return cliError('ERR_FILE', `cannot read ${path}: ${why}`);
 }

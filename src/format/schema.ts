@@ -21,9 +21,7 @@ const isoTime = z.string().describe('ISO 8601 UTC wall-clock time, millisecond p
 const elapsed = z.number().nonnegative().describe('Seconds since the recording started (monotonic clock, microsecond resolution)');
 
 /** HTTP headers as [name, value] pairs in wire order, names in their original case. */
-export const headerListSchema = z
-  .array(z.tuple([z.string(), z.string()]))
-  .describe('Header [name, value] pairs in wire order, original case');
+export const headerListSchema = z.array(z.tuple([z.string(), z.string()])).describe('Header [name, value] pairs in wire order, original case');
 
 /** A captured body or payload: text when it is valid UTF-8 text, base64 `data` otherwise. */
 export const bodySchema = z
@@ -154,7 +152,7 @@ export const frameEntrySchema = z.object({
   compressed: z.boolean().optional().describe('True when the payload was permessage-deflate compressed on the wire'),
   size: z.number().int().nonnegative().describe('Payload bytes after decompression'),
   wireSize: z.number().int().nonnegative().describe('Bytes on the wire: header plus (compressed) payload'),
-  text: z.string().optional().describe("The payload, when it is (part of) a text message and valid UTF-8"),
+  text: z.string().optional().describe('The payload, when it is (part of) a text message and valid UTF-8'),
   data: z.string().optional().describe('The payload as base64, otherwise'),
   truncated: z.boolean().optional().describe('True when the archive keeps only the first --max-payload bytes'),
   code: z.number().int().optional().describe('Close frames: the status code'),
@@ -168,7 +166,11 @@ export const endEntrySchema = z.object({
   conn: z.string(),
   time: isoTime,
   elapsed,
-  closeCode: z.number().int().nullable().describe('Code of the first close frame, 1005 for a close frame without one, 1006 when none was sent; null for tunnels'),
+  closeCode: z
+    .number()
+    .int()
+    .nullable()
+    .describe('Code of the first close frame, 1005 for a close frame without one, 1006 when none was sent; null for tunnels'),
   closeReason: z.string().describe('Reason of the first close frame, or empty'),
   closedBy: z.enum(['client', 'server']).nullable().describe('Side that sent the first close frame or, without one, dropped the TCP connection first'),
   droppedBy: z.enum(['client', 'server']).describe('Side whose TCP connection ended first'),

@@ -133,7 +133,8 @@ const entry = harObject({
   // available in the timings object (i.e. not including -1 values)"; ssl is part of connect.
   const t = value.timings;
   const sum = [t.blocked, t.dns, t.connect, t.send, t.wait, t.receive].reduce<number>((total, v) => total + (v !== undefined && v > 0 ? v : 0), 0);
-  if (Math.abs(sum - value.time) > 0.001) ctx.addIssue({ code: 'custom', path: ['time'], message: `expected the sum of the timings (${sum}), got ${value.time}` });
+  if (Math.abs(sum - value.time) > 0.001)
+    ctx.addIssue({ code: 'custom', path: ['time'], message: `expected the sum of the timings (${sum}), got ${value.time}` });
 });
 
 /** A HAR 1.2 document, as the spec has it. */

@@ -33,7 +33,14 @@ async function readText(path: string): Promise<string> {
     return await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'ENOENT (no such file)' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'EACCES (permission denied)' : String(code ?? error);
+    const why =
+      code === 'ENOENT'
+        ? 'ENOENT (no such file)'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'EACCES (permission denied)'
+            : String(code ?? error);
     throw cliError('ERR_FILE', `cannot read ${path}: ${why}`);
   }
 }
@@ -52,7 +59,10 @@ export async function runImport(options: ImportOptions, io: Io): Promise<number>
   if (writer.error !== null) throw writer.error;
 
   const { connections, frames, exchanges } = result.counts;
-  const what = [`${plural(connections, 'WebSocket connection', 'WebSocket connections')} (${plural(frames, 'frame', 'frames')})`, plural(exchanges, 'HTTP exchange', 'HTTP exchanges')];
+  const what = [
+    `${plural(connections, 'WebSocket connection', 'WebSocket connections')} (${plural(frames, 'frame', 'frames')})`,
+    plural(exchanges, 'HTTP exchange', 'HTTP exchanges'),
+  ];
   const from = result.creator !== null && result.creator !== '' ? ` (written by ${result.creator})` : '';
   io.stderr.write(`wstape: imported ${what.join(' and ')} from ${basename(options.file)}${from} into ${out}\n`);
   if (connections + exchanges === 0) warn(io, `${options.file} holds no entries`);

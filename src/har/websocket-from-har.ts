@@ -22,15 +22,7 @@ import { frameTypeOf, Opcode } from '../wire/opcodes.js';
 import { negotiatedDeflate } from '../wire/permessage-deflate.js';
 import { senderOf, type Direction } from '../wire/side.js';
 import { isValidUtf8 } from '../wire/utf8.js';
-import {
-  base64OrTextBytes,
-  epochMicros,
-  fromHarHeaders,
-  fromHarHttpVersion,
-  headerValue,
-  isoOfMicros,
-  timeUnit,
-} from './har-common.js';
+import { base64OrTextBytes, epochMicros, fromHarHeaders, fromHarHttpVersion, headerValue, isoOfMicros, timeUnit } from './har-common.js';
 import type { FrameMeta, HarInputEntry, HarInputMessage } from './har-schema.js';
 
 /** What converting one entry needs from the whole import. */
@@ -266,8 +258,10 @@ export function webSocketFromHar(har: HarInputEntry, context: EntryContext): Web
   // Messages and control frames, in one time line.
   const messages = har._webSocketMessages ?? [];
   const controls = har._wstapeControlFrames ?? [];
-  const toMicros = messageClock([...messages, ...controls].map((message) => message.time), startMicros, () =>
-    warn(`${path}: its message times are not epoch times; they are taken as seconds from the first message`),
+  const toMicros = messageClock(
+    [...messages, ...controls].map((message) => message.time),
+    startMicros,
+    () => warn(`${path}: its message times are not epoch times; they are taken as seconds from the first message`),
   );
   const pending: Pending[] = [];
   const errors: ErrorEntry[] = [];
@@ -340,9 +334,7 @@ function endOf(har: HarInputEntry, connection: ConnectionEntry, frames: FrameEnt
 
   const aborted = close === 'aborted';
   // RFC 6455 §7.1.5: no close frame is 1006; a close frame without a code counts as 1005.
-  const closeCode = aborted
-    ? CloseCode.AbnormalClosure
-    : ((typeof close === 'object' ? close.code : undefined) ?? first?.code ?? CloseCode.NoStatusReceived);
+  const closeCode = aborted ? CloseCode.AbnormalClosure : ((typeof close === 'object' ? close.code : undefined) ?? first?.code ?? CloseCode.NoStatusReceived);
   const closeReason = aborted ? '' : ((typeof close === 'object' ? close.reason : undefined) ?? first?.reason ?? '');
   const closedBy = first !== undefined ? senderOf(first.dir) : null;
   const clean = !aborted && closeFrames.some((frame) => frame.dir === 'out') && closeFrames.some((frame) => frame.dir === 'in');

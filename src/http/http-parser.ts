@@ -43,6 +43,9 @@ export type HttpEvent<Head> =
 export const MAX_HEAD_BYTES = 64 * 1024;
 const MAX_CHUNK_LINE = 4096;
 
+/** Thrown by head parsing to reject a message; the parser turns it into an error event. */
+class HeadRejected extends Error {}
+
 const CR = 0x0d;
 const LF = 0x0a;
 
@@ -96,7 +99,7 @@ abstract class MessageParser<Head> {
   /** Bytes left in a Content-Length body or the current chunk. */
   private remaining = 0;
 
-  /** Parse the start line and headers; throw a string to reject the message. */
+  /** Parse the start line and headers; throw HeadRejected to reject the message. */
   protected abstract parseHead(lines: string[]): Head;
   /** How the body of this message is framed. */
   protected abstract bodyFraming(head: Head): Framing;
@@ -187,7 +190,7 @@ abstract class MessageParser<Head> {
             head = this.parseHead(splitLines(raw));
             framing = this.bodyFraming(head);
           } catch (reason) {
-            events.push(this.fail(typeof reason === 'string' ? reason : 'malformed message head', input.subarray(offset)));
+            events.push(this.fail(reason instanceof HeadRejected ? reason.message : 'malformed message head', input.subarray(offset)));
             return;
           }
           offset = end;
@@ -295,7 +298,7 @@ export class RequestParser extends MessageParser<RequestHead> {
     const startLine = lines[0] ?? '';
     // RFC 9112 §3: request-line = method SP request-target SP HTTP-version
     const match = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP\/(\d\.\d)$/.exec(startLine);
-    if (!match) throw `not an HTTP request line: "${printable(startLine)}"`;
+    if (!match) throw new HeadRejected(`not an HTTP request line: "${printable(startLine)}"`);
     return { method: match[1]!, target: match[2]!, httpVersion: match[3]!, headers: parseHeaderLines(lines) };
   }
 
@@ -320,7 +323,7 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     const startLine = lines[0] ?? '';
     // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
     const match = /^HTTP\/(\d\.\d) (\d{3})(?: (.*))?$/.exec(startLine);
-    if (!match) throw `not an HTTP status line: "${printable(startLine)}"`;
+    if (!match) throw new HeadRejected(`not an HTTP status line: "${printable(startLine)}"`);
     return {
       httpVersion: match[1]!,
       status: Number(match[2]),
@@ -348,7 +351,7 @@ function framingFromHeaders(headers: HeaderList, otherwise: Framing): Framing {
   const length = headerValue(headers, 'content-length');
   if (length !== undefined) {
     const trimmed = length.trim();
-    if (!/^\d+$/.test(trimmed)) throw `bad Content-Length "${printable(length)}"`;
+    if (!/^\d+$/.test(trimmed)) throw new HeadRejected(`bad Content-Length "${printable(length)}"`);
     return { kind: 'length', length: Number(trimmed) };
   }
   return otherwise;
@@ -366,7 +369,7 @@ function parseHeaderLines(lines: string[]): HeaderList {
       continue;
     }
     const colon = line.indexOf(':');
-    if (colon <= 0) throw `malformed header line "${printable(line)}"`;
+    if (colon <= 0) throw new HeadRejected(`malformed header line "${printable(line)}"`);
     headers.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
   }
   return headers;

@@ -56,7 +56,10 @@ export interface FrameFilter {
 
 /** Split `a,b` items and drop empty ones: `['a,b', 'c']` → `['a', 'b', 'c']`. */
 export function splitList(values: readonly string[]): string[] {
-  return values.flatMap((value) => value.split(',')).map((name) => name.trim()).filter((name) => name !== '');
+  return values
+    .flatMap((value) => value.split(','))
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
 }
 
 /**

@@ -118,11 +118,7 @@ export class ListAggregator {
     return [...this.#rows.values()].sort((a, b) => a.start - b.start).map((state) => state.row);
   }
 
-  #open(
-    id: string,
-    start: number,
-    fields: Pick<ListRow, 'kind' | 'url' | 'status' | 'time'> & Partial<Pick<ListRow, 'method' | 'subprotocol'>>,
-  ): RowState {
+  #open(id: string, start: number, fields: Pick<ListRow, 'kind' | 'url' | 'status' | 'time'> & Partial<Pick<ListRow, 'method' | 'subprotocol'>>): RowState {
     const state: RowState = {
       start,
       ended: false,

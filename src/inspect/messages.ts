@@ -19,11 +19,7 @@
  * (the rest is counted in `size` and marked `truncated`). Unfragmented messages are not copied.
  */
 import type { FrameEntry } from '../format/schema.js';
-import {
-  MessageAssembler as WireMessageAssembler,
-  type AssembledMessage,
-  type AssemblyEvent,
-} from '../wire/message-assembler.js';
+import { MessageAssembler as WireMessageAssembler, type AssembledMessage, type AssemblyEvent } from '../wire/message-assembler.js';
 import type { MessageType } from '../wire/opcodes.js';
 import { DIRECTIONS, streamKey } from '../wire/side.js';
 

@@ -383,7 +383,10 @@ export class StatsAccumulator {
   }
 
   #close(state: ConnState, end: EndEntry): { stats: CloseStats; diagnosis: string } {
-    const keepAlive = state.frozen?.keepAlive ?? { client: this.#keepAlive(state, 'client', end.elapsed), server: this.#keepAlive(state, 'server', end.elapsed) };
+    const keepAlive = state.frozen?.keepAlive ?? {
+      client: this.#keepAlive(state, 'client', end.elapsed),
+      server: this.#keepAlive(state, 'server', end.elapsed),
+    };
     const idleFrom = state.last?.elapsed ?? state.start ?? end.elapsed;
     const idle = micros(Math.max(0, end.elapsed - idleFrom));
     const handshakeMs = state.firstClose !== null && state.answerClose !== null ? roundTo((state.answerClose - state.firstClose.elapsed) * 1000, 3) : null;

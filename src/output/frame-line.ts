@@ -14,15 +14,7 @@
  * Everything that came from the wire is escaped (see payload.ts). With colour on, JSON text
  * payloads get syntax colours (json-view.ts).
  */
-import type {
-  ConnectionEntry,
-  EndEntry,
-  Entry,
-  ErrorEntry,
-  FrameEntry,
-  HttpEntry,
-  TunnelEntry,
-} from '../format/schema.js';
+import type { ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, HttpEntry, TunnelEntry } from '../format/schema.js';
 import { CloseCode, closeCodeName } from '../wire/close-codes.js';
 import { arrowOf, type Direction } from '../wire/side.js';
 import { makePalette, stripAnsi, type Palette } from './colors.js';

@@ -58,8 +58,8 @@ export function decodedJson(value: unknown, indent?: number): string {
       value,
       (_key, item: unknown) => {
         if (typeof item === 'bigint') return item.toString();
-        if (item instanceof Map) return Object.fromEntries(item);
-        if (item instanceof Set) return [...item];
+        if (item instanceof Map) return Object.fromEntries(item) as unknown;
+        if (item instanceof Set) return [...item] as unknown[];
         return item;
       },
       indent,
@@ -77,21 +77,12 @@ export function formatShowRow(row: FrameLike, info: ShowRowInfo, options: ShowRo
 
 /** A complete text message (or single-frame one) whose payload is a JSON object or array. */
 function isWholeJsonText(row: FrameLike, info: ShowRowInfo): row is FrameLike & { text: string } {
-  return (
-    row.type === 'text' &&
-    info.messageType === 'text' &&
-    row.fin &&
-    row.truncated !== true &&
-    row.text !== undefined &&
-    isJsonDocument(row.text)
-  );
+  return row.type === 'text' && info.messageType === 'text' && row.fin && row.truncated !== true && row.text !== undefined && isJsonDocument(row.text);
 }
 
 /** Valid JSON text re-indented, escaped and coloured, one string per line. */
 function prettyJsonLines(text: string, p: Palette): string[] {
-  return reindentJson(text).map((tokens) =>
-    tokens.map((token) => paintJsonToken({ kind: token.kind, text: escapeText(token.text) }, p)).join(''),
-  );
+  return reindentJson(text).map((tokens) => tokens.map((token) => paintJsonToken({ kind: token.kind, text: escapeText(token.text) }, p)).join(''));
 }
 
 function prettyJsonBlock(row: FrameLike & { text: string }, options: ShowRowOptions): string {

@@ -19,15 +19,7 @@
  */
 import type { RecorderErrorCode } from '../format/error-codes.js';
 import type { ConnectionEntry, HttpEntry, HttpResponseRecord, TunnelEntry } from '../format/schema.js';
-import {
-  RequestParser,
-  ResponseParser,
-  headerHasToken,
-  headerValue,
-  type HttpEvent,
-  type RequestHead,
-  type ResponseHead,
-} from '../http/http-parser.js';
+import { RequestParser, ResponseParser, headerHasToken, headerValue, type HttpEvent, type RequestHead, type ResponseHead } from '../http/http-parser.js';
 import { negotiatedDeflate } from '../wire/permessage-deflate.js';
 import type { DeflateParams } from '../wire/types.js';
 import type { Stamp } from './clock.js';
@@ -261,7 +253,11 @@ export class HttpProxyCore {
     if (this.route.kind === 'forward') {
       const absolute = parseAbsoluteTarget(head.target);
       if (!absolute) {
-        this.refuse(400, 'Bad Request', 'wstape record is a proxy: send absolute-URI requests (set HTTP_PROXY), or start it with --target URL to use it as a reverse proxy.');
+        this.refuse(
+          400,
+          'Bad Request',
+          'wstape record is a proxy: send absolute-URI requests (set HTTP_PROXY), or start it with --target URL to use it as a reverse proxy.',
+        );
         return;
       }
       if (absolute.scheme === 'https' || absolute.scheme === 'wss') {
@@ -646,4 +642,3 @@ export function simpleResponse(status: number, statusText: string, body: string)
 function responseRecord(response: ResponseHead): HttpResponseRecord {
   return { status: response.status, statusText: response.statusText, httpVersion: response.httpVersion, headers: response.headers };
 }
-

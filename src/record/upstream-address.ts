@@ -126,11 +126,7 @@ const PROXY_ONLY_HEADERS = new Set(['proxy-connection', 'proxy-authorization']);
  * Rewrite a request head for the upstream: a new request-target (absolute-form → origin-form)
  * and/or a new Host value, and without the proxy-only headers. All other lines keep their bytes.
  */
-export function rewriteRequestHead(
-  raw: Uint8Array,
-  head: RequestHead,
-  changes: { target?: string; host?: string },
-): Uint8Array {
+export function rewriteRequestHead(raw: Uint8Array, head: RequestHead, changes: { target?: string; host?: string }): Uint8Array {
   const text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('latin1');
   const lines = text.split(/\r?\n/);
   lines[0] = `${head.method} ${changes.target ?? head.target} HTTP/${head.httpVersion}`;

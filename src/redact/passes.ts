@@ -203,7 +203,26 @@ function pairsPass(doc: TextDoc, ctx: PassContext): PlannedEdit[] {
 // headers
 
 /** Authorization schemes whose name is kept: `Bearer [REDACTED]`. */
-const AUTH_SCHEMES = new Set(['bearer', 'basic', 'digest', 'token', 'negotiate', 'ntlm', 'oauth', 'hoba', 'mutual', 'dpop', 'apikey', 'jwt', 'aws4-hmac-sha256', 'scram-sha-1', 'scram-sha-256', 'vapid', 'mac', 'hawk']);
+const AUTH_SCHEMES = new Set([
+  'bearer',
+  'basic',
+  'digest',
+  'token',
+  'negotiate',
+  'ntlm',
+  'oauth',
+  'hoba',
+  'mutual',
+  'dpop',
+  'apikey',
+  'jwt',
+  'aws4-hmac-sha256',
+  'scram-sha-1',
+  'scram-sha-256',
+  'vapid',
+  'mac',
+  'hawk',
+]);
 
 /**
  * The spans of a header value to replace: cookie values one by one (names kept), a Set-Cookie's
@@ -253,7 +272,18 @@ function headerLinesPass(doc: TextDoc, ctx: PassContext): PlannedEdit[] {
 }
 
 /** A subprotocol item whose name announces the token that follows in the next item. */
-const TOKEN_ANNOUNCERS = new Set(['access_token', 'access-token', 'accesstoken', 'token', 'bearer', 'authorization', 'auth', 'auth_token', 'auth-token', 'jwt']);
+const TOKEN_ANNOUNCERS = new Set([
+  'access_token',
+  'access-token',
+  'accesstoken',
+  'token',
+  'bearer',
+  'authorization',
+  'auth',
+  'auth_token',
+  'auth-token',
+  'jwt',
+]);
 /** An item that carries its token after a keyword: `base64url.bearer.authorization.k8s.io.<token>`, `bearer.<token>`, `token=<token>`. */
 const TOKEN_ITEM = /^(.*\b(?:bearer|token|access[_-]?token|jwt|auth|authorization)[.:=](?:k8s\.io\.)?)([^.:=\s].*)$/i;
 

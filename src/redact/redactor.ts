@@ -16,7 +16,19 @@
  * again wherever it appears later, e.g. a token from an Authorization header repeated in a frame.
  */
 import { isUtf8 } from 'node:buffer';
-import type { ArchiveHeader, Body, ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, HeaderList, HttpEntry, HttpRequestRecord, HttpResponseRecord } from '../format/schema.js';
+import type {
+  ArchiveHeader,
+  Body,
+  ConnectionEntry,
+  EndEntry,
+  Entry,
+  ErrorEntry,
+  FrameEntry,
+  HeaderList,
+  HttpEntry,
+  HttpRequestRecord,
+  HttpResponseRecord,
+} from '../format/schema.js';
 import { MessageTracker } from '../wire/message-assembler.js';
 import type { MessageType } from '../wire/opcodes.js';
 import { DIRECTIONS, streamKey } from '../wire/side.js';

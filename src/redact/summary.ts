@@ -39,7 +39,8 @@ export class SummaryCollector {
   constructor(rules: readonly RedactionRule[], maxPlaces: number) {
     this.#maxPlaces = maxPlaces;
     for (const rule of rules) {
-      if (!this.#rules.has(rule.id)) this.#rules.set(rule.id, { id: rule.id, kind: rule.kind, description: rule.description, count: 0, places: [], omitted: 0 });
+      if (!this.#rules.has(rule.id))
+        this.#rules.set(rule.id, { id: rule.id, kind: rule.kind, description: rule.description, count: 0, places: [], omitted: 0 });
     }
   }
 

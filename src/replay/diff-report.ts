@@ -86,7 +86,9 @@ export function formatDifference(difference: Difference, p: Palette): string[] {
       const gapA = difference.gapA ?? 0;
       const gapB = difference.gapB ?? 0;
       const delta = gapB - gapA;
-      return [`${conn} ${arrow} ${indexLabel(difference)} ${p.cyan('timing')}: gap ${formatMs(gapA)} → ${formatMs(gapB)} (${delta >= 0 ? '+' : '−'}${formatMs(Math.abs(delta))})`];
+      return [
+        `${conn} ${arrow} ${indexLabel(difference)} ${p.cyan('timing')}: gap ${formatMs(gapA)} → ${formatMs(gapB)} (${delta >= 0 ? '+' : '−'}${formatMs(Math.abs(delta))})`,
+      ];
     }
     case 'connections': {
       const onlyIn = difference.connA !== null ? 'A' : 'B';
@@ -119,4 +121,3 @@ export function summaryLine(result: DiffResult): string {
   const n = differences.length;
   return `${n} difference${n === 1 ? '' : 's'}: ${counts.join(', ')} (${conns} compared, ${framesA} frames in A, ${framesB} in B)`;
 }
-

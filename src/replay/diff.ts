@@ -153,7 +153,10 @@ function myers<T>(a: readonly T[], a0: number, a1: number, b: readonly T[], b0: 
   for (let d = 0; d <= Math.min(max, maxEdits); d++) {
     trace.push(v.slice(offset - d, offset + d + 1));
     for (let k = -d; k <= d; k += 2) {
-      let x = k === -d || (k !== d && (v[offset + k - 1] as number) < (v[offset + k + 1] as number)) ? (v[offset + k + 1] as number) : (v[offset + k - 1] as number) + 1;
+      let x =
+        k === -d || (k !== d && (v[offset + k - 1] as number) < (v[offset + k + 1] as number))
+          ? (v[offset + k + 1] as number)
+          : (v[offset + k - 1] as number) + 1;
       let y = x - k;
       while (x < n && y < m && a[a0 + x] === b[b0 + y]) {
         x++;
@@ -308,7 +311,12 @@ export function diffConversations(a: Conversation, b: Conversation, settings: Di
         if (frameA !== null && frameB !== null) {
           const mismatch = compareFrames(frameA, frameB, rules);
           if (mismatch === null) continue;
-          const difference = { ...frameDifference('changed', dir, frameA, frameB), from: mismatch.expected, to: mismatch.actual, changes: mismatch.changes ?? null };
+          const difference = {
+            ...frameDifference('changed', dir, frameA, frameB),
+            from: mismatch.expected,
+            to: mismatch.actual,
+            changes: mismatch.changes ?? null,
+          };
           (frameA.type === 'close' ? changedCloses : placed).push({ difference, a: posA, b: posB });
         } else if (frameA !== null) {
           placed.push({ difference: { ...frameDifference('removed', dir, frameA, null), from: renderFrame(frameA) }, a: posA, b: posB });
@@ -390,7 +398,7 @@ function pairHunk(
     }
     if (match === -1) pairs.push({ a: del });
     else {
-      pairs.push({ a: del, b: inserts[match] as number });
+      pairs.push({ a: del, b: inserts[match] });
       used.add(match);
       next = match + 1;
     }

@@ -65,7 +65,10 @@ export function compileIgnores(specs: readonly string[]): IgnoreRules {
         throw cliError('ERR_USAGE', `bad --ignore ${JSON.stringify(spec)}: not a valid regular expression (${why.replace(/\s*\n\s*/g, ' ')})`);
       }
       if (new RegExp(pattern).test('')) {
-        throw cliError('ERR_USAGE', `bad --ignore ${JSON.stringify(spec)}: the pattern matches the empty string; make it match at least one character (e.g. \\d+ rather than \\d*)`);
+        throw cliError(
+          'ERR_USAGE',
+          `bad --ignore ${JSON.stringify(spec)}: the pattern matches the empty string; make it match at least one character (e.g. \\d+ rather than \\d*)`,
+        );
       }
       rules.textPatterns.push(regex);
     } else if (spec.startsWith('$')) {
@@ -400,6 +403,7 @@ function firstByteDifference(a: Uint8Array, b: Uint8Array): number {
 
 /** A JSON value on one line, escaped and cut to `max` characters: for JsonChange from/to. */
 export function renderJsonValue(value: unknown, max = 80): string {
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- only values JSON.stringify cannot encode (functions, symbols) get here
   const text = value === undefined ? 'undefined' : (JSON.stringify(value) ?? String(value));
   const chars = Array.from(text);
   return escapeText(chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : text);

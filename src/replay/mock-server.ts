@@ -47,7 +47,12 @@ export class MockServer {
   async listen(): Promise<net.AddressInfo> {
     return new Promise((resolve, reject) => {
       this.server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(cliError('ERR_LISTEN', `cannot listen on ${this.options.host}:${this.options.port}: ${error.code === 'EADDRINUSE' ? 'the port is in use' : (error.code ?? error.message)}`)),
+        reject(
+          cliError(
+            'ERR_LISTEN',
+            `cannot listen on ${this.options.host}:${this.options.port}: ${error.code === 'EADDRINUSE' ? 'the port is in use' : (error.code ?? error.message)}`,
+          ),
+        ),
       );
       this.server.listen(this.options.port, this.options.host, () => resolve(this.server.address() as net.AddressInfo));
     });
@@ -159,11 +164,22 @@ export class MockServer {
     this.options.onHttp?.(head, exchange);
     if (!exchange || !exchange.response) {
       const known = [...new Set(this.options.recording.exchanges.map((entry) => `${entry.request.method} ${pathOf(entry.url)}`))];
-      socket.write(simpleResponse(404, 'Not Found', `wstape replay: no recorded response for ${head.method} ${head.target}; recorded: ${known.join(', ') || 'none'}\n`, true));
+      socket.write(
+        simpleResponse(
+          404,
+          'Not Found',
+          `wstape replay: no recorded response for ${head.method} ${head.target}; recorded: ${known.join(', ') || 'none'}\n`,
+          true,
+        ),
+      );
       return;
     }
     const response = exchange.response;
-    const body = response.body ? (response.body.text !== undefined ? Buffer.from(response.body.text, 'utf8') : Buffer.from(response.body.data ?? '', 'base64')) : Buffer.alloc(0);
+    const body = response.body
+      ? response.body.text !== undefined
+        ? Buffer.from(response.body.text, 'utf8')
+        : Buffer.from(response.body.data ?? '', 'base64')
+      : Buffer.alloc(0);
     const lines = [`HTTP/1.1 ${response.status} ${response.statusText}`];
     for (const [name, value] of response.headers) {
       const lower = name.toLowerCase();
@@ -188,7 +204,8 @@ export class MockServer {
 /** A frame as the matcher compares it (the archive's view of it). */
 export function frameView(frame: ObservedFrame): { type: ObservedFrame['type']; fin: boolean; text?: string; data?: string; code?: number; reason?: string } {
   const payload = Buffer.from(frame.payload.buffer, frame.payload.byteOffset, frame.payload.byteLength);
-  if (frame.type === 'close') return { type: 'close', fin: frame.fin, ...(frame.closeCode !== undefined ? { code: frame.closeCode } : {}), reason: frame.closeReason ?? '' };
+  if (frame.type === 'close')
+    return { type: 'close', fin: frame.fin, ...(frame.closeCode !== undefined ? { code: frame.closeCode } : {}), reason: frame.closeReason ?? '' };
   if (frame.isText) return { type: frame.type, fin: frame.fin, text: payload.toString('utf8') };
   return { type: frame.type, fin: frame.fin, data: payload.toString('base64') };
 }

@@ -157,7 +157,9 @@ async function loadRedaction(options: ExportOptions): Promise<Redaction | null> 
     report: (io) => {
       const summary = redactor.summary();
       const { total, entries } = summary;
-      io.stderr.write(`wstape: redacted ${total} ${total === 1 ? 'value' : 'values'} in ${entries} ${entries === 1 ? 'entry' : 'entries'}${total > 0 ? ':' : ''}\n`);
+      io.stderr.write(
+        `wstape: redacted ${total} ${total === 1 ? 'value' : 'values'} in ${entries} ${entries === 1 ? 'entry' : 'entries'}${total > 0 ? ':' : ''}\n`,
+      );
       io.stderr.write(formatSummary(summary));
       io.stderr.write('wstape: redaction is best-effort: review the export before you share it\n');
     },
@@ -183,7 +185,8 @@ export async function runExport(options: ExportOptions, io: Io): Promise<number>
   const header = redaction !== null ? redaction.header(reader.header) : reader.header;
   const entries = redaction !== null ? redaction.entries(reader.entries()) : reader.entries();
   const output = options.out !== undefined ? await fileOutput(options.out, options.force === true) : stdoutOutput(io);
-  let secret: string | null = null;
+  // Assigned in the callback below, so not narrowed to null here.
+  let secret = null as string | null;
   const watch = (entry: Entry): void => {
     if (redacting || secret !== null || (entry.kind !== 'connection' && entry.kind !== 'http') || !keepsId(scope, entry.id)) return;
     secret = secretHeaderIn(entry);

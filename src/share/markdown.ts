@@ -93,7 +93,10 @@ interface WsItem {
   kept: number;
 }
 
-type Item = WsItem | { kind: 'http'; id: string; elapsed: number; entry: HttpEntry } | { kind: 'tunnel'; id: string; elapsed: number; entry: TunnelEntry; end: EndEntry | null };
+type Item =
+  | WsItem
+  | { kind: 'http'; id: string; elapsed: number; entry: HttpEntry }
+  | { kind: 'tunnel'; id: string; elapsed: number; entry: TunnelEntry; end: EndEntry | null };
 
 /** A fence for a code block: three backticks, or more than the longest run inside. */
 function fence(content: string): string {
@@ -219,7 +222,11 @@ export class MarkdownTranscript {
         if (item?.kind === 'websocket') {
           this.#stats.add(entry);
           item.lines.push(formatConnectionLine(entry, this.#lineOptions()));
-        } else if (entry.conn === undefined ? scope.filter.conns === undefined && !this.#filtering : keepsExchange(scope, { id: entry.conn, time: entry.time, elapsed: entry.elapsed })) {
+        } else if (
+          entry.conn === undefined
+            ? scope.filter.conns === undefined && !this.#filtering
+            : keepsExchange(scope, { id: entry.conn, time: entry.time, elapsed: entry.elapsed })
+        ) {
           this.#looseErrors.push(formatConnectionLine(entry, this.#lineOptions()));
         }
         return;
@@ -332,7 +339,8 @@ function tableRow(item: Item, stats: ConnectionStats | undefined): string {
       const connection = item.connection as ConnectionEntry;
       const duration = stats?.duration ?? null;
       const frames = stats !== undefined ? `${stats.framesOut}/${stats.framesIn}` : '-';
-      const close = item.end === null || item.end.closeCode === null ? 'open' : `${item.end.closeCode}${item.end.closedBy !== null ? ` by ${item.end.closedBy}` : ''}`;
+      const close =
+        item.end === null || item.end.closeCode === null ? 'open' : `${item.end.closeCode}${item.end.closedBy !== null ? ` by ${item.end.closedBy}` : ''}`;
       return `| ${cell(item.id)} | WebSocket | ${cell(connection.url)} | ${connection.response.status} | ${frames} | ${cell(close)} | ${duration === null ? '-' : cell(formatDuration(duration))} |`;
     }
     case 'http': {

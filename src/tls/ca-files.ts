@@ -51,13 +51,19 @@ export async function readPrivateFile(file: string, warn: (message: string) => v
     const uid = process.getuid?.();
     if (uid !== undefined) {
       if (info.uid !== uid && info.uid !== 0) {
-        throw cliError('ERR_CA', `${file} is owned by another user (uid ${info.uid}), who could sign certificates you trust; use a CA folder of your own (--ca-dir or WSTAPE_HOME)`);
+        throw cliError(
+          'ERR_CA',
+          `${file} is owned by another user (uid ${info.uid}), who could sign certificates you trust; use a CA folder of your own (--ca-dir or WSTAPE_HOME)`,
+        );
       }
       if ((info.mode & 0o077) !== 0) {
         try {
           await handle.chmod(0o600);
         } catch (error) {
-          throw cliError('ERR_CA', `${file} is readable by other users (mode ${octal(info.mode)}) and cannot be made private (${errorText(error)}); fix it with chmod 600 or use another --ca-dir`);
+          throw cliError(
+            'ERR_CA',
+            `${file} is readable by other users (mode ${octal(info.mode)}) and cannot be made private (${errorText(error)}); fix it with chmod 600 or use another --ca-dir`,
+          );
         }
         warn(`${file} was readable by other users (mode ${octal(info.mode)}); changed it to 0600`);
       }
@@ -89,7 +95,10 @@ export async function prepareDir(dir: string, warn: (message: string) => void): 
     throw cliError('ERR_CA', `the CA folder ${dir} belongs to another user (uid ${info.uid}); use a folder of your own (--ca-dir or WSTAPE_HOME)`);
   }
   if ((info.mode & 0o002) !== 0) {
-    throw cliError('ERR_CA', `the CA folder ${dir} is writable by every user (mode ${octal(info.mode)}), who could replace the CA; use a private folder (--ca-dir or WSTAPE_HOME)`);
+    throw cliError(
+      'ERR_CA',
+      `the CA folder ${dir} is writable by every user (mode ${octal(info.mode)}), who could replace the CA; use a private folder (--ca-dir or WSTAPE_HOME)`,
+    );
   }
   if ((info.mode & 0o077) === 0) return;
   const entries = await readdir(dir);

@@ -252,7 +252,9 @@ function makeRootCa(
   const parse = (forge: ForgeModule): ForgeCa => {
     if (forgeCa !== undefined) return forgeCa;
     const cert = forge.pki.certificateFromPem(certPem);
-    const leafPublicKey = forge.pki.publicKeyFromPem(createPublicKey(leafPrivateKey).export({ type: 'spki', format: 'pem' }).toString()) as Forge.pki.rsa.PublicKey;
+    const leafPublicKey = forge.pki.publicKeyFromPem(
+      createPublicKey(leafPrivateKey).export({ type: 'spki', format: 'pem' }).toString(),
+    ) as Forge.pki.rsa.PublicKey;
     const ski = cert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | undefined;
     const subjectKeyIdentifier =
       ski?.subjectKeyIdentifier !== undefined ? forge.util.hexToBytes(ski.subjectKeyIdentifier) : cert.generateSubjectKeyIdentifier().getBytes();
@@ -281,7 +283,8 @@ function makeRootCa(
 function checkExpiry(ca: RootCa, warn: (message: string) => void): void {
   const left = ca.notAfter.getTime() - Date.now();
   if (left <= 0) warn(`the root CA in ${ca.paths.dir} expired on ${ca.notAfter.toISOString()}; run "wstape ca regen" and trust the new certificate`);
-  else if (left < EXPIRY_WARNING_MS) warn(`the root CA in ${ca.paths.dir} expires on ${ca.notAfter.toISOString()}; run "wstape ca regen" and trust the new certificate`);
+  else if (left < EXPIRY_WARNING_MS)
+    warn(`the root CA in ${ca.paths.dir} expires on ${ca.notAfter.toISOString()}; run "wstape ca regen" and trust the new certificate`);
 }
 
 // ---------------------------------------------------------------------------------------------

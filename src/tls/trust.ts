@@ -14,7 +14,7 @@ export interface TrustStep {
 
 /** Quote a path for a POSIX shell when it needs it. */
 export function shellQuote(text: string): string {
-  if (/^[A-Za-z0-9_\/.,:=@%+-]+$/.test(text)) return text;
+  if (/^[A-Za-z0-9_/.,:=@%+-]+$/.test(text)) return text;
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 

@@ -60,11 +60,7 @@ export function encodeFrame(options: EncodeFrameOptions): Uint8Array {
   const out = new Uint8Array(headerLength + payload.length);
   // RFC 6455 §5.2: FIN, RSV1-3, opcode; then MASK and the 7-bit length.
   out[0] =
-    (options.fin === false ? 0 : 0x80) |
-    (options.rsv1 === true ? 0x40 : 0) |
-    (options.rsv2 === true ? 0x20 : 0) |
-    (options.rsv3 === true ? 0x10 : 0) |
-    opcode;
+    (options.fin === false ? 0 : 0x80) | (options.rsv1 === true ? 0x40 : 0) | (options.rsv2 === true ? 0x20 : 0) | (options.rsv3 === true ? 0x10 : 0) | opcode;
   const maskBit = key === null ? 0 : 0x80;
   if (lengthBytes === 0) {
     out[1] = maskBit | Number(declared);

@@ -20,9 +20,7 @@
 import type { FrameHeader, ParsedFrame, StreamError } from './types.js';
 
 /** What one push can yield: a complete frame, or the error that stopped the parser. */
-export type ParserEvent =
-  | { type: 'frame'; frame: ParsedFrame; wireSize: number }
-  | { type: 'error'; error: StreamError };
+export type ParserEvent = { type: 'frame'; frame: ParsedFrame; wireSize: number } | { type: 'error'; error: StreamError };
 
 /** Options for {@link FrameParser}. */
 export interface FrameParserOptions {
@@ -180,18 +178,8 @@ export class FrameParser {
   private getLength64(events: ParserEvent[]): boolean {
     if (this.buffered < 8) return false;
     const bytes = this.consume(8);
-    const high =
-      (((bytes[0] as number) << 24) |
-        ((bytes[1] as number) << 16) |
-        ((bytes[2] as number) << 8) |
-        (bytes[3] as number)) >>>
-      0;
-    const low =
-      (((bytes[4] as number) << 24) |
-        ((bytes[5] as number) << 16) |
-        ((bytes[6] as number) << 8) |
-        (bytes[7] as number)) >>>
-      0;
+    const high = (((bytes[0] as number) << 24) | ((bytes[1] as number) << 16) | ((bytes[2] as number) << 8) | (bytes[3] as number)) >>> 0;
+    const low = (((bytes[4] as number) << 24) | ((bytes[5] as number) << 16) | ((bytes[6] as number) << 8) | (bytes[7] as number)) >>> 0;
     this.headerLength += 8;
     // RFC 6455 §5.2: "the most significant bit MUST be 0" in a 64-bit length.
     if (high >= 0x80000000) {
@@ -318,9 +306,7 @@ export class FrameParser {
  * cheap pool) are shown as plain Uint8Arrays so every payload has the same type.
  */
 function plain(bytes: Uint8Array): Uint8Array {
-  return bytes.constructor === Uint8Array
-    ? bytes
-    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+  return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -331,12 +317,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  *
  * Copies first (a memcpy), then XORs 4 bytes at a time over the 4-byte aligned part of `target`.
  */
-export function unmaskInto(
-  target: Uint8Array,
-  source: Uint8Array,
-  key: Uint8Array,
-  keyOffset: number,
-): void {
+export function unmaskInto(target: Uint8Array, source: Uint8Array, key: Uint8Array, keyOffset: number): void {
   target.set(source);
   const length = source.length;
   let i = 0;
@@ -351,9 +332,7 @@ export function unmaskInto(
     const k3 = key[(keyOffset + i + 3) & 3] as number;
     // Int32 rather than Uint32: the values stay small integers for V8, about twice as fast.
     const words = new Int32Array(target.buffer, target.byteOffset + i, (length - i) >>> 2);
-    const mask = LITTLE_ENDIAN
-      ? k0 | (k1 << 8) | (k2 << 16) | (k3 << 24)
-      : (k0 << 24) | (k1 << 16) | (k2 << 8) | k3;
+    const mask = LITTLE_ENDIAN ? k0 | (k1 << 8) | (k2 << 16) | (k3 << 24) : (k0 << 24) | (k1 << 16) | (k2 << 8) | k3;
     const count = words.length;
     let w = 0;
     for (; w + 4 <= count; w += 4) {

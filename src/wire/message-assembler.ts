@@ -164,9 +164,7 @@ export interface AssembledMessage<F> {
  * What one push yields, in order: a message it completed or cut short, or the frame itself when
  * it is no part of a message (a control frame, reserved opcode or orphan continuation).
  */
-export type AssemblyEvent<F> =
-  | { type: 'message'; message: AssembledMessage<F> }
-  | { type: 'frame'; frame: F; position: 'control' | 'orphan' };
+export type AssemblyEvent<F> = { type: 'message'; message: AssembledMessage<F> } | { type: 'frame'; frame: F; position: 'control' | 'orphan' };
 
 /** Options for {@link MessageAssembler}. */
 export interface MessageAssemblerOptions<F> {

@@ -52,8 +52,22 @@ export type KnownFrameType = Exclude<FrameType, 'reserved'>;
 
 // RFC 6455 §5.2: opcode meanings; 0x3-0x7 and 0xB-0xF are reserved.
 const TYPES: readonly FrameType[] = [
-  'continuation', 'text', 'binary', 'reserved', 'reserved', 'reserved', 'reserved', 'reserved',
-  'close', 'ping', 'pong', 'reserved', 'reserved', 'reserved', 'reserved', 'reserved',
+  'continuation',
+  'text',
+  'binary',
+  'reserved',
+  'reserved',
+  'reserved',
+  'reserved',
+  'reserved',
+  'close',
+  'ping',
+  'pong',
+  'reserved',
+  'reserved',
+  'reserved',
+  'reserved',
+  'reserved',
 ];
 
 const OPCODES: Readonly<Record<KnownFrameType, KnownOpcode>> = {

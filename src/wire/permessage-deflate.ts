@@ -190,8 +190,7 @@ export class MessageInflater {
   constructor(options: MessageInflaterOptions) {
     this.noContextTakeover = options.noContextTakeover;
     this.maxOutput = options.maxOutput;
-    this.maxInflatedSize =
-      options.maxInflatedSize ?? Math.max(options.maxOutput, DEFAULT_MAX_INFLATED);
+    this.maxInflatedSize = options.maxInflatedSize ?? Math.max(options.maxOutput, DEFAULT_MAX_INFLATED);
     this.window = new Uint8Array(this.noContextTakeover ? 0 : 2 * WINDOW);
   }
 
@@ -223,9 +222,7 @@ export class MessageInflater {
         finishFlush: zlib.constants.Z_SYNC_FLUSH,
         windowBits: 15,
         maxOutputLength: this.maxInflatedSize,
-        ...(this.windowEnd > this.windowStart
-          ? { dictionary: this.window.subarray(this.windowStart, this.windowEnd) }
-          : {}),
+        ...(this.windowEnd > this.windowStart ? { dictionary: this.window.subarray(this.windowStart, this.windowEnd) } : {}),
       });
     } catch (error) {
       this.skip();

@@ -41,21 +41,12 @@ import { FrameParser } from './frame-parser.js';
 import { MessageTracker } from './message-assembler.js';
 import { frameTypeOf, isControlOpcode, Opcode, startsMessage } from './opcodes.js';
 import { MessageInflater } from './permessage-deflate.js';
-import type {
-  AnomalyFlag,
-  DeflateParams,
-  ObservedFrame,
-  ParsedFrame,
-  Sender,
-  StreamError,
-} from './types.js';
+import type { AnomalyFlag, DeflateParams, ObservedFrame, ParsedFrame, Sender, StreamError } from './types.js';
 import { isValidUtf8, Utf8Validator } from './utf8.js';
 import { isWireError } from './wire-error.js';
 
 /** What one push can yield: an observed frame, or a stream-level error. */
-export type ObserverEvent =
-  | { type: 'frame'; frame: ObservedFrame }
-  | { type: 'error'; error: StreamError };
+export type ObserverEvent = { type: 'frame'; frame: ObservedFrame } | { type: 'error'; error: StreamError };
 
 /** Options for {@link StreamObserver}. */
 export interface StreamObserverOptions {
@@ -114,10 +105,7 @@ export class StreamObserver {
       options.deflate === null
         ? null
         : new MessageInflater({
-            noContextTakeover:
-              options.sender === 'client'
-                ? options.deflate.clientNoContextTakeover
-                : options.deflate.serverNoContextTakeover,
+            noContextTakeover: options.sender === 'client' ? options.deflate.clientNoContextTakeover : options.deflate.serverNoContextTakeover,
             maxOutput: options.maxPayload,
           });
   }
@@ -301,10 +289,7 @@ export class StreamObserver {
       // RFC 6455 §8.1: the message ends in the middle of a code point.
       frame.flags.push('invalid-utf8');
     }
-    frame.isText =
-      valid && !wasPending && (truncated || !utf8.pending)
-        ? true
-        : textOnItsOwn(payload, truncated);
+    frame.isText = valid && !wasPending && (truncated || !utf8.pending) ? true : textOnItsOwn(payload, truncated);
   }
 
   private compressedFrame(parsed: ParsedFrame, frame: ObservedFrame, final: boolean): void {

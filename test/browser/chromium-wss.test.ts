@@ -167,7 +167,8 @@ function homeTrusting(certutil: string, caCertPath: string): string {
   mkdirSync(nssdb, { recursive: true });
   const run = (args: string[]): void => {
     const result = spawnSync(certutil, args, { encoding: 'utf8', timeout: 10_000, env: { ...process.env, HOME: home } });
-    if (result.status !== 0) throw new Error(`certutil ${args.join(' ')} failed (${result.status ?? result.signal}): ${result.stderr}${result.error?.message ?? ''}`);
+    if (result.status !== 0)
+      throw new Error(`certutil ${args.join(' ')} failed (${result.status ?? result.signal}): ${result.stderr}${result.error?.message ?? ''}`);
   };
   run(['-d', `sql:${nssdb}`, '-N', '--empty-password']);
   run(['-d', `sql:${nssdb}`, '-A', '-t', 'C,,', '-n', 'wstape', '-i', caCertPath]);

@@ -36,7 +36,11 @@ describe('diff: argv -> options', () => {
 });
 
 /** A connection c1 whose frames come from a script: `>` out, `<` in, `close:CODE:REASON`. */
-function conversationEntries(id: string, script: string[], options: { gapsMs?: number[]; closeCode?: number; closeReason?: string; start?: number } = {}): Entry[] {
+function conversationEntries(
+  id: string,
+  script: string[],
+  options: { gapsMs?: number[]; closeCode?: number; closeReason?: string; start?: number } = {},
+): Entry[] {
   const start = options.start ?? 0.1;
   let elapsed = start;
   const frames: FrameEntry[] = script.map((line, index) => {
@@ -45,7 +49,18 @@ function conversationEntries(id: string, script: string[], options: { gapsMs?: n
     const body = line.slice(1);
     if (body.startsWith('close:')) {
       const [, code, reason] = body.split(':');
-      return frame({ conn: id, index, dir, elapsed, type: 'close', opcode: 8, text: undefined, code: Number(code), reason: reason ?? '', size: 2 + (reason ?? '').length });
+      return frame({
+        conn: id,
+        index,
+        dir,
+        elapsed,
+        type: 'close',
+        opcode: 8,
+        text: undefined,
+        code: Number(code),
+        reason: reason ?? '',
+        size: 2 + (reason ?? '').length,
+      });
     }
     return frame({ conn: id, index, dir, elapsed, text: body, size: Buffer.byteLength(body) });
   });
@@ -53,11 +68,23 @@ function conversationEntries(id: string, script: string[], options: { gapsMs?: n
   return [
     connection(id, { elapsed: start }),
     ...frames,
-    end(id, { elapsed: elapsed + 0.01, closeCode: options.closeCode ?? last?.code ?? 1006, closeReason: options.closeReason ?? last?.reason ?? '', closedBy: last?.dir === 'in' ? 'server' : 'client' }),
+    end(id, {
+      elapsed: elapsed + 0.01,
+      closeCode: options.closeCode ?? last?.code ?? 1006,
+      closeReason: options.closeReason ?? last?.reason ?? '',
+      closedBy: last?.dir === 'in' ? 'server' : 'client',
+    }),
   ];
 }
 
-const BASE = ['>{"type":"join","room":"general"}', '<{"type":"welcome","user":{"name":"ada"},"ts":1}', '>hello', '<{"type":"msg","text":"hi"}', '>close:1000:bye', '<close:1000:bye'];
+const BASE = [
+  '>{"type":"join","room":"general"}',
+  '<{"type":"welcome","user":{"name":"ada"},"ts":1}',
+  '>hello',
+  '<{"type":"msg","text":"hi"}',
+  '>close:1000:bye',
+  '<close:1000:bye',
+];
 
 describe('diff: run on written archives', () => {
   let dir: string;
@@ -76,7 +103,10 @@ describe('diff: run on written archives', () => {
   async function diff(a: Entry[], b: Entry[], options: Partial<DiffOptions> = {}, ioOptions: Parameters<typeof fakeIo>[0] = {}) {
     const io = fakeIo(ioOptions);
     const code = await runDiff({ a: await archive(a), b: await archive(b), json: false, ...options }, io);
-    const lines = io.out().split('\n').filter((line) => line !== '');
+    const lines = io
+      .out()
+      .split('\n')
+      .filter((line) => line !== '');
     return { code, out: io.out(), err: io.err(), lines };
   }
 
@@ -247,7 +277,10 @@ describe('diff: run on written archives', () => {
 
   it('colours on a TTY, not when piped, not with NO_COLOR, never with --json', async () => {
     const a = conversationEntries('c1', BASE);
-    const b = conversationEntries('c1', BASE.map((line) => line.replace('hello', 'hullo')));
+    const b = conversationEntries(
+      'c1',
+      BASE.map((line) => line.replace('hello', 'hullo')),
+    );
     expect((await diff(a, b, {}, { tty: true })).out).toMatch(ANSI);
     expect((await diff(a, b, {}, { tty: false })).out).not.toMatch(ANSI);
     expect((await diff(a, b, {}, { tty: true, env: { NO_COLOR: '1' } })).out).not.toMatch(ANSI);

@@ -23,7 +23,10 @@ describe('export: argv -> options', () => {
     [['export', 'a.wstape.json', '-f', 'har', '--out', 'x.har', '--force'], { format: 'har', out: 'x.har', force: true }],
     [['export', 'a.wstape.json', '--conn', 'c1', '--conn', 'c2,h1'], { conn: ['c1', 'c2', 'h1'] }],
     [['export', 'a.wstape.json', '--dir', 'in', '--type', 'text,ping'], { dir: 'in', type: ['text', 'ping'] }],
-    [['export', 'a.wstape.json', '--grep', 'err', '-i', '--since', '12.5', '--until', '2026-11-25T10:30:05Z'], { grep: 'err', ignoreCase: true, since: '12.5', until: '2026-11-25T10:30:05Z' }],
+    [
+      ['export', 'a.wstape.json', '--grep', 'err', '-i', '--since', '12.5', '--until', '2026-11-25T10:30:05Z'],
+      { grep: 'err', ignoreCase: true, since: '12.5', until: '2026-11-25T10:30:05Z' },
+    ],
     [['export', 'a.wstape.json', '--redact', '--rule', 'header:X-Token', '--rule', 'regex:a,b'], { redact: true, rule: ['header:X-Token', 'regex:a,b'] }],
     [['export', 'a.wstape.json', '--max-frames', '20', '--time', 'rel'], { maxFrames: 20, time: 'rel' }],
   ])('%j', async (argv, expected) => {

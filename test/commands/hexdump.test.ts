@@ -39,8 +39,7 @@ describe('hexdump: argv -> options', () => {
 
 /** A complete, valid PNG (2x1 RGBA). */
 const PNG = Buffer.from(
-  '89504e470d0a1a0a0000000d4948445200000002000000010806000000f4227f8a0000000e4944415478da63f8cfc00042ff010ff903fd' +
-    '9879d7000000000049454e44ae426082',
+  '89504e470d0a1a0a0000000d4948445200000002000000010806000000f4227f8a0000000e4944415478da63f8cfc00042ff010ff903fd' + '9879d7000000000049454e44ae426082',
   'hex',
 );
 const BIG = Buffer.from(Array.from({ length: 300 }, (_, i) => (i < 100 ? 0 : i % 256)));
@@ -50,16 +49,53 @@ const server = { masked: false, mask: undefined };
 
 const FRAMES: FrameEntry[] = [
   frame({ conn: 'c1', index: 0, dir: 'out', type: 'text', text: 'hello', size: 5, elapsed: 1 }),
-  frame({ conn: 'c1', index: 1, dir: 'in', type: 'binary', opcode: 2, text: undefined, data: b64(PNG), size: PNG.length, wireSize: PNG.length + 2, elapsed: 1.1, ...server }),
+  frame({
+    conn: 'c1',
+    index: 1,
+    dir: 'in',
+    type: 'binary',
+    opcode: 2,
+    text: undefined,
+    data: b64(PNG),
+    size: PNG.length,
+    wireSize: PNG.length + 2,
+    elapsed: 1.1,
+    ...server,
+  }),
   frame({ conn: 'c1', index: 2, dir: 'out', type: 'binary', opcode: 2, fin: false, text: undefined, data: b64(BIG.subarray(0, 200)), size: 200, elapsed: 1.2 }),
   frame({ conn: 'c1', index: 3, dir: 'out', type: 'ping', opcode: 9, text: undefined, data: b64(Buffer.from('hb')), size: 2, elapsed: 1.3 }),
   frame({ conn: 'c1', index: 4, dir: 'out', type: 'continuation', opcode: 0, text: undefined, data: b64(BIG.subarray(200)), size: 100, elapsed: 1.4 }),
   frame({ conn: 'c1', index: 5, dir: 'in', type: 'text', fin: false, text: '{"par', size: 5, elapsed: 1.5, ...server }),
   frame({ conn: 'c1', index: 6, dir: 'in', type: 'continuation', opcode: 0, text: 't":1}', size: 5, elapsed: 1.6, ...server }),
-  frame({ conn: 'c1', index: 7, dir: 'in', type: 'binary', opcode: 2, text: undefined, data: b64(Buffer.alloc(64, 0xab)), size: 1_048_576, truncated: true, elapsed: 1.7, ...server }),
+  frame({
+    conn: 'c1',
+    index: 7,
+    dir: 'in',
+    type: 'binary',
+    opcode: 2,
+    text: undefined,
+    data: b64(Buffer.alloc(64, 0xab)),
+    size: 1_048_576,
+    truncated: true,
+    elapsed: 1.7,
+    ...server,
+  }),
   frame({ conn: 'c1', index: 8, dir: 'in', type: 'binary', opcode: 2, text: undefined, data: '', size: 0, elapsed: 1.8, ...server }),
   frame({ conn: 'c1', index: 9, dir: 'out', type: 'close', opcode: 8, text: undefined, code: 1000, reason: 'bye', size: 5, elapsed: 1.9 }),
-  frame({ conn: 'c2', index: 0, dir: 'out', type: 'binary', opcode: 2, text: undefined, data: b64(Buffer.from([1, 2, 3])), size: 3, compressed: true, rsv1: true, flags: ['reserved-bits'], elapsed: 2 }),
+  frame({
+    conn: 'c2',
+    index: 0,
+    dir: 'out',
+    type: 'binary',
+    opcode: 2,
+    text: undefined,
+    data: b64(Buffer.from([1, 2, 3])),
+    size: 3,
+    compressed: true,
+    rsv1: true,
+    flags: ['reserved-bits'],
+    elapsed: 2,
+  }),
 ];
 
 const ENTRIES: Entry[] = [connection('c1'), connection('c2', { elapsed: 0.2 }), ...FRAMES, end('c1')];

@@ -54,7 +54,12 @@ describe('import', () => {
     expect(io.err()).toContain(`wstape: imported 1 WebSocket connection (6 frames) and 2 HTTP exchanges from chrome.har (written by WebInspector) into ${out}`);
 
     const reader = await openArchive(out);
-    expect(reader.header).toEqual({ format: 'wstape', version: 1, creator: { name: 'wstape', version: PACKAGE_VERSION }, startedAt: '2024-11-25T10:30:01.900Z' });
+    expect(reader.header).toEqual({
+      format: 'wstape',
+      version: 1,
+      creator: { name: 'wstape', version: PACKAGE_VERSION },
+      startedAt: '2024-11-25T10:30:01.900Z',
+    });
     const kinds: string[] = [];
     for await (const entry of reader.entries()) kinds.push(entry.kind);
     expect(kinds).toEqual(['http', 'http', 'connection', 'frame', 'frame', 'frame', 'frame', 'frame', 'frame']);
@@ -86,10 +91,25 @@ describe('import', () => {
   it('reports a bad HAR as ERR_HAR with its JSON path, exit code 2', async () => {
     const dir = scratch();
     const file = join(dir, 'bad.har');
-    writeFileSync(file, JSON.stringify({ log: { entries: [{ startedDateTime: '2024-11-25T10:30:00Z', request: { method: 'GET', url: 'http://x/', headers: 'Host: x' }, response: { status: 200, headers: [] } }] } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        log: {
+          entries: [
+            {
+              startedDateTime: '2024-11-25T10:30:00Z',
+              request: { method: 'GET', url: 'http://x/', headers: 'Host: x' },
+              response: { status: 200, headers: [] },
+            },
+          ],
+        },
+      }),
+    );
     const error = await runImport({ file }, fakeIo()).catch((caught: unknown) => caught);
     expect(isCliError(error) && [error.code, error.exitCode]).toEqual(['ERR_HAR', 2]);
-    expect(isCliError(error) && error.message).toBe(`${file} is not a HAR file wstape can import: log.entries[0].request.headers: expected an array, got a string`);
+    expect(isCliError(error) && error.message).toBe(
+      `${file} is not a HAR file wstape can import: log.entries[0].request.headers: expected an array, got a string`,
+    );
     expect(existsSync(join(dir, 'bad.wstape.json'))).toBe(false);
   });
 });

@@ -68,7 +68,10 @@ describe('list: run', () => {
   async function listJson(path: string): Promise<{ rows: Record<string, unknown>[]; err: string }> {
     const io = fakeIo();
     expect(await runList({ file: path, json: true }, io)).toBe(0);
-    const lines = io.out().split('\n').filter((line) => line !== '');
+    const lines = io
+      .out()
+      .split('\n')
+      .filter((line) => line !== '');
     return { rows: lines.map((line) => JSON.parse(line) as Record<string, unknown>), err: io.err() };
   }
 
@@ -216,7 +219,11 @@ describe('list: filters', () => {
   async function listed(options: Partial<ListOptions>): Promise<string[]> {
     const io = fakeIo();
     expect(await runList({ file: archive, json: true, ...options }, io)).toBe(0);
-    return io.out().split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as { id: string }).id);
+    return io
+      .out()
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => (JSON.parse(line) as { id: string }).id);
   }
 
   // c1 ws://127.0.0.1:9000/chat 101, h1 http://127.0.0.1:9000/api/items 201, c2 wss://example.com/feed 101,
@@ -293,8 +300,14 @@ describe('list over a recorded session', () => {
   it('--json rows agree with the frames, and filters apply', async () => {
     const io = fakeIo();
     await runList({ file: archive, json: true, grep: 'graphql' }, io);
-    const rows = io.out().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(rows).toEqual([expect.objectContaining({ id: 'c2', subprotocol: 'graphql-transport-ws', framesOut: 4, framesIn: 4, closeCode: 1000, closedBy: 'client', clean: true })]);
+    const rows = io
+      .out()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(rows).toEqual([
+      expect.objectContaining({ id: 'c2', subprotocol: 'graphql-transport-ws', framesOut: 4, framesIn: 4, closeCode: 1000, closedBy: 'client', clean: true }),
+    ]);
   });
 });
 

@@ -39,9 +39,12 @@ describe('redact: argv -> options', () => {
     expect(await parseArgs(argv)).toMatchObject(expected);
   });
 
-  it.each([[['redact']], [['redact', 'a', '--bogus']], [['redact', 'a', '--check', '-o', 'b']], [['redact', 'a', '--check', '--force']]])('rejects %j', async (argv) => {
-    await expect(parseArgs(argv)).rejects.toThrow();
-  });
+  it.each([[['redact']], [['redact', 'a', '--bogus']], [['redact', 'a', '--check', '-o', 'b']], [['redact', 'a', '--check', '--force']]])(
+    'rejects %j',
+    async (argv) => {
+      await expect(parseArgs(argv)).rejects.toThrow();
+    },
+  );
 
   it('reads --no-defaults as defaults: false where boolean negation is on', () => {
     expect(redactOptions({ file: 'a', defaults: false }).noDefaults).toBe(true);
@@ -77,8 +80,13 @@ function sampleArchive(): Entry[] {
     frame({ index: 0, text: '{"password":"hunter2-password"}', size: 31, wireSize: 37 }),
     frame({ index: 1, dir: 'in', masked: false, mask: undefined, text: `{"jwt":"x","note":"${JWT}"}`, size: 0, wireSize: 0 }),
     end('c1'),
-    httpExchange('h1', { url: 'http://127.0.0.1:9000/cb?code=oauth-code-987', request: { method: 'GET', target: '/cb?code=oauth-code-987', httpVersion: '1.1', headers: [] } }),
-  ].map((entry) => (entry.kind === 'frame' && entry.text !== undefined ? { ...entry, size: Buffer.byteLength(entry.text), wireSize: Buffer.byteLength(entry.text) + 6 } : entry));
+    httpExchange('h1', {
+      url: 'http://127.0.0.1:9000/cb?code=oauth-code-987',
+      request: { method: 'GET', target: '/cb?code=oauth-code-987', httpVersion: '1.1', headers: [] },
+    }),
+  ].map((entry) =>
+    entry.kind === 'frame' && entry.text !== undefined ? { ...entry, size: Buffer.byteLength(entry.text), wireSize: Buffer.byteLength(entry.text) + 6 } : entry,
+  );
 }
 
 describe('runRedact on hand-built archives', () => {
@@ -117,7 +125,13 @@ describe('runRedact on hand-built archives', () => {
     const file = await writeArchive(join(dir, 'a.wstape.json'), sampleArchive());
     const io = fakeIo();
     await runRedact({ ...base, file, out: join(dir, 'b.wstape.json'), json: true }, io);
-    const summary = JSON.parse(io.out()) as { out: string; written: boolean; total: number; entries: number; rules: Array<{ id: string; count: number; places: string[] }> };
+    const summary = JSON.parse(io.out()) as {
+      out: string;
+      written: boolean;
+      total: number;
+      entries: number;
+      rules: Array<{ id: string; count: number; places: string[] }>;
+    };
     expect(summary).toMatchObject({ out: join(dir, 'b.wstape.json'), written: true, entries: 4 });
     expect(summary.rules.map((rule) => rule.id)).toEqual(['headers', 'subprotocol', 'userinfo', 'query', 'jwt', 'json']);
     expect(summary.total).toBe(summary.rules.reduce((sum, rule) => sum + rule.count, 0));
@@ -271,7 +285,13 @@ describe('runRedact on recorded sessions', () => {
     // A plain HTTP exchange through the same recorder (the ws server answers 426).
     await new Promise<void>((resolve, reject) => {
       const request = http.request(
-        { host: '127.0.0.1', port: recorder.port, path: '/login?password=form-pass-555', method: 'POST', headers: { 'X-Api-Key': 'form-pass-555', 'Content-Type': 'application/json' } },
+        {
+          host: '127.0.0.1',
+          port: recorder.port,
+          path: '/login?password=form-pass-555',
+          method: 'POST',
+          headers: { 'X-Api-Key': 'form-pass-555', 'Content-Type': 'application/json' },
+        },
         (response) => {
           response.resume();
           response.on('end', resolve);

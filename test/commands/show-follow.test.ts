@@ -36,7 +36,15 @@ function follow(options: Omit<ShowOptions, 'follow'>, signal?: AbortSignal) {
   const io = fakeIo();
   const result = runShow({ ...options, follow: true }, io, { pollMs: 20, ...(signal ? { signal } : {}) });
   result.catch(() => {});
-  return { io, result, lines: (): string[] => io.out().split('\n').filter((line) => line !== '') };
+  return {
+    io,
+    result,
+    lines: (): string[] =>
+      io
+        .out()
+        .split('\n')
+        .filter((line) => line !== ''),
+  };
 }
 
 describe('show --follow', () => {
@@ -98,6 +106,11 @@ describe('show --follow', () => {
     await new Promise((resolve) => setTimeout(resolve, 60));
     controller.abort();
     expect(await shown.result).toBe(0);
-    expect(shown.io.err().split('\n').filter((line) => line !== '')).toHaveLength(1);
+    expect(
+      shown.io
+        .err()
+        .split('\n')
+        .filter((line) => line !== ''),
+    ).toHaveLength(1);
   });
 });

@@ -32,9 +32,12 @@ function brief({ row }: InspectRow): string {
   return `${row.conn}/${row.dir} ${span} ${row.type} ${payload}${marks}`;
 }
 
-const text = (index: number, payload: string, more: Partial<FrameEntry> = {}): FrameEntry => frame({ index, type: 'text', opcode: 1, text: payload, size: Buffer.byteLength(payload), ...more });
-const cont = (index: number, payload: string, more: Partial<FrameEntry> = {}): FrameEntry => frame({ index, type: 'continuation', opcode: 0, text: payload, size: Buffer.byteLength(payload), ...more });
-const ping = (index: number, more: Partial<FrameEntry> = {}): FrameEntry => frame({ index, type: 'ping', opcode: 9, text: undefined, data: b64('p'), size: 1, ...more });
+const text = (index: number, payload: string, more: Partial<FrameEntry> = {}): FrameEntry =>
+  frame({ index, type: 'text', opcode: 1, text: payload, size: Buffer.byteLength(payload), ...more });
+const cont = (index: number, payload: string, more: Partial<FrameEntry> = {}): FrameEntry =>
+  frame({ index, type: 'continuation', opcode: 0, text: payload, size: Buffer.byteLength(payload), ...more });
+const ping = (index: number, more: Partial<FrameEntry> = {}): FrameEntry =>
+  frame({ index, type: 'ping', opcode: 9, text: undefined, data: b64('p'), size: 1, ...more });
 
 describe('MessageAssembler', () => {
   it.each<[string, (FrameEntry | string)[], string[]]>([
@@ -60,7 +63,11 @@ describe('MessageAssembler', () => {
       [text(0, 'a', { fin: false }), text(1, 'new', { flags: ['interrupted-message'] })],
       ['c1/out 0 text a x1 incomplete', 'c1/out 1 text new x1'],
     ],
-    ['a continuation without a message is shown as the frame it is', [cont(0, 'stray', { flags: ['unexpected-continuation'] })], ['c1/out 0 continuation stray']],
+    [
+      'a continuation without a message is shown as the frame it is',
+      [cont(0, 'stray', { flags: ['unexpected-continuation'] })],
+      ['c1/out 0 continuation stray'],
+    ],
     [
       'the connection ending finishes its messages incomplete',
       [text(0, 'a', { fin: false }), cont(1, 'b', { fin: false }), 'end:c1', text(0, 'z', { conn: 'c2' })],
@@ -69,12 +76,18 @@ describe('MessageAssembler', () => {
     ['the archive ending does too', [text(0, 'a', { fin: false })], ['c1/out 0 text a x1 incomplete']],
     [
       'binary messages are joined as bytes',
-      [frame({ index: 0, type: 'binary', opcode: 2, fin: false, text: undefined, data: b64([1, 2]), size: 2 }), frame({ index: 1, type: 'continuation', opcode: 0, text: undefined, data: b64([3]), size: 1 })],
+      [
+        frame({ index: 0, type: 'binary', opcode: 2, fin: false, text: undefined, data: b64([1, 2]), size: 2 }),
+        frame({ index: 1, type: 'continuation', opcode: 0, text: undefined, data: b64([3]), size: 1 }),
+      ],
       ['c1/out 0..1 binary 010203 x2'],
     ],
     [
       'UTF-8 split between fragments (each archived as data) joins into text',
-      [frame({ index: 0, fin: false, text: undefined, data: b64(Buffer.from('h\u00e9').subarray(0, 2)), size: 2 }), cont(1, '', { text: undefined, data: b64(Buffer.from('h\u00e9').subarray(2)), size: 1 })],
+      [
+        frame({ index: 0, fin: false, text: undefined, data: b64(Buffer.from('h\u00e9').subarray(0, 2)), size: 2 }),
+        cont(1, '', { text: undefined, data: b64(Buffer.from('h\u00e9').subarray(2)), size: 1 }),
+      ],
       ['c1/out 0..1 text h\u00e9 x2'],
     ],
     [
@@ -95,7 +108,19 @@ describe('MessageAssembler', () => {
     const first = text(4, 'a', { fin: false, rsv1: true, compressed: true, size: 0, wireSize: 9, elapsed: 1, flags: ['non-minimal-length'] });
     const last = cont(6, 'abc', { compressed: true, wireSize: 7, elapsed: 2, flags: ['non-minimal-length', 'invalid-utf8'], mask: 'ffffffff' });
     const [row] = assemble([first, last]);
-    expect(row?.row).toMatchObject({ index: 4, lastIndex: 6, opcode: 1, rsv1: true, mask: first.mask, compressed: true, size: 3, wireSize: 16, elapsed: 2, time: last.time, flags: ['non-minimal-length', 'invalid-utf8'] });
+    expect(row?.row).toMatchObject({
+      index: 4,
+      lastIndex: 6,
+      opcode: 1,
+      rsv1: true,
+      mask: first.mask,
+      compressed: true,
+      size: 3,
+      wireSize: 16,
+      elapsed: 2,
+      time: last.time,
+      flags: ['non-minimal-length', 'invalid-utf8'],
+    });
     expect(row?.messageType).toBe('text');
   });
 });
@@ -113,7 +138,17 @@ describe('show: edge cases on hand-made archives', () => {
     const path = await writeArchive(join(dir, name), entries);
     const io = fakeIo();
     const code = await runShow({ file: path, ...options }, io);
-    return { code, out: io.out(), err: io.err(), json: () => io.out().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>) };
+    return {
+      code,
+      out: io.out(),
+      err: io.err(),
+      json: () =>
+        io
+          .out()
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+    };
   }
 
   const MSGPACK = [0x81, 0xa1, 0x61, 0x01]; // {"a":1}
@@ -144,7 +179,11 @@ describe('show: edge cases on hand-made archives', () => {
   });
 
   it('--hide-heartbeats keeps a "2" that is not Engine.IO (a declared subprotocol says what it is)', async () => {
-    const entries: Entry[] = [connection('c1', { subprotocol: 'graphql-transport-ws' }), frame({ index: 0, text: '2', size: 1 }), frame({ index: 1, text: '{"type":"ping"}', size: 15 })];
+    const entries: Entry[] = [
+      connection('c1', { subprotocol: 'graphql-transport-ws' }),
+      frame({ index: 0, text: '2', size: 1 }),
+      frame({ index: 1, text: '{"type":"ping"}', size: 15 }),
+    ];
     const { json } = await run(entries, { format: 'json', hideHeartbeats: true });
     expect(json().map((row) => row.text)).toEqual(['2']);
   });

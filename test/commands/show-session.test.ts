@@ -58,7 +58,11 @@ function describeRow(row: JsonRow): string {
 async function showJson(options: Partial<ShowOptions>): Promise<JsonRow[]> {
   const io = fakeIo();
   expect(await runShow({ file: archive, format: 'json', ...options }, io)).toBe(0);
-  return io.out().split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as JsonRow);
+  return io
+    .out()
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as JsonRow);
 }
 
 const ids = async (options: Partial<ShowOptions>): Promise<string[]> => (await showJson(options)).map((row) => `${row.conn}:${row.index}`);
@@ -116,7 +120,9 @@ describe('show over a recorded session', () => {
     it('ISO times select by wall-clock time, inclusive at both ends', async () => {
       const since = frameAt('c2:1').time;
       const until = frameAt('c3:2').time;
-      const expected = frames.filter((f) => Date.parse(f.time) >= Date.parse(since) && Date.parse(f.time) <= Date.parse(until)).map((f) => `${f.conn}:${f.index}`);
+      const expected = frames
+        .filter((f) => Date.parse(f.time) >= Date.parse(since) && Date.parse(f.time) <= Date.parse(until))
+        .map((f) => `${f.conn}:${f.index}`);
       expect(expected).toContain('c2:1');
       expect(expected).toContain('c3:2');
       expect(await ids({ since, until })).toEqual(expected);
@@ -181,7 +187,9 @@ describe('show over a recorded session', () => {
 
   describe('--hide-heartbeats', () => {
     it('hides ping/pong frames, Engine.IO "2"/"3" and graphql-transport-ws ping/pong', async () => {
-      expect(await ids({ hideHeartbeats: true })).toEqual(all().filter((id) => !['c1:4', 'c1:5', 'c1:7', 'c1:8', 'c1:9', 'c1:10', 'c2:2', 'c2:3'].includes(id)));
+      expect(await ids({ hideHeartbeats: true })).toEqual(
+        all().filter((id) => !['c1:4', 'c1:5', 'c1:7', 'c1:8', 'c1:9', 'c1:10', 'c2:2', 'c2:3'].includes(id)),
+      );
     });
 
     it('works with --messages and the other filters', async () => {
@@ -232,7 +240,11 @@ describe('show over a recorded session', () => {
 
     it.each<[string, Partial<ShowOptions>, Buffer]>([
       ['binary payloads back to back', { conn: ['c1'], type: ['binary'] }, Buffer.concat([MSGPACK_TICK, PNG_1X1])],
-      ['text payloads, no separators', { conn: ['c2'], dir: 'in', type: ['text'] }, Buffer.from('{"type":"connection_ack"}{"type":"pong"}{"id":"1","type":"next","payload":{"data":{"tick":1}}}')],
+      [
+        'text payloads, no separators',
+        { conn: ['c2'], dir: 'in', type: ['text'] },
+        Buffer.from('{"type":"connection_ack"}{"type":"pong"}{"id":"1","type":"next","payload":{"data":{"tick":1}}}'),
+      ],
       ['frames of a fragmented message', { conn: ['c1'], grep: 'frag' }, Buffer.from('frag-one frag-two')],
       ['a reassembled compressed message', { conn: ['c3'], dir: 'out', type: ['data'], messages: true }, Buffer.from('compressed-part-1 compressed-part-2')],
       ['close payloads: code then reason', { conn: ['c1'], type: ['close'], dir: 'out' }, Buffer.concat([Buffer.from([0x0f, 0xa1]), Buffer.from('done')])],

@@ -72,24 +72,52 @@ const b64 = (bytes: number[] | string): string => Buffer.from(bytes as string).t
 const FRAMES: FrameEntry[] = [
   frame({ conn: 'c1', index: 0, dir: 'out', type: 'text', text: '{"type":"join","room":"general"}', size: 32 }),
   frame({ conn: 'c1', index: 1, dir: 'in', type: 'text', text: 'line1\nline2', size: 11, masked: false, mask: undefined }),
-  frame({ conn: 'c1', index: 2, dir: 'in', type: 'binary', opcode: 2, text: undefined, data: b64([0x89, 0x50, 0x4e, 0x47]), size: 4, masked: false, mask: undefined }),
+  frame({
+    conn: 'c1',
+    index: 2,
+    dir: 'in',
+    type: 'binary',
+    opcode: 2,
+    text: undefined,
+    data: b64([0x89, 0x50, 0x4e, 0x47]),
+    size: 4,
+    masked: false,
+    mask: undefined,
+  }),
   frame({ conn: 'c2', index: 0, dir: 'out', type: 'ping', opcode: 9, text: undefined, data: b64('hb'), size: 2 }),
   frame({ conn: 'c2', index: 1, dir: 'in', type: 'pong', opcode: 10, text: undefined, data: b64('hb'), size: 2, masked: false, mask: undefined }),
   frame({ conn: 'c2', index: 2, dir: 'out', type: 'text', fin: false, text: '{"par', size: 5, compressed: true, rsv1: true }),
   frame({ conn: 'c2', index: 3, dir: 'out', type: 'continuation', opcode: 0, text: 't":1}', size: 5 }),
-  frame({ conn: 'c2', index: 4, dir: 'in', type: 'reserved', opcode: 3, text: undefined, data: '', size: 0, flags: ['reserved-opcode'], masked: false, mask: undefined }),
+  frame({
+    conn: 'c2',
+    index: 4,
+    dir: 'in',
+    type: 'reserved',
+    opcode: 3,
+    text: undefined,
+    data: '',
+    size: 0,
+    flags: ['reserved-opcode'],
+    masked: false,
+    mask: undefined,
+  }),
   frame({ conn: 'c1', index: 3, dir: 'out', type: 'close', opcode: 8, text: undefined, code: 1000, reason: 'bye', size: 5 }),
-  frame({ conn: 'c1', index: 4, dir: 'in', type: 'text', text: 'x'.repeat(5000), size: 1_000_000, truncated: true, flags: ['reserved-bits'], rsv2: true, masked: false, mask: undefined }),
+  frame({
+    conn: 'c1',
+    index: 4,
+    dir: 'in',
+    type: 'text',
+    text: 'x'.repeat(5000),
+    size: 1_000_000,
+    truncated: true,
+    flags: ['reserved-bits'],
+    rsv2: true,
+    masked: false,
+    mask: undefined,
+  }),
 ];
 
-const ENTRIES: Entry[] = [
-  connection('c1'),
-  connection('c2', { elapsed: 0.2 }),
-  httpExchange('h1'),
-  ...FRAMES.slice(0, 5),
-  ...FRAMES.slice(5),
-  end('c1'),
-];
+const ENTRIES: Entry[] = [connection('c1'), connection('c2', { elapsed: 0.2 }), httpExchange('h1'), ...FRAMES.slice(0, 5), ...FRAMES.slice(5), end('c1')];
 
 describe('show: run', () => {
   let dir: string;
@@ -105,7 +133,15 @@ describe('show: run', () => {
   async function show(options: Partial<ShowOptions>, ioOptions: Parameters<typeof fakeIo>[0] = {}) {
     const io = fakeIo(ioOptions);
     const code = await runShow({ file: archive, json: false, ...options }, io);
-    return { code, out: io.out(), err: io.err(), lines: io.out().split('\n').filter((line) => line !== '') };
+    return {
+      code,
+      out: io.out(),
+      err: io.err(),
+      lines: io
+        .out()
+        .split('\n')
+        .filter((line) => line !== ''),
+    };
   }
 
   /** Which frames (as conn:index) a filtered --json run printed. */
@@ -122,7 +158,9 @@ describe('show: run', () => {
     expect(code).toBe(0);
     expect(err).toBe('');
     const expected = FRAMES.flatMap((f) =>
-      f.type === 'binary' ? [formatFrameLine(f, { color: false, maxWidth: 160 }).replace(/ 89 50 4e 47$/, ''), expect.stringMatching(/^ {2}00000000 {2}89 50 4e 47 /)] : [formatFrameLine(f, { color: false, maxWidth: 160 })],
+      f.type === 'binary'
+        ? [formatFrameLine(f, { color: false, maxWidth: 160 }).replace(/ 89 50 4e 47$/, ''), expect.stringMatching(/^ {2}00000000 {2}89 50 4e 47 /)]
+        : [formatFrameLine(f, { color: false, maxWidth: 160 })],
     );
     expect(lines).toEqual(expected);
   });
@@ -149,9 +187,26 @@ describe('show: run', () => {
     const archived = objects.map(({ detected: _d, decoded: _v, ...rest }) => rest);
     expect(archived).toEqual(FRAMES.map(({ kind: _kind, ...rest }) => rest));
     const first = objects[0]!;
-    expect(Object.keys(first)).toEqual(
-      ['conn', 'index', 'time', 'elapsed', 'dir', 'type', 'opcode', 'fin', 'rsv1', 'rsv2', 'rsv3', 'masked', 'mask', 'size', 'wireSize', 'text', 'detected', 'decoded'],
-    );
+    expect(Object.keys(first)).toEqual([
+      'conn',
+      'index',
+      'time',
+      'elapsed',
+      'dir',
+      'type',
+      'opcode',
+      'fin',
+      'rsv1',
+      'rsv2',
+      'rsv3',
+      'masked',
+      'mask',
+      'size',
+      'wireSize',
+      'text',
+      'detected',
+      'decoded',
+    ]);
     expect(first).toMatchObject({ detected: 'json', decoded: { type: 'join', room: 'general' } });
     // Nothing recognisable: no detected field at all.
     expect(objects[1]).not.toHaveProperty('detected');

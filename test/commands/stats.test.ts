@@ -121,7 +121,9 @@ describe('stats on recorded sessions', () => {
     expect(c1.largestFrame).toMatchObject({ type: 'text', size: expect.any(Number) });
     expect(c1.close).toMatchObject({ code: 1000, name: 'Normal closure', reason: 'bye', closedBy: 'client', clean: true });
     expect(c1.close!.handshakeMs).toBeGreaterThanOrEqual(0);
-    expect(c1.diagnosis).toMatch(/^client closed with 1000 \(Normal closure\) "bye"; the server answered with its close frame .* later: the close handshake completed$/);
+    expect(c1.diagnosis).toMatch(
+      /^client closed with 1000 \(Normal closure\) "bye"; the server answered with its close frame .* later: the close handshake completed$/,
+    );
     expect(c1.anomalies).toEqual({});
     // Wire bytes add up to what the end entry counted.
     expect(c1.bytesOut + c1.bytesIn).toBe(recorder.recorder.totals.bytes);
@@ -196,7 +198,21 @@ describe('stats on hand-built archives', () => {
     frame({ conn: 'c1', index: 0, elapsed: 1, dir: 'out', text: 'hi', size: 2, wireSize: 8 }),
     frame({ conn: 'c1', index: 1, elapsed: 1.5, dir: 'out', type: 'ping', opcode: 9, text: undefined, data: 'aGI=', size: 2, wireSize: 8 }),
     frame({ conn: 'c1', index: 2, elapsed: 1.5025, dir: 'in', type: 'pong', opcode: 10, text: undefined, data: 'aGI=', size: 2, wireSize: 4, ...server }),
-    frame({ conn: 'c1', index: 3, elapsed: 2, dir: 'in', type: 'binary', opcode: 2, text: undefined, data: 'AAE=', size: 2048, wireSize: 2052, truncated: true, flags: ['reserved-bits'], ...server }),
+    frame({
+      conn: 'c1',
+      index: 3,
+      elapsed: 2,
+      dir: 'in',
+      type: 'binary',
+      opcode: 2,
+      text: undefined,
+      data: 'AAE=',
+      size: 2048,
+      wireSize: 2052,
+      truncated: true,
+      flags: ['reserved-bits'],
+      ...server,
+    }),
     errorEntry({ conn: 'c1', elapsed: 2.1, code: 'WS_STREAM_UNPARSEABLE' }),
     end('c1', { elapsed: 32, time: isoAt(32), closeCode: 1006, closedBy: 'server', droppedBy: 'server', clean: false }),
     connection('c2', { elapsed: 40, time: isoAt(40), url: 'ws://127.0.0.1:9000/\u001b[31mevil' }),

@@ -7,7 +7,6 @@ import { mulberry32 } from '../../src/inspect/samples.js';
 import { describe, expect, test } from 'vitest';
 import { detect } from '../../src/detect/registry.js';
 
-
 function randomBuffers(seed: number, count: number, min: number, max: number, alphabet?: Uint8Array): Uint8Array[] {
   const random = mulberry32(seed);
   const out: Uint8Array[] = [];

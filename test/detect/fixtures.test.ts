@@ -25,7 +25,9 @@ const rows = Object.entries(expected);
 
 describe('fixtures/detect', () => {
   test('every fixture file has an expectation, and every expectation a file', () => {
-    const files = readdirSync(DIR).filter((name) => !NOT_FIXTURES.has(name)).sort();
+    const files = readdirSync(DIR)
+      .filter((name) => !NOT_FIXTURES.has(name))
+      .sort();
     expect(files).toEqual(Object.keys(expected).sort());
   });
 

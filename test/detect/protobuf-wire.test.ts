@@ -13,10 +13,21 @@ describe('protobuf wire decoder', () => {
     ['string "testing"', bytes(0x12, 0x07, 0x74, 0x65, 0x73, 0x74, 0x69, 0x6e, 0x67), [{ field: 2, wire: 'len', string: 'testing' }]],
     ['nested message', bytes(0x1a, 0x03, 0x08, 0x96, 0x01), [{ field: 3, wire: 'len', message: [{ field: 1, wire: 'varint', value: 150 }] }]],
     ['empty len is an empty string', bytes(0x0a, 0x00), [{ field: 1, wire: 'len', string: '' }]],
-    ['opaque bytes', bytes(0x0a, 0x02, 0xff, 0x00, 0x10, 0x01), [{ field: 1, wire: 'len', bytes: '/wA=' }, { field: 2, wire: 'varint', value: 1 }]],
+    [
+      'opaque bytes',
+      bytes(0x0a, 0x02, 0xff, 0x00, 0x10, 0x01),
+      [
+        { field: 1, wire: 'len', bytes: '/wA=' },
+        { field: 2, wire: 'varint', value: 1 },
+      ],
+    ],
     ['fixed32 / float 1.5', bytes(0x0d, 0x00, 0x00, 0xc0, 0x3f), [{ field: 1, wire: 'i32', value: 0x3fc00000, float: 1.5 }]],
     ['fixed64 / double 2.5', bytes(0x09, 0, 0, 0, 0, 0, 0, 0x04, 0x40), [{ field: 1, wire: 'i64', value: '4612811918334230528', double: 2.5 }]],
-    ['int64 -1 (10-byte varint)', bytes(0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01), [{ field: 1, wire: 'varint', value: '18446744073709551615' }]],
+    [
+      'int64 -1 (10-byte varint)',
+      bytes(0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01),
+      [{ field: 1, wire: 'varint', value: '18446744073709551615' }],
+    ],
     ['2^53 - 1 stays a number', bytes(0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f), [{ field: 1, wire: 'varint', value: Number.MAX_SAFE_INTEGER }]],
   ])('%s', (_name, input, want) => {
     expect(scanMessage(input, 0, input.length)).toBe(want.length);
@@ -39,21 +50,24 @@ describe('protobuf wire decoder', () => {
   test('decodes whatever protobufjs encodes, numbers and nesting intact', async () => {
     const root = await protobufjs.load(join(import.meta.dirname, '../../fixtures/detect/chat.proto'));
     const Message = root.lookupType('chat.Message');
-    fc.assert(fc.property(
-      fc.record({
-        id: fc.integer({ min: 0, max: 2 ** 31 }),
-        room: fc.string({ minLength: 1, maxLength: 20 }),
-        text: fc.string({ maxLength: 50 }),
-        from: fc.record({ name: fc.string({ minLength: 1, maxLength: 10 }), id: fc.integer({ min: 1, max: 1000 }) }),
-      }),
-      (value) => {
-        const encoded = Message.encode(Message.fromObject(value)).finish();
-        expect(scanMessage(encoded, 0, encoded.length)).toBeGreaterThan(0);
-        const fields = decodeMessage(encoded, 0, encoded.length);
-        if (value.id !== 0) expect(fields).toContainEqual({ field: 1, wire: 'varint', value: value.id });
-        const from = fields.find((f) => f.field === 3);
-        expect(from !== undefined && 'message' in from).toBe(true);
-      },
-    ), { numRuns: 200 });
+    fc.assert(
+      fc.property(
+        fc.record({
+          id: fc.integer({ min: 0, max: 2 ** 31 }),
+          room: fc.string({ minLength: 1, maxLength: 20 }),
+          text: fc.string({ maxLength: 50 }),
+          from: fc.record({ name: fc.string({ minLength: 1, maxLength: 10 }), id: fc.integer({ min: 1, max: 1000 }) }),
+        }),
+        (value) => {
+          const encoded = Message.encode(Message.fromObject(value)).finish();
+          expect(scanMessage(encoded, 0, encoded.length)).toBeGreaterThan(0);
+          const fields = decodeMessage(encoded, 0, encoded.length);
+          if (value.id !== 0) expect(fields).toContainEqual({ field: 1, wire: 'varint', value: value.id });
+          const from = fields.find((f) => f.field === 3);
+          expect(from !== undefined && 'message' in from).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

@@ -58,6 +58,7 @@ describe('registry', () => {
     const found = detect(text('42["\\u009b31m\\u001b]0;pwned\\u0007"]'), TEXT);
     expect(found?.id).toBe('socket.io');
     expect(found?.label).toBe('socket.io EVENT "\\u009b31m\\u001b]0;pwned\\u0007"');
+    // eslint-disable-next-line no-control-regex -- matching control bytes (C0 controls, ANSI escapes) is the point
     expect(found?.label).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
   });
 

@@ -49,9 +49,7 @@ describe('EntryDecoder', () => {
 
     const inMiddle = new EntryDecoder('x', [], { validate: true });
     inMiddle.line(',{"kind":"fr', 2);
-    expect(() => inMiddle.line(entryLine(frame(1, 'b'), false).trimEnd(), 3)).toThrow(
-      expect.objectContaining({ code: 'ERR_ARCHIVE_DAMAGED' }),
-    );
+    expect(() => inMiddle.line(entryLine(frame(1, 'b'), false).trimEnd(), 3)).toThrow(expect.objectContaining({ code: 'ERR_ARCHIVE_DAMAGED' }));
   });
 
   it('blank lines are skipped, even after a held-back line', () => {

@@ -145,7 +145,12 @@ describe('followArchive on a file written by hand', () => {
 
   it('a reformatted (pretty-printed, so finished) archive is read whole', async () => {
     const path = file();
-    const document = { ...header(), entries: [connection('c1'), frame()], stoppedAt: isoAt(60), summary: { connections: 1, exchanges: 0, tunnels: 0, frames: 1, bytes: 0, errors: 0 } };
+    const document = {
+      ...header(),
+      entries: [connection('c1'), frame()],
+      stoppedAt: isoAt(60),
+      summary: { connections: 1, exchanges: 0, tunnels: 0, frames: 1, bytes: 0, errors: 0 },
+    };
     await writeFile(path, JSON.stringify(document, null, 2));
     const follow = collect(path);
     await follow.done;
@@ -170,7 +175,8 @@ describe('followArchive on a live recording', () => {
     });
     const follow = collect(recorder.path);
     const client = await openClient(`ws://127.0.0.1:${recorder.port}/live`);
-    const texts = (): string[] => follow.entries().flatMap((entry) => (entry.kind === 'frame' && entry.text !== undefined ? [`${entry.dir} ${entry.text}`] : []));
+    const texts = (): string[] =>
+      follow.entries().flatMap((entry) => (entry.kind === 'frame' && entry.text !== undefined ? [`${entry.dir} ${entry.text}`] : []));
 
     for (let i = 1; i <= 3; i++) {
       client.send(`msg ${i}`);

@@ -34,7 +34,18 @@ describe('the v1 fixture (kept and read forever)', () => {
     expect(reader.complete).toBe(false); // not before entries() finished
     const entries = await readAll(reader);
     expect(entries.map((entry) => entry.kind)).toEqual([
-      'http', 'connection', 'frame', 'frame', 'frame', 'frame', 'frame', 'frame', 'frame', 'end', 'tunnel', 'error',
+      'http',
+      'connection',
+      'frame',
+      'frame',
+      'frame',
+      'frame',
+      'frame',
+      'frame',
+      'frame',
+      'end',
+      'tunnel',
+      'error',
     ]);
     expect(reader.complete).toBe(true);
     expect(reader.trailer?.summary.frames).toBe(7);
@@ -128,8 +139,7 @@ describe('crash tolerance', () => {
 
   const everyOffset = (text: Buffer): number[] => Array.from({ length: text.length + 1 }, (_, i) => i);
   /** Every 7th offset plus both sides of every newline: enough to exercise the file path too. */
-  const someOffsets = (text: Buffer): number[] =>
-    everyOffset(text).filter((i) => i % 7 === 0 || text[i] === 0x0a || text[i - 1] === 0x0a || i === text.length);
+  const someOffsets = (text: Buffer): number[] => everyOffset(text).filter((i) => i % 7 === 0 || text[i] === 0x0a || text[i - 1] === 0x0a || i === text.length);
 
   it('reads the v1 fixture cut at every byte offset', async () => {
     const text = readFileSync(join(FIXTURES, 'v1-basic.wstape.json'));

@@ -88,9 +88,7 @@ describe('ArchiveWriter', () => {
   });
 
   it('cannot create a file in a missing directory: ERR_WRITE', () => {
-    expect(() => ArchiveWriter.open(join(tmp(), 'no', 'such', 'a.json'), header)).toThrow(
-      expect.objectContaining({ code: 'ERR_WRITE' }),
-    );
+    expect(() => ArchiveWriter.open(join(tmp(), 'no', 'such', 'a.json'), header)).toThrow(expect.objectContaining({ code: 'ERR_WRITE' }));
   });
 
   it('writes a batch of appends with one write call at flush()', () => {

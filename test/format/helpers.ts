@@ -75,7 +75,15 @@ export function sampleEntries(): Entry[] {
       mode: 'reverse',
       client: { address: '127.0.0.1', port: 50000 },
       server: { host: 'upstream.test', port: 8080 },
-      request: { method: 'GET', target: '/feed', httpVersion: '1.1', headers: [['Host', 'upstream.test:8080'], ['Upgrade', 'websocket']] },
+      request: {
+        method: 'GET',
+        target: '/feed',
+        httpVersion: '1.1',
+        headers: [
+          ['Host', 'upstream.test:8080'],
+          ['Upgrade', 'websocket'],
+        ],
+      },
       response: { status: 101, statusText: 'Switching Protocols', httpVersion: '1.1', headers: [['Upgrade', 'websocket']] },
       subprotocol: null,
       extensions: null,
@@ -84,7 +92,15 @@ export function sampleEntries(): Entry[] {
     frame(0, 'héllo ✓ 😀'),
     frame(1, 'line one\nline two\t"quoted" \\ \u2028 end'),
     binaryFrame(2, 'AAEC/w=='),
-    { kind: 'error', time: '2026-11-25T10:30:02.000Z', elapsed: 1.877, conn: 'c1', dir: 'in', code: 'WS_STREAM_UNPARSEABLE', message: 'a 64-bit payload length has its most significant bit set' },
+    {
+      kind: 'error',
+      time: '2026-11-25T10:30:02.000Z',
+      elapsed: 1.877,
+      conn: 'c1',
+      dir: 'in',
+      code: 'WS_STREAM_UNPARSEABLE',
+      message: 'a 64-bit payload length has its most significant bit set',
+    },
     {
       kind: 'end',
       conn: 'c1',

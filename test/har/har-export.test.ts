@@ -34,7 +34,9 @@ const byId = (id: string): HarEntry => {
 const framesOf = (conn: string): FrameEntry[] => entries.filter((entry): entry is FrameEntry => entry.kind === 'frame' && entry.conn === conn);
 const epoch = (iso: string): number => Date.parse(iso) / 1000;
 const summary = (messages: HarWebSocketMessage[] | undefined): string[] =>
-  (messages ?? []).map((message) => `${message.type} ${message.opcode} ${message.data} [${(message._wstapeFrames ?? []).map((frame) => frame.index).join(',')}]`);
+  (messages ?? []).map(
+    (message) => `${message.type} ${message.opcode} ${message.data} [${(message._wstapeFrames ?? []).map((frame) => frame.index).join(',')}]`,
+  );
 
 describe('export --format har of a recorded session', () => {
   it('is HAR 1.2 as the spec has it (required fields, custom fields with "_", time = sum of timings)', () => {
@@ -81,7 +83,7 @@ describe('export --format har of a recorded session', () => {
     ]);
   });
 
-  it('times each message at its final frame, in epoch seconds (Chrome\'s unit)', () => {
+  it("times each message at its final frame, in epoch seconds (Chrome's unit)", () => {
     const frames = framesOf('c1');
     for (const message of byId('c1')._webSocketMessages ?? []) {
       const last = message._wstapeFrames?.at(-1);
@@ -137,7 +139,7 @@ describe('export --format har of a recorded session', () => {
     expect(reply).toMatchObject({ type: 'receive', opcode: 1, data: 'ok, compressed' });
   });
 
-  it("keeps what HAR cannot say in _wstape: id, elapsed, mode, peers, request-target", () => {
+  it('keeps what HAR cannot say in _wstape: id, elapsed, mode, peers, request-target', () => {
     const connection = entries.find((entry) => entry.kind === 'connection' && entry.id === 'c1');
     if (connection?.kind !== 'connection') throw new Error('no c1');
     expect(byId('c1')._wstape).toMatchObject({

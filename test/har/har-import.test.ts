@@ -70,7 +70,11 @@ describe('import of what Chrome DevTools exports (fixtures/har/chrome-websocket.
     const [page, login] = exchanges(entries);
     expect(page).toMatchObject({ id: 'h1', url: 'http://localhost:9000/', elapsed: 0, duration: 5.432, request: { method: 'GET', target: '/' } });
     expect(page?.response?.body).toEqual({ size: 47, text: '<!doctype html><script src="/chat.js"></script>' });
-    expect(login?.request).toMatchObject({ method: 'POST', target: '/api/login?next=%2Fchat&remember', body: { size: 29, text: '{"user":"ada","password":"x"}' } });
+    expect(login?.request).toMatchObject({
+      method: 'POST',
+      target: '/api/login?next=%2Fchat&remember',
+      body: { size: 29, text: '{"user":"ada","password":"x"}' },
+    });
     expect(login?.response).toMatchObject({ status: 200, body: { size: 11, text: '{"ok":true}' } });
     expect(login?.response?.headers).toContainEqual(['Set-Cookie', 'sid=s3cr3t; Path=/; HttpOnly']);
   });
@@ -130,7 +134,14 @@ describe('import of what HTTP Toolkit exports (fixtures/har/httptoolkit-websocke
     const { entries, io } = await importHar(fixture('httptoolkit-websocket.har'));
     expect(connections(entries).map((connection) => connection.url)).toEqual(['wss://echo.example.test/socket?token=abc', 'wss://echo.example.test/flaky']);
     expect(connections(entries)[0]?.server).toEqual({ host: 'echo.example.test', port: 443 });
-    expect(endOf(entries, 'c1')).toMatchObject({ closeCode: 1000, closeReason: 'bye', time: '2024-11-25T10:30:05.500Z', elapsed: 3.4005, bytesOut: 7, bytesIn: 13 });
+    expect(endOf(entries, 'c1')).toMatchObject({
+      closeCode: 1000,
+      closeReason: 'bye',
+      time: '2024-11-25T10:30:05.500Z',
+      elapsed: 3.4005,
+      bytesOut: 7,
+      bytesIn: 13,
+    });
     expect(endOf(entries, 'c2')).toMatchObject({ closeCode: 1006, closeReason: '', clean: false, time: '2024-11-25T10:30:08.500Z' });
     expect(io.err()).not.toMatch(/no close information/);
   });
@@ -219,7 +230,11 @@ describe('import of HARs in other shapes', () => {
   });
 
   it('makes a WebSocket entry whose handshake failed an HTTP exchange', async () => {
-    const { entries } = await importHar(base({ response: { status: 403, statusText: 'Forbidden', httpVersion: 'HTTP/1.1', headers: [], content: { size: 6, text: 'nope!\n', mimeType: 'text/plain' } } }));
+    const { entries } = await importHar(
+      base({
+        response: { status: 403, statusText: 'Forbidden', httpVersion: 'HTTP/1.1', headers: [], content: { size: 6, text: 'nope!\n', mimeType: 'text/plain' } },
+      }),
+    );
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({ kind: 'http', id: 'h1', url: 'wss://x.test/s', response: { status: 403, body: { size: 6, text: 'nope!\n' } } });
   });
@@ -228,7 +243,13 @@ describe('import of HARs in other shapes', () => {
     const { entries } = await importHar(
       base({
         request: { method: 'GET', url: 'https://x.test/z', httpVersion: 'HTTP/2.0', headers: [] },
-        response: { status: 200, statusText: '', httpVersion: 'h2', headers: [{ name: 'content-encoding', value: 'gzip' }], content: { size: 5, mimeType: 'text/plain', text: 'hello' } },
+        response: {
+          status: 200,
+          statusText: '',
+          httpVersion: 'h2',
+          headers: [{ name: 'content-encoding', value: 'gzip' }],
+          content: { size: 5, mimeType: 'text/plain', text: 'hello' },
+        },
       }),
     );
     const [exchange] = exchanges(entries);
@@ -267,7 +288,10 @@ describe('bad HAR files', () => {
               startedDateTime: '2024-11-25T10:30:00Z',
               request: { method: 'GET', url: 'ws://x/', headers: [] },
               response: { status: 101, headers: [] },
-              _webSocketMessages: [{ type: 'send', time: 1, opcode: 1, data: 'a' }, { type: 'send', time: 'noon', opcode: 1, data: 'b' }],
+              _webSocketMessages: [
+                { type: 'send', time: 1, opcode: 1, data: 'a' },
+                { type: 'send', time: 'noon', opcode: 1, data: 'b' },
+              ],
             },
           ],
         },
@@ -276,12 +300,25 @@ describe('bad HAR files', () => {
     ],
     [
       'a bad date',
-      JSON.stringify({ log: { entries: [{ startedDateTime: 'yesterday', request: { method: 'GET', url: 'http://x/', headers: [] }, response: { status: 200, headers: [] } }] } }),
+      JSON.stringify({
+        log: { entries: [{ startedDateTime: 'yesterday', request: { method: 'GET', url: 'http://x/', headers: [] }, response: { status: 200, headers: [] } }] },
+      }),
       /: log\.entries\[0\]\.startedDateTime: expected an ISO 8601 date$/,
     ],
     [
       'a bad _webSocketClose',
-      JSON.stringify({ log: { entries: [{ startedDateTime: '2024-11-25T10:30:00Z', request: { method: 'GET', url: 'ws://x/', headers: [] }, response: { status: 101, headers: [] }, _webSocketClose: 42 }] } }),
+      JSON.stringify({
+        log: {
+          entries: [
+            {
+              startedDateTime: '2024-11-25T10:30:00Z',
+              request: { method: 'GET', url: 'ws://x/', headers: [] },
+              response: { status: 101, headers: [] },
+              _webSocketClose: 42,
+            },
+          ],
+        },
+      }),
       /: log\.entries\[0\]\._webSocketClose: expected \{code, reason, timestamp\} or "aborted"$/,
     ],
     ['a wstape archive', '{"format":"wstape","version":1,"entries":[]}', /bad\.har is a wstape archive already, not a HAR file/],
@@ -303,7 +340,9 @@ describe('bad HAR files', () => {
   });
 
   it('names the path of a value that cannot become a valid archive entry', () => {
-    const text = JSON.stringify({ log: { entries: [], _wstapeHeader: { format: 'wstape', version: 2, creator: { name: 'wstape', version: '9' }, startedAt: 'x' } } });
+    const text = JSON.stringify({
+      log: { entries: [], _wstapeHeader: { format: 'wstape', version: 2, creator: { name: 'wstape', version: '9' }, startedAt: 'x' } },
+    });
     expect(() => parseHarText(text, 'x.har')).toThrow(/log\._wstapeHeader\.version: /);
   });
 

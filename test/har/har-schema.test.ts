@@ -35,7 +35,11 @@ describe('the HAR 1.2 schema', () => {
   });
 
   it.each<[string, (har: ReturnType<typeof chrome>) => void, RegExp]>([
-    ['a request without headersSize', (har) => delete (har.log.entries[0]!.request as Record<string, unknown>).headersSize, /log\.entries\[0\]\.request\.headersSize: /],
+    [
+      'a request without headersSize',
+      (har) => delete (har.log.entries[0]!.request as Record<string, unknown>).headersSize,
+      /log\.entries\[0\]\.request\.headersSize: /,
+    ],
     ['a response without content', (har) => delete (har.log.entries[0]!.response as Record<string, unknown>).content, /log\.entries\[0\]\.response\.content: /],
     ['an entry without cache', (har) => delete har.log.entries[1]!.cache, /log\.entries\[1\]\.cache: /],
     ['a send timing of -1', (har) => ((har.log.entries[0]!.timings as Record<string, number>).send = -1), /timings\.send: /],
@@ -146,6 +150,16 @@ describe('cookies, query strings, versions, base64, frames', () => {
   });
 
   it('names opcodes as the archive does', () => {
-    expect([0, 1, 2, 3, 8, 9, 10, 11, 15].map(frameTypeOf)).toEqual(['continuation', 'text', 'binary', 'reserved', 'close', 'ping', 'pong', 'reserved', 'reserved']);
+    expect([0, 1, 2, 3, 8, 9, 10, 11, 15].map(frameTypeOf)).toEqual([
+      'continuation',
+      'text',
+      'binary',
+      'reserved',
+      'close',
+      'ping',
+      'pong',
+      'reserved',
+      'reserved',
+    ]);
   });
 });

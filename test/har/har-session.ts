@@ -23,7 +23,6 @@ export const BINARY = Buffer.from([0x00, 0x01, 0x02, 0xfe, 0xff, 0x80, 0x7f]);
 export const UPLOAD = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0x00]);
 export const GZ_JSON = '{"zipped":true,"items":[1,2,3]}';
 
-
 async function get(url: string, options: http.RequestOptions = {}, body?: Buffer): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const request = http.request(url, { agent: false, ...options }, (response) => {

@@ -43,7 +43,9 @@ describe('export --format md of a recorded session', () => {
   });
 
   it('shows each handshake: request line and headers, status line and headers, in a code block', () => {
-    expect(text).toMatch(/Handshake:\n\n```http\nGET \/chat\?room=general HTTP\/1\.1\nSec-WebSocket-Version: 13\n[^`]*\n\nHTTP\/1\.1 101 Switching Protocols\nUpgrade: websocket\n/);
+    expect(text).toMatch(
+      /Handshake:\n\n```http\nGET \/chat\?room=general HTTP\/1\.1\nSec-WebSocket-Version: 13\n[^`]*\n\nHTTP\/1\.1 101 Switching Protocols\nUpgrade: websocket\n/,
+    );
   });
 
   it('shows the frames in the arrow view, without colour, in a fenced block', () => {

@@ -21,11 +21,14 @@ function messagesOf(entries: Entry[]): string[] {
   const add = (items: ReturnType<MessageAssembler['push']>): void => {
     for (const { row, messageType } of items) {
       if (messageType === null) continue;
-      const last = entries.find((entry): entry is FrameEntry => entry.kind === 'frame' && entry.conn === row.conn && entry.index === (row.lastIndex ?? row.index));
+      const last = entries.find(
+        (entry): entry is FrameEntry => entry.kind === 'frame' && entry.conn === row.conn && entry.index === (row.lastIndex ?? row.index),
+      );
       rows.push(`${row.conn} ${row.dir} opcode ${row.opcode} at ${last?.time} ${Buffer.from(rowBytes(row)).toString('hex')}`);
     }
   };
-  for (const entry of entries) if (entry.kind === 'frame') add(entry.type === 'continuation' || entry.type === 'text' || entry.type === 'binary' ? assembler.push(entry) : []);
+  for (const entry of entries)
+    if (entry.kind === 'frame') add(entry.type === 'continuation' || entry.type === 'text' || entry.type === 'binary' ? assembler.push(entry) : []);
   add(assembler.finish());
   return rows;
 }
@@ -67,10 +70,14 @@ describe('round trip of a recorded session', () => {
   it('keeps the ids of a filtered export', async () => {
     const { har } = await exportHar(archive, { conn: ['c2', 'h3'] });
     const { entries } = await importHar(har);
-    expect([...new Set(entries.map((entry) => (entry.kind === 'frame' || entry.kind === 'end' ? entry.conn : entry.kind === 'error' ? entry.conn : entry.id)))]).toEqual(['h3', 'c2']);
+    expect([
+      ...new Set(entries.map((entry) => (entry.kind === 'frame' || entry.kind === 'end' ? entry.conn : entry.kind === 'error' ? entry.conn : entry.id))),
+    ]).toEqual(['h3', 'c2']);
     expectSameEntries(
       entries,
-      original.filter((entry) => ['c2', 'h3'].includes(entry.kind === 'frame' || entry.kind === 'end' ? entry.conn : entry.kind === 'error' ? (entry.conn ?? '') : entry.id)),
+      original.filter((entry) =>
+        ['c2', 'h3'].includes(entry.kind === 'frame' || entry.kind === 'end' ? entry.conn : entry.kind === 'error' ? (entry.conn ?? '') : entry.id),
+      ),
     );
   });
 });
@@ -83,20 +90,114 @@ describe('round trip of the odd cases', () => {
     httpExchange('h1', { elapsed: 0.05, response: null, error: 'cannot connect to 127.0.0.1:9: ECONNREFUSED', duration: 1.5 }),
     connection('c1', { elapsed: 0.1, subprotocol: 'chat', extensions: null }),
     // Invalid UTF-8 in a text frame: kept as data, flagged.
-    frame({ conn: 'c1', index: 0, elapsed: 0.2, type: 'text', opcode: 1, text: undefined, data: Buffer.from([0x68, 0xff, 0x69]).toString('base64'), size: 3, wireSize: 9, flags: ['invalid-utf8'] }),
+    frame({
+      conn: 'c1',
+      index: 0,
+      elapsed: 0.2,
+      type: 'text',
+      opcode: 1,
+      text: undefined,
+      data: Buffer.from([0x68, 0xff, 0x69]).toString('base64'),
+      size: 3,
+      wireSize: 9,
+      flags: ['invalid-utf8'],
+    }),
     // A text message whose fragments split "é" (0xc3 0xa9) in two: each fragment is data.
-    frame({ conn: 'c1', index: 1, elapsed: 0.3, type: 'text', opcode: 1, fin: false, text: undefined, data: Buffer.from([0x61, 0xc3]).toString('base64'), size: 2, wireSize: 8 }),
-    frame({ conn: 'c1', index: 2, elapsed: 0.31, type: 'continuation', opcode: 0, fin: true, text: undefined, data: Buffer.from([0xa9, 0x62]).toString('base64'), size: 2, wireSize: 8 }),
+    frame({
+      conn: 'c1',
+      index: 1,
+      elapsed: 0.3,
+      type: 'text',
+      opcode: 1,
+      fin: false,
+      text: undefined,
+      data: Buffer.from([0x61, 0xc3]).toString('base64'),
+      size: 2,
+      wireSize: 8,
+    }),
+    frame({
+      conn: 'c1',
+      index: 2,
+      elapsed: 0.31,
+      type: 'continuation',
+      opcode: 0,
+      fin: true,
+      text: undefined,
+      data: Buffer.from([0xa9, 0x62]).toString('base64'),
+      size: 2,
+      wireSize: 8,
+    }),
     // Truncated by --max-payload.
-    frame({ conn: 'c1', index: 3, elapsed: 0.4, dir: 'in', masked: false, mask: undefined, type: 'binary', opcode: 2, text: undefined, data: 'AAAA', size: 70000, wireSize: 70010, truncated: true }),
+    frame({
+      conn: 'c1',
+      index: 3,
+      elapsed: 0.4,
+      dir: 'in',
+      masked: false,
+      mask: undefined,
+      type: 'binary',
+      opcode: 2,
+      text: undefined,
+      data: 'AAAA',
+      size: 70000,
+      wireSize: 70010,
+      truncated: true,
+    }),
     // A continuation with no message open, a reserved opcode, RSV bits.
-    frame({ conn: 'c1', index: 4, elapsed: 0.5, type: 'continuation', opcode: 0, text: undefined, data: 'eHk=', size: 2, wireSize: 8, flags: ['unexpected-continuation'] }),
-    frame({ conn: 'c1', index: 5, elapsed: 0.6, type: 'reserved', opcode: 3, rsv2: true, text: undefined, data: '', size: 0, wireSize: 6, flags: ['reserved-opcode', 'reserved-bits'] }),
+    frame({
+      conn: 'c1',
+      index: 4,
+      elapsed: 0.5,
+      type: 'continuation',
+      opcode: 0,
+      text: undefined,
+      data: 'eHk=',
+      size: 2,
+      wireSize: 8,
+      flags: ['unexpected-continuation'],
+    }),
+    frame({
+      conn: 'c1',
+      index: 5,
+      elapsed: 0.6,
+      type: 'reserved',
+      opcode: 3,
+      rsv2: true,
+      text: undefined,
+      data: '',
+      size: 0,
+      wireSize: 6,
+      flags: ['reserved-opcode', 'reserved-bits'],
+    }),
     errorEntry({ conn: 'c1', dir: 'in', elapsed: 0.65, code: 'WS_STREAM_UNPARSEABLE', message: 'a 64-bit length with the top bit set' }),
     // A close frame of one byte: unreadable, so its payload is kept as data.
-    frame({ conn: 'c1', index: 6, elapsed: 0.7, type: 'close', opcode: 8, text: undefined, data: 'Aw==', size: 1, wireSize: 7, flags: ['invalid-close-payload'] }),
+    frame({
+      conn: 'c1',
+      index: 6,
+      elapsed: 0.7,
+      type: 'close',
+      opcode: 8,
+      text: undefined,
+      data: 'Aw==',
+      size: 1,
+      wireSize: 7,
+      flags: ['invalid-close-payload'],
+    }),
     // A message that never got its final fragment.
-    frame({ conn: 'c1', index: 7, elapsed: 0.8, dir: 'in', masked: false, mask: undefined, type: 'text', opcode: 1, fin: false, text: 'never fini', size: 10, wireSize: 12 }),
+    frame({
+      conn: 'c1',
+      index: 7,
+      elapsed: 0.8,
+      dir: 'in',
+      masked: false,
+      mask: undefined,
+      type: 'text',
+      opcode: 1,
+      fin: false,
+      text: 'never fini',
+      size: 10,
+      wireSize: 12,
+    }),
     end('c1', { elapsed: 0.9, closeCode: 1006, closeReason: '', closedBy: 'server', droppedBy: 'server', clean: false, bytesOut: 70, bytesIn: 70022 }),
     tunnel('t1', { elapsed: 1 }),
     end('t1', { elapsed: 1.5, closeCode: null, closedBy: 'client', droppedBy: 'client', clean: false, bytesOut: 10, bytesIn: 20 }),
@@ -114,7 +215,13 @@ describe('round trip of the odd cases', () => {
       expect(c1?._webSocketMessages?.[0]).toMatchObject({ opcode: 1, data: 'h\ufffdi', _wstapeData: 'aP9p', _wstapeFlags: ['invalid-utf8'] });
       expect(c1?._webSocketMessages?.[1]).toMatchObject({ data: 'aéb' });
       expect(c1?._webSocketMessages?.at(-1)).toMatchObject({ data: 'never fini', _wstapeIncomplete: true });
-      expect(c1?._wstape?.anomalies).toEqual({ 'invalid-utf8': 1, 'unexpected-continuation': 1, 'reserved-opcode': 1, 'reserved-bits': 1, 'invalid-close-payload': 1 });
+      expect(c1?._wstape?.anomalies).toEqual({
+        'invalid-utf8': 1,
+        'unexpected-continuation': 1,
+        'reserved-opcode': 1,
+        'reserved-bits': 1,
+        'invalid-close-payload': 1,
+      });
       expect(har.log._wstapeTunnels).toHaveLength(1);
       expect(har.log._wstapeErrors).toEqual([expect.objectContaining({ code: 'CLIENT_TLS' })]);
       const h1 = har.log.entries.find((entry) => entry._wstape?.id === 'h1');
@@ -128,7 +235,7 @@ describe('round trip of the odd cases', () => {
   });
 });
 
-describe('round trip of another tool\'s HAR', () => {
+describe("round trip of another tool's HAR", () => {
   it('imports, exports and imports again to the same archive', async () => {
     const chrome = JSON.parse(readFileSync(new URL('../../fixtures/har/chrome-websocket.har', import.meta.url), 'utf8')) as unknown;
     const first = await importHar(chrome, 'chrome.har');

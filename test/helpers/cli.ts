@@ -51,13 +51,13 @@ export async function spawnRecorder(args: string[], options: { cwd?: string } = 
   });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (chunk) => (stdout += String(chunk)));
+  child.stdout.on('data', (chunk) => (stdout += String(chunk)));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('close', (code, signal) => resolve({ code, signal })),
   );
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`recorder did not start: ${stderr}`)), 10_000);
-    child.stderr!.on('data', (chunk) => {
+    child.stderr.on('data', (chunk) => {
       stderr += String(chunk);
       const match = /recording on http:\/\/[^:]+:(\d+)/.exec(stderr);
       if (match) {

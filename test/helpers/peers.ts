@@ -109,7 +109,10 @@ export class ConnectAgent extends http.Agent {
     super({ keepAlive: false });
   }
 
-  override createConnection(options: net.NetConnectOpts & { host?: string; port?: number }, callback?: (error: Error | null, socket: net.Socket) => void): net.Socket {
+  override createConnection(
+    options: net.NetConnectOpts & { host?: string; port?: number },
+    callback?: (error: Error | null, socket: net.Socket) => void,
+  ): net.Socket {
     const socket = net.connect(this.proxyPort, '127.0.0.1');
     const target = `${options.host}:${options.port}`;
     socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
@@ -134,7 +137,9 @@ export class ConnectAgent extends http.Agent {
 }
 
 /** Start an in-process recorder writing to a temp archive. */
-export async function startRecorder(options: { target?: string; maxPayload?: string; redact?: boolean; rule?: string[] } = {}): Promise<RecordingSession & { io: ReturnType<typeof captureIo> }> {
+export async function startRecorder(
+  options: { target?: string; maxPayload?: string; redact?: boolean; rule?: string[] } = {},
+): Promise<RecordingSession & { io: ReturnType<typeof captureIo> }> {
   const io = captureIo();
   const session = await startRecording(
     {

@@ -33,7 +33,7 @@ function run(make: () => Parser, input: Buffer, cuts: number[]): Outcome {
         outcome.ends += 1;
         outcome.bodies.push(body);
         body = '';
-        take(parser.resume() as Array<HttpEvent<unknown>>);
+        take(parser.resume());
       } else {
         outcome.errors.push(event.message);
       }
@@ -41,7 +41,7 @@ function run(make: () => Parser, input: Buffer, cuts: number[]): Outcome {
   };
   let from = 0;
   for (const cut of [...cuts, input.length]) {
-    take(parser.push(input.subarray(from, cut)) as Array<HttpEvent<unknown>>);
+    take(parser.push(input.subarray(from, cut)));
     from = cut;
   }
   return outcome;
@@ -65,7 +65,11 @@ describe('RequestParser', () => {
   it('parses pipelined requests with no body, a fixed body and a chunked body, however they are cut', () => {
     const whole = run(() => new RequestParser(), pipelined, []);
     expect(whole.errors).toEqual([]);
-    expect(whole.heads.map((head) => (head as { method: string; target: string }).method + ' ' + (head as { target: string }).target)).toEqual(['GET /a', 'POST /b', 'PUT /c']);
+    expect(whole.heads.map((head) => (head as { method: string; target: string }).method + ' ' + (head as { target: string }).target)).toEqual([
+      'GET /a',
+      'POST /b',
+      'PUT /c',
+    ]);
     expect(whole.bodies).toEqual(['', 'hello', 'abcde']);
     // The raw pieces are exactly the input: nothing dropped, nothing added.
     expect(whole.raw.equals(pipelined)).toBe(true);
@@ -74,7 +78,13 @@ describe('RequestParser', () => {
 
   it('keeps header names in their case and order', () => {
     const { heads } = run(() => new RequestParser(), Buffer.from('GET / HTTP/1.1\r\nX-One: 1\r\nhost: h\r\nX-One: 2\r\n\r\n'), []);
-    expect(heads[0]).toMatchObject({ headers: [['X-One', '1'], ['host', 'h'], ['X-One', '2']] });
+    expect(heads[0]).toMatchObject({
+      headers: [
+        ['X-One', '1'],
+        ['host', 'h'],
+        ['X-One', '2'],
+      ],
+    });
   });
 
   it('detaches after an upgrade request and keeps the bytes that follow for the next protocol', () => {

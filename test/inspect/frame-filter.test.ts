@@ -159,9 +159,7 @@ describe('frameLineSkipper', () => {
   it('is not fooled by payloads that spell the fields out', () => {
     // The payload comes first here and says "dir":"out", "type":"binary", "conn":"c9": escaped,
     // so the skipper must judge by the real fields only.
-    const tricky = Buffer.from(
-      ',' + JSON.stringify({ kind: 'frame', text: '{"dir":"out","type":"binary","conn":"c9"}', conn: 'c1', dir: 'in', type: 'text' }),
-    );
+    const tricky = Buffer.from(',' + JSON.stringify({ kind: 'frame', text: '{"dir":"out","type":"binary","conn":"c9"}', conn: 'c1', dir: 'in', type: 'text' }));
     expect(skipper({ dir: 'in' })(tricky)).toBe(false);
     expect(skipper({ type: ['text'] })(tricky)).toBe(false);
     expect(skipper({ conn: ['c1'] })(tricky)).toBe(false);

@@ -37,8 +37,10 @@ function framesFor(conn: string) {
     binary: (elapsed: number, dir: 'out' | 'in', size: number, overrides: Partial<FrameEntry> = {}) =>
       make(elapsed, dir, 'binary', { size, wireSize: size + (dir === 'out' ? 6 : 2), data: Buffer.alloc(Math.min(size, 8)).toString('base64'), ...overrides }),
     cont: (elapsed: number, dir: 'out' | 'in', overrides: Partial<FrameEntry> = {}) => make(elapsed, dir, 'continuation', overrides),
-    ping: (elapsed: number, dir: 'out' | 'in', payload = '') => make(elapsed, dir, 'ping', { data: b64(payload), size: payload.length, wireSize: payload.length + (dir === 'out' ? 6 : 2) }),
-    pong: (elapsed: number, dir: 'out' | 'in', payload = '') => make(elapsed, dir, 'pong', { data: b64(payload), size: payload.length, wireSize: payload.length + (dir === 'out' ? 6 : 2) }),
+    ping: (elapsed: number, dir: 'out' | 'in', payload = '') =>
+      make(elapsed, dir, 'ping', { data: b64(payload), size: payload.length, wireSize: payload.length + (dir === 'out' ? 6 : 2) }),
+    pong: (elapsed: number, dir: 'out' | 'in', payload = '') =>
+      make(elapsed, dir, 'pong', { data: b64(payload), size: payload.length, wireSize: payload.length + (dir === 'out' ? 6 : 2) }),
     close: (elapsed: number, dir: 'out' | 'in', code: number, reason = '') =>
       make(elapsed, dir, 'close', { code, reason, data: undefined, size: 2 + reason.length, wireSize: 2 + reason.length + (dir === 'out' ? 6 : 2) }),
   };
@@ -119,9 +121,31 @@ describe('traffic', () => {
 
   it('prints its fields in the documented order', () => {
     expect(Object.keys(only(entries))).toEqual([
-      'conn', 'url', 'subprotocol', 'time', 'open', 'duration', 'framesOut', 'framesIn', 'bytesOut', 'bytesIn', 'payloadOut', 'payloadIn',
-      'messagesOut', 'messagesIn', 'messagesPerSecond', 'types', 'compression', 'largestFrame', 'pings', 'longestSilence', 'anomalies',
-      'errors', 'errorCodes', 'close', 'diagnosis',
+      'conn',
+      'url',
+      'subprotocol',
+      'time',
+      'open',
+      'duration',
+      'framesOut',
+      'framesIn',
+      'bytesOut',
+      'bytesIn',
+      'payloadOut',
+      'payloadIn',
+      'messagesOut',
+      'messagesIn',
+      'messagesPerSecond',
+      'types',
+      'compression',
+      'largestFrame',
+      'pings',
+      'longestSilence',
+      'anomalies',
+      'errors',
+      'errorCodes',
+      'close',
+      'diagnosis',
     ]);
     expect(Object.keys(only(entries).close!)).toEqual(['code', 'name', 'reason', 'closedBy', 'droppedBy', 'clean', 'time', 'handshakeMs', 'idle', 'keepAlive']);
   });
@@ -223,8 +247,18 @@ describe('close diagnosis', () => {
       c.close(2.0012, 'in', 1000, 'bye'),
       endAt('c1', 2.002, { closeCode: 1000, closeReason: 'bye', closedBy: 'client', droppedBy: 'server', clean: true }),
     ]);
-    expect(stats.close).toMatchObject({ code: 1000, name: 'Normal closure', reason: 'bye', closedBy: 'client', droppedBy: 'server', clean: true, handshakeMs: 1.2 });
-    expect(stats.diagnosis).toBe('client closed with 1000 (Normal closure) "bye"; the server answered with its close frame 1 ms later: the close handshake completed');
+    expect(stats.close).toMatchObject({
+      code: 1000,
+      name: 'Normal closure',
+      reason: 'bye',
+      closedBy: 'client',
+      droppedBy: 'server',
+      clean: true,
+      handshakeMs: 1.2,
+    });
+    expect(stats.diagnosis).toBe(
+      'client closed with 1000 (Normal closure) "bye"; the server answered with its close frame 1 ms later: the close handshake completed',
+    );
   });
 
   it('1001 by the server', () => {
@@ -252,9 +286,13 @@ describe('close diagnosis', () => {
 
   it('a close frame, then the closing side dropped without waiting', () => {
     const c = f();
-    const stats = only([start, c.close(5, 'in', 1011, 'oops'), endAt('c1', 5.0003, { closeCode: 1011, closeReason: 'oops', closedBy: 'server', droppedBy: 'server', clean: false })]);
+    const stats = only([
+      start,
+      c.close(5, 'in', 1011, 'oops'),
+      endAt('c1', 5.0003, { closeCode: 1011, closeReason: 'oops', closedBy: 'server', droppedBy: 'server', clean: false }),
+    ]);
     expect(stats.diagnosis).toBe(
-      "server closed with 1011 (Internal error) \"oops\", then dropped the TCP connection 0 ms later without waiting for the client's close frame: the close handshake did not complete — the server hit an internal error: check its logs",
+      'server closed with 1011 (Internal error) "oops", then dropped the TCP connection 0 ms later without waiting for the client\'s close frame: the close handshake did not complete — the server hit an internal error: check its logs',
     );
   });
 
@@ -278,13 +316,23 @@ describe('close diagnosis', () => {
     [1005, /no status code/],
   ])('%i gets a hint', (code, hint) => {
     const c = f();
-    const stats = only([start, c.close(1, 'in', code), c.close(1.1, 'out', code), endAt('c1', 1.2, { closeCode: code, closedBy: 'server', droppedBy: 'server', clean: true })]);
+    const stats = only([
+      start,
+      c.close(1, 'in', code),
+      c.close(1.1, 'out', code),
+      endAt('c1', 1.2, { closeCode: code, closedBy: 'server', droppedBy: 'server', clean: true }),
+    ]);
     expect(stats.diagnosis).toMatch(hint);
   });
 
   it('1006 dropped by the server after 30 s idle, no pings: an idle timeout', () => {
     const c = f();
-    const stats = only([start, c.text(10, 'out'), c.text(10.5, 'in'), endAt('c1', 40.5, { closeCode: 1006, closedBy: 'server', droppedBy: 'server', clean: false })]);
+    const stats = only([
+      start,
+      c.text(10, 'out'),
+      c.text(10.5, 'in'),
+      endAt('c1', 40.5, { closeCode: 1006, closedBy: 'server', droppedBy: 'server', clean: false }),
+    ]);
     expect(stats.close).toMatchObject({ code: 1006, name: 'Abnormal closure', droppedBy: 'server', idle: 30 });
     expect(stats.close!.keepAlive).toEqual({
       client: { pings: 0, interval: null, lastPingBeforeEnd: null, unansweredAtEnd: 0, flowing: false },
@@ -343,7 +391,12 @@ describe('close diagnosis', () => {
 
   it('1006 dropped by the server that had stopped answering the client', () => {
     const c = f();
-    const stats = only([start, c.ping(10, 'out', 'a'), c.text(10.5, 'out'), endAt('c1', 12, { closeCode: 1006, closedBy: 'server', droppedBy: 'server', clean: false })]);
+    const stats = only([
+      start,
+      c.ping(10, 'out', 'a'),
+      c.text(10.5, 'out'),
+      endAt('c1', 12, { closeCode: 1006, closedBy: 'server', droppedBy: 'server', clean: false }),
+    ]);
     expect(stats.diagnosis).toBe(
       "server dropped the TCP connection 1.5 s after the last frame without a close frame; the client's last 1 ping went unanswered — the server had stopped responding before it dropped (overloaded, hung or restarting)",
     );
@@ -351,7 +404,12 @@ describe('close diagnosis', () => {
 
   it('a ping sent just before the drop is not held against the other side', () => {
     const c = f();
-    const stats = only([start, c.text(1, 'in'), c.ping(10, 'out', 'a'), endAt('c1', 10.2, { closeCode: 1006, closedBy: 'server', droppedBy: 'server', clean: false })]);
+    const stats = only([
+      start,
+      c.text(1, 'in'),
+      c.ping(10, 'out', 'a'),
+      endAt('c1', 10.2, { closeCode: 1006, closedBy: 'server', droppedBy: 'server', clean: false }),
+    ]);
     expect(stats.close!.keepAlive.client).toMatchObject({ pings: 1, interval: null, unansweredAtEnd: 0, flowing: false });
     expect(stats.diagnosis).toBe(
       "server dropped the TCP connection 200 ms after the last frame without a close frame; no keep-alive pings were flowing (the client's last ping came 200 ms before the end), but the drop came only 200 ms after traffic, too soon for an idle timeout — the server process exited, crashed or restarted, or something between (a proxy, the network) failed",
@@ -360,7 +418,12 @@ describe('close diagnosis', () => {
 
   it('1006 dropped by the client right after traffic', () => {
     const c = f();
-    const stats = only([start, c.text(1, 'out'), c.text(1.2, 'in'), endAt('c1', 1.25, { closeCode: 1006, closedBy: 'client', droppedBy: 'client', clean: false })]);
+    const stats = only([
+      start,
+      c.text(1, 'out'),
+      c.text(1.2, 'in'),
+      endAt('c1', 1.25, { closeCode: 1006, closedBy: 'client', droppedBy: 'client', clean: false }),
+    ]);
     expect(stats.diagnosis).toBe(
       'client dropped the TCP connection 50 ms after the last frame without a close frame; no pings were flowing in either direction, but the drop came only 50 ms after traffic, too soon for an idle timeout — the client process exited or crashed, or its network went away',
     );
@@ -369,7 +432,9 @@ describe('close diagnosis', () => {
   it('1006 without any frame', () => {
     const stats = only([start, endAt('c1', 60, { closeCode: 1006, closedBy: 'server', droppedBy: 'server', clean: false })]);
     expect(stats.close!.idle).toBe(60);
-    expect(stats.diagnosis).toMatch(/^server dropped the TCP connection 1m 00s after it opened, without any frame and without a close frame; no pings .* idle timeout/);
+    expect(stats.diagnosis).toMatch(
+      /^server dropped the TCP connection 1m 00s after it opened, without any frame and without a close frame; no pings .* idle timeout/,
+    );
   });
 
   it('a connection still open at the end of the archive', () => {

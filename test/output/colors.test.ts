@@ -16,6 +16,7 @@ describe('makePalette', () => {
     expect(painted).not.toBe('hello');
     expect(hasAnsi(painted)).toBe(true);
     expect(stripAnsi(painted)).toBe('hello');
+    // eslint-disable-next-line no-control-regex -- matching control bytes (C0 controls, ANSI escapes) is the point
     expect(painted).toMatch(/^\u001b\[\d+mhello\u001b\[\d+m$/);
   });
 

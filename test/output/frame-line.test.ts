@@ -1,12 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stripAnsi } from '../../src/output/colors.js';
-import {
-  formatConnectionLine,
-  formatEntryLine,
-  formatFrameLine,
-  formatTimestamp,
-  type FrameLike,
-} from '../../src/output/frame-line.js';
+import { formatConnectionLine, formatEntryLine, formatFrameLine, formatTimestamp, type FrameLike } from '../../src/output/frame-line.js';
 import { ANSI, connection, end, errorEntry, frame, httpExchange, tunnel } from './test-archives.js';
 
 beforeAll(() => {
@@ -61,15 +55,15 @@ describe('formatFrameLine: frame types', () => {
     ['close with reason', { type: 'close', opcode: 8, text: undefined, code: 1000, reason: 'bye', size: 5 }, '--> CLOSE 1000 Normal closure "bye"'],
     ['close without reason', { type: 'close', opcode: 8, text: undefined, code: 1001, reason: '', size: 2 }, '--> CLOSE 1001 Going away'],
     ['close without code', { type: 'close', opcode: 8, text: undefined, size: 0 }, '--> CLOSE'],
-    ['reserved opcode', { type: 'reserved', opcode: 3, text: undefined, data: b64([1, 2]), size: 2, flags: ['reserved-opcode'] }, '--> OPCODE 0x3 2 B 01 02 [!reserved-opcode]'],
+    [
+      'reserved opcode',
+      { type: 'reserved', opcode: 3, text: undefined, data: b64([1, 2]), size: 2, flags: ['reserved-opcode'] },
+      '--> OPCODE 0x3 2 B 01 02 [!reserved-opcode]',
+    ],
     ['first fragment', { fin: false, text: '{"part', size: 6 }, '--> {"part [frag]'],
     ['middle fragment', { type: 'continuation', opcode: 0, fin: false, text: 'ial":', size: 5 }, '--> CONT ial": [frag]'],
     ['last fragment', { type: 'continuation', opcode: 0, text: '1}', size: 2 }, '--> CONT 1}'],
-    [
-      'binary continuation',
-      { type: 'continuation', opcode: 0, text: undefined, data: b64([0xde, 0xad]), size: 2 },
-      '--> CONT 2 B de ad',
-    ],
+    ['binary continuation', { type: 'continuation', opcode: 0, text: undefined, data: b64([0xde, 0xad]), size: 2 }, '--> CONT 2 B de ad'],
     ['compressed', { rsv1: true, compressed: true, text: 'zipped', size: 6 }, '--> zipped [deflate]'],
     [
       'several flags',
@@ -143,10 +137,7 @@ describe('formatFrameLine: long and truncated payloads', () => {
   });
 
   it('marks truncated binary payloads', () => {
-    const line = formatFrameLine(
-      frame({ type: 'binary', opcode: 2, text: undefined, data: b64([1, 2, 3]), size: 2048, truncated: true }),
-      plain,
-    );
+    const line = formatFrameLine(frame({ type: 'binary', opcode: 2, text: undefined, data: b64([1, 2, 3]), size: 2048, truncated: true }), plain);
     expect(body(line)).toBe('--> BINARY 2.0 KiB 01 02 03 … [truncated]');
   });
 
@@ -176,6 +167,7 @@ describe('formatFrameLine: colour', () => {
     const inbound = formatFrameLine(frame({ dir: 'in' }), { color: true });
     expect(out).toContain('\u001b[32m-->'); // green
     expect(inbound).toContain('\u001b[36m<--'); // cyan
+    // eslint-disable-next-line no-control-regex -- matching control bytes (C0 controls, ANSI escapes) is the point
     expect(out).toMatch(/^\u001b\[2m\[/); // dim time
     expect(formatFrameLine(frame({ type: 'ping', opcode: 9, text: undefined, data: '' }), { color: true })).toContain('\u001b[33mPING');
     expect(formatFrameLine(frame({ flags: ['reserved-bits'] }), { color: true })).toContain('\u001b[31m[!reserved-bits]');

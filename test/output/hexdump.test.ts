@@ -14,8 +14,7 @@ const repeat = (byte: number, count: number): number[] => Array<number>(count).f
 
 /** A complete, valid PNG (2x1 RGBA, one red and one blue pixel): signature, IHDR, IDAT, IEND, correct CRCs. */
 const PNG = Buffer.from(
-  '89504e470d0a1a0a0000000d4948445200000002000000010806000000f4227f8a0000000e4944415478da63f8cfc00042ff010ff903fd' +
-    '9879d7000000000049454e44ae426082',
+  '89504e470d0a1a0a0000000d4948445200000002000000010806000000f4227f8a0000000e4944415478da63f8cfc00042ff010ff903fd' + '9879d7000000000049454e44ae426082',
   'hex',
 );
 

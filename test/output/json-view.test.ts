@@ -12,23 +12,44 @@ describe('jsonTokens', () => {
       .filter((token) => token.kind !== 'space')
       .map((token) => `${token.kind}:${token.text}`);
     expect(kinds).toEqual([
-      'punct:{', 'key:"a"', 'punct::', 'string:"b"', 'punct:,', 'key:"n"', 'punct::', 'number:-1.5e3', 'punct:,',
-      'key:"t"', 'punct::', 'literal:true', 'punct:,', 'key:"z"', 'punct::', 'literal:null', 'punct:,',
-      'key:"l"', 'punct::', 'punct:[', 'number:1', 'punct:,', 'literal:false', 'punct:]', 'punct:}',
+      'punct:{',
+      'key:"a"',
+      'punct::',
+      'string:"b"',
+      'punct:,',
+      'key:"n"',
+      'punct::',
+      'number:-1.5e3',
+      'punct:,',
+      'key:"t"',
+      'punct::',
+      'literal:true',
+      'punct:,',
+      'key:"z"',
+      'punct::',
+      'literal:null',
+      'punct:,',
+      'key:"l"',
+      'punct::',
+      'punct:[',
+      'number:1',
+      'punct:,',
+      'literal:false',
+      'punct:]',
+      'punct:}',
     ]);
   });
 
-  it.each([
-    '{"a":"x\\"y:z,{}"}',
-    '{"a":"cut sho',
-    '[1,2,3',
-    '{"x":"\\x1b[2J"}',
-    'not json at all',
-    '',
-    '{"k" : "v"}',
-  ])('joins back to the text it came from: %j', (text) => {
-    expect(jsonTokens(text).map((t) => t.text).join('')).toBe(text);
-  });
+  it.each(['{"a":"x\\"y:z,{}"}', '{"a":"cut sho', '[1,2,3', '{"x":"\\x1b[2J"}', 'not json at all', '', '{"k" : "v"}'])(
+    'joins back to the text it came from: %j',
+    (text) => {
+      expect(
+        jsonTokens(text)
+          .map((t) => t.text)
+          .join(''),
+      ).toBe(text);
+    },
+  );
 
   it('escaped quotes do not end a string', () => {
     const tokens = jsonTokens('{"a":"x\\"y:z"}').filter((t) => t.kind !== 'space');

@@ -17,10 +17,7 @@ import type { WebSocket } from 'ws';
 import { openClient, startRecorder, startWsServer, waitFor, Inbox, countEntries } from '../helpers/peers.js';
 
 /** A 1x1 RGBA PNG. */
-export const PNG_1X1 = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==',
-  'base64',
-);
+export const PNG_1X1 = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
 
 /** MessagePack for {"op":"tick","n":3}. */
 export const MSGPACK_TICK = Buffer.from([0x82, 0xa2, 0x6f, 0x70, 0xa4, 0x74, 0x69, 0x63, 0x6b, 0xa1, 0x6e, 0x03]);
@@ -61,7 +58,6 @@ export const SESSION_FRAMES: readonly string[] = [
   'c3:3 out close 1000 ',
   'c3:4 in close 1000 ',
 ];
-
 
 /** Record the session; returns the archive's path (in a temp folder the recorder made). */
 export async function recordSession(): Promise<string> {

@@ -46,15 +46,11 @@ describe('formatShowRow: binary payloads', () => {
     const cut = formatShowRow(bin([0x82]), long, { ...plain, maxWidth: 80 }).split('\n')[1]!;
     expect(cut.length).toBeLessThanOrEqual(80);
     expect(cut.endsWith('…')).toBe(true);
-    expect(formatShowRow(bin([0x82]), info, { ...plain, prettyJson: true }).split('\n').slice(1, 8)).toEqual([
-      '  = {',
-      '      "a": 1,',
-      '      "b": [',
-      '        true,',
-      '        null',
-      '      ]',
-      '    }',
-    ]);
+    expect(
+      formatShowRow(bin([0x82]), info, { ...plain, prettyJson: true })
+        .split('\n')
+        .slice(1, 8),
+    ).toEqual(['  = {', '      "a": 1,', '      "b": [', '        true,', '        null', '      ]', '    }']);
   });
 
   it('file formats do not repeat their decoded metadata; BigInt, Map and Set values print as JSON', () => {
@@ -65,7 +61,10 @@ describe('formatShowRow: binary payloads', () => {
 
   it('continuation frames of a binary message are shown as binary; of a text message as text', () => {
     const cont = frame({ type: 'continuation', opcode: 0, text: undefined, data: b64([1, 2]), size: 2 });
-    expect(formatShowRow(cont, BINARY, plain).split('\n')).toEqual([expect.stringMatching(/ c1 --> CONT 2 B$/), expect.stringMatching(/^ {2}00000000 {2}01 02 /)]);
+    expect(formatShowRow(cont, BINARY, plain).split('\n')).toEqual([
+      expect.stringMatching(/ c1 --> CONT 2 B$/),
+      expect.stringMatching(/^ {2}00000000 {2}01 02 /),
+    ]);
     const textCont = frame({ type: 'continuation', opcode: 0, text: 'abc', size: 3 });
     expect(formatShowRow(textCont, TEXT, plain)).toBe(formatFrameLine(textCont, plain));
   });
@@ -73,6 +72,7 @@ describe('formatShowRow: binary payloads', () => {
   it('nothing from the wire reaches the terminal unescaped', () => {
     const hostile: ShowRowInfo = { ...BINARY, detection: { id: 'x', label: 'evil \u001b[2J label', decoded: { k: '\u001b]0;title\u0007\u202e' } } };
     const out = formatShowRow(bin([0x1b, 0x5b, 0x32, 0x4a]), hostile, plain);
+    // eslint-disable-next-line no-control-regex -- matching control bytes (C0 controls, ANSI escapes) is the point
     expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
     expect(out).toContain('evil \\x1b[2J label');
   });

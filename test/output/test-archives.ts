@@ -6,16 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { entryLine, headerLine, trailerLine } from '../../src/format/archive-lines.js';
-import type {
-  ArchiveHeader,
-  ConnectionEntry,
-  EndEntry,
-  Entry,
-  ErrorEntry,
-  FrameEntry,
-  HttpEntry,
-  TunnelEntry,
-} from '../../src/format/schema.js';
+import type { ArchiveHeader, ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, HttpEntry, TunnelEntry } from '../../src/format/schema.js';
 import type { Io } from '../../src/io.js';
 
 export const BASE_TIME = Date.parse('2026-11-25T10:30:00.000Z');

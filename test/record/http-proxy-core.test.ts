@@ -5,19 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { HttpRoute } from '../../src/record/http-proxy-core.js';
-import {
-  atEverySplit,
-  client,
-  clientEnds,
-  clientGone,
-  connected,
-  records,
-  server,
-  serverEnds,
-  serverFails,
-  written,
-  type Item,
-} from './proxy-core-harness.js';
+import { atEverySplit, client, clientEnds, clientGone, connected, records, server, serverEnds, serverFails, written, type Item } from './proxy-core-harness.js';
 
 const forward: HttpRoute = { kind: 'forward' };
 const reverse: HttpRoute = { kind: 'fixed', mode: 'reverse', address: { host: 'backend.test', port: 8080 }, rewriteHost: true };
@@ -60,12 +48,7 @@ describe('HttpProxyCore: requests and responses', () => {
   it('holds a pipelined request until the response before it is complete', () => {
     const items = atEverySplit({
       route: reverse,
-      steps: [
-        client('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n'),
-        connected,
-        server(ok('A')),
-        server(ok('B')),
-      ],
+      steps: [client('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n'), connected, server(ok('A')), server(ok('B'))],
     });
     // Host is rewritten for the reverse target; /b goes upstream only after A's response.
     expect(kinds(items)).toEqual(['connect', 'write', 'write', 'record', 'write', 'write', 'record']);
@@ -127,7 +110,13 @@ describe('HttpProxyCore: requests and responses', () => {
     const serverFrame = '\x81\x02hi';
     const items = atEverySplit({ route: reverse, steps: [client(upgradeRequest + clientFrame), connected, server(head + serverFrame)] });
     expect(kinds(items)).toEqual(['connect', 'write', 'record', 'write', 'handOff']);
-    expect(records(items)[0]).toMatchObject({ kind: 'connection', id: 'c1', url: 'ws://backend.test:8080/chat', subprotocol: 'chat', response: { status: 101 } });
+    expect(records(items)[0]).toMatchObject({
+      kind: 'connection',
+      id: 'c1',
+      url: 'ws://backend.test:8080/chat',
+      subprotocol: 'chat',
+      response: { status: 101 },
+    });
     expect(items[3]).toEqual({ write: 'client', bytes: head });
     expect(items[4]).toEqual({ handOff: 'websocket', detail: { id: 'c1', deflate: null }, clientBytes: clientFrame, serverBytes: serverFrame });
   });
@@ -154,7 +143,15 @@ describe('HttpProxyCore: requests and responses', () => {
   it('reconnects after the upstream closed an idle keep-alive connection', () => {
     const items = atEverySplit({
       route: reverse,
-      steps: [client('GET /1 HTTP/1.1\r\nHost: x\r\n\r\n'), connected, server(ok('1')), serverEnds, client('GET /2 HTTP/1.1\r\nHost: x\r\n\r\n'), connected, server(ok('2'))],
+      steps: [
+        client('GET /1 HTTP/1.1\r\nHost: x\r\n\r\n'),
+        connected,
+        server(ok('1')),
+        serverEnds,
+        client('GET /2 HTTP/1.1\r\nHost: x\r\n\r\n'),
+        connected,
+        server(ok('2')),
+      ],
     });
     expect(items.filter((item) => 'connect' in item)).toHaveLength(2);
     expect(items).toContainEqual({ close: 'upstream', how: 'end', reason: 'the upstream closed an idle connection' });
@@ -175,7 +172,10 @@ describe('HttpProxyCore: CONNECT tunnels', () => {
   const established = 'HTTP/1.1 200 Connection established\r\n\r\n';
 
   it('parses plaintext HTTP inside the tunnel and records it as connect mode', () => {
-    const items = atEverySplit({ route: forward, steps: [client(connect), connected, client('GET /in HTTP/1.1\r\nHost: a.test\r\n\r\n'), server(ok('inside'))] });
+    const items = atEverySplit({
+      route: forward,
+      steps: [client(connect), connected, client('GET /in HTTP/1.1\r\nHost: a.test\r\n\r\n'), server(ok('inside'))],
+    });
     expect(items.filter((item) => 'connect' in item)).toEqual([{ connect: 'a.test:443', tls: false }]);
     expect(written(items, 'client')).toBe(established + ok('inside'));
     // Inside a tunnel the request goes as the client wrote it: no Host rewrite.
@@ -194,7 +194,11 @@ describe('HttpProxyCore: CONNECT tunnels', () => {
 
   it('passes TLS through untouched for --no-intercept hosts, as a tunnel entry', () => {
     const hello = '\x16\x03\x01\x00\x05hello';
-    const items = atEverySplit({ route: forward, passThrough: (host) => host === 'a.test', steps: [client(connect), connected, client(hello), server('\x16\x03\x03')] });
+    const items = atEverySplit({
+      route: forward,
+      passThrough: (host) => host === 'a.test',
+      steps: [client(connect), connected, client(hello), server('\x16\x03\x03')],
+    });
     expect(records(items)[0]).toMatchObject({ kind: 'tunnel', id: 't1', url: 'https://a.test', reason: 'no-intercept' });
     expect(items[items.length - 1]).toEqual({ handOff: 'tunnel', detail: { id: 't1' }, clientBytes: hello, serverBytes: '\x16\x03\x03' });
   });
@@ -237,7 +241,12 @@ describe('HttpProxyCore: the unexpected', () => {
       route: reverse,
       steps: [client('POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc'), connected, clientGone],
     });
-    expect(records(items)[0]).toMatchObject({ kind: 'http', response: null, error: 'the client closed the connection before the response', request: { body: { size: 3 } } });
+    expect(records(items)[0]).toMatchObject({
+      kind: 'http',
+      response: null,
+      error: 'the client closed the connection before the response',
+      request: { body: { size: 3 } },
+    });
     expect(items.slice(-2)).toEqual([{ close: 'upstream', how: 'destroy', reason: 'the client is gone' }, { release: true }]);
   });
 
@@ -276,8 +285,14 @@ describe('HttpProxyCore: the unexpected', () => {
   });
 
   it('relays a response that is not HTTP opaquely after an error entry', () => {
-    const items = atEverySplit({ route: reverse, steps: [client('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), connected, server('garbage that is no status line\r\n\r\n')] });
-    expect(items.find((item) => 'error' in item)).toMatchObject({ error: 'HTTP_PARSE', message: expect.stringContaining('response from http://backend.test:8080/') });
+    const items = atEverySplit({
+      route: reverse,
+      steps: [client('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), connected, server('garbage that is no status line\r\n\r\n')],
+    });
+    expect(items.find((item) => 'error' in item)).toMatchObject({
+      error: 'HTTP_PARSE',
+      message: expect.stringContaining('response from http://backend.test:8080/'),
+    });
     expect(items[items.length - 1]).toMatchObject({ handOff: 'tunnel', serverBytes: 'garbage that is no status line\r\n\r\n' });
   });
 });

@@ -9,14 +9,7 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import type { Stamp } from '../../src/record/clock.js';
-import {
-  HttpProxyCore,
-  type HttpProxyCoreOptions,
-  type HttpRoute,
-  type Peer,
-  type ProxyAction,
-  type ProxyEvent,
-} from '../../src/record/http-proxy-core.js';
+import { HttpProxyCore, type HttpProxyCoreOptions, type HttpRoute, type Peer, type ProxyAction, type ProxyEvent } from '../../src/record/http-proxy-core.js';
 
 export type Item =
   | { write: Peer; bytes: string }

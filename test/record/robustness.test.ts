@@ -41,7 +41,10 @@ describe('crash safety', () => {
 
     const shown = await runCli(['show', file, '--json', '--dir', 'out']);
     expect(shown.code).toBe(0);
-    const frames = shown.stdout.trim().split('\n').map((line) => JSON.parse(line) as FrameEntry);
+    const frames = shown.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as FrameEntry);
     expect(frames.map((frame) => frame.text)).toEqual(Array.from({ length: total }, (_, i) => JSON.stringify({ seq: i })));
     expect(shown.stderr).toMatch(/warning/i);
     expect(shown.stderr.trim().split('\n')).toHaveLength(1);
@@ -75,30 +78,30 @@ describe('crash safety', () => {
 });
 
 describe('abnormal ends', () => {
-  it.each([
-    { dropper: 'server' as const },
-    { dropper: 'client' as const },
-  ])('records 1006 and the side that dropped the TCP connection ($dropper)', async ({ dropper }) => {
-    const server = await startWsServer();
-    const recorder = await startRecorder({ target: server.url });
-    cleanups.push(server.close, () => recorder.stop());
-    server.wss.on('connection', (socket) => {
-      socket.on('message', (data) => {
-        if (String(data) === 'hi') socket.send('hello');
-        else if (dropper === 'server') socket.terminate();
+  it.each([{ dropper: 'server' as const }, { dropper: 'client' as const }])(
+    'records 1006 and the side that dropped the TCP connection ($dropper)',
+    async ({ dropper }) => {
+      const server = await startWsServer();
+      const recorder = await startRecorder({ target: server.url });
+      cleanups.push(server.close, () => recorder.stop());
+      server.wss.on('connection', (socket) => {
+        socket.on('message', (data) => {
+          if (String(data) === 'hi') socket.send('hello');
+          else if (dropper === 'server') socket.terminate();
+        });
       });
-    });
-    const client = await openClient(`ws://127.0.0.1:${recorder.port}/`);
-    const hello = new Promise((resolve) => client.once('message', resolve));
-    client.send('hi');
-    await hello;
-    if (dropper === 'client') client.terminate();
-    else client.send('now drop me');
-    await waitFor(() => recorder.recorder.totals.bytes > 0, 5000, 'the end entry');
-    await recorder.stop();
-    const end = (await readEntries(recorder.path)).find((entry): entry is EndEntry => entry.kind === 'end')!;
-    expect(end).toMatchObject({ closeCode: 1006, closedBy: dropper, droppedBy: dropper, clean: false });
-  });
+      const client = await openClient(`ws://127.0.0.1:${recorder.port}/`);
+      const hello = new Promise((resolve) => client.once('message', resolve));
+      client.send('hi');
+      await hello;
+      if (dropper === 'client') client.terminate();
+      else client.send('now drop me');
+      await waitFor(() => recorder.recorder.totals.bytes > 0, 5000, 'the end entry');
+      await recorder.stop();
+      const end = (await readEntries(recorder.path)).find((entry): entry is EndEntry => entry.kind === 'end')!;
+      expect(end).toMatchObject({ closeCode: 1006, closedBy: dropper, droppedBy: dropper, clean: false });
+    },
+  );
 });
 
 /** A raw upstream that completes any WebSocket handshake and keeps every byte it receives. */
@@ -134,7 +137,9 @@ async function startRawUpstream(): Promise<{ port: number; received: () => Buffe
 
 async function rawClient(port: number): Promise<net.Socket> {
   const socket = net.connect(port, '127.0.0.1');
-  socket.write('GET /raw HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  socket.write(
+    'GET /raw HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
   await new Promise<void>((resolve) => socket.once('data', () => resolve()));
   return socket;
 }
@@ -170,7 +175,11 @@ describe('hostile bytes', () => {
     cleanups.push(server.close, () => other.stop());
     const second = await rawClient(recorder.port);
     second.write(encodeFrame({ opcode: 0x1, payload: Buffer.from('still fine'), mask: key }));
-    await waitFor(() => upstream.received().includes(Buffer.from(encodeFrame({ opcode: 0x1, payload: Buffer.from('still fine'), mask: key }))), 5000, 'the second client');
+    await waitFor(
+      () => upstream.received().includes(Buffer.from(encodeFrame({ opcode: 0x1, payload: Buffer.from('still fine'), mask: key }))),
+      5000,
+      'the second client',
+    );
     hostile.destroy();
     second.destroy();
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -210,7 +219,10 @@ describe('backpressure', () => {
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     const port = (upstream.address() as net.AddressInfo).port;
     const recorder = await startRecorder({ target: `ws://127.0.0.1:${port}` });
-    cleanups.push(() => new Promise((resolve) => (sockets.forEach((s) => s.destroy()), upstream.close(resolve))), () => recorder.stop());
+    cleanups.push(
+      () => new Promise((resolve) => (sockets.forEach((s) => s.destroy()), upstream.close(resolve))),
+      () => recorder.stop(),
+    );
 
     const client = await rawClient(recorder.port);
     const frame = Buffer.from(encodeFrame({ opcode: 0x2, payload: Buffer.alloc(1024 * 1024, 7), mask: new Uint8Array([1, 2, 3, 4]) }));

@@ -66,7 +66,10 @@ class TunnelingAgent extends https.Agent {
     super({ keepAlive: false });
   }
 
-  override createConnection(options: tls.ConnectionOptions & { host?: string; port?: number }, callback?: (error: Error | null, socket: net.Socket) => void): net.Socket {
+  override createConnection(
+    options: tls.ConnectionOptions & { host?: string; port?: number },
+    callback?: (error: Error | null, socket: net.Socket) => void,
+  ): net.Socket {
     const raw = net.connect(this.proxyPort, '127.0.0.1');
     raw.write(`CONNECT ${options.host}:${options.port} HTTP/1.1\r\nHost: ${options.host}:${options.port}\r\n\r\n`);
     let buffered = Buffer.alloc(0);
@@ -196,7 +199,10 @@ describe('intercepting wss:// through CONNECT', () => {
     await waitFor(() => recorder.recorder.totals.bytes > 0, 5000, 'the tunnel end');
     await recorder.stop();
     const entries = await readEntries(recorder.path);
-    expect(entries.find((entry): entry is TunnelEntry => entry.kind === 'tunnel')).toMatchObject({ reason: 'no-intercept', url: `https://localhost:${server.port}` });
+    expect(entries.find((entry): entry is TunnelEntry => entry.kind === 'tunnel')).toMatchObject({
+      reason: 'no-intercept',
+      url: `https://localhost:${server.port}`,
+    });
     expect(entries.some((entry) => entry.kind === 'frame')).toBe(false);
   });
 });

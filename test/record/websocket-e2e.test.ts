@@ -7,16 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import type { FrameEntry, EndEntry, ConnectionEntry } from '../../src/format/schema.js';
-import {
-  ConnectAgent,
-  openClient,
-  readEntries,
-  startRecorder,
-  startTap,
-  startWsServer,
-  waitFor,
-  type Tap,
-} from '../helpers/peers.js';
+import { ConnectAgent, openClient, readEntries, startRecorder, startTap, startWsServer, waitFor, type Tap } from '../helpers/peers.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -92,11 +83,7 @@ function describeFrame(frame: FrameEntry): string {
   return `${frame.type}${frame.fin ? '' : '(more)'}:${frame.type === 'close' ? close : payload}`;
 }
 
-async function checkRecording(
-  recorder: Awaited<ReturnType<typeof startRecorder>>,
-  taps: { client: Tap; server: Tap },
-  compressed: boolean,
-): Promise<void> {
+async function checkRecording(recorder: Awaited<ReturnType<typeof startRecorder>>, taps: { client: Tap; server: Tap }, compressed: boolean): Promise<void> {
   // The recorder forwarded every WebSocket byte unchanged, both ways.
   await waitFor(() => websocketBytes(taps.server.serverToClient()).length === websocketBytes(taps.client.serverToClient()).length, 2000, 'bytes to settle');
   expect(websocketBytes(taps.server.clientToServer()).equals(websocketBytes(taps.client.clientToServer()))).toBe(true);
@@ -119,13 +106,7 @@ async function checkRecording(
     'pong:srv-ping',
     'close: 4001 done',
   ]);
-  expect(inbound.map(describeFrame)).toEqual([
-    'pong:between',
-    'text:{"type":"welcome","n":1}',
-    'binary:09080700ff',
-    'ping:srv-ping',
-    'close: 4001 done',
-  ]);
+  expect(inbound.map(describeFrame)).toEqual(['pong:between', 'text:{"type":"welcome","n":1}', 'binary:09080700ff', 'ping:srv-ping', 'close: 4001 done']);
   // Client frames are masked, server frames are not; nothing was flagged.
   expect(out.every((frame) => frame.masked && /^[0-9a-f]{8}$/.test(frame.mask ?? ''))).toBe(true);
   expect(inbound.every((frame) => !frame.masked)).toBe(true);

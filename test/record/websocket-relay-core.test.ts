@@ -54,7 +54,13 @@ describe('WebSocketRelayCore', () => {
 
   it('records a clean close handshake: first closer, code, both close frames seen', () => {
     const { run } = relay();
-    const actions = run([send('client', clientClose), send('server', serverClose), { type: 'ended', side: 'server' }, { type: 'closed', side: 'server' }, { type: 'closed', side: 'client' }]);
+    const actions = run([
+      send('client', clientClose),
+      send('server', serverClose),
+      { type: 'ended', side: 'server' },
+      { type: 'closed', side: 'server' },
+      { type: 'closed', side: 'client' },
+    ]);
     expect(actions).toContainEqual({ type: 'close', side: 'client', how: 'end' });
     const end = entries(actions).at(-1);
     expect(end).toMatchObject({ kind: 'end', closeCode: 1000, closedBy: 'client', droppedBy: 'server', clean: true, bytesOut: 8, bytesIn: 4 });
@@ -63,7 +69,12 @@ describe('WebSocketRelayCore', () => {
 
   it('records 1006 when the connection drops without a close frame, and who dropped it', () => {
     const { run } = relay();
-    const actions = run([send('client', clientHello), { type: 'failed', side: 'client' }, { type: 'closed', side: 'client' }, { type: 'closed', side: 'server' }]);
+    const actions = run([
+      send('client', clientHello),
+      { type: 'failed', side: 'client' },
+      { type: 'closed', side: 'client' },
+      { type: 'closed', side: 'server' },
+    ]);
     expect(actions).toContainEqual({ type: 'close', side: 'server', how: 'destroy' });
     expect(entries(actions).at(-1)).toMatchObject({ closeCode: 1006, closedBy: 'client', droppedBy: 'client', clean: false });
   });

@@ -11,7 +11,11 @@ export function makeJwt(claims: Record<string, unknown> = { sub: 'user-42', name
 }
 
 /** Run entries through a fresh Redactor (defaults plus `specs`), checking each output against the schema. */
-export function redactAll(entries: Entry[], specs: string[] = [], options: RedactorOptions & { noDefaults?: boolean } = {}): { out: Entry[]; redactor: Redactor } {
+export function redactAll(
+  entries: Entry[],
+  specs: string[] = [],
+  options: RedactorOptions & { noDefaults?: boolean } = {},
+): { out: Entry[]; redactor: Redactor } {
   const rules: RedactionRule[] = [...(options.noDefaults ? [] : defaultRules()), ...specs.map(parseRule)];
   const redactor = new Redactor(rules, options);
   const out: Entry[] = [];

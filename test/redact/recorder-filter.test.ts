@@ -16,7 +16,12 @@ import { connection, end, frame } from '../output/test-archives.js';
 describe('Redactor as the Recorder entry filter', () => {
   it('writes redacted entries in capture order; an unfinished message is written at close', async () => {
     const path = join(tempDir(), 'r.wstape.json');
-    const recorder = new Recorder({ path, maxPayload: 1024, recorderInfo: { mode: 'reverse', listen: '127.0.0.1:0', maxPayload: 1024 }, redactor: new Redactor(defaultRules()) });
+    const recorder = new Recorder({
+      path,
+      maxPayload: 1024,
+      recorderInfo: { mode: 'reverse', listen: '127.0.0.1:0', maxPayload: 1024 },
+      redactor: new Redactor(defaultRules()),
+    });
     const shown: Entry[] = [];
     recorder.onEntry((entry) => shown.push(entry));
     const text = (index: number, value: string, extra: Parameters<typeof frame>[0] = {}): Entry =>

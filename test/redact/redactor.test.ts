@@ -128,7 +128,17 @@ describe('headers', () => {
   });
 
   it('user rule header:NAME', () => {
-    const entry = httpExchange('h1', { request: { method: 'GET', target: '/', httpVersion: '1.1', headers: [['X-Tenant', 'acme-corp'], ['X-Other', 'stays']] } });
+    const entry = httpExchange('h1', {
+      request: {
+        method: 'GET',
+        target: '/',
+        httpVersion: '1.1',
+        headers: [
+          ['X-Tenant', 'acme-corp'],
+          ['X-Other', 'stays'],
+        ],
+      },
+    });
     const { out, redactor } = redactAll([entry], ['header:x-tenant'], { noDefaults: true });
     expect((only(out) as HttpEntry).request.headers).toEqual([
       ['X-Tenant', '[REDACTED]'],
@@ -155,13 +165,25 @@ describe('URLs', () => {
     expect(result.request.target).toBe('/cb?code=[REDACTED]&state=xyz&page=2');
     expect(result.request.headers).toEqual([['Referer', 'https://app.test/login?access_token=[REDACTED]#id_token=[REDACTED]&token_type=bearer']]);
     expect(places(redactor)).toEqual(
-      expect.arrayContaining(['h3 url userinfo', 'h3 url query code', 'h3 request target query code', 'h3 request header Referer query access_token', 'h3 request header Referer query id_token']),
+      expect.arrayContaining([
+        'h3 url userinfo',
+        'h3 url query code',
+        'h3 request target query code',
+        'h3 request header Referer query access_token',
+        'h3 request header Referer query id_token',
+      ]),
     );
   });
 
   it('redacts a token-only userinfo whole, in connection and tunnel urls', () => {
-    const { out } = redactAll([connection('c1', { url: 'wss://ghp_tokenvalue123@example.test/ws?key=AIzaSyExample&v=2' }), tunnel('t1', { url: 'https://user:pw12345@example.test:443' })]);
-    expect(out.map((entry) => ('url' in entry ? entry.url : ''))).toEqual(['wss://[REDACTED]@example.test/ws?key=[REDACTED]&v=2', 'https://user:[REDACTED]@example.test:443']);
+    const { out } = redactAll([
+      connection('c1', { url: 'wss://ghp_tokenvalue123@example.test/ws?key=AIzaSyExample&v=2' }),
+      tunnel('t1', { url: 'https://user:pw12345@example.test:443' }),
+    ]);
+    expect(out.map((entry) => ('url' in entry ? entry.url : ''))).toEqual([
+      'wss://[REDACTED]@example.test/ws?key=[REDACTED]&v=2',
+      'https://user:[REDACTED]@example.test:443',
+    ]);
   });
 
   it('user rule query:NAME', () => {
@@ -218,7 +240,8 @@ describe('subprotocol', () => {
 
 describe('JSON in text frames', () => {
   it('redacts secret fields at any depth, keeping the rest byte for byte', () => {
-    const text = '{"type":"login", "user":{"name":"ada","password":"hunter2!","apiKey":12345,"token":null},"items":[{"secret":true}],"max_tokens":100,"token_type":"Bearer"}';
+    const text =
+      '{"type":"login", "user":{"name":"ada","password":"hunter2!","apiKey":12345,"token":null},"items":[{"secret":true}],"max_tokens":100,"token_type":"Bearer"}';
     const { out, redactor } = redactAll([data(4, text)]);
     const result = only(frames(out));
     expect(result.text).toBe(
@@ -232,7 +255,9 @@ describe('JSON in text frames', () => {
   it('replaces a secret object whole, but looks inside "session" objects', () => {
     const text = '{"credentials":{"user":"a","pass":"b"},"session":{"model":"gpt","id":"sess_1"},"auth":{"token":"t-123"},"session_id":"s-9"}';
     const { out } = redactAll([data(0, text)]);
-    expect(only(frames(out)).text).toBe('{"credentials":"[REDACTED]","session":{"model":"gpt","id":"sess_1"},"auth":{"token":"[REDACTED]"},"session_id":"[REDACTED]"}');
+    expect(only(frames(out)).text).toBe(
+      '{"credentials":"[REDACTED]","session":{"model":"gpt","id":"sess_1"},"auth":{"token":"[REDACTED]"},"session_id":"[REDACTED]"}',
+    );
   });
 
   it('redacts JSON embedded in other text (Socket.IO) and JSON inside JSON strings', () => {
@@ -258,7 +283,9 @@ describe('JSON in text frames', () => {
   it('redacts Name: value lines (a STOMP CONNECT frame)', () => {
     const stomp = 'CONNECT\naccept-version:1.2\nhost:broker\nlogin:guest\npasscode:guest-secret\nAuthorization:Bearer abc.def\n\n\u0000';
     const { out } = redactAll([data(0, stomp)]);
-    expect(only(frames(out)).text).toBe('CONNECT\naccept-version:1.2\nhost:broker\nlogin:guest\npasscode:[REDACTED]\nAuthorization:Bearer [REDACTED]\n\n\u0000');
+    expect(only(frames(out)).text).toBe(
+      'CONNECT\naccept-version:1.2\nhost:broker\nlogin:guest\npasscode:[REDACTED]\nAuthorization:Bearer [REDACTED]\n\n\u0000',
+    );
   });
 });
 
@@ -300,7 +327,9 @@ describe('messages over several frames', () => {
         const input = cuts.slice(0, -1).map((start, index) => {
           const piece = message.subarray(start, cuts[index + 1]);
           const options: Partial<FrameEntry> = { fin: index === cuts.length - 2, ...(index > 0 ? { type: 'continuation', opcode: 0 } : {}) };
-          return isUtf8(piece) ? data(index, piece.toString('utf8'), options) : data(index, piece, { ...options, type: options.type ?? 'text', text: undefined, data: piece.toString('base64') });
+          return isUtf8(piece)
+            ? data(index, piece.toString('utf8'), options)
+            : data(index, piece, { ...options, type: options.type ?? 'text', text: undefined, data: piece.toString('base64') });
         });
         const result = frames(redactAll(input).out);
         expect(result).toHaveLength(input.length);
@@ -366,7 +395,14 @@ describe('messages over several frames', () => {
     const outputs = input.map((entry) => redactor.push(entry));
     expect(outputs.map((batch) => batch.length)).toEqual([0, 0, 0, 0, 5, 1]);
     const released = outputs.flat();
-    expect(released.map((entry) => (entry.kind === 'frame' ? `${entry.conn}#${entry.index}` : entry.kind))).toEqual(['c1#0', 'c2#0', 'c1#1', 'error', 'c1#2', 'c2#1']);
+    expect(released.map((entry) => (entry.kind === 'frame' ? `${entry.conn}#${entry.index}` : entry.kind))).toEqual([
+      'c1#0',
+      'c2#0',
+      'c1#1',
+      'error',
+      'c1#2',
+      'c2#1',
+    ]);
     const c1 = frames(released).filter((f) => f.conn === 'c1' && f.type !== 'ping');
     expect(c1.map((f) => f.text).join('')).toBe('{"password":"[REDACTED]"}');
     expect(redactor.flush()).toEqual([]);
@@ -464,13 +500,30 @@ describe('HTTP bodies', () => {
   it('redacts JSON request and response bodies, updating body size', () => {
     const response = JSON.stringify({ access_token: 'at-0123456789', refresh_token: 'rt-0123456789', token_type: 'Bearer', expires_in: 3600 });
     const entry = httpExchange('h2', {
-      request: { method: 'POST', target: '/login', httpVersion: '1.1', headers: [['Content-Type', 'application/json']], body: { size: 36, text: '{"username":"ada","password":"pw!"}' } },
-      response: { status: 200, statusText: 'OK', httpVersion: '1.1', headers: [['Content-Type', 'application/json']], body: { size: Buffer.byteLength(response), text: response } },
+      request: {
+        method: 'POST',
+        target: '/login',
+        httpVersion: '1.1',
+        headers: [['Content-Type', 'application/json']],
+        body: { size: 36, text: '{"username":"ada","password":"pw!"}' },
+      },
+      response: {
+        status: 200,
+        statusText: 'OK',
+        httpVersion: '1.1',
+        headers: [['Content-Type', 'application/json']],
+        body: { size: Buffer.byteLength(response), text: response },
+      },
     });
     const { out, redactor } = redactAll([entry]);
     const result = only(out) as HttpEntry;
     expect(result.request.body).toEqual({ size: 36 + 7, text: '{"username":"ada","password":"[REDACTED]"}' });
-    expect(JSON.parse(result.response!.body!.text!)).toEqual({ access_token: '[REDACTED]', refresh_token: '[REDACTED]', token_type: 'Bearer', expires_in: 3600 });
+    expect(JSON.parse(result.response!.body!.text!)).toEqual({
+      access_token: '[REDACTED]',
+      refresh_token: '[REDACTED]',
+      token_type: 'Bearer',
+      expires_in: 3600,
+    });
     expect(result.response!.body!.size).toBe(Buffer.byteLength(result.response!.body!.text!));
     expect(places(redactor)).toEqual(['h2 request body $.password', 'h2 response body $.access_token', 'h2 response body $.refresh_token']);
   });
@@ -478,7 +531,13 @@ describe('HTTP bodies', () => {
   it('redacts form-encoded fields', () => {
     const body = 'grant_type=password&username=ada&password=hunter2&client_secret=cs-123';
     const entry = httpExchange('h1', {
-      request: { method: 'POST', target: '/token', httpVersion: '1.1', headers: [['Content-Type', 'application/x-www-form-urlencoded']], body: { size: body.length, text: body } },
+      request: {
+        method: 'POST',
+        target: '/token',
+        httpVersion: '1.1',
+        headers: [['Content-Type', 'application/x-www-form-urlencoded']],
+        body: { size: body.length, text: body },
+      },
       response: null,
     });
     const { out, redactor } = redactAll([entry]);
@@ -491,7 +550,13 @@ describe('HTTP bodies', () => {
     const json = JSON.stringify({ id_token: 'it-0123456789abcdef', user: 'ada' });
     const gz = gzipSync(json);
     const entry = httpExchange('h4', {
-      response: { status: 200, statusText: 'OK', httpVersion: '1.1', headers: [['Content-Encoding', 'gzip']], body: { size: gz.length, data: gz.toString('base64') } },
+      response: {
+        status: 200,
+        statusText: 'OK',
+        httpVersion: '1.1',
+        headers: [['Content-Encoding', 'gzip']],
+        body: { size: gz.length, data: gz.toString('base64') },
+      },
     });
     const { out, redactor } = redactAll([entry]);
     const body = (only(out) as HttpEntry).response!.body!;
@@ -536,7 +601,18 @@ describe('user regex rules and remembered secrets', () => {
 describe('output', () => {
   it('is idempotent: redacting the redacted entries finds nothing', () => {
     const entries: Entry[] = [
-      connection('c1', { url: 'ws://u:pw123456@h.test/?token=abc', request: { method: 'GET', target: '/?token=abc', httpVersion: '1.1', headers: [['Cookie', 'a=b'], ['Authorization', 'Bearer x']] } }),
+      connection('c1', {
+        url: 'ws://u:pw123456@h.test/?token=abc',
+        request: {
+          method: 'GET',
+          target: '/?token=abc',
+          httpVersion: '1.1',
+          headers: [
+            ['Cookie', 'a=b'],
+            ['Authorization', 'Bearer x'],
+          ],
+        },
+      }),
       data(0, `{"password":"p","jwt":"${JWT}","note":"${JWT}"}`),
       data(1, Buffer.concat([Buffer.from([0xff]), Buffer.from(JWT)]), { type: 'binary' }),
       data(2, 'passcode:abc\n'),

@@ -128,7 +128,28 @@ describe('names', () => {
   it.each(secretHeaders)('header %s is redacted', (name) => expect(defaultHeaderNames.test(name)).toBe(true));
   it.each(plainHeaders)('header %s is kept', (name) => expect(defaultHeaderNames.test(name)).toBe(false));
 
-  const secretParams = ['token', 'access_token', 'id_token', 'refresh_token', 'key', 'api_key', 'apiKey', 'secret', 'client_secret', 'password', 'signature', 'sig', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token', 'code', 'auth', 'session', 'sid', 'jsessionid'];
+  const secretParams = [
+    'token',
+    'access_token',
+    'id_token',
+    'refresh_token',
+    'key',
+    'api_key',
+    'apiKey',
+    'secret',
+    'client_secret',
+    'password',
+    'signature',
+    'sig',
+    'X-Amz-Signature',
+    'X-Amz-Credential',
+    'X-Amz-Security-Token',
+    'code',
+    'auth',
+    'session',
+    'sid',
+    'jsessionid',
+  ];
   const plainParams = ['page', 'q', 'state', 'client_id', 'redirect_uri', 'error_code', 'sort_key', 'token_type', 'authuser', 'keyword', 'v'];
   it.each(secretParams)('parameter %s is redacted', (name) => expect(defaultQueryNames.test(name)).toBe(true));
   it.each(plainParams)('parameter %s is kept', (name) => expect(defaultQueryNames.test(name)).toBe(false));

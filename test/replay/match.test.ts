@@ -20,7 +20,12 @@ import {
 const text = (payload: string, extra: Partial<FrameView> = {}): FrameView => ({ type: 'text', fin: true, text: payload, ...extra });
 const b64 = (bytes: number[] | string): string => Buffer.from(bytes as string).toString('base64');
 const binary = (bytes: number[]): FrameView => ({ type: 'binary', fin: true, data: b64(bytes) });
-const close = (code?: number, reason?: string): FrameView => ({ type: 'close', fin: true, ...(code !== undefined ? { code } : {}), ...(reason !== undefined ? { reason } : {}) });
+const close = (code?: number, reason?: string): FrameView => ({
+  type: 'close',
+  fin: true,
+  ...(code !== undefined ? { code } : {}),
+  ...(reason !== undefined ? { reason } : {}),
+});
 
 function codeOf(run: () => unknown): string | undefined {
   try {
@@ -131,8 +136,20 @@ const CASES: Case[] = [
     reason: 'payload',
     changes: [{ path: '$.a', kind: 'changed', from: { b: 1 }, to: [1] }],
   },
-  { name: 'string "1" is not number 1', a: text('{"a":"1"}'), b: text('{"a":1}'), reason: 'payload', changes: [{ path: '$.a', kind: 'changed', from: '1', to: 1 }] },
-  { name: 'odd keys are quoted in paths', a: text('{"a b":{"0":1}}'), b: text('{"a b":{"0":2}}'), reason: 'payload', changes: [{ path: '$["a b"]["0"]', kind: 'changed', from: 1, to: 2 }] },
+  {
+    name: 'string "1" is not number 1',
+    a: text('{"a":"1"}'),
+    b: text('{"a":1}'),
+    reason: 'payload',
+    changes: [{ path: '$.a', kind: 'changed', from: '1', to: 1 }],
+  },
+  {
+    name: 'odd keys are quoted in paths',
+    a: text('{"a b":{"0":1}}'),
+    b: text('{"a b":{"0":2}}'),
+    reason: 'payload',
+    changes: [{ path: '$["a b"]["0"]', kind: 'changed', from: 1, to: 2 }],
+  },
   { name: 'bare JSON scalars stay text', a: text('1.0'), b: text('1'), reason: 'payload' },
   { name: 'JSON vs not JSON', a: text('{"a":1}'), b: text('{"a":1'), reason: 'payload' },
   // ignore paths
@@ -146,8 +163,20 @@ const CASES: Case[] = [
     reason: 'payload',
     changes: [{ path: '$.type', kind: 'changed', from: 'tick', to: 'tock' }],
   },
-  { name: 'ignoring a parent ignores its subtree', a: text('{"meta":{"a":1,"b":[1]},"x":1}'), b: text('{"meta":{"a":2},"x":1}'), ignore: ['$.meta'], reason: null },
-  { name: '[*] ignores a field in every element', a: text('{"items":[{"id":"u1","v":1},{"id":"u2","v":2}]}'), b: text('{"items":[{"id":"k9","v":1},{"id":"k8","v":2}]}'), ignore: ['$.items[*].id'], reason: null },
+  {
+    name: 'ignoring a parent ignores its subtree',
+    a: text('{"meta":{"a":1,"b":[1]},"x":1}'),
+    b: text('{"meta":{"a":2},"x":1}'),
+    ignore: ['$.meta'],
+    reason: null,
+  },
+  {
+    name: '[*] ignores a field in every element',
+    a: text('{"items":[{"id":"u1","v":1},{"id":"u2","v":2}]}'),
+    b: text('{"items":[{"id":"k9","v":1},{"id":"k8","v":2}]}'),
+    ignore: ['$.items[*].id'],
+    reason: null,
+  },
   {
     name: '[*] does not hide other fields',
     a: text('{"items":[{"id":"u1","v":1}]}'),
@@ -158,7 +187,13 @@ const CASES: Case[] = [
   },
   { name: 'ignored trailing element on one side', a: text('{"a":[1,2,3]}'), b: text('{"a":[1,2]}'), ignore: ['$.a[2]'], reason: null },
   { name: 'ignored middle element', a: text('{"a":[1,9,3]}'), b: text('{"a":[1,8,3]}'), ignore: ['$.a[1]'], reason: null },
-  { name: 'recursive descent at any depth', a: text('{"id":1,"a":{"id":2,"b":[{"id":3,"v":1}]}}'), b: text('{"id":4,"a":{"id":5,"b":[{"id":6,"v":1}]}}'), ignore: ['$..id'], reason: null },
+  {
+    name: 'recursive descent at any depth',
+    a: text('{"id":1,"a":{"id":2,"b":[{"id":3,"v":1}]}}'),
+    b: text('{"id":4,"a":{"id":5,"b":[{"id":6,"v":1}]}}'),
+    ignore: ['$..id'],
+    reason: null,
+  },
   {
     name: 'recursive descent leaves other keys',
     a: text('{"a":{"id":2,"v":1}}'),
@@ -170,7 +205,13 @@ const CASES: Case[] = [
   { name: 'ignoring the root ignores everything', a: text('{"a":1}'), b: text('[2]'), ignore: ['$'], reason: null },
   { name: 'a JSONPath does not apply to non-JSON text', a: text('ts=1'), b: text('ts=2'), ignore: ['$.ts'], reason: 'payload' },
   // re: patterns
-  { name: 're: masks in plain text', a: text('tick at 2026-11-25T10:30:00Z'), b: text('tick at 2026-11-26T08:00:01Z'), ignore: ['re:\\d{4}-\\d\\d-\\d\\dT[\\d:]+Z'], reason: null },
+  {
+    name: 're: masks in plain text',
+    a: text('tick at 2026-11-25T10:30:00Z'),
+    b: text('tick at 2026-11-26T08:00:01Z'),
+    ignore: ['re:\\d{4}-\\d\\d-\\d\\dT[\\d:]+Z'],
+    reason: null,
+  },
   { name: 're: leaves the rest compared', a: text('tick 1 from a'), b: text('tick 2 from b'), ignore: ['re:\\d+'], reason: 'payload' },
   {
     name: 're: inside JSON string values keeps the comparison structural',
@@ -179,14 +220,25 @@ const CASES: Case[] = [
     ignore: ['re:req-\\d+'],
     reason: null,
   },
-  { name: 're: across JSON syntax falls back to masked text', a: text('{"a":1,"ts":1732530000123}'), b: text('{"a":1,"ts":1732530999999}'), ignore: ['re:"ts":\\d+'], reason: null },
+  {
+    name: 're: across JSON syntax falls back to masked text',
+    a: text('{"a":1,"ts":1732530000123}'),
+    b: text('{"a":1,"ts":1732530999999}'),
+    ignore: ['re:"ts":\\d+'],
+    reason: null,
+  },
   { name: 're: masks on one side only still differs', a: text('id 12'), b: text('id x'), ignore: ['re:\\d+'], reason: 'payload' },
   // binary and control frames
   { name: 'same bytes', a: binary([1, 2, 3]), b: binary([1, 2, 3]), reason: null },
   { name: 'different bytes', a: binary([1, 2, 3]), b: binary([1, 2, 4]), reason: 'payload' },
   { name: 'bytes of different length', a: binary([1, 2]), b: binary([1, 2, 0]), reason: 'payload' },
   { name: 'binary is never masked', a: binary([0x31]), b: binary([0x32]), ignore: ['re:\\d'], reason: 'payload' },
-  { name: 'binary JSON bytes are compared as bytes', a: { type: 'binary', data: b64('{"a":1,"b":2}') }, b: { type: 'binary', data: b64('{"b":2,"a":1}') }, reason: 'payload' },
+  {
+    name: 'binary JSON bytes are compared as bytes',
+    a: { type: 'binary', data: b64('{"a":1,"b":2}') },
+    b: { type: 'binary', data: b64('{"b":2,"a":1}') },
+    reason: 'payload',
+  },
   { name: 'ping payloads', a: { type: 'ping', data: b64('hb-1') }, b: { type: 'ping', data: b64('hb-1') }, reason: null },
   { name: 'pong payloads differ', a: { type: 'pong', data: b64('hb-1') }, b: { type: 'pong', data: b64('hb-2') }, reason: 'payload' },
   { name: 'empty ping vs no data', a: { type: 'ping' }, b: { type: 'ping', data: '' }, reason: null },
@@ -198,8 +250,18 @@ const CASES: Case[] = [
   { name: 'FIN differs', a: text('x', { fin: false }), b: text('x'), reason: 'type' },
   { name: 'FIN absent means set', a: { type: 'text', text: 'x' }, b: text('x'), reason: null },
   // truncation
-  { name: 'truncated payloads of different real size', a: text('abc', { truncated: true, size: 100 }), b: text('abc', { truncated: true, size: 200 }), reason: 'payload' },
-  { name: 'truncated payloads of the same real size', a: text('abc', { truncated: true, size: 100 }), b: text('abc', { truncated: true, size: 100 }), reason: null },
+  {
+    name: 'truncated payloads of different real size',
+    a: text('abc', { truncated: true, size: 100 }),
+    b: text('abc', { truncated: true, size: 200 }),
+    reason: 'payload',
+  },
+  {
+    name: 'truncated payloads of the same real size',
+    a: text('abc', { truncated: true, size: 100 }),
+    b: text('abc', { truncated: true, size: 100 }),
+    reason: null,
+  },
   // close
   { name: 'same close', a: close(1000, 'bye'), b: close(1000, 'bye'), reason: null },
   { name: 'close code differs', a: close(1000, 'bye'), b: close(1011, 'bye'), reason: 'close' },
@@ -306,24 +368,36 @@ describe('isIgnoredPath', () => {
 describe('frameKey agrees with compareFrames (property)', () => {
   const leaf = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.constantFrom('a', 'b', ''), fc.boolean(), fc.constant(null));
   const { tree } = fc.letrec((tie) => ({
-    tree: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, fc.array(tie('tree'), { maxLength: 3 }), fc.dictionary(fc.constantFrom('a', 'b', 'id', 'ts'), tie('tree'), { maxKeys: 3 })),
+    tree: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      leaf,
+      fc.array(tie('tree'), { maxLength: 3 }),
+      fc.dictionary(fc.constantFrom('a', 'b', 'id', 'ts'), tie('tree'), { maxKeys: 3 }),
+    ),
   }));
   const container = fc.oneof(fc.array(tree, { maxLength: 3 }), fc.dictionary(fc.constantFrom('a', 'b', 'id', 'ts'), tree, { maxKeys: 4 }));
   const ignores = fc.subarray(['$.ts', '$..id', '$.a[*]', '$[1]', '$.b.a', 're:b']);
 
   it('for random JSON payloads and ignore rules', () => {
     fc.assert(
-      fc.property(container, container, ignores, fc.constantFrom('same', 'near', 'other'), fc.array(fc.nat(4), { minLength: 40, maxLength: 40 }), (a, b, specs, mode, choices) => {
-        const rules = compileIgnores(specs);
-        // A reordered copy of the value itself, a copy with a few random edits, or another value.
-        const same = mode === 'same';
-        const other = mode === 'same' ? reorder(a) : mode === 'near' ? mutate(a, choices) : b;
-        const frameA = text(JSON.stringify(a));
-        const frameB = text(JSON.stringify(other));
-        const equal = compareFrames(frameA, frameB, rules) === null;
-        expect(frameKey(frameA, rules) === frameKey(frameB, rules)).toBe(equal);
-        if (same) expect(equal).toBe(true);
-      }),
+      fc.property(
+        container,
+        container,
+        ignores,
+        fc.constantFrom('same', 'near', 'other'),
+        fc.array(fc.nat(4), { minLength: 40, maxLength: 40 }),
+        (a, b, specs, mode, choices) => {
+          const rules = compileIgnores(specs);
+          // A reordered copy of the value itself, a copy with a few random edits, or another value.
+          const same = mode === 'same';
+          const other = mode === 'same' ? reorder(a) : mode === 'near' ? mutate(a, choices) : b;
+          const frameA = text(JSON.stringify(a));
+          const frameB = text(JSON.stringify(other));
+          const equal = compareFrames(frameA, frameB, rules) === null;
+          expect(frameKey(frameA, rules) === frameKey(frameB, rules)).toBe(equal);
+          if (same) expect(equal).toBe(true);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -333,7 +407,11 @@ describe('frameKey agrees with compareFrames (property)', () => {
 function reorder(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(reorder);
   if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reorder(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .reverse()
+        .map(([k, v]) => [k, reorder(v)]),
+    );
   }
   return value;
 }

@@ -24,9 +24,9 @@ async function parseArgs(argv: string[]): Promise<{ sub: string; options: CaCert
   let captured: { sub: string; options: CaCertOptions | CaInfoOptions | CaRegenOptions } | undefined;
   const capture =
     (sub: string) =>
-    async (options: CaCertOptions | CaInfoOptions | CaRegenOptions): Promise<number> => {
+    (options: CaCertOptions | CaInfoOptions | CaRegenOptions): Promise<number> => {
       captured = { sub, options };
-      return 0;
+      return Promise.resolve(0);
     };
   const command = makeCaCommand({ cert: capture('cert'), info: capture('info'), regen: capture('regen') }, fakeIo, () => new PassThrough());
   await yargs(argv)
@@ -160,6 +160,7 @@ describe('ca cert / info / regen', () => {
     ]) {
       expect(text).toContain(expected);
     }
+    // eslint-disable-next-line no-control-regex -- matching control bytes (C0 controls, ANSI escapes) is the point
     expect(text).not.toMatch(/\x1b\[/);
   });
 

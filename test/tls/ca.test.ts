@@ -100,7 +100,9 @@ describe('loadOrCreateCa: a new CA', () => {
   });
 
   it('exposes the leaf key SPKI hash Chromium takes', async () => {
-    const expected = createHash('sha256').update(spki(await readFile(path.join(dir, 'leaf.key'), 'utf8'))).digest('base64');
+    const expected = createHash('sha256')
+      .update(spki(await readFile(path.join(dir, 'leaf.key'), 'utf8')))
+      .digest('base64');
     expect(ca.leafSpkiSha256Base64).toBe(expected);
     expect(ca.leafSpkiSha256Base64).toMatch(/^[A-Za-z0-9+/]{43}=$/);
   });
@@ -158,14 +160,16 @@ describe('loadOrCreateCa: one CA per install', () => {
         console.log(JSON.stringify({ fingerprint: ca.fingerprint256, leaf: ca.leafSpkiSha256Base64, created }));
       `;
       const runs = await Promise.all(
-        Array.from({ length: 4 }, () =>
-          new Promise<string>((resolve, reject) => {
-            const child = spawn(process.execPath, ['--input-type=module', '-e', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-            let out = '';
-            child.stdout.on('data', (chunk) => (out += String(chunk)));
-            child.on('error', reject);
-            child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}`))));
-          }),
+        Array.from(
+          { length: 4 },
+          () =>
+            new Promise<string>((resolve, reject) => {
+              const child = spawn(process.execPath, ['--input-type=module', '-e', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+              let out = '';
+              child.stdout.on('data', (chunk) => (out += String(chunk)));
+              child.on('error', reject);
+              child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`child exited ${code}`))));
+            }),
         ),
       );
       const results = runs.map((out) => JSON.parse(out) as { fingerprint: string; leaf: string; created: boolean });

@@ -82,7 +82,11 @@ function nodeHandshake(options: tls.ConnectionOptions): Promise<Handshake> {
       const peer = socket.getPeerCertificate(true);
       const identity = tls.checkServerIdentity(options.servername ?? '127.0.0.1', peer);
       let chainLength = 0;
-      for (let cert: tls.DetailedPeerCertificate | undefined = peer; cert && chainLength < 5; cert = cert.issuerCertificate === cert ? undefined : cert.issuerCertificate) {
+      for (
+        let cert: tls.DetailedPeerCertificate | undefined = peer;
+        cert && chainLength < 5;
+        cert = cert.issuerCertificate === cert ? undefined : cert.issuerCertificate
+      ) {
         chainLength += 1;
       }
       resolve({
@@ -249,9 +253,39 @@ describe('control: the strict checks above are really strict', () => {
       'basicConstraints=critical,CA:FALSE\nsubjectAltName=DNS:localhost\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectKeyIdentifier=none\nauthorityKeyIdentifier=none\n',
     );
     leafPath = `${base}.pem`;
-    const csr = await runTool(openssl, ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${base}.key`, '-subj', '/CN=localhost', '-out', `${base}.csr`]);
+    const csr = await runTool(openssl, [
+      'req',
+      '-new',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${base}.key`,
+      '-subj',
+      '/CN=localhost',
+      '-out',
+      `${base}.csr`,
+    ]);
     expect(csr.code).toBe(0);
-    const signed = await runTool(openssl, ['x509', '-req', '-in', `${base}.csr`, '-CA', ca.paths.cert, '-CAkey', ca.paths.key, '-set_serial', '0x4242', '-days', '30', '-sha256', '-extfile', ext, '-out', leafPath]);
+    const signed = await runTool(openssl, [
+      'x509',
+      '-req',
+      '-in',
+      `${base}.csr`,
+      '-CA',
+      ca.paths.cert,
+      '-CAkey',
+      ca.paths.key,
+      '-set_serial',
+      '0x4242',
+      '-days',
+      '30',
+      '-sha256',
+      '-extfile',
+      ext,
+      '-out',
+      leafPath,
+    ]);
     expect(signed.code).toBe(0);
     controlServer = tls.createServer({ key: await readFile(`${base}.key`), cert: await readFile(leafPath) }, (socket) => socket.end());
     controlServer.on('tlsClientError', () => undefined);

@@ -160,6 +160,8 @@ describe('LeafCertificates', () => {
     }
     const sorted = [...times].sort((a, b) => a - b);
     const median = (sorted[9]! + sorted[10]!) / 2;
-    console.log(`leaf certificate + SecureContext for a new host (20 hosts): min ${sorted[0]!.toFixed(2)} ms, median ${median.toFixed(2)} ms, max ${sorted[19]!.toFixed(2)} ms`);
+    console.log(
+      `leaf certificate + SecureContext for a new host (20 hosts): min ${sorted[0]!.toFixed(2)} ms, median ${median.toFixed(2)} ms, max ${sorted[19]!.toFixed(2)} ms`,
+    );
   });
 });

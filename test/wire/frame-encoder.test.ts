@@ -15,14 +15,10 @@ function parseOne(bytes: Uint8Array) {
 describe('encodeFrame', () => {
   it('matches the RFC 6455 §5.7 examples', () => {
     expect(encodeFrame({ opcode: 1, payload: utf8('Hello') })).toEqual(hex('81 05 48 65 6c 6c 6f'));
-    expect(encodeFrame({ opcode: 1, payload: utf8('Hello'), mask: hex('37 fa 21 3d') })).toEqual(
-      hex('81 85 37 fa 21 3d 7f 9f 4d 51 58'),
-    );
+    expect(encodeFrame({ opcode: 1, payload: utf8('Hello'), mask: hex('37 fa 21 3d') })).toEqual(hex('81 85 37 fa 21 3d 7f 9f 4d 51 58'));
     expect(encodeFrame({ opcode: 1, payload: utf8('Hel'), fin: false })).toEqual(hex('01 03 48 65 6c'));
     expect(encodeFrame({ opcode: 2, payload: new Uint8Array(256) }).subarray(0, 4)).toEqual(hex('82 7e 01 00'));
-    expect(encodeFrame({ opcode: 2, payload: new Uint8Array(65536) }).subarray(0, 10)).toEqual(
-      hex('82 7f 00 00 00 00 00 01 00 00'),
-    );
+    expect(encodeFrame({ opcode: 2, payload: new Uint8Array(65536) }).subarray(0, 10)).toEqual(hex('82 7f 00 00 00 00 00 01 00 00'));
   });
 
   it('round-trips through the parser', () => {
@@ -70,9 +66,7 @@ describe('encodeFrame', () => {
   });
 
   it('writes a declared length that disagrees with the payload', () => {
-    expect(encodeFrame({ opcode: 2, declaredLength: 2n ** 63n, payload: hex('01') })).toEqual(
-      hex('82 7f 80 00 00 00 00 00 00 00 01'),
-    );
+    expect(encodeFrame({ opcode: 2, declaredLength: 2n ** 63n, payload: hex('01') })).toEqual(hex('82 7f 80 00 00 00 00 00 00 00 01'));
     expect(encodeFrame({ opcode: 2, declaredLength: 200 })).toEqual(hex('82 7e 00 c8'));
   });
 

@@ -137,10 +137,7 @@ describe('FrameParser retention', () => {
   });
 
   it('maxRetain 0 keeps nothing but still splits frames', () => {
-    const wire = join(
-      encodeFrame({ opcode: 1, payload: utf8('abc') }),
-      encodeFrame({ opcode: 10 }),
-    );
+    const wire = join(encodeFrame({ opcode: 1, payload: utf8('abc') }), encodeFrame({ opcode: 10 }));
     const result = frames([wire], 0);
     expect(result.map((f) => [f['opcode'], f['truncated'], f['payload']])).toEqual([
       [1, true, ''],

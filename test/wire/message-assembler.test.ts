@@ -42,12 +42,7 @@ const cases: [name: string, frames: Frame[], places: FramePosition[], events: st
     ['first', 'control', 'final'],
     ['out control ping', 'out binary "abcd" x2'],
   ],
-  [
-    'a compressed message in one frame',
-    [frame('in', 'text', true, 'hello', { compressed: true, wireSize: 9 })],
-    ['whole'],
-    ['in text "hello" x1 compressed'],
-  ],
+  ['a compressed message in one frame', [frame('in', 'text', true, 'hello', { compressed: true, wireSize: 9 })], ['whole'], ['in text "hello" x1 compressed']],
   [
     // The archive keeps a compressed message's inflated payload on its final frame.
     'a compressed fragmented message',
@@ -105,7 +100,9 @@ describe('MessageTracker', () => {
 
   it('gives every data frame the type of its message and names what a new message interrupted', () => {
     const tracker = new MessageTracker();
-    const places = [frame('', 'binary', false), frame('', 'ping', true), frame('', 'continuation', false), frame('', 'text', true)].map((f) => tracker.place(f));
+    const places = [frame('', 'binary', false), frame('', 'ping', true), frame('', 'continuation', false), frame('', 'text', true)].map((f) =>
+      tracker.place(f),
+    );
     expect(places.map((place) => place.messageType)).toEqual(['binary', null, 'binary', 'text']);
     expect(places.map((place) => place.interrupted)).toEqual([null, null, null, 'binary']);
   });

@@ -56,7 +56,10 @@ describe('parseExtensions (RFC 6455 §9.1)', () => {
 
   it('rejects what does not follow the grammar', () => {
     for (const bad of ['a;', 'a; =1', 'a b', 'a; b="1 2"', 'a; b="unterminated', ';a', 'a; b=', 'a; b="']) {
-      expect(code(() => parseExtensions(bad)), bad).toBe('WS_INVALID_EXTENSION_HEADER');
+      expect(
+        code(() => parseExtensions(bad)),
+        bad,
+      ).toBe('WS_INVALID_EXTENSION_HEADER');
     }
   });
 });

@@ -45,25 +45,17 @@ export function splitPoints(length: number, edge = 64, samples = 64): number[] {
  * splits gives the same result as feeding it whole. `run` builds a fresh parser, feeds the
  * pieces and returns something comparable with toEqual.
  */
-export function expectSplitInvariant<T>(
-  bytes: Uint8Array,
-  run: (pieces: Uint8Array[]) => T,
-  options: { bytewise?: boolean; runs?: number } = {},
-): T {
+export function expectSplitInvariant<T>(bytes: Uint8Array, run: (pieces: Uint8Array[]) => T, options: { bytewise?: boolean; runs?: number } = {}): T {
   const whole = run([bytes]);
   if (options.bytewise !== false) expect(run(bytewise(bytes))).toEqual(whole);
   for (const point of splitPoints(bytes.length)) {
     expect(run(cut(bytes, [point]))).toEqual(whole);
   }
   fc.assert(
-    fc.property(
-      fc.integer({ min: 0, max: bytes.length }),
-      fc.integer({ min: 0, max: bytes.length }),
-      (a, b) => {
-        const points = a <= b ? [a, b] : [b, a];
-        expect(run(cut(bytes, points))).toEqual(whole);
-      },
-    ),
+    fc.property(fc.integer({ min: 0, max: bytes.length }), fc.integer({ min: 0, max: bytes.length }), (a, b) => {
+      const points = a <= b ? [a, b] : [b, a];
+      expect(run(cut(bytes, points))).toEqual(whole);
+    }),
     { numRuns: options.runs ?? 100 },
   );
   return whole;

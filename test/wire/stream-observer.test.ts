@@ -212,9 +212,7 @@ describe('StreamObserver: anomaly flags', () => {
   });
 
   it('frame-after-close (RFC 6455 §5.5.1)', () => {
-    const list = frames(
-      join(server({ opcode: 8, payload: encodeClosePayload(1000) }), server({ opcode: 1, payload: utf8('late') }), server({ opcode: 8 })),
-    );
+    const list = frames(join(server({ opcode: 8, payload: encodeClosePayload(1000) }), server({ opcode: 1, payload: utf8('late') }), server({ opcode: 8 })));
     expect(flagsOf(list)).toEqual([[], ['frame-after-close'], ['frame-after-close']]);
   });
 
@@ -348,11 +346,7 @@ describe('StreamObserver: permessage-deflate', () => {
   it('an interrupted compressed message loses the context', () => {
     const wire = join(server({ opcode: 1, rsv1: true, fin: false, payload: hello.subarray(0, 3) }), server({ opcode: 1, rsv1: true, payload: hello }));
     const events = observe([wire], { deflate: TAKEOVER });
-    expect(events.map((e) => (e.type === 'error' ? e.code : e.frame.flags))).toEqual([
-      [],
-      ['interrupted-message', 'inflate-error'],
-      'WS_INFLATE_UNAVAILABLE',
-    ]);
+    expect(events.map((e) => (e.type === 'error' ? e.code : e.frame.flags))).toEqual([[], ['interrupted-message', 'inflate-error'], 'WS_INFLATE_UNAVAILABLE']);
   });
 
   it('reports WS_INFLATE_UNAVAILABLE once', () => {

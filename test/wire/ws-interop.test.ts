@@ -232,9 +232,7 @@ describe('stored ws capture (fixtures/wire)', () => {
       [bytes],
       bytewise(bytes),
       ...splitPoints(bytes.length, 40, 40).map((point) => cut(bytes, [point])),
-      ...[1, 7, 1000, 4096, 65536].map((size) =>
-        Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.subarray(i * size, (i + 1) * size)),
-      ),
+      ...[1, 7, 1000, 4096, 65536].map((size) => Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.subarray(i * size, (i + 1) * size))),
     ];
     checkCapture(capture, true, splits);
   });
