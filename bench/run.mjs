@@ -12,6 +12,8 @@
  *            and leaf certificate timing in a fresh process
  *   replay   `wstape replay --asap` as the server and as the client, vs the same messages direct
  *   show     `wstape show` with filters over a generated 128 MiB and 1 GiB archive, vs jq
+ *   startup  `node -e 0`, `wstape --version`, `wstape list` and `wstape show` on the demo archive,
+ *            side by side in one hyperfine run (bench/startup.mjs; also runs alone)
  *
  * See BENCHMARKS.md for what each row means and for the last figures.
  *
@@ -62,6 +64,7 @@ import {
   WSS_TARGETS,
 } from './report.mjs';
 import { showRows } from './show.mjs';
+import { formatStartup, startupRows } from './startup.mjs';
 import { connectWss, firstConnections, forwardArgs, leafTiming, setupTls, summariseFirstConnections } from './tls.mjs';
 
 const KiB = 1024;
@@ -85,7 +88,7 @@ const { values: flags } = parseArgs({
     'replay-messages': { type: 'string' },
   },
 });
-const SECTIONS = ['relay', 'memory', 'wss', 'first', 'replay', 'show'];
+const SECTIONS = ['relay', 'memory', 'wss', 'first', 'replay', 'show', 'startup'];
 const listFlag = (value) =>
   (value ?? '')
     .split(',')
@@ -579,6 +582,12 @@ async function main() {
       report.push(formatShow(shows, SHOW_TARGETS));
       if (!shows.every((show) => show.ok)) failures.push('show: check failed');
       results.show = shows;
+    });
+
+    await section('startup', async () => {
+      const startup = await startupRows({ runs: quick ? 10 : 30, log });
+      report.push(formatStartup(startup));
+      results.startup = startup;
     });
 
     console.log(report.join('\n'));
