@@ -103,33 +103,13 @@ export class HttpSession implements Stoppable {
       case 'error':
         recorder.error(action.code, action.message);
         break;
-      case 'websocket': {
-        const upstream = this.handOff();
-        const relay = new WebSocketRelay({
-          recorder,
-          id: action.id,
-          client: this.client,
-          upstream,
-          deflate: action.deflate,
-          clientBytes: action.clientBytes,
-          serverBytes: action.serverBytes,
-          onDone: () => untrack(),
-        });
-        const untrack = this.ctx.track(relay);
-        break;
-      }
+      case 'websocket':
       case 'tunnel': {
-        const upstream = this.handOff();
-        const tunnel = relayTunnel({
-          recorder,
-          id: action.id,
-          client: this.client,
-          upstream,
-          clientBytes: action.clientBytes,
-          serverBytes: action.serverBytes,
-          onDone: () => untrack(),
-        });
-        const untrack = this.ctx.track(tunnel);
+        // The relay options both kinds share: the sockets, the early bytes, and the end.
+        const { id, clientBytes, serverBytes } = action;
+        const shared = { recorder, id, client: this.client, upstream: this.handOff(), clientBytes, serverBytes, onDone: () => untrack() };
+        const relay = action.type === 'websocket' ? new WebSocketRelay({ ...shared, deflate: action.deflate }) : relayTunnel(shared);
+        const untrack = this.ctx.track(relay);
         break;
       }
       case 'intercept-tls': {
