@@ -121,10 +121,9 @@ export async function main(argv: string[]): Promise<void> {
       // `--no-intercept PATTERN` is an option of its own, not the negation of `--intercept`.
       .parserConfiguration({ 'boolean-negation': false })
       .usage('$0 <command> [options]\n\nRecord, inspect and replay WebSocket and HTTP traffic.');
+    skipHelpCache(parser);
     for (const { entry, module } of commands) {
-      // Registered without its handler, which runs below once parsing is done: yargs renders and
-      // caches the whole help text before it calls a command's handler (in case the handler
-      // fails), which costs more than parsing on a short command like `show`.
+      // Registered without its handler, which runs below once parsing is done, outside yargs.
       const { handler: _handler, ...definition } = module;
       parser = parser.command({ ...definition, describe: entry.describe, ...(entry.aliases ? { aliases: [...entry.aliases] } : {}) } as CommandModule);
     }
@@ -159,4 +158,21 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(EXIT_INTERNAL);
   }
+}
+
+/** The part of yargs's internals that `skipHelpCache` reaches; absent in a yargs without it. */
+interface YargsInternals {
+  getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } };
+}
+
+/**
+ * yargs lays out the whole help text of a command before it calls the command's handler, in case
+ * the handler fails and wants to print it (cacheHelpMessage in yargs/build/lib/command.js). Our
+ * handlers run after parsing and never print help, and that layout (string-width over every
+ * option) is 30 to 80 ms of a short command such as `show`. `--help` itself does not use the
+ * cache, so it is unchanged. If a yargs release renames the internals, this does nothing.
+ */
+export function skipHelpCache(parser: Argv): void {
+  const usage = (parser as unknown as YargsInternals).getInternalMethods?.().getUsageInstance?.();
+  if (usage !== undefined && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
