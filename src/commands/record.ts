@@ -50,6 +50,12 @@ export const recordCommand: CommandModule<object, RecordOptions> = {
         array: true,
         describe: 'Pass TLS to hosts matching this glob through untouched, e.g. "*.apple.com" (repeatable)',
       })
+      .option('header-timeout', {
+        type: 'number',
+        default: 30,
+        describe: 'Seconds a request head may take to arrive (408 after), and a response head once begun (504); 0: no limit',
+      })
+      .option('idle-timeout', { type: 'number', default: 60, describe: 'Close a client connection idle this many seconds between requests; 0: never' })
       .option('tls', { type: 'boolean', default: false, describe: 'Reverse mode: serve TLS to clients with a wstape certificate for --host or the SNI name' })
       .option('redact', {
         type: 'boolean',

@@ -23,8 +23,19 @@ const STREAM_ERROR_CODES = [
 
 /** Codes of error entries written while recording. */
 export const RECORDER_ERROR_CODES = [
-  // A request or response that is not HTTP/1.x (or breaks a limit of the parser).
+  // A request or response that is not HTTP/1.x, or that ended in the middle of a message.
   'HTTP_PARSE',
+  // An HTTP message with malformed or ambiguous framing (Content-Length with Transfer-Encoding,
+  // Content-Lengths that disagree, a Transfer-Encoding not ending in chunked, a bad chunk line,
+  // whitespace before a header's colon, obsolete line folding, a control byte in a header):
+  // the shapes request smuggling uses. It was not forwarded: 400 to a request, 502 for a response.
+  'HTTP_FRAMING',
+  // A request or response head larger than the parser's limit (64 KiB): 431 or 502.
+  'HTTP_HEAD_TOO_LARGE',
+  // A request head (or a response head, once begun) not complete within --header-timeout: 408 or 504.
+  'HTTP_TIMEOUT',
+  // A request or CONNECT would reach the recorder's own listening socket: 508 Loop Detected.
+  'PROXY_LOOP',
   // The upstream could not be reached: refused, unknown host, unreachable, closed before connecting.
   'UPSTREAM_CONNECT',
   // The upstream's TLS handshake failed or its certificate did not verify.

@@ -34,17 +34,34 @@ export type HttpEvent<Head> =
   | { type: 'body'; raw: Uint8Array; data: Uint8Array }
   /** The message is complete. The parser is detached until resume(). */
   | { type: 'end' }
-  /** The stream is not HTTP (or breaks a limit); the parser stops for good. */
-  /** The stream is not HTTP (or breaks a limit); the parser stops for good. `rest` holds the
-   *  bytes no event has carried yet, so the caller can still forward them. */
-  | { type: 'error'; code: 'HTTP_PARSE'; message: string; rest: Uint8Array };
+  /** The parser stops for good: see {@link HttpErrorCode}. `rest` holds the bytes no event has
+   *  carried yet, so the caller can still forward them (when it forwards at all). */
+  | { type: 'error'; code: HttpErrorCode; message: string; rest: Uint8Array };
+
+/**
+ * Why a parser stopped.
+ * - `HTTP_PARSE`: the stream is not HTTP/1.x at all (its start line is not one), or it ended in
+ *   the middle of a message. A proxy may still relay such bytes opaquely.
+ * - `HTTP_FRAMING`: an HTTP message whose head or body framing is malformed or ambiguous: the
+ *   shapes request smuggling uses (RFC 9112 §6.3, §5.1, §5.2, §2.2; RFC 9110 §5.5). A proxy
+ *   must not forward it, since the next hop could frame it differently.
+ * - `HTTP_HEAD_TOO_LARGE`: the head did not end within {@link MAX_HEAD_BYTES}.
+ */
+export type HttpErrorCode = 'HTTP_PARSE' | 'HTTP_FRAMING' | 'HTTP_HEAD_TOO_LARGE';
 
 /** RFC 9112 does not bound head size; servers commonly refuse beyond 8-64 KiB. */
 export const MAX_HEAD_BYTES = 64 * 1024;
 const MAX_CHUNK_LINE = 4096;
 
 /** Thrown by head parsing to reject a message; the parser turns it into an error event. */
-class HeadRejected extends Error {}
+class HeadRejected extends Error {
+  readonly code: HttpErrorCode;
+
+  constructor(code: HttpErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -113,6 +130,11 @@ abstract class MessageParser<Head> {
     return this.state === State.Detached;
   }
 
+  /** True while part of a head has arrived and its end has not (what a head timeout measures). */
+  get inHead(): boolean {
+    return this.state === State.Head && this.pending.length > 0;
+  }
+
   /** Feed bytes; returns what they completed. While detached, bytes are only kept. */
   push(chunk: Uint8Array): Array<HttpEvent<Head>> {
     if (this.state === State.Failed) return [];
@@ -156,13 +178,13 @@ abstract class MessageParser<Head> {
     }
     if (this.state === State.Head && this.pending.length === 0) return [];
     if (this.state === State.Detached || this.state === State.Failed) return [];
-    return [this.fail('connection closed in the middle of a message', this.pending)];
+    return [this.fail('HTTP_PARSE', 'connection closed in the middle of a message', this.pending)];
   }
 
-  private fail(message: string, rest: Uint8Array): HttpEvent<Head> {
+  private fail(code: HttpErrorCode, message: string, rest: Uint8Array): HttpEvent<Head> {
     this.state = State.Failed;
     this.pending = new Uint8Array(0);
-    return { type: 'error', code: 'HTTP_PARSE', message, rest };
+    return { type: 'error', code, message, rest };
   }
 
   private run(input: Uint8Array, events: Array<HttpEvent<Head>>): void {
@@ -175,11 +197,11 @@ abstract class MessageParser<Head> {
           while (offset < input.length && (input[offset] === CR || input[offset] === LF)) offset++;
           if (offset === input.length) return;
           const end = findHeadEnd(input, offset);
+          if ((end === -1 ? input.length : end) - offset > MAX_HEAD_BYTES) {
+            events.push(this.fail('HTTP_HEAD_TOO_LARGE', `message head larger than ${MAX_HEAD_BYTES} bytes`, input.subarray(offset)));
+            return;
+          }
           if (end === -1) {
-            if (input.length - offset > MAX_HEAD_BYTES) {
-              events.push(this.fail(`message head larger than ${MAX_HEAD_BYTES} bytes`, input.subarray(offset)));
-              return;
-            }
             this.pending = input.slice(offset);
             return;
           }
@@ -190,7 +212,8 @@ abstract class MessageParser<Head> {
             head = this.parseHead(splitLines(raw));
             framing = this.bodyFraming(head);
           } catch (reason) {
-            events.push(this.fail(reason instanceof HeadRejected ? reason.message : 'malformed message head', input.subarray(offset)));
+            if (!(reason instanceof HeadRejected)) throw reason;
+            events.push(this.fail(reason.code, reason.message, input.subarray(offset)));
             return;
           }
           offset = end;
@@ -224,7 +247,7 @@ abstract class MessageParser<Head> {
           const lineEnd = indexOfLf(input, offset);
           if (lineEnd === -1) {
             if (input.length - offset > MAX_CHUNK_LINE) {
-              events.push(this.fail('chunk size line too long', input.subarray(offset)));
+              events.push(this.fail('HTTP_FRAMING', 'chunk size line too long', input.subarray(offset)));
               return;
             }
             this.pending = input.slice(offset);
@@ -236,16 +259,18 @@ abstract class MessageParser<Head> {
           offset = lineEnd + 1;
           if (this.state === State.ChunkDataEnd) {
             if (line !== '') {
-              events.push(this.fail('missing CRLF after chunk data', input.subarray(lineStart)));
+              events.push(this.fail('HTTP_FRAMING', 'missing CRLF after chunk data', input.subarray(lineStart)));
               return;
             }
             events.push({ type: 'body', raw, data: EMPTY });
             this.state = State.ChunkSize;
           } else if (this.state === State.ChunkSize) {
-            // RFC 9112 §7.1: chunk-size [ chunk-ext ] CRLF
-            const size = Number.parseInt(line.split(';', 1)[0]!.trim(), 16);
-            if (!/^[0-9a-fA-F]+$/.test(line.split(';', 1)[0]!.trim()) || !Number.isSafeInteger(size)) {
-              events.push(this.fail(`bad chunk size "${printable(line)}"`, input.subarray(lineStart)));
+            // RFC 9112 §7.1: chunk-size [ chunk-ext ] CRLF. No control byte anywhere in the line:
+            // a bare CR or NUL in an extension is a smuggling shape (parsers disagree on it).
+            const sizeText = line.split(';', 1)[0]!.trim();
+            const size = Number.parseInt(sizeText, 16);
+            if (!/^[0-9a-fA-F]{1,16}$/.test(sizeText) || !Number.isSafeInteger(size) || CONTROL.test(line)) {
+              events.push(this.fail('HTTP_FRAMING', `bad chunk size line "${printable(line)}"`, input.subarray(lineStart)));
               return;
             }
             events.push({ type: 'body', raw, data: EMPTY });
@@ -298,13 +323,14 @@ export class RequestParser extends MessageParser<RequestHead> {
     const startLine = lines[0] ?? '';
     // RFC 9112 §3: request-line = method SP request-target SP HTTP-version
     const match = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) HTTP\/(\d\.\d)$/.exec(startLine);
-    if (!match) throw new HeadRejected(`not an HTTP request line: "${printable(startLine)}"`);
+    if (!match) throw new HeadRejected('HTTP_PARSE', `not an HTTP request line: "${printable(startLine)}"`);
     return { method: match[1]!, target: match[2]!, httpVersion: match[3]!, headers: parseHeaderLines(lines) };
   }
 
   protected bodyFraming(head: RequestHead): Framing {
-    if (head.method === 'CONNECT') return { kind: 'none' };
-    return framingFromHeaders(head.headers, { kind: 'none' });
+    const framing = framingFromHeaders(head.headers, head.httpVersion, { kind: 'none' });
+    // A CONNECT has no body whatever it says (RFC 9110 §9.3.6); its framing headers are still checked.
+    return head.method === 'CONNECT' ? { kind: 'none' } : framing;
   }
 }
 
@@ -323,7 +349,7 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     const startLine = lines[0] ?? '';
     // RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
     const match = /^HTTP\/(\d\.\d) (\d{3})(?: (.*))?$/.exec(startLine);
-    if (!match) throw new HeadRejected(`not an HTTP status line: "${printable(startLine)}"`);
+    if (!match) throw new HeadRejected('HTTP_PARSE', `not an HTTP status line: "${printable(startLine)}"`);
     return {
       httpVersion: match[1]!,
       status: Number(match[2]),
@@ -339,38 +365,76 @@ export class ResponseParser extends MessageParser<ResponseHead> {
     // RFC 9112 §6.3: responses to HEAD, 1xx, 204 and 304 have no body; 101 and a 2xx to CONNECT
     // switch the connection to another protocol.
     if (interim) return { kind: 'interim' };
-    if (method === 'HEAD' || head.status < 200 || head.status === 204 || head.status === 304) return { kind: 'none' };
+    const bodyless = method === 'HEAD' || head.status < 200 || head.status === 204 || head.status === 304;
+    // Even a response without a body must not carry ambiguous framing headers.
+    const framing = framingFromHeaders(head.headers, head.httpVersion, { kind: 'close' });
     if (method === 'CONNECT' && head.status < 300) return { kind: 'none' };
-    return framingFromHeaders(head.headers, { kind: 'close' });
+    return bodyless ? { kind: 'none' } : framing;
   }
 }
 
-function framingFromHeaders(headers: HeaderList, otherwise: Framing): Framing {
-  // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length.
-  if (headerHasToken(headers, 'transfer-encoding', 'chunked')) return { kind: 'chunked' };
-  const length = headerValue(headers, 'content-length');
-  if (length !== undefined) {
-    const trimmed = length.trim();
-    if (!/^\d+$/.test(trimmed)) throw new HeadRejected(`bad Content-Length "${printable(length)}"`);
-    return { kind: 'length', length: Number(trimmed) };
+/**
+ * How the headers frame a body (RFC 9112 §6.3), refusing every shape two parsers could read
+ * differently, which is what request smuggling needs: Content-Length together with
+ * Transfer-Encoding, Content-Length values that disagree or are not a number, a
+ * Transfer-Encoding whose last coding is not `chunked` (or that applies it twice), and
+ * Transfer-Encoding in an HTTP/1.0 message (§6.1). The message is then not forwarded at all, so
+ * the next hop never sees it, rather than forwarded with one header removed.
+ */
+function framingFromHeaders(headers: HeaderList, httpVersion: string, otherwise: Framing): Framing {
+  const codings = listValues(headers, 'transfer-encoding');
+  const lengths = listValues(headers, 'content-length');
+  if (codings !== null) {
+    if (lengths !== null) throw new HeadRejected('HTTP_FRAMING', 'both Content-Length and Transfer-Encoding (a request smuggling shape)');
+    if (httpVersion === '1.0') throw new HeadRejected('HTTP_FRAMING', 'Transfer-Encoding in an HTTP/1.0 message');
+    const lower = codings.map((coding) => coding.toLowerCase());
+    if (lower[lower.length - 1] !== 'chunked' || lower.indexOf('chunked') !== lower.length - 1) {
+      throw new HeadRejected('HTTP_FRAMING', `Transfer-Encoding "${printable(codings.join(', '))}" does not end in a single chunked`);
+    }
+    return { kind: 'chunked' };
+  }
+  if (lengths !== null) {
+    // §6.3: a list of identical values may be read as one; anything else is unrecoverable.
+    if (lengths.some((value) => !/^\d{1,15}$/.test(value)) || new Set(lengths.map(Number)).size !== 1) {
+      throw new HeadRejected('HTTP_FRAMING', `bad Content-Length "${printable(lengths.join(', '))}"`);
+    }
+    return { kind: 'length', length: Number(lengths[0]) };
   }
   return otherwise;
 }
+
+/** Every value of a comma-separated header across all its lines, trimmed; null when absent. */
+function listValues(headers: HeaderList, name: string): string[] | null {
+  let values: string[] | null = null;
+  for (const [key, value] of headers) {
+    if (key.toLowerCase() !== name) continue;
+    values ??= [];
+    for (const part of value.split(',')) values.push(part.trim());
+  }
+  return values;
+}
+
+/** RFC 9110 §5.6.2: a header name is a token. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** RFC 9110 §5.5: a field value holds no control byte but HTAB (so no bare CR, LF or NUL). */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 function parseHeaderLines(lines: string[]): HeaderList {
   const headers: HeaderList = [];
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     if (line === '') continue;
-    // RFC 9112 §5.2: obsolete line folding; join it to the previous value.
-    if ((line.startsWith(' ') || line.startsWith('\t')) && headers.length > 0) {
-      const last = headers[headers.length - 1]!;
-      last[1] = `${last[1]} ${line.trim()}`;
-      continue;
-    }
+    // RFC 9112 §5.2: obsolete line folding. A proxy must unfold it before forwarding, and this
+    // one forwards bytes as they are, so it refuses the message (as a server may).
+    if (line.startsWith(' ') || line.startsWith('\t')) throw new HeadRejected('HTTP_FRAMING', `obsolete line folding in "${printable(line)}"`);
     const colon = line.indexOf(':');
-    if (colon <= 0) throw new HeadRejected(`malformed header line "${printable(line)}"`);
-    headers.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
+    if (colon <= 0) throw new HeadRejected('HTTP_FRAMING', `malformed header line "${printable(line)}"`);
+    const name = line.slice(0, colon);
+    // RFC 9112 §5.1: no whitespace between a header name and its colon ("Transfer-Encoding : chunked").
+    if (!TOKEN.test(name)) throw new HeadRejected('HTTP_FRAMING', `bad header name "${printable(name)}"`);
+    const value = line.slice(colon + 1).trim();
+    if (CONTROL.test(value)) throw new HeadRejected('HTTP_FRAMING', `control character in the value of ${printable(name)}`);
+    headers.push([name, value]);
   }
   return headers;
 }

@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { LeafProvider } from './client-tls.js';
-import type { HttpRoute } from './http-proxy-core.js';
+import type { HttpRoute, ProxyLimits, SocketAddress } from './http-proxy-core.js';
 import type { Recorder } from './recorder.js';
 
 /** Something the proxy can stop when recording ends. */
@@ -41,4 +41,8 @@ export interface ProxyContext {
    * tunnel), with `initialBytes` already read from it.
    */
   startHttp(client: Duplex, route: Route, initialBytes?: Uint8Array): void;
+  /** Whether an address is one this recorder listens on (an upstream there is a loop). */
+  isOwnAddress(remote: SocketAddress): boolean;
+  /** The header and idle timeouts of HTTP sessions. */
+  limits: ProxyLimits;
 }

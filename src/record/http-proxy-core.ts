@@ -16,10 +16,29 @@
  *   parsed as HTTP in this same core, and a server that speaks first makes an opaque tunnel.
  * - A stream that stops parsing as HTTP (either way), or response bytes nobody asked for, is
  *   still relayed byte for byte, as an opaque tunnel.
+ * - An HTTP message whose framing is ambiguous (the shapes request smuggling uses) or whose head
+ *   is too large is never forwarded: the client gets 400 or 431 for a request, 502 for a response.
+ * - Resource limits: while a request waits for its response, bytes the client sends after it
+ *   (pipelined requests, WebSocket frames before the 101) are held, and the client is paused
+ *   until the response ends, so one chunk is the most the core ever holds. A request head must
+ *   complete within the header timeout (else 408), a response head within the same time once it
+ *   has begun (else 504), and a connection idle between requests is closed after the idle
+ *   timeout. The core asks for timers with actions; the adapter runs them and reports them back.
+ * - Loops: an upstream that turns out to be this recorder's own listening socket (a --target or
+ *   a request naming the recorder, by any of its names) is refused with 508 before a byte goes.
  */
 import type { RecorderErrorCode } from '../format/error-codes.js';
 import type { ConnectionEntry, HttpEntry, HttpResponseRecord, TunnelEntry } from '../format/schema.js';
-import { RequestParser, ResponseParser, headerHasToken, headerValue, type HttpEvent, type RequestHead, type ResponseHead } from '../http/http-parser.js';
+import {
+  RequestParser,
+  ResponseParser,
+  headerHasToken,
+  headerValue,
+  type HttpErrorCode,
+  type HttpEvent,
+  type RequestHead,
+  type ResponseHead,
+} from '../http/http-parser.js';
 import { negotiatedDeflate } from '../wire/permessage-deflate.js';
 import type { DeflateParams } from '../wire/types.js';
 import type { Stamp } from './clock.js';
@@ -60,13 +79,32 @@ export type ProxyEvent =
   | { type: 'client-ended' }
   /** The client's socket is gone (closed or failed). */
   | { type: 'client-closed' }
-  /** The upstream asked for by the last `connect` is ready (TCP connected, TLS handshake done). */
-  | { type: 'upstream-connected' }
+  /**
+   * The upstream asked for by the last `connect` is ready (TCP connected, TLS handshake done);
+   * `remote` is the address it reached, for loop detection.
+   */
+  | { type: 'upstream-connected'; remote?: SocketAddress }
   | { type: 'upstream-bytes'; bytes: Uint8Array }
   /** The upstream half-closed (FIN). */
   | { type: 'upstream-ended' }
   /** The upstream's socket failed (`error`) or closed without one (`null`). */
-  | { type: 'upstream-failed'; error: SocketError | null };
+  | { type: 'upstream-failed'; error: SocketError | null }
+  /** A timer the core asked for (`set-timer`) ran out. */
+  | { type: 'timeout'; timer: ProxyTimer };
+
+/**
+ * The timers the core asks for.
+ * - `request-head`: part of a request head has arrived; the rest must within the header timeout.
+ * - `response-head`: the same for the response head, once its first byte arrived.
+ * - `idle`: the connection waits for a request with nothing received.
+ */
+export type ProxyTimer = 'request-head' | 'response-head' | 'idle';
+
+/** An address as a socket reports it (`remoteAddress`, `remotePort`). */
+export interface SocketAddress {
+  address: string;
+  port: number;
+}
 
 /** What the adapter must do, in order. */
 export type ProxyAction =
@@ -74,6 +112,11 @@ export type ProxyAction =
   | { type: 'connect'; address: UpstreamAddress; tls: UpstreamTls | undefined }
   /** Write bytes to one side, as they are (backpressure pauses the other side). */
   | { type: 'write'; to: Peer; bytes: Uint8Array }
+  /** Stop reading from one side (the core holds what it sent), or read again. */
+  | { type: 'pause' | 'resume'; side: Peer }
+  /** Start (or restart) a timer that reports `timeout` after `ms`; `clear-timer` cancels it. */
+  | { type: 'set-timer'; timer: ProxyTimer; ms: number }
+  | { type: 'clear-timer'; timer: ProxyTimer }
   /** Close one side: `end` after what was written, or `destroy` at once. */
   | { type: 'close'; side: Peer; how: 'end' | 'destroy'; reason: string }
   /** Append an entry to the archive (and flush). */
@@ -105,7 +148,21 @@ export interface HttpProxyCoreOptions {
   passThrough: (host: string) => boolean;
   /** A fixed route's upstream is already open (`connected`) or opening (`connecting`). */
   upstream?: 'connected' | 'connecting';
+  /** Whether an upstream's remote address is this recorder's own listening socket. */
+  isOwnAddress?: (remote: SocketAddress) => boolean;
+  /** Time limits in milliseconds; 0 (or absent) turns one off. */
+  limits?: ProxyLimits;
 }
+
+export interface ProxyLimits {
+  /** A request head, or a response head once begun, must complete within this. */
+  headerTimeoutMs?: number;
+  /** A connection that waits for a request with nothing received is closed after this. */
+  idleTimeoutMs?: number;
+}
+
+/** The defaults `wstape record` uses (--header-timeout, --idle-timeout). */
+export const DEFAULT_LIMITS: Required<ProxyLimits> = { headerTimeoutMs: 30_000, idleTimeoutMs: 60_000 };
 
 interface Exchange {
   stamp: Stamp;
@@ -150,6 +207,8 @@ export class HttpProxyCore {
   private readonly recorder: CoreRecorder;
   private readonly client: { address: string; port: number };
   private readonly passThrough: (host: string) => boolean;
+  private readonly isOwnAddress: (remote: SocketAddress) => boolean;
+  private readonly limits: Required<ProxyLimits>;
   private route: HttpRoute;
   private state = State.Http;
   private requests = new RequestParser();
@@ -160,12 +219,18 @@ export class HttpProxyCore {
   private connectHead: RequestHead | null = null;
   /** CR/LF bytes the server sent between responses (see unsolicited()). */
   private blankLines: Uint8Array = EMPTY;
+  /** Whether the client is paused because the core holds bytes it sent (see holdClient()). */
+  private clientHeld = false;
+  /** The timers running now, as the core asked for them. */
+  private readonly timers = new Set<ProxyTimer>();
   private actions: ProxyAction[] = [];
 
   constructor(options: HttpProxyCoreOptions) {
     this.recorder = options.recorder;
     this.client = options.client;
     this.passThrough = options.passThrough;
+    this.isOwnAddress = options.isOwnAddress ?? (() => false);
+    this.limits = { headerTimeoutMs: options.limits?.headerTimeoutMs ?? 0, idleTimeoutMs: options.limits?.idleTimeoutMs ?? 0 };
     this.route = options.route;
     if (options.upstream && options.route.kind === 'fixed') {
       this.upstream = { address: options.route.address, connected: options.upstream === 'connected' };
@@ -177,10 +242,23 @@ export class HttpProxyCore {
     return this.state === State.Done;
   }
 
+  /**
+   * The actions to begin with, before any event: the idle timer of a connection that has sent
+   * nothing yet. Call once, right after construction.
+   */
+  start(): ProxyAction[] {
+    this.actions = [];
+    this.updateLimits();
+    return this.actions;
+  }
+
   /** Feed one event; returns the actions it calls for, in order. */
   handle(event: ProxyEvent): ProxyAction[] {
     this.actions = [];
-    if (this.state !== State.Done) this.dispatch(event);
+    if (this.state !== State.Done) {
+      this.dispatch(event);
+      this.updateLimits();
+    }
     return this.actions;
   }
 
@@ -197,8 +275,10 @@ export class HttpProxyCore {
         this.clientClosed();
         break;
       case 'upstream-connected':
-        if (this.upstream) this.upstream.connected = true;
-        if (this.state === State.TunnelConnecting) this.tunnelOpened();
+        if (!this.upstream) break;
+        this.upstream.connected = true;
+        if (event.remote && this.isOwnAddress(event.remote)) this.loopDetected(event.remote);
+        else if (this.state === State.TunnelConnecting) this.tunnelOpened();
         break;
       case 'upstream-bytes':
         if (!this.upstream) break;
@@ -211,6 +291,10 @@ export class HttpProxyCore {
         break;
       case 'upstream-failed':
         if (this.upstream) this.upstreamFailed(event.error);
+        break;
+      case 'timeout':
+        this.timers.delete(event.timer);
+        this.timedOut(event.timer);
         break;
     }
   }
@@ -233,7 +317,7 @@ export class HttpProxyCore {
           // The request is complete; the parser waits (detached) until the response ends.
           break;
         case 'error':
-          this.requestParseFailed(event.message, event.rest);
+          this.requestParseFailed(event.code, event.message, event.rest);
           return;
       }
     }
@@ -334,8 +418,7 @@ export class HttpProxyCore {
           this.finishExchange(exchange);
           break;
         case 'error':
-          this.error('HTTP_PARSE', `response from ${exchange.url}: ${event.message}`);
-          this.becomeOpaque(event.message, EMPTY, event.rest);
+          this.responseParseFailed(exchange, event.code, event.message, event.rest);
           return;
       }
     }
@@ -358,21 +441,7 @@ export class HttpProxyCore {
   }
 
   private finishExchange(exchange: Exchange, error?: string): void {
-    this.exchange = null;
-    const entry: HttpEntry = {
-      kind: 'http',
-      id: this.recorder.nextId('h'),
-      ...this.exchangeRecord(exchange),
-      response: exchange.response ? responseRecord(exchange.response) : null,
-      duration: Math.round((this.recorder.now().elapsed - exchange.stamp.elapsed) * 1e6) / 1e3,
-    };
-    if (exchange.requestBody.size > 0) entry.request.body = bodyRecord(exchange.requestBody.bytes(), exchange.requestBody.size);
-    if (entry.response && exchange.responseBody.size > 0) {
-      entry.response.body = bodyRecord(exchange.responseBody.bytes(), exchange.responseBody.size);
-    }
-    if (error !== undefined) entry.error = error;
-    this.actions.push({ type: 'record', entry });
-
+    this.finishExchangeEntry(exchange, error);
     const response = exchange.response;
     const closeAfter =
       error !== undefined ||
@@ -395,6 +464,24 @@ export class HttpProxyCore {
       if (this.state !== State.Http) return;
     }
     this.handleRequestEvents(this.requests.resume());
+  }
+
+  /** Record the exchange as it stands and forget it. */
+  private finishExchangeEntry(exchange: Exchange, error?: string): void {
+    this.exchange = null;
+    const entry: HttpEntry = {
+      kind: 'http',
+      id: this.recorder.nextId('h'),
+      ...this.exchangeRecord(exchange),
+      response: exchange.response ? responseRecord(exchange.response) : null,
+      duration: Math.round((this.recorder.now().elapsed - exchange.stamp.elapsed) * 1e6) / 1e3,
+    };
+    if (exchange.requestBody.size > 0) entry.request.body = bodyRecord(exchange.requestBody.bytes(), exchange.requestBody.size);
+    if (entry.response && exchange.responseBody.size > 0) {
+      entry.response.body = bodyRecord(exchange.responseBody.bytes(), exchange.responseBody.size);
+    }
+    if (error !== undefined) entry.error = error;
+    this.actions.push({ type: 'record', entry });
   }
 
   private switchToWebSocket(exchange: Exchange, responseHead: Uint8Array): void {
@@ -537,14 +624,107 @@ export class HttpProxyCore {
     this.release();
   }
 
-  private requestParseFailed(message: string, rest: Uint8Array): void {
-    this.error('HTTP_PARSE', `request from ${this.client.address}:${this.client.port}: ${message}`);
-    if (this.upstream && this.route.kind === 'fixed') {
+  private requestParseFailed(code: HttpErrorCode, message: string, rest: Uint8Array): void {
+    this.error(code, `request from ${this.client.address}:${this.client.port}: ${message}`);
+    if (code === 'HTTP_PARSE' && this.upstream && this.route.kind === 'fixed' && !this.exchange) {
       // Not HTTP, but we know where it goes: relay it untouched.
       this.becomeOpaque(message, rest, EMPTY);
       return;
     }
-    this.refuse(400, 'Bad Request', `wstape: ${message}`);
+    // HTTP the next hop could read differently, or in the middle of a request already sent:
+    // nothing more goes upstream.
+    if (code === 'HTTP_HEAD_TOO_LARGE') this.refuse(431, 'Request Header Fields Too Large', `wstape: ${message}`);
+    else this.refuse(400, 'Bad Request', `wstape: ${message}`);
+  }
+
+  private responseParseFailed(exchange: Exchange, code: HttpErrorCode, message: string, rest: Uint8Array): void {
+    this.error(code, `response from ${exchange.url}: ${message}`);
+    if (code === 'HTTP_PARSE' && !exchange.responseStarted) {
+      // Not HTTP: still relay it, byte for byte, as a tunnel.
+      this.becomeOpaque(message, EMPTY, rest);
+      return;
+    }
+    this.abandonExchange(exchange, 502, 'Bad Gateway', message);
+  }
+
+  /**
+   * The exchange cannot go on (a response the client must not see, a timeout): the client gets
+   * `status` if nothing of the response reached it yet (else it is cut off), the exchange is
+   * recorded with the reason, and both sides close.
+   */
+  private abandonExchange(exchange: Exchange, status: number, statusText: string, reason: string): void {
+    this.finishExchangeEntry(exchange, reason);
+    if (this.upstream) this.close('upstream', 'destroy', reason);
+    if (exchange.responseStarted) this.close('client', 'destroy', reason);
+    else this.respond(status, statusText, `wstape: ${reason}`);
+    this.release();
+  }
+
+  /** An upstream that is this recorder itself: every request on it would come back forever. */
+  private loopDetected(remote: SocketAddress): void {
+    const where = formatAuthority({ host: remote.address, port: remote.port }, 0);
+    const what =
+      this.state === State.TunnelConnecting
+        ? `CONNECT ${this.connectHead!.target}`
+        : this.exchange
+          ? `${this.exchange.head.method} ${this.exchange.url}`
+          : where;
+    const reason = `${what} would reach this recorder itself (${where}): a proxy loop`;
+    this.error('PROXY_LOOP', reason);
+    this.exchange = null;
+    this.refuse(508, 'Loop Detected', `wstape: ${reason}`);
+  }
+
+  private timedOut(timer: ProxyTimer): void {
+    const seconds = `${this.limits.headerTimeoutMs / 1000} s`;
+    if (timer === 'idle') {
+      if (this.upstream) this.close('upstream', 'end', 'idle timeout');
+      this.close('client', 'end', 'idle timeout');
+      this.release();
+    } else if (timer === 'request-head') {
+      const reason = `request head from ${this.client.address}:${this.client.port} not complete after ${seconds} (--header-timeout)`;
+      this.error('HTTP_TIMEOUT', reason);
+      this.refuse(408, 'Request Timeout', `wstape: ${reason}`);
+    } else if (this.exchange) {
+      const reason = `response head from ${formatAuthority(this.exchange.address, 0)} not complete after ${seconds} (--header-timeout)`;
+      this.error('HTTP_TIMEOUT', `${this.exchange.head.method} ${this.exchange.url}: ${reason}`);
+      this.abandonExchange(this.exchange, 504, 'Gateway Timeout', reason);
+    }
+  }
+
+  // ---- limits -----------------------------------------------------------------------------
+
+  /** After each event: hold or release the client, and start or stop the timers. */
+  private updateLimits(): void {
+    if (this.state === State.Done) return;
+    // Held only while the bytes will be read later: not once the connection is closing.
+    const reading = this.state === State.Http || this.state === State.TunnelConnecting;
+    this.holdClient(reading && this.requests.detached && this.requests.hasPending);
+    const inHttp = this.state === State.Http;
+    this.timer('idle', this.limits.idleTimeoutMs, inHttp && this.exchange === null && !this.requests.inHead);
+    this.timer('request-head', this.limits.headerTimeoutMs, inHttp && this.requests.inHead);
+    this.timer('response-head', this.limits.headerTimeoutMs, inHttp && this.exchange !== null && this.exchange.response === null && this.responses.inHead);
+  }
+
+  /**
+   * Bytes the client sent past a complete request wait in the request parser until its response
+   * ends; pausing the client while they do bounds them to one read, however much it pipelines.
+   */
+  private holdClient(hold: boolean): void {
+    if (hold === this.clientHeld) return;
+    this.clientHeld = hold;
+    this.actions.push({ type: hold ? 'pause' : 'resume', side: 'client' });
+  }
+
+  private timer(timer: ProxyTimer, ms: number, wanted: boolean): void {
+    if (ms <= 0 || wanted === this.timers.has(timer)) return;
+    if (wanted) {
+      this.timers.add(timer);
+      this.actions.push({ type: 'set-timer', timer, ms });
+    } else {
+      this.timers.delete(timer);
+      this.actions.push({ type: 'clear-timer', timer });
+    }
   }
 
   /** Answer the client ourselves and close (nothing was sent upstream for this request). */

@@ -2,8 +2,9 @@
  * The socket side of one client connection to the recording proxy: a thin adapter around the
  * sans-io HttpProxyCore (http-proxy-core.ts), which makes every decision. The adapter turns
  * socket events into core events and carries out the core's actions: it opens upstream
- * connections, writes with backpressure, closes sockets, writes entries to the recorder, and
- * finally hands both sockets to a WebSocket relay, an opaque tunnel or TLS interception.
+ * connections, writes with backpressure, pauses and resumes the client, runs the timers the core
+ * asks for, closes sockets, writes entries to the recorder, and finally hands both sockets to a
+ * WebSocket relay, an opaque tunnel or TLS interception.
  */
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -11,7 +12,7 @@ import tls from 'node:tls';
 import { forward } from './backpressure.js';
 import { interceptTls } from './tls-intercept.js';
 import type { ProxyContext, Route, Stoppable } from './context.js';
-import { HttpProxyCore, type HttpRoute, type ProxyAction, type ProxyEvent } from './http-proxy-core.js';
+import { HttpProxyCore, type HttpRoute, type ProxyAction, type ProxyEvent, type ProxyTimer } from './http-proxy-core.js';
 import { relayTunnel } from './tunnel-relay.js';
 import { connectUpstream, readyEvent } from './upstream.js';
 import { WebSocketRelay } from './websocket-relay.js';
@@ -35,6 +36,9 @@ export class HttpSession implements Stoppable {
   private upstreamListeners: UpstreamListeners | null = null;
   /** Set once the sockets were handed on (or are closing); this session is then inert. */
   private handedOff = false;
+  /** The core holds bytes the client sent and wants it paused (backpressure must not resume it). */
+  private clientHeld = false;
+  private readonly timers = new Map<ProxyTimer, NodeJS.Timeout>();
   private readonly untrack: () => void;
   private readonly onClientData = (chunk: Buffer): void => this.feed({ type: 'client-bytes', bytes: chunk });
   private readonly onClientEnd = (): void => this.feed({ type: 'client-ended' });
@@ -49,6 +53,8 @@ export class HttpSession implements Stoppable {
       route: coreRoute(route),
       client: { address: client.remoteAddress ?? '', port: client.remotePort ?? 0 },
       passThrough: ctx.tls.passThrough,
+      isOwnAddress: ctx.isOwnAddress,
+      limits: ctx.limits,
       ...(connected ? { upstream: isReady(connected) ? 'connected' : 'connecting' } : {}),
     });
     this.untrack = ctx.track(this);
@@ -57,21 +63,27 @@ export class HttpSession implements Stoppable {
     client.on('end', this.onClientEnd);
     client.on('error', this.onClientGone);
     client.on('close', this.onClientGone);
+    this.performAll(this.core.start());
     if (initialBytes.length > 0) this.feed({ type: 'client-bytes', bytes: initialBytes });
     if (!this.handedOff) {
-      client.resume();
+      if (!this.clientHeld) client.resume();
       this.upstream?.resume();
     }
   }
 
   shutdown(): void {
+    this.clearTimers();
     this.client.destroy();
     this.upstream?.destroy();
   }
 
   private feed(event: ProxyEvent): void {
     if (this.handedOff) return;
-    for (const action of this.core.handle(event)) this.perform(action);
+    this.performAll(this.core.handle(event));
+  }
+
+  private performAll(actions: ProxyAction[]): void {
+    for (const action of actions) this.perform(action);
   }
 
   private perform(action: ProxyAction): void {
@@ -83,11 +95,32 @@ export class HttpSession implements Stoppable {
         break;
       case 'write':
         if (action.to === 'upstream') {
-          if (this.upstream) forward(this.client, this.upstream, action.bytes);
+          if (this.upstream) forward(this.client, this.upstream, action.bytes, this.mayResumeClient);
         } else if (!this.client.destroyed && !this.client.writableEnded) {
           if (this.upstream) forward(this.upstream, this.client, action.bytes);
           else this.client.write(action.bytes);
         }
+        break;
+      case 'pause':
+      case 'resume':
+        // The core only ever holds the client's bytes.
+        this.clientHeld = action.type === 'pause';
+        if (this.clientHeld) this.client.pause();
+        else if (!this.upstream?.writableNeedDrain) this.client.resume();
+        break;
+      case 'set-timer': {
+        clearTimeout(this.timers.get(action.timer));
+        const timer = setTimeout(() => {
+          this.timers.delete(action.timer);
+          this.feed({ type: 'timeout', timer: action.timer });
+        }, action.ms);
+        timer.unref();
+        this.timers.set(action.timer, timer);
+        break;
+      }
+      case 'clear-timer':
+        clearTimeout(this.timers.get(action.timer));
+        this.timers.delete(action.timer);
         break;
       case 'close': {
         const socket = action.side === 'client' ? this.client : this.upstream;
@@ -125,9 +158,21 @@ export class HttpSession implements Stoppable {
     }
   }
 
+  /** Backpressure from the upstream may resume the client only when the core does not hold it. */
+  private readonly mayResumeClient = (): boolean => !this.clientHeld;
+
+  private clearTimers(): void {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
   private adoptUpstream(socket: Socket): void {
     const listeners: UpstreamListeners = {
-      ready: () => this.feed({ type: 'upstream-connected' }),
+      ready: () =>
+        this.feed({
+          type: 'upstream-connected',
+          ...(socket.remoteAddress !== undefined ? { remote: { address: socket.remoteAddress, port: socket.remotePort ?? 0 } } : {}),
+        }),
       data: (chunk) => this.feed({ type: 'upstream-bytes', bytes: chunk }),
       end: () => this.feed({ type: 'upstream-ended' }),
       error: (error) => this.feed({ type: 'upstream-failed', error }),
@@ -170,6 +215,7 @@ export class HttpSession implements Stoppable {
    */
   private handOff(): Socket {
     this.handedOff = true;
+    this.clearTimers();
     this.client.pause();
     this.upstream?.pause();
     this.client.removeListener('data', this.onClientData);

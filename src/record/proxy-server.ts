@@ -4,10 +4,13 @@
  * cleanly when recording ends.
  */
 import net from 'node:net';
+import os from 'node:os';
 import { cliError } from '../errors.js';
 import { acceptClientTls, clientTlsFailure, type LeafProvider } from './client-tls.js';
 import type { ProxyContext, Route, Stoppable, TlsSettings } from './context.js';
+import { DEFAULT_LIMITS, type ProxyLimits, type SocketAddress } from './http-proxy-core.js';
 import { HttpSession } from './http-session.js';
+import { ownAddressMatcher } from './own-address.js';
 import type { Recorder } from './recorder.js';
 import type { UpstreamAddress, UpstreamTls } from './upstream-address.js';
 
@@ -21,6 +24,8 @@ export interface ProxyServerOptions {
   /** Reverse mode --tls: serve TLS to clients, with a leaf for SNI or else this host. */
   serveTls?: { defaultHost: string };
   tls: TlsSettings;
+  /** Header and idle timeouts (--header-timeout, --idle-timeout); DEFAULT_LIMITS when absent. */
+  limits?: ProxyLimits;
 }
 
 export class ProxyServer {
@@ -29,6 +34,8 @@ export class ProxyServer {
   private readonly sockets = new Set<net.Socket>();
   private readonly ctx: ProxyContext;
   private readonly options: ProxyServerOptions;
+  /** Set once listening: whether an address is this server's own. */
+  private isOwn: (remote: SocketAddress) => boolean = () => false;
 
   constructor(options: ProxyServerOptions) {
     this.options = options;
@@ -42,6 +49,8 @@ export class ProxyServer {
       startHttp: (client, route, initialBytes) => {
         new HttpSession(this.ctx, client, route, initialBytes);
       },
+      isOwnAddress: (remote) => this.isOwn(remote),
+      limits: { ...DEFAULT_LIMITS, ...options.limits },
     };
     // Half-open: each direction's end is relayed on its own, as the peers sent it.
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
@@ -62,7 +71,10 @@ export class ProxyServer {
       this.server.once('error', onError);
       this.server.listen(this.options.port, this.options.host, () => {
         this.server.removeListener('error', onError);
-        resolve(this.server.address() as net.AddressInfo);
+        const bound = this.server.address() as net.AddressInfo;
+        const local = Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((entry) => entry.address));
+        this.isOwn = ownAddressMatcher(bound, local);
+        resolve(bound);
       });
     });
   }

@@ -12,6 +12,7 @@ import { formatEntryLine } from '../output/frame-line.js';
 import { formatSize } from '../output/units.js';
 import type { LeafProvider } from './client-tls.js';
 import type { TlsSettings } from './context.js';
+import { DEFAULT_LIMITS } from './http-proxy-core.js';
 import { ProxyServer } from './proxy-server.js';
 import { Recorder, type EntryFilter } from './recorder.js';
 import { hostGlobMatcher, parseSize, parseTarget } from './targets.js';
@@ -38,6 +39,10 @@ export interface RecordOptions {
   redact?: boolean;
   /** Extra redaction rules (header:NAME, query:NAME, json:KEY-REGEX, regex:PATTERN); imply --redact. */
   rule?: string[];
+  /** Seconds a request head may take to arrive (and a response head, once begun); 0: no limit. */
+  headerTimeout?: number;
+  /** Seconds a connection may wait idle for its next request; 0: no limit. */
+  idleTimeout?: number;
 }
 
 /** Held back at most while a fragmented text message is incomplete, when redacting live. */
@@ -103,6 +108,10 @@ export async function startRecording(options: RecordOptions, io: Io, extra: { ov
   const target = options.target ? parseTarget(options.target) : undefined;
   if (options.tls && !target) throw cliError('ERR_USAGE', '--tls serves TLS to clients in reverse mode: it needs --target');
   const tls = tlsSettings(options, io);
+  const limits = {
+    headerTimeoutMs: timeoutMs('--header-timeout', options.headerTimeout, DEFAULT_LIMITS.headerTimeoutMs),
+    idleTimeoutMs: timeoutMs('--idle-timeout', options.idleTimeout, DEFAULT_LIMITS.idleTimeoutMs),
+  };
   let redactor: EntryFilter | undefined;
   if (options.redact || (options.rule?.length ?? 0) > 0) {
     const { defaultRules, parseRules } = await import('../redact/rules.js');
@@ -137,6 +146,7 @@ export async function startRecording(options: RecordOptions, io: Io, extra: { ov
     host: options.host,
     port: options.port,
     tls,
+    limits,
     ...(target ? { target: target.address } : {}),
     ...(target?.secure ? { targetTls: { servername: target.address.host, insecure: tls.insecure, extraCa: tls.extraCa } } : {}),
     ...(options.tls ? { serveTls: { defaultHost: options.host } } : {}),
@@ -161,6 +171,13 @@ export async function startRecording(options: RecordOptions, io: Io, extra: { ov
       return stopping;
     },
   };
+}
+
+/** A timeout option in seconds as milliseconds: a number ≥ 0 (0 turns the limit off). */
+function timeoutMs(flag: string, seconds: number | undefined, fallbackMs: number): number {
+  if (seconds === undefined) return fallbackMs;
+  if (!Number.isFinite(seconds) || seconds < 0) throw cliError('ERR_USAGE', `${flag} must be a number of seconds, 0 or more (0 turns it off)`);
+  return Math.round(seconds * 1000);
 }
 
 /** The one line `record` and `demo` print when the archive is closed. */

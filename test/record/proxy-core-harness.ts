@@ -5,11 +5,25 @@
  * sockets on are added to what it handed on (the next owner would have read them). Every scenario
  * is then run whole, one byte at a time, at every 2-way split and at random splits, and the
  * transcripts must be equal.
+ *
+ * Flow control (pause, resume) and timers (set-timer, clear-timer) depend on how bytes were split
+ * (a head that arrives whole never starts a head timer), so they are left out of the transcript
+ * unless a scenario asks for them with `control: true` (then it is run whole only). The harness
+ * checks their rules on every run: a `timeout` step is only fed when that timer runs, pause and
+ * resume alternate, and nothing follows a hand-off.
  */
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import type { Stamp } from '../../src/record/clock.js';
-import { HttpProxyCore, type HttpProxyCoreOptions, type HttpRoute, type Peer, type ProxyAction, type ProxyEvent } from '../../src/record/http-proxy-core.js';
+import {
+  HttpProxyCore,
+  type HttpProxyCoreOptions,
+  type HttpRoute,
+  type Peer,
+  type ProxyAction,
+  type ProxyEvent,
+  type ProxyTimer,
+} from '../../src/record/http-proxy-core.js';
 
 export type Item =
   | { write: Peer; bytes: string }
@@ -18,13 +32,16 @@ export type Item =
   | { record: unknown }
   | { error: string; message: string }
   | { handOff: 'websocket' | 'tunnel' | 'intercept-tls'; detail: unknown; clientBytes: string; serverBytes: string }
-  | { release: true };
+  | { release: true }
+  | { control: string };
 
 export interface Scenario {
   route: HttpRoute;
   upstream?: HttpProxyCoreOptions['upstream'];
   passThrough?: (host: string) => boolean;
   steps: ProxyEvent[];
+  limits?: HttpProxyCoreOptions['limits'];
+  isOwnAddress?: HttpProxyCoreOptions['isOwnAddress'];
 }
 
 const STAMP: Stamp = { time: '2026-12-03T00:00:00.000Z', elapsed: 1 };
@@ -36,13 +53,14 @@ export const connected: ProxyEvent = { type: 'upstream-connected' };
 export const serverEnds: ProxyEvent = { type: 'upstream-ended' };
 export const clientEnds: ProxyEvent = { type: 'client-ended' };
 export const clientGone: ProxyEvent = { type: 'client-closed' };
+export const timeout = (timer: ProxyTimer): ProxyEvent => ({ type: 'timeout', timer });
 export const serverFails = (code: string | null): ProxyEvent => ({
   type: 'upstream-failed',
   error: code === null ? null : { code, message: `${code} (test)` },
 });
 
 /** Run a scenario with each bytes step cut at the positions `cuts(stepIndex, length)` gives. */
-export function transcript(scenario: Scenario, cuts: (step: number, length: number) => number[] = () => []): Item[] {
+export function transcript(scenario: Scenario, cuts: (step: number, length: number) => number[] = () => [], control = false): Item[] {
   const counters = { c: 0, h: 0, t: 0 };
   const core = new HttpProxyCore({
     recorder: {
@@ -54,15 +72,35 @@ export function transcript(scenario: Scenario, cuts: (step: number, length: numb
     client: { address: '127.0.0.1', port: 50000 },
     passThrough: scenario.passThrough ?? (() => false),
     ...(scenario.upstream ? { upstream: scenario.upstream } : {}),
+    ...(scenario.limits ? { limits: scenario.limits } : {}),
+    ...(scenario.isOwnAddress ? { isOwnAddress: scenario.isOwnAddress } : {}),
   });
   const items: Item[] = [];
   let handedOff: Extract<Item, { handOff: string }> | null = null;
   let released = false;
+  const timers = new Set<ProxyTimer>();
+  let paused = false;
 
   const take = (actions: ProxyAction[]): void => {
     for (const action of actions) {
+      expect(handedOff === null && !released, `${action.type} after the core was done`).toBe(true);
       const last = items[items.length - 1];
       switch (action.type) {
+        case 'pause':
+        case 'resume':
+          expect(paused, `${action.type} twice`).toBe(action.type === 'resume');
+          paused = action.type === 'pause';
+          if (control) items.push({ control: `${action.type} ${action.side}` });
+          break;
+        case 'set-timer':
+          timers.add(action.timer);
+          if (control) items.push({ control: `set ${action.timer} ${action.ms}` });
+          break;
+        case 'clear-timer':
+          expect(timers.has(action.timer), `clear-timer ${action.timer} that is not running`).toBe(true);
+          timers.delete(action.timer);
+          if (control) items.push({ control: `clear ${action.timer}` });
+          break;
         case 'write': {
           const bytes = Buffer.from(action.bytes).toString('latin1');
           if (last && 'write' in last && last.write === action.to) last.bytes += bytes;
@@ -103,7 +141,13 @@ export function transcript(scenario: Scenario, cuts: (step: number, length: numb
     }
   };
 
+  take(core.start());
   scenario.steps.forEach((step, index) => {
+    if (step.type === 'timeout') {
+      // The adapter reports a timeout only for a timer the core started and did not clear.
+      expect(timers.has(step.timer), `timeout of ${step.timer}, which is not running`).toBe(true);
+      timers.delete(step.timer);
+    }
     if (step.type !== 'client-bytes' && step.type !== 'upstream-bytes') {
       if (!handedOff && !released) take(core.handle(step));
       return;
@@ -124,6 +168,11 @@ export function transcript(scenario: Scenario, cuts: (step: number, length: numb
   });
   expect(core.done).toBe(handedOff !== null || released);
   return items;
+}
+
+/** The whole transcript with flow control and timers in it (`{ control }` items). */
+export function withControl(scenario: Scenario): Item[] {
+  return transcript(scenario, () => [], true);
 }
 
 /**
