@@ -417,6 +417,7 @@ function listValues(headers: HeaderList, name: string): string[] | null {
 /** RFC 9110 §5.6.2: a header name is a token. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** RFC 9110 §5.5: a field value holds no control byte but HTAB (so no bare CR, LF or NUL). */
+// eslint-disable-next-line no-control-regex -- matching control bytes is the point
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 function parseHeaderLines(lines: string[]): HeaderList {

@@ -42,7 +42,7 @@ export interface ProxyContext {
    */
   startHttp(client: Duplex, route: Route, initialBytes?: Uint8Array): void;
   /** Whether an address is one this recorder listens on (an upstream there is a loop). */
-  isOwnAddress(remote: SocketAddress): boolean;
+  isOwnAddress: (remote: SocketAddress) => boolean;
   /** The header and idle timeouts of HTTP sessions. */
   limits: ProxyLimits;
 }

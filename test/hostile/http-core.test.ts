@@ -15,8 +15,7 @@ const reverse: HttpRoute = { kind: 'fixed', mode: 'reverse', address: { host: 'b
 const forward: HttpRoute = { kind: 'forward' };
 const GET = 'GET / HTTP/1.1\r\nHost: x\r\n\r\n';
 
-const errors = (items: Item[]): Array<{ error: string; message: string }> =>
-  items.flatMap((item) => ('error' in item ? [item as { error: string; message: string }] : []));
+const errors = (items: Item[]): Array<{ error: string; message: string }> => items.flatMap((item) => ('error' in item ? [item] : []));
 
 /** Requests the proxy must refuse with 400, never forwarding a byte: [name, request]. */
 const SMUGGLING_REQUESTS: Array<[string, string]> = [
