@@ -138,14 +138,16 @@ export class ConnectAgent extends http.Agent {
 
 /** Start an in-process recorder writing to a temp archive. */
 export async function startRecorder(
-  options: { target?: string; maxPayload?: string; redact?: boolean; rule?: string[] } = {},
+  options: { target?: string; maxPayload?: string; redact?: boolean; rule?: string[]; headerTimeout?: number; idleTimeout?: number; port?: number } = {},
 ): Promise<RecordingSession & { io: ReturnType<typeof captureIo> }> {
   const io = captureIo();
   const session = await startRecording(
     {
       host: '127.0.0.1',
-      port: 0,
+      port: options.port ?? 0,
       out: path.join(io.cwd, 'test.wstape.json'),
+      ...(options.headerTimeout !== undefined ? { headerTimeout: options.headerTimeout } : {}),
+      ...(options.idleTimeout !== undefined ? { idleTimeout: options.idleTimeout } : {}),
       quiet: true,
       maxPayload: options.maxPayload ?? '16MiB',
       ...(options.target ? { target: options.target } : {}),
