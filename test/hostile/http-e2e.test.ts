@@ -295,7 +295,7 @@ describe('loops to the recorder itself', () => {
     expect(entries).toEqual([expect.objectContaining({ kind: 'error', code: 'PROXY_LOOP' })]);
   });
 
-  it('refuses CONNECT and absolute-URI requests to any of its addresses, at any depth', async () => {
+  it('refuses CONNECT and absolute-URI requests that name it, by address or by a host name', async () => {
     const session = await recorder({});
     const port = session.port;
     const answers = [
