@@ -3,7 +3,7 @@
  * session itself is src/record/recording.ts.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { EXIT_OK } from '../errors.js';
+import { EXIT_IO, EXIT_OK } from '../errors.js';
 import { processIo, type Io } from '../io.js';
 import { startRecording, summaryLine, type RecordOptions } from '../record/recording.js';
 
@@ -28,8 +28,10 @@ export async function runRecord(options: RecordOptions, io: Io): Promise<number>
     process.on('SIGTERM', onSignal);
   });
   const trailer = await session.stop();
-  io.stderr.write(`${summaryLine(trailer, session.path)}\n`);
-  return EXIT_OK;
+  // The counts are what the archive holds; after a write error (already reported, once) that is
+  // less than what passed through, and the exit code says the archive could not be written.
+  io.stderr.write(`${summaryLine(trailer, session.path, session.recorder.entriesLost)}\n`);
+  return session.recorder.writeError ? EXIT_IO : EXIT_OK;
 }
 
 export const recordCommand: CommandModule<object, RecordOptions> = {

@@ -7,7 +7,10 @@
  * per batch, not per frame: append() only queues, and flush() writes the whole queue at once.
  *
  * A failing disk must not take the proxy down with it: write errors are recorded in `error`, the
- * writer stops writing, and append/flush/close never throw. The recorder reports `error`.
+ * writer stops writing, and append/flush/close never throw. The recorder reports `error`. Which
+ * entries the file holds stays exact even then: `onWritten` hears of each entry whose line reached
+ * write(2) whole (or all but its final newline, which readers accept), also when a full disk cut
+ * a batch short, so a summary can count what the archive holds rather than what was appended.
  */
 import * as nodeFs from 'node:fs';
 import { cliError, type CliError } from '../errors.js';
@@ -28,6 +31,8 @@ export interface ArchiveWriterOptions {
   /** Queue size, in UTF-16 code units of queued JSON, above which append() flushes by itself. */
   maxQueued?: number;
   fs?: WriterFs;
+  /** Called after each write with the entries whose lines it completed, in order. */
+  onWritten?: (entries: readonly Entry[]) => void;
 }
 
 /** 1 MiB of queued lines (counted in string length: close enough for a bound). */
@@ -40,7 +45,9 @@ export class ArchiveWriter {
   readonly #maxQueued: number;
   #queue: string[] = [];
   #queuedLength = 0;
-  #queuedEntries = 0;
+  /** The entry of each queued line; null for the header line. */
+  #queuedEntries: Array<Entry | null> = [];
+  readonly #onWritten: ((entries: readonly Entry[]) => void) | undefined;
   #appended = 0;
   #entriesWritten = 0;
   #entriesDropped = 0;
@@ -49,11 +56,12 @@ export class ArchiveWriter {
   #closed = false;
   #immediate: NodeJS.Immediate | null = null;
 
-  private constructor(path: string, fd: number, fs: WriterFs, maxQueued: number) {
+  private constructor(path: string, fd: number, fs: WriterFs, maxQueued: number, onWritten: ((entries: readonly Entry[]) => void) | undefined) {
     this.#path = path;
     this.#fd = fd;
     this.#fs = fs;
     this.#maxQueued = maxQueued;
+    this.#onWritten = onWritten;
   }
 
   /**
@@ -72,8 +80,8 @@ export class ArchiveWriter {
       const why = code === 'EEXIST' ? 'the file already exists; wstape never overwrites an archive, so choose another name (--out)' : describeCode(code, error);
       throw cliError('ERR_WRITE', `cannot write ${path}: ${why}`);
     }
-    const writer = new ArchiveWriter(path, fd, fs, options.maxQueued ?? DEFAULT_MAX_QUEUED);
-    writer.#enqueue(headerLine(header), 0);
+    const writer = new ArchiveWriter(path, fd, fs, options.maxQueued ?? DEFAULT_MAX_QUEUED, options.onWritten);
+    writer.#enqueue(headerLine(header), null);
     writer.flush();
     if (writer.#error !== null) {
       writer.#closeFd();
@@ -129,7 +137,7 @@ export class ArchiveWriter {
       return;
     }
     this.#appended++;
-    this.#enqueue(line, 1);
+    this.#enqueue(line, entry);
     if (this.#queuedLength > this.#maxQueued) this.flush();
     else if (this.#immediate === null) this.#immediate = setImmediate(() => this.flush());
   }
@@ -141,14 +149,24 @@ export class ArchiveWriter {
       this.#immediate = null;
     }
     if (this.#queue.length === 0) return;
-    const data = Buffer.from(this.#queue.length === 1 ? (this.#queue[0] ?? '') : this.#queue.join(''), 'utf8');
-    const entries = this.#queuedEntries;
+    const lines = this.#queue;
+    const data = Buffer.from(lines.length === 1 ? (lines[0] ?? '') : lines.join(''), 'utf8');
+    const queued = this.#queuedEntries;
     this.#queue = [];
     this.#queuedLength = 0;
-    this.#queuedEntries = 0;
-    if (this.#error !== null) return;
-    if (this.#writeAll(data)) this.#entriesWritten += entries;
-    else this.#entriesDropped += entries;
+    this.#queuedEntries = [];
+    const written = this.#error === null ? this.#writeAll(data) : 0;
+    // Usually every line; after a short write that ended in an error, the lines it completed.
+    const complete = written === data.length ? lines.length : completeLines(lines, written);
+    const entries: Entry[] = [];
+    for (let i = 0; i < queued.length; i++) {
+      const entry = queued[i];
+      if (!entry) continue; // the header line
+      if (i < complete) entries.push(entry);
+      else this.#entriesDropped++;
+    }
+    this.#entriesWritten += entries.length;
+    if (entries.length > 0) this.#onWritten?.(entries);
   }
 
   /**
@@ -158,7 +176,8 @@ export class ArchiveWriter {
   close(trailer: ArchiveTrailer): void {
     if (this.#closed) return;
     this.flush();
-    if (this.#error === null && this.#writeAll(Buffer.from(trailerLine(trailer), 'utf8'))) {
+    const closing = Buffer.from(trailerLine(trailer), 'utf8');
+    if (this.#error === null && this.#writeAll(closing) === closing.length) {
       try {
         this.#fs.fsyncSync(this.#fd);
       } catch (error) {
@@ -170,13 +189,14 @@ export class ArchiveWriter {
     this.#closeFd();
   }
 
-  #enqueue(line: string, entries: number): void {
+  #enqueue(line: string, entry: Entry | null): void {
     this.#queue.push(line);
     this.#queuedLength += line.length;
-    this.#queuedEntries += entries;
+    this.#queuedEntries.push(entry);
   }
 
-  #writeAll(data: Buffer): boolean {
+  /** Write all of `data`, as far as the file takes it; returns how many bytes reached write(2). */
+  #writeAll(data: Buffer): number {
     let offset = 0;
     while (offset < data.length) {
       let written: number;
@@ -184,16 +204,16 @@ export class ArchiveWriter {
         written = this.#fs.writeSync(this.#fd, data, offset, data.length - offset);
       } catch (error) {
         this.#fail(error);
-        return false;
+        return offset;
       }
       if (written <= 0) {
         this.#fail(new Error('write made no progress'));
-        return false;
+        return offset;
       }
       offset += written;
       this.#bytesWritten += written;
     }
-    return true;
+    return offset;
   }
 
   #fail(error: unknown): void {
@@ -212,6 +232,19 @@ export class ArchiveWriter {
       this.#fail(error);
     }
   }
+}
+
+/**
+ * How many of `lines` the first `bytes` bytes of their UTF-8 concatenation hold in full, counting a
+ * line that lacks only its final newline: readers accept such a last line (docs/FORMAT.md).
+ */
+function completeLines(lines: readonly string[], bytes: number): number {
+  let end = 0;
+  for (let i = 0; i < lines.length; i++) {
+    end += Buffer.byteLength(lines[i] ?? '', 'utf8');
+    if (end - 1 > bytes) return i;
+  }
+  return lines.length;
 }
 
 function errorCode(error: unknown): string | undefined {

@@ -2,9 +2,14 @@
  * The recording session: one archive, one clock, the id counters, the running totals, and the
  * listeners that print the live view. Relays hand it entries; it never throws into them (a write
  * failure is reported once and recording stops, but forwarding goes on).
+ *
+ * Two sets of counts: `totals`, what passed through (every entry appended), and `archived`, what
+ * the archive file holds (entries whose line reached write(2)). They differ only after a write
+ * failure such as a full disk; the closing summary is `archived`.
  */
 import type { RecorderErrorCode } from '../format/error-codes.js';
 import type { ArchiveHeader, ArchiveTrailer, Entry } from '../format/schema.js';
+import type { CliError } from '../errors.js';
 import { ARCHIVE_FORMAT, ARCHIVE_VERSION } from '../format/schema.js';
 import { ArchiveWriter } from '../format/archive-writer.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
@@ -34,6 +39,9 @@ export interface EntryFilter {
 
 export type EntryListener = (entry: Entry) => void;
 
+/** The counts of a recording: connections, exchanges, tunnels, frames, wire bytes, errors. */
+export type ArchiveSummary = ArchiveTrailer['summary'];
+
 export class Recorder {
   readonly clock = new RecordingClock();
   readonly maxPayload: number;
@@ -43,8 +51,12 @@ export class Recorder {
   private readonly listeners: EntryListener[] = [];
   private readonly counters = { c: 0, h: 0, t: 0 };
   private closed = false;
+  private trailer: ArchiveTrailer | undefined;
   private writeErrorReported = false;
-  readonly totals = { connections: 0, exchanges: 0, tunnels: 0, frames: 0, bytes: 0, errors: 0 };
+  /** What passed through: every entry appended, written or not. */
+  readonly totals: ArchiveSummary = emptySummary();
+  /** What the archive file holds: the entries that reached write(2). */
+  readonly archived: ArchiveSummary = emptySummary();
   /** Called once if the archive cannot be written (disk full, file removed...). */
   onWriteError: ((error: Error) => void) | undefined;
 
@@ -58,7 +70,12 @@ export class Recorder {
       startedAt: this.clock.startedAt.toISOString(),
       recorder: options.recorderInfo,
     };
-    this.writer = ArchiveWriter.open(options.path, options.redactor?.redactHeader?.(header) ?? header, { overwrite: options.overwrite ?? false });
+    this.writer = ArchiveWriter.open(options.path, options.redactor?.redactHeader?.(header) ?? header, {
+      overwrite: options.overwrite ?? false,
+      onWritten: (entries) => {
+        for (const entry of entries) count(this.archived, entry);
+      },
+    });
     this.redactor = options.redactor;
   }
 
@@ -79,7 +96,7 @@ export class Recorder {
   /** Queue an entry. It reaches the file at the next flush() (or the end of this loop turn). */
   append(entry: Entry): void {
     if (this.closed) return;
-    this.count(entry);
+    count(this.totals, entry);
     if (this.redactor) {
       for (const redacted of this.redactor.push(entry)) this.write(redacted);
     } else {
@@ -119,39 +136,31 @@ export class Recorder {
     return this.closed;
   }
 
-  /** Finish the archive: trailer, fsync, close. Idempotent. */
+  /** The first error writing the archive (ERR_WRITE), once there was one; nothing is written after it. */
+  get writeError(): CliError | null {
+    return this.writer.error;
+  }
+
+  /** Entries that did not reach the archive: appended after a write error, or cut off by it. */
+  get entriesLost(): number {
+    return this.writer.entriesDropped;
+  }
+
+  /**
+   * Finish the archive: trailer, fsync, close. Idempotent. The trailer's summary counts what the
+   * archive holds, so it is taken after everything queued was written.
+   */
   close(): ArchiveTrailer {
-    const trailer: ArchiveTrailer = { stoppedAt: new Date().toISOString(), summary: { ...this.totals } };
     if (!this.closed) {
       if (this.redactor) for (const held of this.redactor.flush()) this.write(held);
       this.closed = true;
-      this.writer.close(trailer);
+      this.writer.flush();
+      this.trailer = { stoppedAt: new Date().toISOString(), summary: { ...this.archived } };
+      this.writer.close(this.trailer);
       this.checkWriter();
     }
-    return trailer;
-  }
-
-  private count(entry: Entry): void {
-    switch (entry.kind) {
-      case 'connection':
-        this.totals.connections += 1;
-        break;
-      case 'http':
-        this.totals.exchanges += 1;
-        break;
-      case 'tunnel':
-        this.totals.tunnels += 1;
-        break;
-      case 'frame':
-        this.totals.frames += 1;
-        break;
-      case 'end':
-        this.totals.bytes += entry.bytesIn + entry.bytesOut;
-        break;
-      case 'error':
-        this.totals.errors += 1;
-        break;
-    }
+    this.trailer ??= { stoppedAt: new Date().toISOString(), summary: { ...this.archived } };
+    return this.trailer;
   }
 
   private checkWriter(): void {
@@ -160,5 +169,32 @@ export class Recorder {
       this.writeErrorReported = true;
       this.onWriteError?.(error);
     }
+  }
+}
+
+function emptySummary(): ArchiveSummary {
+  return { connections: 0, exchanges: 0, tunnels: 0, frames: 0, bytes: 0, errors: 0 };
+}
+
+function count(summary: ArchiveSummary, entry: Entry): void {
+  switch (entry.kind) {
+    case 'connection':
+      summary.connections += 1;
+      break;
+    case 'http':
+      summary.exchanges += 1;
+      break;
+    case 'tunnel':
+      summary.tunnels += 1;
+      break;
+    case 'frame':
+      summary.frames += 1;
+      break;
+    case 'end':
+      summary.bytes += entry.bytesIn + entry.bytesOut;
+      break;
+    case 'error':
+      summary.errors += 1;
+      break;
   }
 }

@@ -132,7 +132,8 @@ export async function startRecording(options: RecordOptions, io: Io, extra: { ov
     },
   });
   recorder.onWriteError = (error) => {
-    io.stderr.write(`wstape: cannot write ${archivePath}: ${error.message}; recording stopped, traffic is still relayed\n`);
+    // Once, however many writes fail after it: error.message is "cannot write FILE: ENOSPC (...)".
+    io.stderr.write(`wstape: ${error.message}; recording stopped, traffic is still relayed\n`);
   };
   if (!options.quiet) {
     const color = useColor(io.stdout, io.env);
@@ -180,9 +181,14 @@ function timeoutMs(flag: string, seconds: number | undefined, fallbackMs: number
   return Math.round(seconds * 1000);
 }
 
-/** The one line `record` and `demo` print when the archive is closed. */
-export function summaryLine(trailer: ArchiveTrailer, archivePath: string): string {
+/**
+ * The one line `record` and `demo` print when the archive is closed. The trailer's counts are what
+ * the archive holds; `lost` (entries that could not be written, after a write error) says that
+ * the archive is incomplete and how much is missing from it.
+ */
+export function summaryLine(trailer: ArchiveTrailer, archivePath: string, lost = 0): string {
   const s = trailer.summary;
   const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
-  return `wstape: recorded ${plural(s.connections, 'connection')}, ${plural(s.exchanges, 'HTTP exchange')}, ${plural(s.frames, 'frame')}, ${formatSize(s.bytes)} to ${archivePath}`;
+  const incomplete = lost > 0 ? ` (incomplete: ${lost} ${lost === 1 ? 'entry' : 'entries'} not written)` : '';
+  return `wstape: recorded ${plural(s.connections, 'connection')}, ${plural(s.exchanges, 'HTTP exchange')}, ${plural(s.frames, 'frame')}, ${formatSize(s.bytes)} to ${archivePath}${incomplete}`;
 }

@@ -3,11 +3,16 @@
  * record, and how the connection ended. The socket adapter (websocket-relay.ts) feeds it what each
  * socket did and carries out the actions it returns.
  *
- * Forwarding is the first decision for every chunk and never waits for parsing: in the relay's
- * one forwarding mode today, `original`, each chunk goes to the other side exactly as it arrived,
- * before a StreamObserver per direction parses it into the frames that are recorded. Live
- * intervention (modify, drop, inject) will add a mode that forwards re-encoded frames instead;
- * the byte-exact path stays this one branch.
+ * The crash promise decides the order of a chunk's actions: a StreamObserver per direction parses
+ * the chunk first, every frame the chunk completes is recorded (the last record carries `flush`,
+ * so all of them reach write(2) in one call), and only then is the chunk forwarded. A frame a peer
+ * has received is therefore in the archive even if the recorder is SIGKILLed the next instant.
+ * Bytes of a frame the chunk does not complete are forwarded before that frame has an entry: its
+ * record comes with the chunk that completes it. Forwarding never waits for more bytes.
+ *
+ * In the relay's one forwarding mode today, `original`, each chunk goes to the other side exactly
+ * as it arrived. Live intervention (modify, drop, inject) will add a mode that forwards re-encoded
+ * frames instead; the byte-exact path stays this one branch.
  */
 import type { EndEntry, FrameEntry } from '../format/schema.js';
 import type { RecorderErrorCode } from '../format/error-codes.js';
@@ -33,7 +38,10 @@ export type RelayEvent =
 export type RelayAction =
   /** Write bytes to a side (backpressure pauses the other). */
   | { type: 'forward'; to: Side; bytes: Uint8Array }
-  /** Append a frame or end entry; `flush` when it must reach the file now. */
+  /**
+   * Append a frame or end entry; `flush` when it must reach the file now. The last record of a
+   * chunk that completes frames has `flush`, and comes before that chunk's `forward`.
+   */
   | { type: 'record'; entry: FrameEntry | EndEntry; flush: boolean }
   /** Append an error entry about this connection (and flush). */
   | { type: 'error'; code: RecorderErrorCode; message: string; dir?: 'out' | 'in' }
@@ -86,9 +94,10 @@ export class WebSocketRelayCore {
     const actions: RelayAction[] = (this.actions = []);
     switch (event.type) {
       case 'bytes':
-        // The only forwarding mode today: the chunk as it arrived, before it is parsed.
-        actions.push({ type: 'forward', to: otherSide(event.side), bytes: event.bytes });
+        // Record first, forward second: the chunk's complete frames reach the file before a peer
+        // can see them. The only forwarding mode today: the chunk as it arrived.
         this.record(event.side, event.bytes);
+        actions.push({ type: 'forward', to: otherSide(event.side), bytes: event.bytes });
         break;
       case 'ended':
         this.noteDrop(event.side);
@@ -118,19 +127,27 @@ export class WebSocketRelayCore {
     return actions;
   }
 
-  /** Parse a chunk one side sent (already forwarded) and record its frames. */
+  /**
+   * Parse a chunk one side sent (not yet forwarded) and record the frames it completes; the last
+   * record is flushed, so the chunk's entries reach the file with one write before it is forwarded.
+   * (An error action is written at once by the adapter, and flushes what was queued before it.)
+   */
   private record(side: Side, chunk: Uint8Array): void {
     if (side === 'client') this.bytesOut += chunk.length;
     else this.bytesIn += chunk.length;
     if (this.recorder.isClosed) return;
+    let last: { type: 'record'; entry: FrameEntry; flush: boolean } | null = null;
     for (const event of this.observers[side].push(chunk)) {
       if (event.type === 'error') {
         this.actions.push({ type: 'error', code: event.error.code, message: event.error.message, dir: directionOf(side) });
+        last = null;
       } else {
-        this.actions.push({ type: 'record', entry: this.frameEntry(side, event.frame), flush: false });
+        last = { type: 'record', entry: this.frameEntry(side, event.frame), flush: false };
+        this.actions.push(last);
         if (event.frame.type === 'close') this.noteClose(side, event.frame);
       }
     }
+    if (last) last.flush = true;
   }
 
   private frameEntry(side: Side, frame: ObservedFrame): FrameEntry {

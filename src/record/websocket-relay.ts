@@ -2,12 +2,12 @@
  * The socket side of an upgraded WebSocket connection: a thin adapter around the sans-io
  * WebSocketRelayCore (websocket-relay-core.ts), which decides what to forward and what to record.
  *
- * Forwarding never waits for recording and never changes a byte: each chunk is written to the
- * other side exactly as it arrived, first. Then, in the same callback, its frames' entries are
- * queued; the archive writer hands the queue to write(2) before this event-loop turn ends
- * (setImmediate), so every frame a peer received is in the kernel's hands within microseconds,
- * with one write per turn however many frames and chunks it saw (crash safety without a syscall
- * per frame).
+ * Forwarding never changes a byte, and a chunk is forwarded in the same callback it arrived in,
+ * but only after the entries of the frames it completes were written: the core's actions for a
+ * chunk are its records (the last one flushed, so the recorder hands them all to write(2) with
+ * one writeSync) and then the forward. A peer can therefore only see a complete frame that is
+ * already in the kernel's hands, which is what survives a SIGKILL; the cost is one write(2) per
+ * chunk that completes frames, however many frames it holds.
  */
 import type { Duplex } from 'node:stream';
 import type { Side } from '../wire/side.js';
@@ -44,7 +44,7 @@ export class WebSocketRelay {
     this.onDone = options.onDone;
     this.core = new WebSocketRelayCore({ recorder: options.recorder, id: options.id, deflate: options.deflate });
 
-    // Frames that arrived with the handshake bytes: forward, then record, like any other chunk.
+    // Frames that arrived with the handshake bytes: record, then forward, like any other chunk.
     if (options.serverBytes.length > 0) this.feed({ type: 'bytes', side: 'server', bytes: options.serverBytes });
     if (options.clientBytes.length > 0) this.feed({ type: 'bytes', side: 'client', bytes: options.clientBytes });
 

@@ -194,6 +194,38 @@ describe('ArchiveWriter write errors', () => {
     expect(entries.length).toBeGreaterThan(0);
   });
 
+  it.each([
+    { cut: 'in the middle of a line', extra: 10, held: 2 },
+    { cut: "just before a line's newline (readers accept that line)", extra: -1, held: 3 },
+    { cut: 'right after a line', extra: 0, held: 3 },
+  ])('a disk that fills up within a batch, $cut: onWritten hears of exactly the entries the file holds', async ({ extra, held }) => {
+    const path = join(tmp(), 'a.wstape.json');
+    const real = countingFs();
+    const entries = Array.from({ length: 5 }, (_, i) => frame(i, `message number ${i}`));
+    // Room for the header and the first `held` lines (give or take `extra` bytes), then ENOSPC.
+    const lineBytes = entries.map((entry, i) => Buffer.byteLength(`${i === 0 ? '' : ','}${JSON.stringify(entry)}\n`));
+    let room = Buffer.byteLength(headerLine(header)) + lineBytes.slice(0, extra > 0 ? 2 : 3).reduce((a, b) => a + b, 0) + extra;
+    const full: WriterFs = {
+      ...real,
+      writeSync: (fd, buffer, offset, length) => {
+        if (room === 0) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+        const written = real.writeSync(fd, buffer, offset, Math.min(length, room));
+        room -= written;
+        return written;
+      },
+    };
+    const heard: unknown[] = [];
+    const writer = ArchiveWriter.open(path, header, { fs: full, onWritten: (written) => heard.push(...written) });
+    for (const entry of entries) writer.append(entry);
+    writer.flush();
+    writer.close(trailer);
+    expect(writer.error?.message).toMatch(/ENOSPC/);
+    expect(heard).toEqual(entries.slice(0, held));
+    expect(writer.entriesWritten).toBe(held);
+    expect(writer.entriesDropped).toBe(entries.length - held);
+    expect(await readAll(await openArchive(path))).toEqual(entries.slice(0, held));
+  });
+
   it.skipIf(!existsSync('/dev/full'))('/dev/full: the header cannot be written, so open() throws ERR_WRITE', async () => {
     const error = await thrown(() => ArchiveWriter.open('/dev/full', header, { overwrite: true }));
     expect(error.code).toBe('ERR_WRITE');

@@ -1,7 +1,7 @@
 /**
- * The WebSocket relay core with literal frames and no socket: every chunk is forwarded first and
- * unchanged, frames are recorded the same however the bytes were split, and the end entry says
- * who closed and how.
+ * The WebSocket relay core with literal frames and no socket: every chunk is forwarded unchanged,
+ * after the frames it completes were recorded and flushed (the crash promise), frames are recorded
+ * the same however the bytes were split, and the end entry says who closed and how.
  */
 import { describe, expect, it } from 'vitest';
 import type { Side } from '../../src/wire/side.js';
@@ -27,15 +27,50 @@ function relay(isClosed = false): { core: WebSocketRelayCore; run: (events: Rela
 const send = (side: Side, text: string): RelayEvent => ({ type: 'bytes', side, bytes: bytes(text) });
 const entries = (actions: RelayAction[]): unknown[] => actions.flatMap((action) => (action.type === 'record' ? [action.entry] : []));
 
+/**
+ * The crash promise for one chunk's actions: the forward comes last, and when the chunk completed
+ * frames, their records come before it with the last one flushed (one write for all of them).
+ */
+function expectRecordedBeforeForward(actions: RelayAction[]): void {
+  expect(actions.at(-1)?.type).toBe('forward');
+  expect(actions.filter((action) => action.type === 'forward')).toHaveLength(1);
+  const records = actions.filter((action) => action.type === 'record');
+  if (records.length > 0) expect(records.at(-1)).toMatchObject({ flush: true });
+  const lastRecord = actions.findLastIndex((action) => action.type === 'record');
+  const lastError = actions.findLastIndex((action) => action.type === 'error');
+  // Whatever follows the last error action (which writes at once) must end with a flushed record.
+  if (lastRecord > lastError) expect(actions[lastRecord]).toMatchObject({ flush: true });
+}
+
 describe('WebSocketRelayCore', () => {
-  it('forwards each chunk unchanged before recording the frames in it', () => {
+  it('records the frames a chunk completes, flushed with one write, before it forwards the chunk unchanged', () => {
     const { run } = relay();
     const chunk = serverHi + serverPing;
     const actions = run([send('server', chunk)]);
-    expect(actions[0]).toEqual({ type: 'forward', to: 'client', bytes: bytes(chunk) });
-    expect(entries(actions)).toMatchObject([
-      { kind: 'frame', conn: 'c1', index: 0, dir: 'in', type: 'text', text: 'hi', masked: false },
-      { kind: 'frame', index: 1, dir: 'in', type: 'ping' },
+    expect(actions).toMatchObject([
+      { type: 'record', entry: { kind: 'frame', conn: 'c1', index: 0, dir: 'in', type: 'text', text: 'hi', masked: false }, flush: false },
+      { type: 'record', entry: { kind: 'frame', index: 1, dir: 'in', type: 'ping' }, flush: true },
+      { type: 'forward', to: 'client', bytes: bytes(chunk) },
+    ]);
+    expect(actions).toHaveLength(3);
+  });
+
+  it('forwards the bytes of a frame not yet complete at once, and records it before the chunk that completes it', () => {
+    const { core } = relay();
+    const first = clientHello.slice(0, 4);
+    const rest = clientHello.slice(4) + clientClose.slice(0, 3);
+    const last = clientClose.slice(3);
+    // Nothing complete yet: only the forward (the frame has no entry while its bytes are partly out).
+    expect(core.handle(send('client', first))).toEqual([{ type: 'forward', to: 'server', bytes: bytes(first) }]);
+    const second = core.handle(send('client', rest));
+    expect(second).toMatchObject([
+      { type: 'record', entry: { type: 'text', text: 'hello' }, flush: true },
+      { type: 'forward', to: 'server', bytes: bytes(rest) },
+    ]);
+    const third = core.handle(send('client', last));
+    expect(third).toMatchObject([
+      { type: 'record', entry: { type: 'close', code: 1000 }, flush: true },
+      { type: 'forward', to: 'server', bytes: bytes(last) },
     ]);
   });
 
@@ -43,12 +78,18 @@ describe('WebSocketRelayCore', () => {
     const stream = clientHello + clientClose;
     const whole = entries(relay().run([send('client', stream)]));
     expect(whole).toHaveLength(2);
-    const byteByByte = relay().run([...stream].map((char) => send('client', char)));
+    const byByte = relay();
+    const perChunk = [...stream].map((char) => byByte.core.handle(send('client', char)));
+    perChunk.forEach(expectRecordedBeforeForward);
+    const byteByByte = perChunk.flat();
     expect(entries(byteByByte)).toEqual(whole);
     // Every byte still goes out, in order, one forward per chunk.
     expect(byteByByte.flatMap((action) => (action.type === 'forward' ? [Buffer.from(action.bytes).toString('latin1')] : [])).join('')).toBe(stream);
     for (let cut = 1; cut < stream.length; cut++) {
-      expect(entries(relay().run([send('client', stream.slice(0, cut)), send('client', stream.slice(cut))]))).toEqual(whole);
+      const { core } = relay();
+      const halves = [core.handle(send('client', stream.slice(0, cut))), core.handle(send('client', stream.slice(cut)))];
+      halves.forEach(expectRecordedBeforeForward);
+      expect(entries(halves.flat())).toEqual(whole);
     }
   });
 
@@ -83,17 +124,22 @@ describe('WebSocketRelayCore', () => {
     const { run } = relay();
     // RFC 6455 §5.1: a client MUST mask; this frame is not masked.
     const actions = run([send('client', '\x81\x02hi')]);
-    expect(actions[0]).toEqual({ type: 'forward', to: 'server', bytes: bytes('\x81\x02hi') });
+    expectRecordedBeforeForward(actions);
+    expect(actions.at(-1)).toEqual({ type: 'forward', to: 'server', bytes: bytes('\x81\x02hi') });
     expect(entries(actions)).toMatchObject([{ type: 'text', text: 'hi', masked: false, flags: ['unmasked-client-frame'] }]);
   });
 
   it('records a stream that cannot be parsed any further as an error entry, and keeps forwarding', () => {
-    const { run } = relay();
     // A 64-bit length with the top bit set: RFC 6455 §5.2 says the most significant bit MUST be 0.
     const broken = '\x82\xff\x80\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00';
-    const actions = run([send('client', broken), send('client', 'more')]);
-    expect(actions.filter((action) => action.type === 'forward')).toHaveLength(2);
-    expect(actions.find((action) => action.type === 'error')).toMatchObject({ type: 'error', code: 'WS_STREAM_UNPARSEABLE', dir: 'out' });
+    const { core } = relay();
+    const first = core.handle(send('client', broken));
+    // The error entry is written (the adapter flushes it) before the chunk is forwarded.
+    expect(first).toMatchObject([
+      { type: 'error', code: 'WS_STREAM_UNPARSEABLE', dir: 'out' },
+      { type: 'forward', to: 'server', bytes: bytes(broken) },
+    ]);
+    expect(core.handle(send('client', 'more'))).toEqual([{ type: 'forward', to: 'server', bytes: bytes('more') }]);
   });
 
   it('forwards but no longer parses once recording stopped; stop records RECORDING_STOPPED', () => {
