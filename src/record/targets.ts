@@ -35,10 +35,11 @@ export function parseMaxPayload(value: string | number): number {
 
 /** A TCP port to listen on: an integer from 0 (any free port) to 65535; `name` is the option, for the message. */
 export function parsePort(value: unknown, name = '--port'): number {
-  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+  const last: unknown = Array.isArray(value) ? value[value.length - 1] : value;
+  const text = typeof last === 'number' ? String(last) : typeof last === 'string' ? last.trim() : '';
   const port = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) {
-    throw cliError('ERR_USAGE', `${name} must be a port number from 0 to 65535 (0 picks a free one), got "${String(value)}"`);
+    throw cliError('ERR_USAGE', `${name} must be a port number from 0 to 65535 (0 picks a free one), got "${text}"`);
   }
   return port;
 }
