@@ -2,6 +2,8 @@
  * The edges a command talks to, passed in so tests can run a command with a fake io and read
  * what it printed.
  */
+import { realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
 
 export interface OutputStream {
   write(chunk: string | Uint8Array): boolean;
@@ -50,4 +52,38 @@ export function terminalColumns(stream: OutputStream): number | undefined {
   if (stream.isTTY !== true) return undefined;
   const columns = (stream as { columns?: unknown }).columns;
   return typeof columns === 'number' && columns > 0 ? columns : undefined;
+}
+
+/**
+ * True when `a` and `b` name the same file, so a command can refuse to write its output over its
+ * own input (`redact`, `export`, `import`). `./a` and `a`, a symlink and its target, and two hard
+ * links are one file: existing paths are compared by device and inode; a path that does not
+ * exist yet by the real path of its folder plus its name.
+ */
+export function sameFile(a: string, b: string): boolean {
+  const statOf = (file: string): { dev: number; ino: number } | null => {
+    try {
+      return statSync(file);
+    } catch {
+      return null;
+    }
+  };
+  const sa = statOf(a);
+  const sb = statOf(b);
+  if (sa !== null && sb !== null) return sa.dev === sb.dev && sa.ino === sb.ino;
+  return realPathOf(a) === realPathOf(b);
+}
+
+/** The real path of a file, or of its folder joined with its name when it does not exist. */
+function realPathOf(file: string): string {
+  const absolute = path.resolve(file);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    try {
+      return path.join(realpathSync(path.dirname(absolute)), path.basename(absolute));
+    } catch {
+      return absolute;
+    }
+  }
 }

@@ -3,17 +3,32 @@
  * and the frame filter options. Nothing here does I/O; opening archives is
  * src/inspect/open-archive.ts, backpressured writes are in src/io.ts.
  */
+import path from 'node:path';
 import type { Argv } from 'yargs';
 import { FRAME_TYPES, splitList } from '../inspect/frame-filter.js';
 
-/** The `<file>` positional every archive-reading command takes. */
+/** The FILE that means standard input. */
+export const STDIN_FILE = '-';
+
+/**
+ * A FILE positional's value, normalised; `-` (standard input) kept as it is. yargs re-parses a
+ * positional as `--file VALUE`, which turns a lone `-` into "" (it reads as an option with no
+ * value), so "" means `-` here: an empty file name could not name a file anyway.
+ */
+export function fileValue(value: unknown): string {
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- yargs gives a string (or a number) here
+  const text = String(lastValue(value) ?? '');
+  return text === '' || text === STDIN_FILE ? STDIN_FILE : path.normalize(text);
+}
+
+/** The `<file>` positional every archive-reading command takes; `-` reads standard input. */
 export function fileArgument<T>(yargs: Argv<T>): Argv<T & { file: string }> {
   return yargs.positional('file', {
-    describe: 'The archive to read (a .wstape.json file written by wstape record)',
+    describe: 'The archive to read (a .wstape.json file written by wstape record), or - for standard input',
     type: 'string',
     demandOption: true,
-    normalize: true,
-  });
+    coerce: fileValue,
+  }) as Argv<T & { file: string }>;
 }
 
 /** A repeatable option's values, each possibly comma-separated, as one flat list (yargs coerce). */

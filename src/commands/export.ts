@@ -14,8 +14,10 @@
  * under a temporary name and renamed when complete, created readable by its owner only (0600):
  * exports hold what the archive holds, cookies and tokens included.
  */
+import path from 'node:path';
 import type { CommandModule } from 'yargs';
-import { processIo } from '../io.js';
+import { cliError } from '../errors.js';
+import { processIo, sameFile, type Io } from '../io.js';
 import { EXPORT_FORMATS, runExport, type ExportOptions } from '../share/export-archive.js';
 import { DEFAULT_MAX_FRAMES } from '../share/markdown.js';
 import { TIME_FORMATS } from '../output/frame-line.js';
@@ -25,6 +27,14 @@ import { fileArgument, lastValue, frameFilterOptions } from './common.js';
 function toArray(value: unknown): string[] | undefined {
   if (value === undefined) return undefined;
   return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+/** Refuse an --out that is the archive being read (even with --force): the export would replace it. */
+export function checkExportTarget(options: Pick<ExportOptions, 'file' | 'out'>, io: Pick<Io, 'cwd'>): void {
+  if (options.out === undefined) return;
+  if (sameFile(path.resolve(io.cwd, options.file), path.resolve(io.cwd, options.out))) {
+    throw cliError('ERR_USAGE', `will not write the export over ${options.file} itself: pick another --out`);
+  }
 }
 
 export const exportCommand: CommandModule<object, ExportOptions> = {
@@ -75,6 +85,8 @@ export const exportCommand: CommandModule<object, ExportOptions> = {
       .example('$0 export session.wstape.json --format md --conn c2 --redact > bug.md', 'A transcript of one connection for an issue')
       .example('$0 export session.wstape.json --grep error -i --since 30 -o part.har', 'Only the messages that matter'),
   handler: async (argv) => {
-    process.exitCode = await runExport(argv, processIo());
+    const io = processIo();
+    checkExportTarget(argv, io);
+    process.exitCode = await runExport(argv, io);
   },
 };

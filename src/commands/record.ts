@@ -10,7 +10,8 @@ import { startRecording, summaryLine, type RecordOptions } from '../record/recor
 /** Run `wstape record` until Ctrl-C; returns the exit code. */
 export async function runRecord(options: RecordOptions, io: Io): Promise<number> {
   const session = await startRecording(options, io);
-  const mode = options.target ? `reverse proxy for ${options.target}${options.tls ? ', serving TLS' : ''}` : 'forward proxy';
+  // session.target, not options.target: with --redact, a token in the URL is not printed either.
+  const mode = options.target ? `reverse proxy for ${session.target ?? options.target}${options.tls ? ', serving TLS' : ''}` : 'forward proxy';
   io.stderr.write(`wstape: recording on ${session.url} (${mode})\n`);
   io.stderr.write(`wstape: archive ${session.path}\n`);
   if (!options.target) {
@@ -38,12 +39,16 @@ export const recordCommand: CommandModule<object, RecordOptions> = {
   command: 'record',
   builder: (yargs: Argv) =>
     yargs
-      .option('port', { alias: 'p', type: 'number', default: 8080, describe: 'Port to listen on (0 picks a free one)' })
+      .option('port', { alias: 'p', type: 'string', default: '8080', describe: 'Port to listen on, 0 to 65535 (0 picks a free one)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on (0.0.0.0 exposes the proxy to your network)' })
       .option('out', { alias: 'o', type: 'string', describe: 'Archive path (default: wstape-YYYYMMDD-HHMMSS.wstape.json here)' })
       .option('target', { alias: 't', type: 'string', describe: 'Reverse proxy: forward every connection to this ws:// or http:// URL' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Do not print frames as they pass' })
-      .option('max-payload', { type: 'string', default: '16MiB', describe: 'Keep at most this much of each payload in the archive (forwarding is never cut)' })
+      .option('max-payload', {
+        type: 'string',
+        default: '16MiB',
+        describe: 'Keep at most this much of each payload in the archive, up to 64MiB (forwarding is never cut)',
+      })
       .option('ca-dir', { type: 'string', describe: 'Folder of the root CA used to intercept TLS (default $WSTAPE_HOME or ~/.wstape)' })
       .option('insecure', { alias: 'k', type: 'boolean', default: false, describe: 'Do not verify upstream TLS certificates' })
       .option('upstream-ca', { type: 'string', array: true, describe: 'Also trust this CA file (PEM) for upstream TLS (repeatable)' })

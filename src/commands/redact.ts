@@ -18,17 +18,17 @@
  * Exit codes: 0 done (--check: nothing to redact); 1 (--check only) something would be redacted;
  * 2 bad usage or a bad archive; 3 OUT cannot be written.
  */
-import { existsSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT_DIFFERENT, EXIT_OK, cliError } from '../errors.js';
 import { ArchiveWriter } from '../format/archive-writer.js';
 import type { ArchiveTrailer, Entry } from '../format/schema.js';
-import { processIo, writeOut, type Io } from '../io.js';
+import { processIo, sameFile, writeOut, type Io } from '../io.js';
 import { Redactor } from '../redact/redactor.js';
 import { rulesFor } from '../redact/rules.js';
 import { formatSummary, type RedactionSummary } from '../redact/summary.js';
-import { fileArgument } from './common.js';
+import { fileArgument, STDIN_FILE } from './common.js';
 import { openForReading } from '../inspect/open-archive.js';
 
 export interface RedactOptions {
@@ -74,14 +74,6 @@ class TrailerCounter {
   }
 }
 
-function sameFile(a: string, b: string): boolean {
-  try {
-    return realpathSync(a) === realpathSync(b);
-  } catch {
-    return path.resolve(a) === path.resolve(b);
-  }
-}
-
 function plural(count: number, one: string, many: string): string {
   return `${count} ${count === 1 ? one : many}`;
 }
@@ -92,7 +84,9 @@ export async function runRedact(options: RedactOptions, io: Io): Promise<number>
   if (options.check && (options.out !== undefined || options.force))
     throw cliError('ERR_USAGE', '--check only reads the archive: it takes no --out or --force');
   const write = !options.check && !options.dryRun;
-  const input = path.resolve(io.cwd, options.file);
+  const stdin = options.file === STDIN_FILE;
+  if (stdin && write && options.out === undefined) throw cliError('ERR_USAGE', 'reading standard input (-): name the redacted archive with --out');
+  const input = stdin ? STDIN_FILE : path.resolve(io.cwd, options.file);
   const out = path.resolve(io.cwd, options.out ?? defaultRedactedPath(options.file));
   if (write) {
     if (sameFile(input, out)) throw cliError('ERR_USAGE', `will not write the redacted archive over ${options.file} itself: pick another --out`);

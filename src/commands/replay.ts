@@ -10,12 +10,13 @@ import { MockServer } from '../replay/mock-server.js';
 import type { Divergence, PlayerResult } from '../replay/player.js';
 import { pickConversation, loadRecording, pathOf, type Conversation } from '../replay/recording.js';
 import { replayAsClient } from '../replay/replay-client.js';
-import { parseSize } from '../record/targets.js';
+import { parseMaxPayload, parsePort } from '../record/targets.js';
 
 export interface ReplayOptions {
   file: string;
   as: 'server' | 'client';
-  port: number;
+  /** A number, or the text given on the command line (checked by parsePort). */
+  port: number | string;
   host: string;
   conn?: string;
   speed: number;
@@ -25,10 +26,20 @@ export interface ReplayOptions {
   once: boolean;
   target?: string;
   out?: string;
-  timeout: number;
+  /** Milliseconds, or the text given (checked by parseTimeout). */
+  timeout: number | string;
   insecure: boolean;
   upstreamCa?: string[];
   maxPayload: string | number;
+}
+
+/** --timeout: whole milliseconds, 1 or more (the last one when given twice). */
+export function parseTimeout(value: unknown): number {
+  const last: unknown = Array.isArray(value) ? value[value.length - 1] : value;
+  const text = typeof last === 'number' ? String(last) : typeof last === 'string' ? last.trim() : '';
+  const ms = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(Number.isSafeInteger(ms) && ms >= 1)) throw cliError('ERR_USAGE', `--timeout must be a whole number of milliseconds, 1 or more, got "${text}"`);
+  return ms;
 }
 
 /** The speed factor: --asap is no gaps at all. */
@@ -63,7 +74,9 @@ function summarize(conversation: Conversation, result: PlayerResult): string {
 export async function runReplay(options: ReplayOptions, io: Io): Promise<number> {
   const speed = speedOf(options);
   const rules = compileIgnores(options.ignore ?? []);
-  const maxPayload = parseSize(options.maxPayload);
+  const maxPayload = parseMaxPayload(options.maxPayload);
+  const port = parsePort(options.port);
+  const timeoutMs = parseTimeout(options.timeout);
   const recording = await loadRecording(options.file, io);
   const color = useColor(io.stderr, io.env);
   const chosen = options.conn !== undefined ? pickConversation(recording, options.conn) : undefined;
@@ -79,7 +92,7 @@ export async function runReplay(options: ReplayOptions, io: Io): Promise<number>
         speed,
         strict: options.strict,
         rules,
-        timeoutMs: options.timeout,
+        timeoutMs,
         maxPayload,
         insecure: options.insecure,
         upstreamCa: options.upstreamCa ?? [],
@@ -105,7 +118,7 @@ export async function runReplay(options: ReplayOptions, io: Io): Promise<number>
   const server = new MockServer({
     recording,
     host: options.host,
-    port: options.port,
+    port,
     ...(chosen ? { conversation: chosen } : {}),
     speed,
     strict: options.strict,
@@ -152,7 +165,7 @@ export const replayCommand: CommandModule<object, ReplayOptions> = {
     yargs
       .positional('file', { type: 'string', demandOption: true, describe: 'The archive to replay' })
       .option('as', { choices: ['server', 'client'] as const, demandOption: true, describe: 'Play the recorded server (a mock) or the recorded client' })
-      .option('port', { alias: 'p', type: 'number', default: 8080, describe: 'As server: port to listen on (0 picks a free one)' })
+      .option('port', { alias: 'p', type: 'string', default: '8080', describe: 'As server: port to listen on, 0 to 65535 (0 picks a free one)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'As server: address to listen on' })
       .option('conn', { type: 'string', describe: 'Replay this connection only (e.g. c2)' })
       .option('speed', { type: 'number', default: 1, describe: 'Scale the recorded gaps: 2 is twice as fast' })
@@ -166,10 +179,10 @@ export const replayCommand: CommandModule<object, ReplayOptions> = {
       .option('once', { type: 'boolean', default: false, describe: 'As server: serve one WebSocket session, then exit' })
       .option('target', { type: 'string', describe: 'As client: connect here instead of the recorded URL (ws:// or wss://)' })
       .option('out', { alias: 'o', type: 'string', describe: 'As client: record the new session to this archive' })
-      .option('timeout', { type: 'number', default: 10000, describe: 'As client: longest wait for each reply, in ms' })
+      .option('timeout', { type: 'string', default: '10000', describe: 'As client: longest wait for each reply, in ms (1 or more)' })
       .option('insecure', { alias: 'k', type: 'boolean', default: false, describe: 'As client: do not verify the server certificate' })
       .option('upstream-ca', { type: 'string', array: true, describe: 'As client: also trust this CA file (PEM)' })
-      .option('max-payload', { type: 'string', default: '16MiB', describe: 'As client: payload bytes kept in the new archive' })
+      .option('max-payload', { type: 'string', default: '16MiB', describe: 'As client: payload bytes kept in the new archive (up to 64MiB)' })
       .example('$0 replay bug.wstape.json --as server --port 9000', 'a mock of the recorded server on ws://127.0.0.1:9000')
       .example('$0 replay bug.wstape.json --as client --out again.wstape.json', 're-drive the real server, record the new session')
       .example(

@@ -28,7 +28,7 @@ import { MessageAssembler, rowBytes, type InspectRow, type Row } from '../inspec
 import { processIo, useColor, terminalColumns, warn, writeOut, type Io } from '../io.js';
 import { DEFAULT_MAX_WIDTH, TIME_FORMATS, type TimeFormat } from '../output/frame-line.js';
 import { decodedJson, FILE_FORMAT_IDS, formatShowRow, type ShowRowOptions } from '../output/show-row.js';
-import { fileArgument, frameFilterOptions } from './common.js';
+import { fileArgument, frameFilterOptions, STDIN_FILE } from './common.js';
 import { openForReading } from '../inspect/open-archive.js';
 import { buildFrameFilter, frameLineSkipper, frameMatches, type FrameFilter, type FrameFilterSpec } from '../inspect/frame-filter.js';
 
@@ -155,6 +155,7 @@ async function* archiveEvents(options: ShowOptions, io: Io, runtime: ShowRuntime
     for await (const entry of reader.entries()) yield { type: 'entry', entry };
     return;
   }
+  if (options.file === STDIN_FILE) throw cliError('ERR_USAGE', '--follow reads a file as the recorder writes it; it cannot follow standard input (-)');
   const events = followArchive(options.file, {
     ...(runtime.signal !== undefined ? { signal: runtime.signal } : {}),
     ...(runtime.pollMs !== undefined ? { pollMs: runtime.pollMs } : {}),

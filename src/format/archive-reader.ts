@@ -5,6 +5,11 @@
  *
  * Also reads an archive someone reformatted (pretty-printed by jq or an editor) as a whole JSON
  * document, when it is small enough to hold in memory.
+ *
+ * The archive may come from a pipe, a FIFO or standard input (`-`) as well as a regular file:
+ * those are read once, front to back, with no seeking. Every line is read up to a limit
+ * (MAX_HEADER_BYTES for the first, MAX_LINE_BYTES for the others), so an input that never ends a
+ * line (`/dev/zero`) stops with ERR_ARCHIVE_DAMAGED instead of growing memory without bound.
  */
 import { createReadStream } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
@@ -36,14 +41,30 @@ export interface OpenArchiveOptions {
    * gigabyte archives). It must only say true for entry lines.
    */
   skipLine?: (line: Buffer) => boolean;
+  /** Longest entry line read (default MAX_LINE_BYTES); tests set a small one. */
+  maxLineBytes?: number;
+  /** What `-` reads (default process.stdin); tests pass their own stream. */
+  stdin?: AsyncIterable<Uint8Array>;
 }
 
-/** The header line is short; a first line longer than this is not one. */
-const MAX_HEADER_BYTES = 1024 * 1024;
+/** The file name that stands for standard input. */
+export const STDIN_NAME = '-';
+
+/**
+ * The header line is short (its longest field, `recorder.target`, is one command-line argument,
+ * at most 128 KiB on Linux); a first line longer than this is not one.
+ */
+export const MAX_HEADER_BYTES = 1024 * 1024;
 /** A reformatted archive is parsed whole only up to this size. */
 const MAX_DOCUMENT_BYTES = 64 * 1024 * 1024;
-/** Longest entry line read; longer ones cannot become a JavaScript string anyway. */
-const MAX_LINE_BYTES = 256 * 1024 * 1024;
+/**
+ * Longest entry line read: 1 GiB. The longest line the recorder can write is an HTTP exchange
+ * with both bodies at the --max-payload limit (64 MiB, MAX_PAYLOAD_LIMIT in
+ * src/record/targets.ts) kept as text in which every byte is JSON-escaped to six (`\u0000`):
+ * 2 × 6 × 64 MiB = 768 MiB, plus two heads of at most 64 KiB each, also escaped (768 KiB).
+ * Base64 (`data`) is only 4/3 of the payload. docs/FORMAT.md says the same.
+ */
+export const MAX_LINE_BYTES = 1024 * 1024 * 1024;
 const MAX_READ_CHUNK_BYTES = 1024 * 1024;
 const PREFIX_BYTES = 64 * 1024;
 
@@ -54,6 +75,7 @@ const PREFIX_BYTES = 64 * 1024;
  * ERR_ARCHIVE_DAMAGED for a damaged line in the middle; a truncated last line is not damage.
  */
 export async function openArchive(path: string, options: OpenArchiveOptions = {}): Promise<ArchiveReader> {
+  if (path === STDIN_NAME) return openSource(await streamSource('standard input', options.stdin ?? (process.stdin as AsyncIterable<Uint8Array>)), options);
   return openSource(await fileSource(path), options);
 }
 
@@ -68,17 +90,23 @@ export async function openArchiveBytes(name: string, bytes: Uint8Array, options:
 /** Where an archive's bytes come from: a file, streamed, or a buffer. */
 interface Source {
   name: string;
+  /** Bytes in the archive; NaN when it cannot be known before reading (a pipe). */
   size: number;
   /** The first line, read up to MAX_HEADER_BYTES. */
   head: FirstLine;
   /** The bytes from `start` to the end, in chunks. Stops reading when iteration stops. */
   chunks(start: number): AsyncIterable<Uint8Array>;
-  /** The whole archive, for a reformatted one (only called when size <= MAX_DOCUMENT_BYTES). */
-  readAll(): Promise<Buffer>;
+  /** The whole archive, for a reformatted one; null when it is longer than `limit` bytes. */
+  readAll(limit: number): Promise<Buffer | null>;
 }
 
 async function openSource(source: Source, options: OpenArchiveOptions): Promise<ArchiveReader> {
-  const settings = { onWarning: options.onWarning ?? (() => {}), validate: options.validate ?? true, skipLine: options.skipLine };
+  const settings: Settings = {
+    onWarning: options.onWarning ?? (() => {}),
+    validate: options.validate ?? true,
+    skipLine: options.skipLine,
+    maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES,
+  };
   const { name, head } = source;
   const text = head.bytes.toString('utf8');
   const empty = text.trim() === '' && !head.terminated && !head.capped;
@@ -87,18 +115,28 @@ async function openSource(source: Source, options: OpenArchiveOptions): Promise<
   const line = parseArchiveLine(text, 1);
   if (line.type === 'header') {
     const { header, steps } = decodeHeader(name, line.value);
-    return new Reader(name, header, settings, (decoder) => streamLines(source, head.consumed, decoder, settings.skipLine), steps);
+    return new Reader(name, header, settings, (decoder) => streamLines(source, head.consumed, decoder, settings), steps);
   }
 
   // Not a header line: a reformatted archive, a newer layout, a cut-short header, or another file.
   const prefix = head.prefix.toString('utf8');
   checkVersionFromText(name, prefix);
-  if (source.size > MAX_DOCUMENT_BYTES) {
+  // A first line that goes on past MAX_HEADER_BYTES can only be an archive if it is one whole
+  // JSON document (`jq -c .` writes one line); anything else is not worth reading further.
+  if (head.capped && !/^\uFEFF?\s*\{/.test(prefix)) throw lineTooLong(name, 1, MAX_HEADER_BYTES);
+  const tooLarge = (): CliError => {
     if (looksLikeWstape(prefix))
-      throw cliError('ERR_ARCHIVE_DAMAGED', `${name} line 1 is not a wstape header line, and the file is too large to read as one JSON document`);
-    throw describeNotArchive(name, head.prefix);
-  }
-  return openDocument(source, await source.readAll(), settings);
+      return cliError('ERR_ARCHIVE_DAMAGED', `${name} line 1 is not a wstape header line, and the file is too large to read as one JSON document`);
+    return describeNotArchive(name, head.prefix);
+  };
+  if (source.size > MAX_DOCUMENT_BYTES) throw tooLarge();
+  const bytes = await source.readAll(MAX_DOCUMENT_BYTES);
+  if (bytes === null) throw tooLarge();
+  return openDocument(source, bytes, settings);
+}
+
+function lineTooLong(name: string, lineNumber: number, limit: number): CliError {
+  return cliError('ERR_ARCHIVE_DAMAGED', `${name} line ${lineNumber} is longer than ${limit} bytes: not a wstape archive`);
 }
 
 async function fileSource(path: string): Promise<Source> {
@@ -113,13 +151,18 @@ async function fileSource(path: string): Promise<Source> {
   try {
     const stat = await handle.stat();
     if (stat.isDirectory()) throw cliError('ERR_FILE', `cannot read ${path}: it is a directory`);
+    if (!stat.isFile()) {
+      // A pipe, a FIFO (`show <(cat a.wstape.json)`) or a device: read once, front to back.
+      const stream = handle.createReadStream({ highWaterMark: MAX_READ_CHUNK_BYTES });
+      return await streamSource(path, stream, () => stream.destroy());
+    }
     size = stat.size;
     head = await readFirstLine(handle);
   } catch (error) {
-    throw isCliError(error) ? error : fileError(path, error);
-  } finally {
     await handle.close().catch(() => {});
+    throw isCliError(error) ? error : fileError(path, error);
   }
+  await handle.close().catch(() => {});
   return {
     name: path,
     size,
@@ -136,9 +179,11 @@ async function fileSource(path: string): Promise<Source> {
         stream.destroy();
       }
     },
-    async readAll() {
+    async readAll(limit) {
+      if (size > limit) return null;
       try {
-        return await readFile(path);
+        const bytes = await readFile(path);
+        return bytes.length > limit ? null : bytes;
       } catch (error) {
         throw fileError(path, error);
       }
@@ -146,19 +191,73 @@ async function fileSource(path: string): Promise<Source> {
   };
 }
 
-function bytesSource(name: string, bytes: Buffer): Source {
+/**
+ * An archive read once from a stream (standard input, a pipe, a FIFO): the first line is taken
+ * from the front of it, and chunks() goes on from there. `close` releases the stream when
+ * reading stops early.
+ */
+async function streamSource(name: string, stream: AsyncIterable<Uint8Array>, close: () => void = () => {}): Promise<Source> {
+  const iterator = stream[Symbol.asyncIterator]();
+  const next = async (): Promise<Buffer | null> => {
+    try {
+      const result = await iterator.next();
+      return result.done === true ? null : Buffer.from(result.value.buffer, result.value.byteOffset, result.value.byteLength);
+    } catch (error) {
+      close();
+      throw fileError(name, error);
+    }
+  };
+  // Gather the first line, up to MAX_HEADER_BYTES: whatever more a chunk held stays in `front`.
+  let front: Buffer = Buffer.alloc(0);
+  let ended = false;
+  while (front.length < MAX_HEADER_BYTES && !front.subarray(0, MAX_HEADER_BYTES).includes(0x0a)) {
+    const chunk = await next();
+    if (chunk === null) {
+      ended = true;
+      break;
+    }
+    front = front.length === 0 ? chunk : Buffer.concat([front, chunk]);
+  }
+  const head = firstLineOf(front);
+  let started = false;
+  return {
+    name,
+    size: ended ? front.length : NaN,
+    head,
+    async *chunks(start) {
+      if (started || start !== head.consumed) throw new Error('a stream archive is read once, from the end of its first line');
+      started = true;
+      try {
+        if (start < front.length) yield front.subarray(start);
+        for (let chunk = ended ? null : await next(); chunk !== null; chunk = await next()) yield chunk;
+      } finally {
+        close();
+      }
+    },
+    async readAll(limit) {
+      const chunks: Buffer[] = [front];
+      let total = front.length;
+      for (let chunk = ended ? null : await next(); chunk !== null && total <= limit; chunk = await next()) {
+        chunks.push(chunk);
+        total += chunk.length;
+      }
+      close();
+      return total > limit ? null : Buffer.concat(chunks, total);
+    },
+  };
+}
+
+/** The first line of bytes held in memory, as readFirstLine finds it in a file. */
+function firstLineOf(bytes: Buffer): FirstLine {
   const newline = bytes.subarray(0, MAX_HEADER_BYTES).indexOf(0x0a);
   const prefix = bytes.subarray(0, PREFIX_BYTES);
-  const head: FirstLine =
-    newline === -1
-      ? {
-          bytes: bytes.subarray(0, MAX_HEADER_BYTES),
-          terminated: false,
-          consumed: Math.min(bytes.length, MAX_HEADER_BYTES),
-          capped: bytes.length >= MAX_HEADER_BYTES,
-          prefix,
-        }
-      : { bytes: bytes.subarray(0, newline), terminated: true, consumed: newline + 1, capped: false, prefix };
+  if (newline !== -1) return { bytes: bytes.subarray(0, newline), terminated: true, consumed: newline + 1, capped: false, prefix };
+  const consumed = Math.min(bytes.length, MAX_HEADER_BYTES);
+  return { bytes: bytes.subarray(0, consumed), terminated: false, consumed, capped: bytes.length >= MAX_HEADER_BYTES, prefix };
+}
+
+function bytesSource(name: string, bytes: Buffer): Source {
+  const head = firstLineOf(bytes);
   return {
     name,
     size: bytes.length,
@@ -167,7 +266,7 @@ function bytesSource(name: string, bytes: Buffer): Source {
     async *chunks(start) {
       if (start < bytes.length) yield bytes.subarray(start);
     },
-    readAll: () => Promise.resolve(bytes),
+    readAll: (limit) => Promise.resolve(bytes.length > limit ? null : bytes),
   };
 }
 
@@ -239,6 +338,7 @@ interface Settings {
   onWarning: (message: string) => void;
   validate: boolean;
   skipLine: ((line: Buffer) => boolean) | undefined;
+  maxLineBytes: number;
 }
 
 type EntrySource = (decoder: EntryDecoder) => AsyncGenerator<Entry>;
@@ -287,12 +387,14 @@ class Reader implements ArchiveReader {
 }
 
 /** The entries of a line-per-entry archive, read from the byte after the header line. */
-async function* streamLines(source: Source, start: number, decoder: EntryDecoder, skipLine: ((line: Buffer) => boolean) | undefined): AsyncGenerator<Entry> {
+async function* streamLines(source: Source, start: number, decoder: EntryDecoder, settings: Settings): AsyncGenerator<Entry> {
+  const { skipLine, maxLineBytes } = settings;
   const splitter = new LineSplitter();
   let lineNumber = 1;
   for await (const chunk of source.chunks(start)) {
     for (const line of splitter.push(chunk)) {
       lineNumber++;
+      if (line.length > maxLineBytes) throw lineTooLong(source.name, lineNumber, maxLineBytes);
       if (skipLine?.(line) === true) {
         decoder.skip(lineNumber);
         continue;
@@ -300,9 +402,9 @@ async function* streamLines(source: Source, start: number, decoder: EntryDecoder
       const entry = decoder.line(line.toString('utf8'), lineNumber);
       if (entry !== null) yield entry;
     }
-    if (splitter.pendingBytes > MAX_LINE_BYTES) {
-      throw cliError('ERR_ARCHIVE_DAMAGED', `${source.name} line ${lineNumber + 1} is damaged: it is longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB`);
-    }
+    // Checked after every chunk (at most MAX_READ_CHUNK_BYTES), so the line held never grows much
+    // past the limit, whatever the input.
+    if (splitter.pendingBytes > maxLineBytes) throw lineTooLong(source.name, lineNumber + 1, maxLineBytes);
   }
   const rest = splitter.end();
   if (rest !== null) {

@@ -5,10 +5,10 @@
  * src/commands/import.ts.
  */
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import path, { basename } from 'node:path';
 import { EXIT_OK, cliError } from '../errors.js';
 import { ArchiveWriter } from '../format/archive-writer.js';
-import { warn, type Io } from '../io.js';
+import { sameFile, warn, type Io } from '../io.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { harToArchive } from './from-har.js';
 import { parseHarText } from './har-schema.js';
@@ -50,6 +50,9 @@ const plural = (count: number, one: string, many: string): string => `${count} $
 /** Run `wstape import`; returns the exit code. */
 export async function runImport(options: ImportOptions, io: Io): Promise<number> {
   const out = options.out ?? defaultArchivePath(options.file);
+  if (sameFile(path.resolve(io.cwd, options.file), path.resolve(io.cwd, out))) {
+    throw cliError('ERR_USAGE', `will not write the archive over ${options.file} itself: pick another --out`);
+  }
   const har = parseHarText(await readText(options.file), options.file);
   const result = harToArchive(har, { version: PACKAGE_VERSION, onWarning: (message) => warn(io, message) });
 

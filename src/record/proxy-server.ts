@@ -15,7 +15,11 @@ import type { Recorder } from './recorder.js';
 import type { UpstreamAddress, UpstreamTls } from './upstream-address.js';
 
 export interface ProxyServerOptions {
-  recorder: Recorder;
+  /**
+   * The recorder, or a function that makes it once the server listens, so that a recording that
+   * cannot start leaves no archive behind and the archive's header can name the bound port.
+   */
+  recorder: Recorder | ((address: net.AddressInfo) => Recorder);
   host: string;
   port: number;
   /** Reverse mode: every client connection goes to this upstream (over TLS with `targetTls`). */
@@ -37,10 +41,19 @@ export class ProxyServer {
   /** Set once listening: whether an address is this server's own. */
   private isOwn: (remote: SocketAddress) => boolean = () => false;
 
+  private recorder: Recorder | null;
+
   constructor(options: ProxyServerOptions) {
     this.options = options;
+    this.recorder = typeof options.recorder === 'function' ? null : options.recorder;
+    const recorderOf = (): Recorder => {
+      if (this.recorder === null) throw new Error('ProxyServer: no recorder before listen()');
+      return this.recorder;
+    };
     this.ctx = {
-      recorder: options.recorder,
+      get recorder(): Recorder {
+        return recorderOf();
+      },
       tls: options.tls,
       track: (item) => {
         this.live.add(item);
@@ -71,10 +84,20 @@ export class ProxyServer {
       this.server.once('error', onError);
       this.server.listen(this.options.port, this.options.host, () => {
         this.server.removeListener('error', onError);
-        const bound = this.server.address() as net.AddressInfo;
+        const address = this.server.address() as net.AddressInfo;
+        if (this.recorder === null && typeof this.options.recorder === 'function') {
+          // Made before any connection is accepted: 'connection' events come in a later turn.
+          try {
+            this.recorder = this.options.recorder(address);
+          } catch (error) {
+            this.server.close();
+            reject(error instanceof Error ? error : new Error(String(error)));
+            return;
+          }
+        }
         const local = Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((entry) => entry.address));
-        this.isOwn = ownAddressMatcher(bound, local);
-        resolve(bound);
+        this.isOwn = ownAddressMatcher(address, local);
+        resolve(address);
       });
     });
   }
@@ -125,7 +148,7 @@ export class ProxyServer {
     acceptClientTls(socket, leaves, defaultHost, {
       secure: (secure) => this.ctx.startHttp(secure, route),
       failed: (error) => {
-        if (error) this.options.recorder.error('CLIENT_TLS', clientTlsFailure(error, defaultHost));
+        if (error) this.ctx.recorder.error('CLIENT_TLS', clientTlsFailure(error, defaultHost));
       },
     });
   }

@@ -3,10 +3,13 @@
  * `wstape record` runs one until Ctrl-C, `wstape demo` and the tests start one on port 0 and stop
  * it themselves; none of them needs yargs, so this lives here and not in src/commands/.
  */
-import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { cliError } from '../errors.js';
-import type { ArchiveTrailer } from '../format/schema.js';
+import { ARCHIVE_FORMAT, ARCHIVE_VERSION, type ArchiveHeader, type ArchiveTrailer } from '../format/schema.js';
+import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import { useColor, type Io } from '../io.js';
 import { formatEntryLine } from '../output/frame-line.js';
 import { formatSize } from '../output/units.js';
@@ -15,11 +18,12 @@ import type { TlsSettings } from './context.js';
 import { DEFAULT_LIMITS } from './http-proxy-core.js';
 import { ProxyServer } from './proxy-server.js';
 import { Recorder, type EntryFilter } from './recorder.js';
-import { hostGlobMatcher, parseSize, parseTarget } from './targets.js';
+import { hostGlobMatcher, parseMaxPayload, parsePort, parseTarget } from './targets.js';
 
 /** What a recording is started with (the `wstape record` options). */
 export interface RecordOptions {
-  port: number;
+  /** A number, or the text given on the command line (checked by parsePort). */
+  port: number | string;
   host: string;
   out?: string;
   target?: string;
@@ -57,6 +61,8 @@ export interface RecordingSession {
   readonly port: number;
   readonly path: string;
   readonly recorder: Recorder;
+  /** The --target URL as it may be printed: with --redact, with its secrets redacted, as in the header. */
+  readonly target?: string;
   /** Stop: give open connections `graceMs` to finish, close them, finish the archive. */
   stop(graceMs?: number): Promise<ArchiveTrailer>;
 }
@@ -68,15 +74,66 @@ export function defaultArchivePath(cwd: string, now = new Date()): string {
   return path.join(cwd, `wstape-${stamp}.wstape.json`);
 }
 
-/** Read the --upstream-ca files; a missing file is a usage error. */
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/**
+ * Read the --upstream-ca files: a missing file, or one that holds no PEM certificate that parses,
+ * is a usage error at start (not a failed TLS handshake on every connection later).
+ */
 export function readCaFiles(files: readonly string[], cwd: string): string[] {
   return files.map((file) => {
+    let text: string;
     try {
-      return readFileSync(path.resolve(cwd, file), 'utf8');
+      text = readFileSync(path.resolve(cwd, file), 'utf8');
     } catch (error) {
-      throw cliError('ERR_FILE', `cannot read --upstream-ca ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === 'EISDIR' ? 'it is a directory' : (code ?? (error as Error).message);
+      throw cliError('ERR_FILE', `cannot read --upstream-ca ${file}: ${why}`);
     }
+    const blocks = text.match(PEM_CERTIFICATE) ?? [];
+    if (blocks.length === 0) throw cliError('ERR_USAGE', `--upstream-ca ${file} is not a PEM certificate file (no "-----BEGIN CERTIFICATE-----" block)`);
+    blocks.forEach((block, at) => {
+      try {
+        new X509Certificate(block);
+      } catch {
+        throw cliError('ERR_USAGE', `--upstream-ca ${file}: certificate ${at + 1} in it is not a valid X.509 certificate`);
+      }
+    });
+    return text;
   });
+}
+
+/**
+ * Check --out before listening: a folder, or (unless overwriting) an existing file, would make
+ * the recorder fail once it is up. The writer checks again when it creates the file.
+ */
+function checkArchivePath(archivePath: string, overwrite: boolean): void {
+  let stat;
+  try {
+    stat = statSync(archivePath);
+  } catch {
+    return; // does not exist: the usual case
+  }
+  if (stat.isDirectory())
+    throw cliError('ERR_USAGE', `--out ${archivePath} is a directory: name the archive file to write, e.g. ${path.join(archivePath, 'session.wstape.json')}`);
+  if (!overwrite)
+    throw cliError('ERR_WRITE', `cannot write ${archivePath}: the file already exists; wstape never overwrites an archive, so choose another name (--out)`);
+}
+
+/** A header holding only the --target URL, for the redactor to redact it for printing. */
+function headerFor(target: string): ArchiveHeader {
+  return {
+    format: ARCHIVE_FORMAT,
+    version: ARCHIVE_VERSION,
+    creator: { name: PACKAGE_NAME, version: PACKAGE_VERSION },
+    startedAt: new Date(0).toISOString(),
+    recorder: { mode: 'reverse', listen: '', target, maxPayload: 0 },
+  };
+}
+
+/** `host:port` for the header, an IPv6 address in brackets. */
+function listenAddress(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** The TLS settings of a recording; the root CA is only loaded (or created) when first needed. */
@@ -102,9 +159,14 @@ export function tlsSettings(options: RecordOptions, io: Io): TlsSettings {
   };
 }
 
-/** Start the proxy and the archive. The live view goes to io.stdout unless quiet. */
+/**
+ * Start the proxy and the archive. The live view goes to io.stdout unless quiet. Every option is
+ * checked before anything is opened, and the archive is created only once the server listens: a
+ * recording that cannot start leaves no file behind, so the same command can be run again.
+ */
 export async function startRecording(options: RecordOptions, io: Io, extra: { overwrite?: boolean } = {}): Promise<RecordingSession> {
-  const maxPayload = parseSize(options.maxPayload);
+  const port = parsePort(options.port);
+  const maxPayload = parseMaxPayload(options.maxPayload);
   const target = options.target ? parseTarget(options.target) : undefined;
   if (options.tls && !target) throw cliError('ERR_USAGE', '--tls serves TLS to clients in reverse mode: it needs --target');
   const tls = tlsSettings(options, io);
@@ -119,46 +181,50 @@ export async function startRecording(options: RecordOptions, io: Io, extra: { ov
     redactor = new Redactor([...defaultRules(), ...parseRules(options.rule ?? [])], { maxHeldBytes: LIVE_REDACTION_HOLD_BYTES });
   }
   const archivePath = path.resolve(io.cwd, options.out ?? defaultArchivePath(io.cwd));
-  const recorder = new Recorder({
-    path: archivePath,
-    maxPayload,
-    overwrite: extra.overwrite ?? false,
-    ...(redactor ? { redactor } : {}),
-    recorderInfo: {
-      mode: target ? 'reverse' : 'forward',
-      listen: `${options.host}:${options.port}`,
-      ...(options.target ? { target: options.target } : {}),
+  const overwrite = extra.overwrite ?? false;
+  checkArchivePath(archivePath, overwrite);
+  const openRecorder = (bound: AddressInfo): Recorder => {
+    const recorder = new Recorder({
+      path: archivePath,
       maxPayload,
-    },
-  });
-  recorder.onWriteError = (error) => {
-    // Once, however many writes fail after it: error.message is "cannot write FILE: ENOSPC (...)".
-    io.stderr.write(`wstape: ${error.message}; recording stopped, traffic is still relayed\n`);
-  };
-  if (!options.quiet) {
-    const color = useColor(io.stdout, io.env);
-    const columns = (io.stdout as { columns?: number }).columns;
-    recorder.onEntry((entry) => {
-      io.stdout.write(`${formatEntryLine(entry, { color, ...(columns ? { maxWidth: columns } : {}) })}\n`);
+      overwrite,
+      ...(redactor ? { redactor } : {}),
+      recorderInfo: {
+        mode: target ? 'reverse' : 'forward',
+        // The bound port, not the one asked for: `--port 0` picks one.
+        listen: listenAddress(options.host, bound.port),
+        ...(options.target ? { target: options.target } : {}),
+        maxPayload,
+      },
     });
-  }
+    recorder.onWriteError = (error) => {
+      // Once, however many writes fail after it: error.message is "cannot write FILE: ENOSPC (...)".
+      io.stderr.write(`wstape: ${error.message}; recording stopped, traffic is still relayed\n`);
+    };
+    if (!options.quiet) {
+      const color = useColor(io.stdout, io.env);
+      const columns = (io.stdout as { columns?: number }).columns;
+      recorder.onEntry((entry) => {
+        io.stdout.write(`${formatEntryLine(entry, { color, ...(columns ? { maxWidth: columns } : {}) })}\n`);
+      });
+    }
+    return recorder;
+  };
+  let recorder: Recorder | undefined;
   const server = new ProxyServer({
-    recorder,
+    recorder: (bound) => (recorder = openRecorder(bound)),
     host: options.host,
-    port: options.port,
+    port,
     tls,
     limits,
     ...(target ? { target: target.address } : {}),
     ...(target?.secure ? { targetTls: { servername: target.address.host, insecure: tls.insecure, extraCa: tls.extraCa } } : {}),
     ...(options.tls ? { serveTls: { defaultHost: options.host } } : {}),
   });
-  let address;
-  try {
-    address = await server.listen();
-  } catch (error) {
-    recorder.close();
-    throw error;
-  }
+  const address = await server.listen();
+  if (recorder === undefined) throw new Error('the proxy server listened without opening the archive');
+  const opened: Recorder = recorder;
+  const shownTarget = options.target !== undefined ? (redactor?.redactHeader?.(headerFor(options.target)).recorder?.target ?? options.target) : undefined;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const scheme = options.tls ? 'https' : 'http';
   let stopping: Promise<ArchiveTrailer> | null = null;
@@ -166,9 +232,10 @@ export async function startRecording(options: RecordOptions, io: Io, extra: { ov
     url: `${scheme}://${host}:${address.port}`,
     port: address.port,
     path: archivePath,
-    recorder,
+    recorder: opened,
+    ...(shownTarget !== undefined ? { target: shownTarget } : {}),
     stop: (graceMs = 0) => {
-      stopping ??= server.close(graceMs).then(() => recorder.close());
+      stopping ??= server.close(graceMs).then(() => opened.close());
       return stopping;
     },
   };
