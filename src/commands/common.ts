@@ -16,7 +16,6 @@ export const STDIN_FILE = '-';
  * value), so "" means `-` here: an empty file name could not name a file anyway.
  */
 export function fileValue(value: unknown): string {
-   
   const text = String(lastValue(value) ?? '');
   return text === '' || text === STDIN_FILE ? STDIN_FILE : path.normalize(text);
 }
