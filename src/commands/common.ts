@@ -16,7 +16,6 @@ export const STDIN_FILE = '-';
  * value), so "" means `-` here: an empty file name could not name a file anyway.
  */
 export function fileValue(value: unknown): string {
-  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- yargs gives a string (or a number) here
   const text = String(lastValue(value) ?? '');
   return text === '' || text === STDIN_FILE ? STDIN_FILE : path.normalize(text);
 }
@@ -28,7 +27,7 @@ export function fileArgument<T>(yargs: Argv<T>): Argv<T & { file: string }> {
     type: 'string',
     demandOption: true,
     coerce: fileValue,
-  }) as Argv<T & { file: string }>;
+  });
 }
 
 /** A repeatable option's values, each possibly comma-separated, as one flat list (yargs coerce). */
