@@ -141,19 +141,30 @@ export function splitDocument(
  * line that is valid JSON but not a valid entry is damage at once (truncation cannot produce one:
  * every line is a single JSON object, and no proper prefix of an object's text is valid JSON).
  */
+/** The entry kinds this wstape knows, from the schema's union. */
+const ENTRY_KINDS: ReadonlySet<string> = new Set(entrySchema.options.map((option) => option.shape.kind.value));
+
 export class EntryDecoder {
   readonly #name: string;
   readonly #steps: Migration[];
   readonly #validate: boolean;
+  readonly #onWarning: (message: string) => void;
+  #unknownKinds = 0;
   #entries = 0;
   #trailer: ArchiveTrailer | null = null;
   #trailerWhere = '';
   #held: CliError | null = null;
 
-  constructor(name: string, steps: Migration[], options: { validate: boolean }) {
+  constructor(name: string, steps: Migration[], options: { validate: boolean; onWarning?: (message: string) => void }) {
     this.#name = name;
     this.#steps = steps;
     this.#validate = options.validate;
+    this.#onWarning = options.onWarning ?? (() => {});
+  }
+
+  /** Entries skipped because their kind is unknown to this wstape (a newer writer's). */
+  get unknownKinds(): number {
+    return this.#unknownKinds;
   }
 
   /** Entries decoded so far. */
@@ -205,11 +216,25 @@ export class EntryDecoder {
     }
   }
 
-  /** Migrate and validate one raw entry; `where` names it in errors ("line 7", "entry 3"). */
-  value(raw: unknown, where: string): Entry {
+  /**
+   * Migrate and validate one raw entry; `where` names it in errors ("line 7", "entry 3"). An
+   * entry whose `kind` this wstape does not know is skipped (null), with one warning for the
+   * first: a newer wstape may add kinds within the same archive version (docs/FORMAT.md,
+   * Versioning). Anything else that does not validate is damage.
+   */
+  value(raw: unknown, where: string): Entry | null {
     let value = raw;
     for (const step of this.#steps) value = step.entry(value);
     this.#entries++;
+    if (isPlainObject(value) && typeof value.kind === 'string' && !ENTRY_KINDS.has(value.kind)) {
+      if (this.#unknownKinds++ === 0) {
+        this.#onWarning(
+          `${this.#name} ${where}: skipped an entry of kind ${JSON.stringify(value.kind.slice(0, 40))}, which this wstape (${PACKAGE_VERSION}) does not know; ` +
+            'a newer wstape wrote it (upgrade to see it); later entries of unknown kinds are skipped without a warning',
+        );
+      }
+      return null;
+    }
     if (!this.#validate) return value as Entry;
     const result = entrySchema.safeParse(value);
     if (result.success) return result.data;

@@ -101,7 +101,10 @@ export async function* followArchive(path: string, options: FollowOptions = {}):
             reformatted = true;
             break;
           }
-          decoder = new EntryDecoder(path, header.steps, { validate: options.validate ?? true });
+          decoder = new EntryDecoder(path, header.steps, {
+            validate: options.validate ?? true,
+            ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+          });
           yield { type: 'header', header: header.header };
           continue;
         }

@@ -320,7 +320,10 @@ function openDocument(source: Source, bytes: Buffer, settings: Settings): Archiv
   const { header, steps } = decodeHeader(name, parts.header);
   // eslint-disable-next-line @typescript-eslint/require-await -- an async generator so that it is one AsyncIterable with the streaming readers
   const fromDocument = async function* (decoder: EntryDecoder): AsyncGenerator<Entry> {
-    for (const [index, raw] of parts.entries.entries()) yield decoder.value(raw, `entry ${index + 1}`);
+    for (const [index, raw] of parts.entries.entries()) {
+      const entry = decoder.value(raw, `entry ${index + 1}`);
+      if (entry !== null) yield entry;
+    }
     if (parts.trailer !== null) decoder.setTrailer(parts.trailer, 'closing fields');
   };
   return new Reader(name, header, settings, fromDocument, steps);
@@ -372,7 +375,7 @@ class Reader implements ArchiveReader {
   async *entries(): AsyncGenerator<Entry> {
     if (this.#used) throw new Error('ArchiveReader.entries() can only be called once');
     this.#used = true;
-    const decoder = new EntryDecoder(this.path, this.#steps, { validate: this.#settings.validate });
+    const decoder = new EntryDecoder(this.path, this.#steps, { validate: this.#settings.validate, onWarning: this.#settings.onWarning });
     yield* this.#source(decoder);
     this.#trailer = decoder.trailer;
     this.#complete = decoder.trailer !== null;

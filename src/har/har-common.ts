@@ -133,6 +133,19 @@ export function timeUnit(times: readonly number[]): 's' | 'ms' {
   return median !== undefined && Math.abs(median) >= MILLISECONDS_THRESHOLD ? 'ms' : 's';
 }
 
+/**
+ * The times an import accepts, in epoch milliseconds: the years 0000 to 9999, the ones an ISO
+ * 8601 date writes with four digits. A HAR time outside them (a message time of 1e300, a date in
+ * the year 275760) is refused with its JSON path, not turned into an invalid date.
+ */
+export const EARLIEST_TIME_MS = Date.parse('0000-01-01T00:00:00.000Z');
+export const LATEST_TIME_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
+/** True when epoch milliseconds fall in the years an import accepts. */
+export function isImportableTime(ms: number): boolean {
+  return Number.isFinite(ms) && ms >= EARLIEST_TIME_MS && ms <= LATEST_TIME_MS;
+}
+
 /** Integer epoch microseconds as the archive's ISO time (millisecond precision). */
 export function isoOfMicros(micros: number): string {
   return new Date(Math.floor(micros / 1000)).toISOString();

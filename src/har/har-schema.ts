@@ -14,6 +14,7 @@
  */
 import { z } from 'zod';
 import { cliError } from '../errors.js';
+import { isImportableTime } from './har-common.js';
 import {
   connectionEntrySchema,
   endEntrySchema,
@@ -230,21 +231,32 @@ const inputResponse = z.object({
   _failureText: z.string().nullish(),
 });
 
-const inputEntry = z.object({
-  startedDateTime: z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'expected an ISO 8601 date'),
-  time: z.number().nullish(),
-  request: inputRequest,
-  response: inputResponse,
-  _resourceType: z.string().nullish(),
-  _webSocketMessages: z.array(inputMessage).nullish(),
-  _webSocketClose: z
-    .union([z.literal('aborted'), z.object({ code: z.number().int().nullish(), reason: z.string().nullish(), timestamp: z.number().nullish() })], {
-      error: 'expected {code, reason, timestamp} or "aborted"',
-    })
-    .nullish(),
-  _wstapeControlFrames: z.array(inputMessage).optional(),
-  _wstape: wstapeEntryExtras.optional(),
-});
+const inputEntry = z
+  .object({
+    startedDateTime: z
+      .string()
+      .refine((value) => !Number.isNaN(Date.parse(value)), 'expected an ISO 8601 date')
+      .refine((value) => Number.isNaN(Date.parse(value)) || isImportableTime(Date.parse(value)), 'expected a date in the years 0000 to 9999'),
+    // Milliseconds the request took; the entry must still end by the year 9999 (checked below).
+    time: z.number().nullish(),
+    request: inputRequest,
+    response: inputResponse,
+    _resourceType: z.string().nullish(),
+    _webSocketMessages: z.array(inputMessage).nullish(),
+    _webSocketClose: z
+      .union([z.literal('aborted'), z.object({ code: z.number().int().nullish(), reason: z.string().nullish(), timestamp: z.number().nullish() })], {
+        error: 'expected {code, reason, timestamp} or "aborted"',
+      })
+      .nullish(),
+    _wstapeControlFrames: z.array(inputMessage).optional(),
+    _wstape: wstapeEntryExtras.optional(),
+  })
+  .superRefine((entry, ctx) => {
+    const start = Date.parse(entry.startedDateTime);
+    if (entry.time != null && isImportableTime(start) && !isImportableTime(start + entry.time)) {
+      ctx.addIssue({ code: 'custom', path: ['time'], message: `expected milliseconds that end the entry by the year 9999, got ${entry.time}` });
+    }
+  });
 
 /** A HAR as `wstape import` reads it; unknown fields are ignored. */
 export const harInputSchema = z.object({

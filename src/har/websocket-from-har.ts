@@ -14,6 +14,7 @@
  * Without close information the connection is left open (no end entry): the HAR does not say
  * how it ended, and inventing a close code would mislead `wstape stats`.
  */
+import { cliError } from '../errors.js';
 import { HAR_WEBSOCKET_ERROR } from '../format/error-codes.js';
 import type { ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, HeaderList } from '../format/schema.js';
 import { CloseCode, parseClosePayload } from '../wire/close-codes.js';
@@ -22,7 +23,7 @@ import { frameTypeOf, Opcode } from '../wire/opcodes.js';
 import { negotiatedDeflate } from '../wire/permessage-deflate.js';
 import { senderOf, type Direction } from '../wire/side.js';
 import { isValidUtf8 } from '../wire/utf8.js';
-import { base64OrTextBytes, epochMicros, fromHarHeaders, fromHarHttpVersion, headerValue, isoOfMicros, timeUnit } from './har-common.js';
+import { base64OrTextBytes, epochMicros, fromHarHeaders, fromHarHttpVersion, headerValue, isImportableTime, isoOfMicros, timeUnit } from './har-common.js';
 import type { FrameMeta, HarInputEntry, HarInputMessage } from './har-schema.js';
 
 /** What converting one entry needs from the whole import. */
@@ -198,6 +199,14 @@ function plainFrame(opcode: number, bytes: Buffer, dir: Direction, conn: string,
   return frame;
 }
 
+/** A message time converted to epoch microseconds, refused (ERR_HAR, with its JSON path) when outside the years 0000 to 9999. */
+function checkedMicros(micros: number, time: number, where: string): number {
+  if (!isImportableTime(micros / 1000)) {
+    throw cliError('ERR_HAR', `${where}: ${time} is not a time in the years 0000 to 9999 (epoch seconds or milliseconds)`);
+  }
+  return micros;
+}
+
 /** Epoch times below this (September 2001) are not epoch times but offsets from some other clock. */
 const EPOCH_SECONDS_FLOOR = 1e9;
 
@@ -275,7 +284,7 @@ export function webSocketFromHar(har: HarInputEntry, context: EntryContext): Web
     const textMessage = { out: false, in: false };
     list.forEach((message, at) => {
       const where = `${path}.${field}[${at}]`;
-      const micros = Math.max(toMicros(message.time), startMicros);
+      const micros = Math.max(checkedMicros(toMicros(message.time), message.time, `${where}.time`), startMicros);
       const stamp = stampOf(micros, baseMicros);
       if (message.type === 'error' || message.opcode === -1) {
         errors.push({ kind: 'error', time: stamp.time, elapsed: stamp.elapsed, conn: id, code: HAR_WEBSOCKET_ERROR, message: message.data ?? '' });
@@ -325,7 +334,8 @@ function endOf(har: HarInputEntry, connection: ConnectionEntry, frames: FrameEnt
 
   const last = frames[frames.length - 1];
   let micros: number;
-  if (typeof close === 'object' && close.timestamp != null) micros = epochMicros(close.timestamp, timeUnit([close.timestamp]));
+  if (typeof close === 'object' && close.timestamp != null)
+    micros = checkedMicros(epochMicros(close.timestamp, timeUnit([close.timestamp])), close.timestamp, `${context.path}._webSocketClose.timestamp`);
   else if (har.time != null && har.time >= 0) micros = startMicros + Math.round(har.time * 1000);
   else micros = last !== undefined ? Math.round(Date.parse(last.time) * 1000) : startMicros;
   let stamp = stampOf(micros, baseMicros);

@@ -6,8 +6,13 @@
  * Fed the same bytes cut at any points it yields the same frames.
  *
  * The parser is mechanical: it splits the stream into frames and unmasks payloads. It judges
- * nothing except what makes the stream unparseable (a 64-bit length with the top bit set, or a
- * length JavaScript cannot count). Anomalies are the stream observer's business.
+ * nothing except what makes the stream unparseable (a 64-bit length with the top bit set, which
+ * RFC 6455 §5.2 forbids). Anomalies are the stream observer's business.
+ *
+ * Lengths from 2^53 to 2^63 - 1 are legal but cannot be held exactly in a number: the bytes still
+ * to come are then counted in a bigint until they fit a number again, so the frame boundary after
+ * such a frame is exact, and the frame reports `payloadLength` Number.MAX_SAFE_INTEGER with
+ * `lengthTooLarge` set (and so, like any payload longer than maxRetain, `truncated`).
  *
  * Memory: only the first `maxRetain` payload bytes of a frame are kept; the rest are counted and
  * dropped. Nothing is sized from a declared length: kept bytes go into a buffer that at most
@@ -64,6 +69,10 @@ export class FrameParser {
   private maskKey: Uint8Array | null = null;
   /** Payload bytes still to arrive (kept or not). */
   private remaining = 0;
+  /** While more than Number.MAX_SAFE_INTEGER payload bytes are still to arrive: how many (else null). */
+  private remainingBig: bigint | null = null;
+  /** The declared length is above Number.MAX_SAFE_INTEGER. */
+  private lengthTooLarge = false;
   /** Payload bytes kept so far (also the mask offset of the next kept byte). */
   private kept = 0;
   /** min(payloadLength, maxRetain): what `kept` reaches by the end of the frame. */
@@ -185,9 +194,14 @@ export class FrameParser {
     if (high >= 0x80000000) {
       return this.stop(events, 'a 64-bit payload length has its most significant bit set');
     }
-    // Past 2^53 - 1 the length cannot be counted exactly, so frame boundaries would be lost.
+    // Past 2^53 - 1 a number cannot count the length exactly: a bigint counts it (see the top).
     if (high > 0x1fffff) {
-      return this.stop(events, 'a 64-bit payload length is above 2^53 - 1');
+      this.nonMinimal = false;
+      this.afterLength(Number.MAX_SAFE_INTEGER);
+      this.lengthTooLarge = true;
+      this.remaining = 0;
+      this.remainingBig = (BigInt(high) << 32n) | BigInt(low);
+      return true;
     }
     const length = high * 0x100000000 + low;
     // RFC 6455 §5.2: "the minimal number of bytes MUST be used to encode the length".
@@ -198,6 +212,8 @@ export class FrameParser {
 
   private afterLength(length: number): void {
     this.payloadLength = length;
+    this.lengthTooLarge = false;
+    this.remainingBig = null;
     this.remaining = length;
     this.kept = 0;
     this.keepLimit = Math.min(length, this.maxRetain);
@@ -216,6 +232,23 @@ export class FrameParser {
   }
 
   private getData(events: ParserEvent[]): boolean {
+    while (this.remainingBig !== null) {
+      // More than 2^53 - 1 bytes to come: every chunk is smaller than that, so all of it is payload.
+      const chunk = this.chunks[0];
+      if (chunk === undefined) return false;
+      const start = this.offset;
+      const take = chunk.length - start;
+      const keep = Math.min(take, this.maxRetain - this.kept);
+      if (keep > 0) this.keepBytes(chunk, start, keep);
+      this.advance(chunk, take);
+      const left = this.remainingBig - BigInt(take);
+      if (left <= BigInt(Number.MAX_SAFE_INTEGER)) {
+        this.remaining = Number(left);
+        this.remainingBig = null;
+      } else {
+        this.remainingBig = left;
+      }
+    }
     while (this.remaining > 0) {
       const chunk = this.chunks[0];
       if (chunk === undefined) return false;
@@ -281,6 +314,7 @@ export class FrameParser {
       payloadLength: this.payloadLength,
       headerLength: this.headerLength,
       nonMinimalLength: this.nonMinimal,
+      ...(this.lengthTooLarge ? { lengthTooLarge: true } : {}),
     };
     const frame: ParsedFrame = {
       header,
@@ -288,7 +322,8 @@ export class FrameParser {
       truncated: this.kept < this.payloadLength,
     };
     this.kept = 0;
-    return { type: 'frame', frame, wireSize: this.headerLength + this.payloadLength };
+    // A too-large length is reported as Number.MAX_SAFE_INTEGER, and so is its wire size.
+    return { type: 'frame', frame, wireSize: Math.min(this.headerLength + this.payloadLength, Number.MAX_SAFE_INTEGER) };
   }
 
   private stop(events: ParserEvent[], message: string): boolean {

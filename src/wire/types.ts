@@ -43,8 +43,13 @@ export interface FrameHeader {
   masked: boolean;
   /** The 4-byte masking key, when masked. */
   maskKey: Uint8Array | null;
-  /** Declared payload length (already checked to be <= Number.MAX_SAFE_INTEGER). */
+  /**
+   * Declared payload length. A legal length above Number.MAX_SAFE_INTEGER (up to 2^63 - 1) is
+   * Number.MAX_SAFE_INTEGER here, with `lengthTooLarge` set.
+   */
   payloadLength: number;
+  /** True when the declared length is above Number.MAX_SAFE_INTEGER (see payloadLength). */
+  lengthTooLarge?: boolean;
   /** Header bytes on the wire (2 to 14). */
   headerLength: number;
   /** True when a 16- or 64-bit length encodes a value that fits a shorter form. */

@@ -236,7 +236,7 @@ describe('damage', () => {
   });
 
   it.each([
-    ['an unknown entry kind', (lines: string[]) => (lines[2] = ',{"kind":"mystery"}')],
+    ['an entry without a kind (an unknown kind is skipped: see below)', (lines: string[]) => (lines[2] = ',{"conn":"c1"}')],
     ['a missing comma', (lines: string[]) => (lines[2] = lines[2]!.slice(1))],
     ['a comma on the first entry', (lines: string[]) => (lines[1] = ',' + lines[1]!)],
     ['content after the closing line', (lines: string[]) => lines.splice(-1, 0, ',{"kind":"frame"}')],
@@ -308,5 +308,79 @@ describe('the reader API', () => {
     const entries = await readAll(reader);
     expect(entries[0]).toEqual(big);
     expect(entries).toHaveLength(2);
+  });
+});
+
+describe('inputs that are not files, and lines that never end', () => {
+  it('reads an archive from a stream given for "-" (standard input), the same as from a file', async () => {
+    const text = archiveText(sampleEntries());
+    const { Readable } = await import('node:stream');
+    const chunks = [...Buffer.from(text)].map((byte) => Buffer.from([byte])); // one byte at a time
+    const reader = await openArchive('-', { stdin: Readable.from(chunks) });
+    expect(reader.path).toBe('standard input');
+    expect(await readAll(reader)).toEqual(sampleEntries());
+    expect(reader.complete).toBe(true);
+  });
+
+  it('reads a FIFO (as `show <(cat a.wstape.json)` passes one)', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { createWriteStream } = await import('node:fs');
+    const fifo = join(tmp(), 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const writer = createWriteStream(fifo);
+    writer.end(archiveText(sampleEntries()));
+    const { reader } = await open(fifo);
+    expect(await readAll(reader)).toEqual(sampleEntries());
+  });
+
+  it('reads a reformatted one-line archive from a stream', async () => {
+    const { Readable } = await import('node:stream');
+    const document = JSON.stringify(archiveSchema.parse(JSON.parse(archiveText(sampleEntries()))));
+    const reader = await openArchive('-', { stdin: Readable.from([Buffer.from(document)]) });
+    expect(await readAll(reader)).toEqual(sampleEntries());
+  });
+
+  it('stops at a first line over 1 MiB that is not JSON, from a stream that never ends', async () => {
+    const { Readable } = await import('node:stream');
+    let sent = 0;
+    const zeros = new Readable({
+      read() {
+        sent += 65536;
+        this.push(Buffer.alloc(65536));
+      },
+    });
+    const error = await thrown(() => openArchive('-', { stdin: zeros }));
+    expect(error.code).toBe('ERR_ARCHIVE_DAMAGED');
+    expect(error.message).toMatch(/line 1 is longer than 1048576 bytes: not a wstape archive/);
+    expect(sent).toBeLessThan(4 * 1024 * 1024);
+  });
+
+  it('stops at an entry line longer than the line limit, naming the line, and holds no more than the limit and a chunk', async () => {
+    const { Readable } = await import('node:stream');
+    const first = headerLine(header) + entryLine(frame(0, 'hi'), true);
+    let sent = 0;
+    const endless = new Readable({
+      read() {
+        if (sent === 0) this.push(Buffer.from(first + ',{"kind":"frame","text":"'));
+        else this.push(Buffer.alloc(65536, 0x61));
+        sent++;
+      },
+    });
+    const reader = await openArchive('-', { stdin: endless, maxLineBytes: 1024 * 1024 });
+    const error = await thrown(() => readAll(reader));
+    expect(error.code).toBe('ERR_ARCHIVE_DAMAGED');
+    expect(error.message).toMatch(/line 3 is longer than 1048576 bytes: not a wstape archive/);
+    expect(sent).toBeLessThan(40);
+  });
+
+  it('skips an entry of an unknown kind (a newer writer, same version) with one warning; unknown fields of known kinds stay ignored', async () => {
+    const future = { kind: 'bookmark', time: frame(0, 'x').time, elapsed: 0.5, note: 'later' };
+    const entries = sampleEntries();
+    const lines = [headerLine(header), entryLine(entries[0]!, true), `,${JSON.stringify(future)}\n`, `,${JSON.stringify({ ...future, kind: 'other' })}\n`];
+    lines.push(...entries.slice(1).map((entry) => entryLine(entry, false)), trailerLine(trailer));
+    const { reader, warnings } = await open(write('future-kind.wstape.json', lines.join('')));
+    expect(await readAll(reader)).toEqual(entries);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/line 3: skipped an entry of kind "bookmark"/);
   });
 });

@@ -142,6 +142,17 @@ describe('WebSocketRelayCore', () => {
     expect(core.handle(send('client', 'more'))).toEqual([{ type: 'forward', to: 'server', bytes: bytes('more') }]);
   });
 
+  it('forwards a frame declaring 2^62 payload bytes and records no error: the length is legal (RFC 6455 §5.2)', () => {
+    const { run } = relay();
+    const huge = '\x82\x7f\x40\x00\x00\x00\x00\x00\x00\x00';
+    const actions = run([send('client', huge), send('client', 'payload bytes')]);
+    expect(actions.filter((action) => action.type === 'forward')).toEqual([
+      { type: 'forward', to: 'server', bytes: bytes(huge) },
+      { type: 'forward', to: 'server', bytes: bytes('payload bytes') },
+    ]);
+    expect(actions.filter((action) => action.type === 'error')).toEqual([]);
+  });
+
   it('forwards but no longer parses once recording stopped; stop records RECORDING_STOPPED', () => {
     const stopped = relay(true).run([send('server', serverHi)]);
     expect(stopped).toEqual([{ type: 'forward', to: 'client', bytes: bytes(serverHi) }]);

@@ -202,11 +202,15 @@ describe('FrameParser unparseable streams', () => {
     expect(parser.retainedBytes).toBe(0);
   });
 
-  it('stops on a length above Number.MAX_SAFE_INTEGER', () => {
+  it.each([2n ** 53n, 2n ** 62n, 2n ** 63n - 1n])('parses a legal length above Number.MAX_SAFE_INTEGER (%s) as a length and reads its payload', (declared) => {
+    // RFC 6455 §5.2: a 64-bit length is legal up to 2^63 - 1; only the most significant bit must be 0.
     const parser = new FrameParser({ maxRetain: 10 });
-    const events = parser.push(encodeFrame({ opcode: 2, declaredLength: 2n ** 53n }));
-    expect(events.map((e) => e.type === 'error' && e.error.code)).toEqual(['WS_STREAM_UNPARSEABLE']);
-    expect(parser.stopped).toBe(true);
+    expect(parser.push(encodeFrame({ opcode: 2, declaredLength: declared }))).toEqual([]);
+    expect(parser.stopped).toBe(false);
+    // A megabyte of its payload: all of it payload, only maxRetain bytes kept.
+    for (let i = 0; i < 16; i++) expect(parser.push(new Uint8Array(64 * 1024).fill(0x61))).toEqual([]);
+    expect(parser.stopped).toBe(false);
+    expect(parser.retainedBytes).toBeLessThanOrEqual(10);
   });
 
   it('accepts a length of exactly Number.MAX_SAFE_INTEGER and waits for it', () => {
