@@ -27,6 +27,7 @@ const SMUGGLING_REQUESTS: Array<[string, string, 'head' | 'body']> = [
   [
     'Transfer-Encoding and Content-Length (TE.CL)',
     'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\n',
+    'head',
   ],
   ['two different Content-Length headers', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!', 'head'],
   ['a Content-Length list that disagrees', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 6\r\n\r\nhello!', 'head'],
