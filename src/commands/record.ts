@@ -9,7 +9,16 @@ import { startRecording, summaryLine, type RecordOptions } from '../record/recor
 
 /** Run `wstape record` until Ctrl-C; returns the exit code. */
 export async function runRecord(options: RecordOptions, io: Io): Promise<number> {
-  const session = await startRecording(options, io);
+  // The handlers go in before anything starts: a Ctrl-C the moment "Ctrl-C stops" is printed (or
+  // while the proxy is still binding) must close the archive, not meet Node's default of exiting.
+  const stopRequested = untilSignal();
+  let session;
+  try {
+    session = await startRecording(options, io);
+  } catch (error) {
+    stopRequested.cancel();
+    throw error;
+  }
   // session.target, not options.target: with --redact, a token in the URL is not printed either.
   const mode = options.target ? `reverse proxy for ${session.target ?? options.target}${options.tls ? ', serving TLS' : ''}` : 'forward proxy';
   io.stderr.write(`wstape: recording on ${session.url} (${mode})\n`);
@@ -19,20 +28,30 @@ export async function runRecord(options: RecordOptions, io: Io): Promise<number>
   } else {
     io.stderr.write(`wstape: connect clients to ${session.url.replace(/^http/, 'ws')}/... instead of the target; Ctrl-C stops\n`);
   }
-  await new Promise<void>((resolve) => {
-    const onSignal = (): void => {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  await stopRequested.signalled;
   const trailer = await session.stop();
   // The counts are what the archive holds; after a write error (already reported, once) that is
   // less than what passed through, and the exit code says the archive could not be written.
   io.stderr.write(`${summaryLine(trailer, session.path, session.recorder.entriesLost)}\n`);
   return session.recorder.writeError ? EXIT_IO : EXIT_OK;
+}
+
+/** Resolves on the first SIGINT or SIGTERM; cancel() removes the handlers without waiting. */
+function untilSignal(): { signalled: Promise<void>; cancel: () => void } {
+  let onSignal = (): void => {};
+  const signalled = new Promise<void>((resolve) => {
+    onSignal = (): void => {
+      cancel();
+      resolve();
+    };
+  });
+  const cancel = (): void => {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return { signalled, cancel };
 }
 
 export const recordCommand: CommandModule<object, RecordOptions> = {

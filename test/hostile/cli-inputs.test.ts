@@ -309,9 +309,8 @@ async function startRecord(dir: string, args: string[]): Promise<{ started: stri
       stderr += String(chunk);
       if (/Ctrl-C stops/.test(stderr)) {
         clearTimeout(timer);
-        // A SIGINT sent the moment this line arrives can still find no handler (see the report
-        // of issue 10): give the recorder a moment to install it.
-        setTimeout(resolve, 200);
+        // A SIGINT sent the moment this line arrives must stop it cleanly (test/commands/record-signal.test.ts).
+        resolve();
       }
     });
     child.on('close', () => reject(new Error(`record exited: ${stderr}`)));
