@@ -2,10 +2,12 @@
  * Plays one side of a recorded conversation against a live peer, in lockstep.
  *
  * The recording is walked in capture order. A peer frame is waited for (it must arrive before
- * anything recorded after it is sent). One of our frames is sent after the recorded gap from the
- * event just before it in the recording, measured from when that event happened in this replay:
- * the arrival of the peer's frame it answered, or our previous send (so a server's unprompted
- * ticker keeps its recorded offsets). `speed` scales the gaps; Infinity sends as soon as allowed.
+ * anything recorded after it is sent). Each of our frames is sent at its recorded offset from the
+ * last peer frame before it (or from the start), measured from when that peer frame arrived in
+ * this replay. The offset is not chained from our previous send: a timer that fires late (a busy
+ * machine) delays that one frame, and the frames after it keep their recorded offsets, as a
+ * server's unprompted ticker does. `speed` scales the offsets; Infinity sends as soon as allowed.
+ * A frame is never sent early: timers count whole milliseconds, so the wait is rounded up.
  *
  * With `strict`, every peer frame is compared with the recorded one (compareFrames: type and
  * payload, JSON structurally, with the ignore rules); the first divergence is kept and reported.
@@ -66,9 +68,13 @@ export interface PlayerResult {
 }
 
 const now = (): number => performance.now();
-/** Wait `ms`; not at all when it is due already (a timer would cost at least a millisecond). */
+/**
+ * Wait `ms`, rounded up to the whole milliseconds timers count (less a microsecond, the archive's
+ * resolution, so that float noise in 1.12 - 1.0 does not add one); not at all when it is due.
+ */
 const sleep = async (ms: number): Promise<void> => {
-  if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+  const wait = Math.ceil(ms - 0.001);
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 };
 
 export class ConversationPlayer {
@@ -138,8 +144,12 @@ export class ConversationPlayer {
   async play(): Promise<PlayerResult> {
     const { speed } = this.options;
     const scale = (seconds: number): number => (Number.isFinite(speed) ? (seconds * 1000) / speed : 0);
+    // The anchor: the last peer frame (or the start), in the recording and in this replay.
     let anchorReplay = now();
     let anchorRecorded = this.conversation.frames[0]?.elapsed ?? this.conversation.connection.elapsed;
+    // The event just before the next frame, for the gap samples.
+    let previousReplay = anchorReplay;
+    let previousRecorded = anchorRecorded;
     let peerSeen = 0;
     let sent = 0;
     let missing = 0;
@@ -159,10 +169,11 @@ export class ConversationPlayer {
         }
         peerSeen += 1;
         anchorRecorded = frame.elapsed;
+        previousReplay = anchorReplay;
+        previousRecorded = anchorRecorded;
         continue;
       }
-      const recordedGap = frame.elapsed - anchorRecorded;
-      await sleep(anchorReplay + scale(recordedGap) - now());
+      await sleep(anchorReplay + scale(frame.elapsed - anchorRecorded) - now());
       if (this.stopped) break;
       const bytes = this.outgoing.encode(frame);
       const sentAt = now();
@@ -170,12 +181,13 @@ export class ConversationPlayer {
         this.io.send(bytes);
         sent += 1;
       }
-      gaps.push({ recorded: recordedGap * 1000, replayed: sentAt - anchorReplay });
-      anchorReplay = sentAt;
-      anchorRecorded = frame.elapsed;
+      gaps.push({ recorded: (frame.elapsed - previousRecorded) * 1000, replayed: sentAt - previousReplay });
+      previousReplay = sentAt;
+      previousRecorded = frame.elapsed;
     }
 
-    await this.endAsRecorded(scale(this.conversation.end ? this.conversation.end.elapsed - anchorRecorded : 0));
+    const endAt = this.conversation.end ? anchorReplay + scale(this.conversation.end.elapsed - anchorRecorded) - now() : 0;
+    await this.endAsRecorded(endAt);
     return { sent, received: this.arrivals.length, divergence: this.divergence, missing, gaps };
   }
 
