@@ -78,11 +78,11 @@ export interface MessageContext {
    * text, a Uint8Array as binary. It is sent after the message being decided (or at once, when
    * nothing is being decided in that direction), never inside a fragmented message.
    */
-  send(dir: Direction, payload: string | Uint8Array): void;
+  send: (dir: Direction, payload: string | Uint8Array) => void;
   /** Close both sides with a close handshake: each peer gets a close frame with this code (default 1000). */
-  close(code?: number, reason?: string): void;
+  close: (code?: number, reason?: string) => void;
   /** Drop both TCP connections at once, with no close frame: each peer sees 1006. */
-  abort(): void;
+  abort: () => void;
   /** A place for the script's own per-connection state; wstape never reads it. */
   state: Record<string, unknown>;
 }
@@ -126,15 +126,15 @@ type MaybePromise<T> = T | Promise<T>;
 /** A `--script` module's exports (all optional). */
 export interface Hooks {
   /** A WebSocket upgrade request arrived; runs before the upstream is reached. */
-  onConnection?(connection: ConnectionInfo): MaybePromise<ConnectionVerdict>;
+  onConnection?: (connection: ConnectionInfo) => MaybePromise<ConnectionVerdict>;
   /** A whole text or binary message arrived; runs once per message, in order per direction. */
-  onMessage?(message: Message, ctx: MessageContext): MaybePromise<MessageVerdict>;
+  onMessage?: (message: Message, ctx: MessageContext) => MaybePromise<MessageVerdict>;
   /** A ping or pong arrived (synchronous: control frames are never held for long). */
-  onControl?(frame: ControlFrame, ctx: MessageContext): ControlVerdict;
+  onControl?: (frame: ControlFrame, ctx: MessageContext) => ControlVerdict;
   /** A plain HTTP request arrived (not an upgrade), with its body. */
-  onRequest?(request: HttpRequest): MaybePromise<RequestVerdict>;
+  onRequest?: (request: HttpRequest) => MaybePromise<RequestVerdict>;
   /** The upstream's response to a plain HTTP request, with its body. */
-  onResponse?(response: HttpResponse, request: HttpRequest): MaybePromise<ResponseVerdict>;
+  onResponse?: (response: HttpResponse, request: HttpRequest) => MaybePromise<ResponseVerdict>;
 }
 
 /** Who acted, as the archive records it (`by`): a --script, a flag, or `wstape send`/`close`. */
