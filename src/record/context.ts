@@ -6,6 +6,8 @@
  */
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { HookChain } from '../intervene/chain.js';
+import type { LiveConnections } from '../intervene/live.js';
 import type { LeafProvider } from './client-tls.js';
 import type { HttpRoute, ProxyLimits, SocketAddress } from './http-proxy-core.js';
 import type { Recorder } from './recorder.js';
@@ -45,4 +47,8 @@ export interface ProxyContext {
   isOwnAddress: (remote: SocketAddress) => boolean;
   /** The header and idle timeouts of HTTP sessions. */
   limits: ProxyLimits;
+  /** The --script hooks and flags, or null: with none, every connection keeps the byte-exact path. */
+  hooks: HookChain | null;
+  /** Open WebSocket connections, for `wstape send` and `wstape close`. */
+  live: LiveConnections;
 }

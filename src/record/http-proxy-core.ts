@@ -124,7 +124,7 @@ export type ProxyAction =
   /** Append an error entry to the archive (and flush). */
   | { type: 'error'; code: RecorderErrorCode; message: string }
   /** Hand both sockets to a WebSocket relay for connection `id`; the core is done. */
-  | { type: 'websocket'; id: string; deflate: DeflateParams | null; clientBytes: Uint8Array; serverBytes: Uint8Array }
+  | { type: 'websocket'; id: string; deflate: DeflateParams | null; clientBytes: Uint8Array; serverBytes: Uint8Array; connection: ConnectionEntry }
   /** Hand both sockets to an opaque tunnel relay for tunnel `id`; the core is done. */
   | { type: 'tunnel'; id: string; clientBytes: Uint8Array; serverBytes: Uint8Array }
   /** Intercept the client's TLS (the ClientHello is `hello`) over the open upstream; the core is done. */
@@ -489,22 +489,21 @@ export class HttpProxyCore {
     const id = this.recorder.nextId('c');
     const extensions = headerValue(response.headers, 'sec-websocket-extensions') ?? null;
     const deflate = negotiatedDeflate(extensions ?? undefined);
-    this.actions.push({
-      type: 'record',
-      entry: {
-        kind: 'connection',
-        id,
-        ...this.exchangeRecord(exchange),
-        response: responseRecord(response),
-        subprotocol: headerValue(response.headers, 'sec-websocket-protocol') ?? null,
-        extensions,
-        permessageDeflate: deflate,
-      },
-    });
+    const connection: ConnectionEntry = {
+      kind: 'connection',
+      id,
+      ...this.exchangeRecord(exchange),
+      response: responseRecord(response),
+      subprotocol: headerValue(response.headers, 'sec-websocket-protocol') ?? null,
+      extensions,
+      permessageDeflate: deflate,
+    };
+    this.actions.push({ type: 'record', entry: connection });
     this.write('client', responseHead);
     this.handOff({
       type: 'websocket',
       id,
+      connection,
       deflate,
       clientBytes: this.requests.takeDetachedBytes(),
       serverBytes: this.responses.takeDetachedBytes(),

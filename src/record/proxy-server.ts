@@ -6,6 +6,8 @@
 import net from 'node:net';
 import os from 'node:os';
 import { cliError } from '../errors.js';
+import type { HookChain } from '../intervene/chain.js';
+import { LiveConnections } from '../intervene/live.js';
 import { acceptClientTls, clientTlsFailure, type LeafProvider } from './client-tls.js';
 import type { ProxyContext, Route, Stoppable, TlsSettings } from './context.js';
 import { DEFAULT_LIMITS, type ProxyLimits, type SocketAddress } from './http-proxy-core.js';
@@ -30,6 +32,10 @@ export interface ProxyServerOptions {
   tls: TlsSettings;
   /** Header and idle timeouts (--header-timeout, --idle-timeout); DEFAULT_LIMITS when absent. */
   limits?: ProxyLimits;
+  /** --script hooks and flags; none: every connection keeps the byte-exact path. */
+  hooks?: HookChain | null;
+  /** Where open WebSocket connections register for `wstape send`/`close` (default: a new registry). */
+  live?: LiveConnections;
 }
 
 export class ProxyServer {
@@ -64,6 +70,8 @@ export class ProxyServer {
       },
       isOwnAddress: (remote) => this.isOwn(remote),
       limits: { ...DEFAULT_LIMITS, ...options.limits },
+      hooks: options.hooks ?? null,
+      live: options.live ?? new LiveConnections(),
     };
     // Half-open: each direction's end is relayed on its own, as the peers sent it.
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
