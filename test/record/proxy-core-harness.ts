@@ -134,6 +134,14 @@ export function transcript(scenario: Scenario, cuts: (step: number, length: numb
           delete detail.clientBytes;
           delete detail.serverBytes;
           delete detail.hello;
+          // The connection entry is in the transcript already, as the record before the hand-off.
+          if ('connection' in rest) {
+            const entry = JSON.stringify(rest.connection);
+            if (!items.some((item) => 'record' in item && JSON.stringify(item.record) === entry)) {
+              throw new Error('the websocket hand-off carries a connection entry that was not recorded');
+            }
+            delete detail.connection;
+          }
           handedOff = { handOff: type, detail, clientBytes, serverBytes };
           items.push(handedOff);
         }
