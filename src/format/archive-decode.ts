@@ -20,11 +20,15 @@ export interface Migration {
 }
 
 /**
- * Step migrations keyed by the version they upgrade from: MIGRATIONS[1] would turn a version 1
- * archive into version 2. Empty while version 1 is the only version. When ARCHIVE_VERSION is
- * bumped, add the step here and keep the old version's fixture under fixtures/archives/.
+ * Step migrations keyed by the version they upgrade from: MIGRATIONS[1] turns a version 1 archive
+ * into version 2. When ARCHIVE_VERSION is bumped, add the step here and keep the old version's
+ * fixture under fixtures/archives/ (each is read by test/format/archive-versions.test.ts).
  */
-export const MIGRATIONS: Readonly<Record<number, Migration>> = {};
+export const MIGRATIONS: Readonly<Record<number, Migration>> = {
+  // Version 2 only added things (frame actions, `closedBy: "wstape"`, error codes): every version
+  // 1 entry is a valid version 2 entry that says wstape changed nothing.
+  1: { header: (value) => ({ ...value, version: 2 }), entry: (value) => value, trailer: (value) => value },
+};
 
 /** Raw JSON objects at the top level of an archive that are not part of the header. */
 const NON_HEADER_FIELDS = new Set(['entries', 'stoppedAt', 'summary']);

@@ -48,6 +48,15 @@ export const RECORDER_ERROR_CODES = [
   'CA_UNAVAILABLE',
   // A connection was still open when recording stopped; the recorder closed it.
   'RECORDING_STOPPED',
+  // A --script hook threw or rejected: what it was deciding went on unchanged.
+  'HOOK_ERROR',
+  // A --script hook did not settle within --hook-timeout: what it was deciding went on unchanged.
+  'HOOK_TIMEOUT',
+  // A --script hook returned something outside its contract (docs/HOOKS.md): ignored, unchanged.
+  'HOOK_RESULT',
+  // Hooks were not asked: a message or body too large to hold (over --max-payload), or one that
+  // could not be read (not inflated); it went on unchanged.
+  'HOOK_SKIPPED',
   ...STREAM_ERROR_CODES,
 ] as const;
 

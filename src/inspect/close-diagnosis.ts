@@ -14,6 +14,7 @@
 import { CloseCode, closeCodeName } from '../wire/close-codes.js';
 import { otherSide, SIDES, type Side } from '../wire/side.js';
 import { formatDuration } from '../output/units.js';
+import type { Actor, Closer } from '../format/schema.js';
 
 export type { Side } from '../wire/side.js';
 
@@ -43,7 +44,9 @@ export interface KeepAliveSide {
 export interface CloseFacts {
   closeCode: number | null;
   closeReason: string;
-  closedBy: Side | null;
+  closedBy: Closer | null;
+  /** When wstape closed it: who told it to. */
+  closedVia?: Actor;
   droppedBy: Side;
   clean: boolean;
   /** Seconds from the last frame (or, without frames, the connection's start) to the end. */
@@ -110,9 +113,20 @@ export function closeCodeHint(code: number, by: Side, facts: Pick<CloseFacts, 'l
   }
 }
 
+/** wstape ended the connection itself: say so first, since no peer chose this. */
+function wstapeSentence(facts: CloseFacts): string {
+  const via =
+    facts.closedVia === 'script' ? 'a --script hook' : facts.closedVia === 'flag' ? 'a flag' : facts.closedVia === 'control' ? '`wstape close`' : 'wstape';
+  if (facts.closeCode === CloseCode.AbnormalClosure || facts.closeCode === null) {
+    return `wstape aborted the connection (asked by ${via}): both TCP connections were dropped without a close frame, so each peer saw 1006`;
+  }
+  const reason = facts.closeReason !== '' ? ` ${JSON.stringify(facts.closeReason)}` : '';
+  return `wstape closed the connection with ${facts.closeCode} (${closeCodeName(facts.closeCode)})${reason}, asked by ${via}: each peer got that close frame from wstape${facts.clean ? ' and answered it' : ''}`;
+}
+
 function closeFrameSentence(facts: CloseFacts): string {
   const code = facts.closeCode as number;
-  const by = facts.closedBy ?? facts.droppedBy;
+  const by = facts.closedBy === 'wstape' || facts.closedBy === null ? facts.droppedBy : facts.closedBy;
   const to = otherSide(by);
   const reason = facts.closeReason !== '' ? ` ${JSON.stringify(facts.closeReason)}` : '';
   let sentence = `${by} closed with ${code} (${closeCodeName(code)})${reason}`;
@@ -175,6 +189,7 @@ function abnormalSentence(facts: CloseFacts): string {
 
 /** One sentence on how the connection ended, e.g. for 1006: who dropped it, and the likely cause. */
 export function diagnoseClose(facts: CloseFacts): string {
+  if (facts.closedBy === 'wstape') return wstapeSentence(facts);
   if (facts.closeCode === CloseCode.AbnormalClosure || facts.closeCode === null) return abnormalSentence(facts);
   return closeFrameSentence(facts);
 }

@@ -4,7 +4,7 @@
  * the number of frames. The `--json` field contract is documented in src/commands/list.ts and
  * the README.
  */
-import type { Entry } from '../format/schema.js';
+import type { Closer, Entry } from '../format/schema.js';
 
 export type ListKind = 'websocket' | 'http' | 'tunnel';
 
@@ -19,7 +19,7 @@ export interface ListRow {
   bytesOut: number;
   bytesIn: number;
   closeCode: number | null;
-  closedBy: 'client' | 'server' | null;
+  closedBy: Closer | null;
   time: string;
   duration: number | null;
   method: string | null;

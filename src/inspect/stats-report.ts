@@ -3,7 +3,7 @@
  * also what `stats --json` prints, field for field and in this order (src/commands/stats.ts
  * documents each field). Add fields, never rename them.
  */
-import type { FrameType } from '../format/schema.js';
+import type { Actor, Closer, FrameType } from '../format/schema.js';
 import type { Direction } from '../wire/side.js';
 import type { KeepAliveSide, Side } from './close-diagnosis.js';
 
@@ -68,7 +68,9 @@ export interface CloseStats {
   code: number | null;
   name: string | null;
   reason: string;
-  closedBy: Side | null;
+  closedBy: Closer | null;
+  /** When closedBy is wstape: a --script hook, a flag, or `wstape close`. */
+  closedVia?: Actor;
   droppedBy: Side;
   clean: boolean;
   /** When the connection ended. */

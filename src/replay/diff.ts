@@ -40,9 +40,9 @@
  * alignment itself costs O(D²) for D edits and gives up above MAX_EDITS (then the differing
  * middle of the direction is compared position by position).
  */
-import type { FrameType } from '../format/schema.js';
+import type { Closer, FrameType } from '../format/schema.js';
 import { CloseCode } from '../wire/close-codes.js';
-import { DIRECTIONS, senderOf, type Direction, type Side } from '../wire/side.js';
+import { DIRECTIONS, senderOf, type Direction } from '../wire/side.js';
 import { compareFrames, frameKey, maskText, renderFrame, type FrameView, type IgnoreRules, type JsonChange } from './match.js';
 
 /** A frame as diff needs it: what matching looks at, plus where and when it was. */
@@ -59,7 +59,7 @@ export interface CloseOutcome {
   /** The first close frame's code, 1005 for one without a code, 1006 for none at all. */
   code: number | null;
   reason: string;
-  closedBy: Side | null;
+  closedBy: Closer | null;
 }
 
 /** One WebSocket connection's conversation. */

@@ -56,7 +56,7 @@ describe('import', () => {
     const reader = await openArchive(out);
     expect(reader.header).toEqual({
       format: 'wstape',
-      version: 1,
+      version: 2,
       creator: { name: 'wstape', version: PACKAGE_VERSION },
       startedAt: '2024-11-25T10:30:01.900Z',
     });

@@ -7,13 +7,20 @@ import { frame, header, trailer } from './helpers.js';
 describe('checkHeader', () => {
   it('needs no migration for the current version', () => {
     expect(checkHeader('x', { ...header })).toEqual([]);
-    expect(MIGRATIONS).toEqual({}); // version 1 is the only version so far
+  });
+
+  it('migrates version 1 in one step, which only renumbers the header (version 2 only added things)', () => {
+    const steps = checkHeader('x', { ...header, version: 1 });
+    expect(steps).toEqual([MIGRATIONS[1]]);
+    expect(steps[0]!.header({ ...header, version: 1 })).toEqual({ ...header, version: 2 });
+    const entry = frame(0, 'a');
+    expect(steps[0]!.entry(entry)).toBe(entry);
   });
 
   it.each([
     [{ format: 'har', version: 1 }, 'ERR_ARCHIVE_FORMAT'],
     [{ version: 1 }, 'ERR_ARCHIVE_FORMAT'],
-    [{ format: 'wstape', version: 2 }, 'ERR_ARCHIVE_VERSION'],
+    [{ format: 'wstape', version: 3 }, 'ERR_ARCHIVE_VERSION'],
     [{ format: 'wstape', version: 0 }, 'ERR_ARCHIVE_DAMAGED'],
     [{ format: 'wstape' }, 'ERR_ARCHIVE_DAMAGED'],
   ])('%j is %s', (raw, code) => {

@@ -16,12 +16,12 @@ describe('archive line layout', () => {
       '],' + JSON.stringify(trailer).slice(1),
       '',
     ]);
-    expect(lines[0]).toMatch(/^\{"format":"wstape","version":1,/);
+    expect(lines[0]).toMatch(/^\{"format":"wstape","version":2,/);
   });
 
   it('puts format and version first whatever order the header was built in', () => {
-    const reordered = { startedAt: header.startedAt, creator: header.creator, version: 1, format: 'wstape' } as const;
-    expect(headerLine(reordered)).toMatch(/^\{"format":"wstape","version":1,"startedAt":/);
+    const reordered = { startedAt: header.startedAt, creator: header.creator, version: 2, format: 'wstape' } as const;
+    expect(headerLine(reordered)).toMatch(/^\{"format":"wstape","version":2,"startedAt":/);
   });
 
   it('forms one valid JSON document that matches archiveSchema, with and without entries', () => {

@@ -1,9 +1,10 @@
+import { z } from 'zod';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entryLine, headerLine, trailerLine } from '../../src/format/archive-lines.js';
 import { openArchive, openArchiveBytes, type ArchiveReader, type OpenArchiveOptions } from '../../src/format/archive-reader.js';
-import { archiveSchema, type Entry } from '../../src/format/schema.js';
+import { ARCHIVE_VERSION, archiveSchema, type Entry } from '../../src/format/schema.js';
 import { FIXTURES, frame, header, readAll, sampleEntries, thrown, trailer, useTmpDir } from './helpers.js';
 
 const tmp = useTmpDir();
@@ -27,9 +28,9 @@ async function open(path: string): Promise<{ reader: ArchiveReader; warnings: st
 describe('the v1 fixture (kept and read forever)', () => {
   const path = join(FIXTURES, 'v1-basic.wstape.json');
 
-  it('reads completely, without warnings', async () => {
+  it('reads completely, without warnings, migrated to the current version', async () => {
     const { reader, warnings } = await open(path);
-    expect(reader.header.version).toBe(1);
+    expect(reader.header.version).toBe(ARCHIVE_VERSION);
     expect(reader.header.recorder?.listen).toBe('127.0.0.1:8080');
     expect(reader.complete).toBe(false); // not before entries() finished
     const entries = await readAll(reader);
@@ -53,7 +54,8 @@ describe('the v1 fixture (kept and read forever)', () => {
   });
 
   it('is one valid JSON document matching archiveSchema, with the same entries the reader yields', async () => {
-    const document = archiveSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
+    // As version 1 was: its own literal, everything else as today (version 2 only added fields).
+    const document = archiveSchema.extend({ version: z.literal(1) }).parse(JSON.parse(readFileSync(path, 'utf8')));
     const { reader } = await open(path);
     expect(await readAll(reader)).toEqual(document.entries);
     expect(reader.trailer).toEqual({ stoppedAt: document.stoppedAt, summary: document.summary });
@@ -157,14 +159,36 @@ describe('crash tolerance', () => {
   });
 });
 
+describe('the v2 fixture (kept and read forever)', () => {
+  const path = join(FIXTURES, 'v2-actions.wstape.json');
+
+  it('reads completely, with what wstape did on each frame and who closed', async () => {
+    const { reader, warnings } = await open(path);
+    const entries = await readAll(reader);
+    expect(warnings).toEqual([]);
+    expect(reader.complete).toBe(true);
+    const actions = entries.flatMap((entry) => (entry.kind === 'frame' && entry.action ? [[entry.index, entry.action, entry.by]] : []));
+    expect(actions).toEqual([
+      [1, 'modified', 'script'],
+      [2, 'injected', 'control'],
+      [3, 'delayed', 'flag'],
+      [5, 'dropped', 'flag'],
+      [6, 'injected', 'script'],
+      [7, 'injected', 'script'],
+    ]);
+    const end = entries.find((entry) => entry.kind === 'end');
+    expect(end).toMatchObject({ closedBy: 'wstape', closedVia: 'script', closeCode: 1011 });
+  });
+});
+
 describe('versions', () => {
   it('a newer version is ERR_ARCHIVE_VERSION, even though its entries would not validate', async () => {
-    const error = await thrown(() => openArchive(join(FIXTURES, 'v2-future.wstape.json')));
+    const error = await thrown(() => openArchive(join(FIXTURES, 'v99-future.wstape.json')));
     expect(error.code).toBe('ERR_ARCHIVE_VERSION');
   });
 
   it('tells a newer version from its first line alone, even when that line is cut or laid out differently', async () => {
-    const future = readFileSync(join(FIXTURES, 'v2-future.wstape.json'), 'utf8');
+    const future = readFileSync(join(FIXTURES, 'v99-future.wstape.json'), 'utf8');
     const cut = write('cut-v2.wstape.json', future.slice(0, 40));
     expect((await thrown(() => openArchive(cut))).code).toBe('ERR_ARCHIVE_VERSION');
     const pretty = write('pretty-v2.wstape.json', JSON.stringify(JSON.parse(future), null, 2));

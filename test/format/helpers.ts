@@ -23,7 +23,7 @@ export function useTmpDir(): () => string {
 
 export const header: ArchiveHeader = {
   format: 'wstape',
-  version: 1,
+  version: 2,
   creator: { name: 'wstape', version: '0.1.0' },
   startedAt: '2026-11-25T10:30:00.123Z',
   recorder: { mode: 'reverse', listen: '127.0.0.1:9000', target: 'ws://upstream.test:8080', maxPayload: 1048576 },

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { jsonSchemaFiles } from '../../src/format/json-schema.js';
-import { archiveSchema, entrySchema } from '../../src/format/schema.js';
+import { ARCHIVE_VERSION, archiveSchema, entrySchema } from '../../src/format/schema.js';
 import { FIXTURES } from './helpers.js';
 
 const SCHEMA_DIR = new URL('../../schema/', import.meta.url).pathname;
@@ -25,7 +25,7 @@ describe('the shipped JSON Schema', () => {
 
 describe('fixtures', () => {
   it('every complete fixture of the current version matches archiveSchema', () => {
-    const names = readdirSync(FIXTURES).filter((name) => name.startsWith('v1-'));
+    const names = readdirSync(FIXTURES).filter((name) => name.startsWith(`v${ARCHIVE_VERSION}-`));
     expect(names.length).toBeGreaterThan(0);
     for (const name of names) {
       const document = archiveSchema.parse(JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')));

@@ -341,7 +341,7 @@ describe('bad HAR files', () => {
 
   it('names the path of a value that cannot become a valid archive entry', () => {
     const text = JSON.stringify({
-      log: { entries: [], _wstapeHeader: { format: 'wstape', version: 2, creator: { name: 'wstape', version: '9' }, startedAt: 'x' } },
+      log: { entries: [], _wstapeHeader: { format: 'wstape', version: 3, creator: { name: 'wstape', version: '9' }, startedAt: 'x' } },
     });
     expect(() => parseHarText(text, 'x.har')).toThrow(/log\._wstapeHeader\.version: /);
   });

@@ -17,7 +17,7 @@ export function isoAt(seconds: number): string {
 }
 
 export function header(): ArchiveHeader {
-  return { format: 'wstape', version: 1, creator: { name: 'wstape', version: '0.1.0' }, startedAt: isoAt(0) };
+  return { format: 'wstape', version: 2, creator: { name: 'wstape', version: '0.1.0' }, startedAt: isoAt(0) };
 }
 
 export function connection(id: string, overrides: Partial<ConnectionEntry> = {}): ConnectionEntry {

@@ -639,7 +639,7 @@ describe('output', () => {
     expect((entry as { message: string }).message).toBe('cannot connect to ws://h.test/?api_key=[REDACTED] (ECONNREFUSED)');
     const header = redactor.redactHeader({
       format: 'wstape',
-      version: 1,
+      version: 2,
       creator: { name: 'wstape', version: '0.1.0' },
       startedAt: '2026-01-01T00:00:00.000Z',
       recorder: { mode: 'reverse', listen: '127.0.0.1:1', target: 'wss://h.test/?token=t-1', maxPayload: 1 },
