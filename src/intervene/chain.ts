@@ -85,13 +85,15 @@ export class HookChain {
     return this.list.some(({ hooks }) => hooks.onRequest !== undefined || hooks.onResponse !== undefined);
   }
 
-  async decideMessage(message: Message, ctx: MessageContext): Promise<MessageDecision> {
+  /** `ctx`: the context, or one per actor (so what a flag injects is recorded `by: "flag"`). */
+  async decideMessage(message: Message, ctx: MessageContext | ((by: Actor) => MessageContext)): Promise<MessageDecision> {
     const decision: MessageDecision = { outcome: 'unchanged', delayMs: 0, by: null, failures: [] };
     let current: Message = message;
     for (const named of this.list) {
       const hook = named.hooks.onMessage;
       if (!hook) continue;
-      const outcome = await this.call(named, 'onMessage', () => hook.call(named.hooks, { ...current }, ctx));
+      const context = typeof ctx === 'function' ? ctx(named.by) : ctx;
+      const outcome = await this.call(named, 'onMessage', () => hook.call(named.hooks, { ...current }, context));
       if (!outcome.ok) {
         decision.failures.push(outcome.failure);
         continue;
@@ -125,16 +127,20 @@ export class HookChain {
   }
 
   /** onControl is synchronous: a ping or pong is never held for a promise. */
-  decideControl(frame: ControlFrame, ctx: MessageContext): ControlDecision {
+  decideControl(frame: ControlFrame, ctx: MessageContext | ((by: Actor) => MessageContext)): ControlDecision {
     const decision: ControlDecision = { drop: false, by: null, failures: [] };
     for (const named of this.list) {
       const hook = named.hooks.onControl;
       if (!hook) continue;
       let value: unknown;
       try {
-        value = hook.call(named.hooks, { ...frame }, ctx);
+        value = hook.call(named.hooks, { ...frame }, typeof ctx === 'function' ? ctx(named.by) : ctx);
       } catch (error) {
-        decision.failures.push({ code: 'HOOK_ERROR', hook: hookName(named, 'onControl'), message: describeError(error) });
+        decision.failures.push({
+          code: 'HOOK_ERROR',
+          hook: hookName(named, 'onControl'),
+          message: `${hookName(named, 'onControl')} failed: ${describeError(error)}`,
+        });
         continue;
       }
       if (value === null) {
@@ -255,11 +261,14 @@ export class HookChain {
       });
       const settled = Promise.resolve(value).then(
         (resolved): Outcome<unknown> => ({ ok: true, value: resolved }),
-        (error: unknown): Outcome<unknown> => ({ ok: false, failure: { code: 'HOOK_ERROR', hook: label, message: describeError(error) } }),
+        (error: unknown): Outcome<unknown> => ({
+          ok: false,
+          failure: { code: 'HOOK_ERROR', hook: label, message: `${label} failed: ${describeError(error)}` },
+        }),
       );
       return await Promise.race([settled, timeout]);
     } catch (error) {
-      return { ok: false, failure: { code: 'HOOK_ERROR', hook: label, message: describeError(error) } };
+      return { ok: false, failure: { code: 'HOOK_ERROR', hook: label, message: `${label} failed: ${describeError(error)}` } };
     } finally {
       clearTimeout(timer);
     }
@@ -271,6 +280,9 @@ function readMessageVerdict(value: unknown): { payload: Payload | null | undefin
   const payload = readPayload(value);
   if (payload !== 'invalid') return { payload, delayMs: 0 };
   if (!isRecord(value) || isThenable(value)) return 'invalid';
+  // Only { delay, payload }: an object with other fields is a mistake to report, not a pass.
+  const keys = Object.keys(value);
+  if (keys.length === 0 || keys.some((key) => key !== 'delay' && key !== 'payload')) return 'invalid';
   const delay = value.delay ?? 0;
   if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) return 'invalid';
   const replacement = 'payload' in value && value.payload !== undefined ? readPayload(value.payload) : undefined;

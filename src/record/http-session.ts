@@ -141,7 +141,10 @@ export class HttpSession implements Stoppable {
         // The relay options both kinds share: the sockets, the early bytes, and the end.
         const { id, clientBytes, serverBytes } = action;
         const shared = { recorder, id, client: this.client, upstream: this.handOff(), clientBytes, serverBytes, onDone: () => untrack() };
-        const relay = action.type === 'websocket' ? new WebSocketRelay({ ...shared, deflate: action.deflate }) : relayTunnel(shared);
+        const relay =
+          action.type === 'websocket'
+            ? new WebSocketRelay({ ...shared, deflate: action.deflate, connection: action.connection, hooks: this.ctx.hooks, live: this.ctx.live })
+            : relayTunnel(shared);
         const untrack = this.ctx.track(relay);
         break;
       }

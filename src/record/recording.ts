@@ -8,6 +8,8 @@ import { readFileSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { cliError } from '../errors.js';
+import { HookChain } from '../intervene/chain.js';
+import { DEFAULT_HOOK_TIMEOUT_MS, type NamedHooks } from '../intervene/hooks.js';
 import { ARCHIVE_FORMAT, ARCHIVE_VERSION, type ArchiveHeader, type ArchiveTrailer } from '../format/schema.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import { useColor, type Io } from '../io.js';
@@ -164,7 +166,11 @@ export function tlsSettings(options: RecordOptions, io: Io): TlsSettings {
  * checked before anything is opened, and the archive is created only once the server listens: a
  * recording that cannot start leaves no file behind, so the same command can be run again.
  */
-export async function startRecording(options: RecordOptions, io: Io, extra: { overwrite?: boolean } = {}): Promise<RecordingSession> {
+export async function startRecording(
+  options: RecordOptions,
+  io: Io,
+  extra: { overwrite?: boolean; hooks?: NamedHooks[]; hookTimeoutMs?: number } = {},
+): Promise<RecordingSession> {
   const port = parsePort(options.port);
   const maxPayload = parseMaxPayload(options.maxPayload);
   const target = options.target ? parseTarget(options.target) : undefined;
@@ -217,6 +223,7 @@ export async function startRecording(options: RecordOptions, io: Io, extra: { ov
     port,
     tls,
     limits,
+    hooks: extra.hooks && extra.hooks.length > 0 ? new HookChain(extra.hooks, extra.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS) : null,
     ...(target ? { target: target.address } : {}),
     ...(target?.secure ? { targetTls: { servername: target.address.host, insecure: tls.insecure, extraCa: tls.extraCa } } : {}),
     ...(options.tls ? { serveTls: { defaultHost: options.host } } : {}),

@@ -10,18 +10,25 @@
  * Bytes of a frame the chunk does not complete are forwarded before that frame has an entry: its
  * record comes with the chunk that completes it. Forwarding never waits for more bytes.
  *
- * In the relay's one forwarding mode today, `original`, each chunk goes to the other side exactly
- * as it arrived. Live intervention (modify, drop, inject) will add a mode that forwards re-encoded
- * frames instead; the byte-exact path stays this one branch.
+ * Two forwarding modes. A connection nobody acts on forwards each chunk exactly as it arrived,
+ * in the callback it arrived in: the byte-exact path, one branch. A connection that hooks watch
+ * (--script, flags), or that `wstape send`/`close` reached, goes through a WebSocketGate per
+ * direction (websocket-gate.ts), which holds whole messages until the hooks decided, and forwards
+ * original bytes for what is unchanged and new frames for what changed. A connection switches
+ * to the gates at a message boundary: the bytes of a message already on their way keep going.
  */
-import type { EndEntry, FrameEntry } from '../format/schema.js';
+import type { Closer, EndEntry, FrameEntry } from '../format/schema.js';
+import type { MessageDecision } from '../intervene/chain.js';
+import type { Actor, ControlFrame, Direction, Message } from '../intervene/hooks.js';
 import type { RecorderErrorCode } from '../format/error-codes.js';
 import { StreamObserver } from '../wire/stream-observer.js';
 import { CloseCode } from '../wire/close-codes.js';
-import { directionOf, otherSide, type Side } from '../wire/side.js';
+import { Opcode } from '../wire/opcodes.js';
+import { directionOf, otherSide, senderOf, type Side } from '../wire/side.js';
 import type { DeflateParams, ObservedFrame } from '../wire/types.js';
 import type { Stamp } from './clock.js';
 import { asBuffer } from './payload.js';
+import { WebSocketGate, type GateOutput } from './websocket-gate.js';
 
 /** What happened on the relay's sockets. `side` names the socket: the client's or the server's. */
 export type RelayEvent =
@@ -33,7 +40,17 @@ export type RelayEvent =
   /** The side's socket is closed. */
   | { type: 'closed'; side: Side }
   /** Recording is stopping while the connection is open. */
-  | { type: 'stop' };
+  | { type: 'stop' }
+  /** The hooks decided message `seq` of what `side` sent (after a `decide` action). */
+  | { type: 'decided'; side: Side; seq: number; decision: MessageDecision }
+  /** The delay a `set-timer` action asked for is over. */
+  | { type: 'timer'; side: Side; seq: number }
+  /** Send a message of wstape's own towards the server ("out") or the client ("in"). */
+  | { type: 'inject'; dir: Direction; payload: string | Uint8Array; by: Actor }
+  /** Close both sides with close frames of wstape's own. */
+  | { type: 'close-both'; code: number; reason: string; by: Actor }
+  /** Drop both TCP connections now (each peer sees 1006). */
+  | { type: 'abort'; by: Actor };
 
 export type RelayAction =
   /** Write bytes to a side (backpressure pauses the other). */
@@ -48,7 +65,14 @@ export type RelayAction =
   /** Close a side: `end` after what was written, or `destroy` at once. */
   | { type: 'close'; side: Side; how: 'end' | 'destroy' }
   /** Both sockets are closed and the end is recorded. */
-  | { type: 'done' };
+  | { type: 'done' }
+  /** Ask the hooks about a message `side` sent; answer with a `decided` event. */
+  | { type: 'decide'; side: Side; seq: number; message: Message }
+  /** Hold message `seq` of `side` for `ms`; answer with a `timer` event. */
+  | { type: 'set-timer'; side: Side; seq: number; ms: number }
+  /** Stop reading from `side` while its messages wait for the hooks, and start again. */
+  | { type: 'pause'; side: Side }
+  | { type: 'resume'; side: Side };
 
 /** What the relay core needs of the recorder (Recorder is one). */
 export interface RelayRecorder {
@@ -63,6 +87,11 @@ export interface WebSocketRelayCoreOptions {
   /** The connection's id (c1, c2...). */
   id: string;
   deflate: DeflateParams | null;
+  /**
+   * Hooks that watch this connection's messages (null: the byte-exact path until `wstape send`
+   * or `close` reaches it). `control` is onControl, synchronous, for pings and pongs.
+   */
+  intervention?: { control: ((frame: ControlFrame) => { drop: boolean; by: Actor | null }) | null } | null;
 }
 
 export class WebSocketRelayCore {
@@ -72,7 +101,17 @@ export class WebSocketRelayCore {
   private index = 0;
   private bytesOut = 0;
   private bytesIn = 0;
-  private firstClose: { side: Side; code: number; reason: string } | null = null;
+  private firstClose: { side: Closer; code: number; reason: string } | null = null;
+  /** wstape closed or aborted the connection itself, told by this actor. */
+  private closedVia: Actor | null = null;
+  private aborted = false;
+  /** Per direction while gated; null on the byte-exact path. */
+  private gates: Record<Side, WebSocketGate> | null = null;
+  private readonly control: ((frame: ControlFrame) => { drop: boolean; by: Actor | null }) | null;
+  private readonly deflate: DeflateParams | null;
+  /** Per sender: bytes of a frame not complete yet, and whether a data message is unfinished. */
+  private readonly partial: Record<Side, number> = { client: 0, server: 0 };
+  private readonly inMessage: Record<Side, boolean> = { client: false, server: false };
   private readonly closeSent: Record<Side, boolean> = { client: false, server: false };
   private droppedBy: Side | null = null;
   private openSockets = 2;
@@ -83,6 +122,9 @@ export class WebSocketRelayCore {
     this.recorder = options.recorder;
     this.id = options.id;
     const maxPayload = options.recorder.maxPayload;
+    this.deflate = options.deflate;
+    this.control = options.intervention?.control ?? null;
+    if (options.intervention) this.gates = this.makeGates(true);
     this.observers = {
       client: new StreamObserver({ sender: 'client', deflate: options.deflate, maxPayload }),
       server: new StreamObserver({ sender: 'server', deflate: options.deflate, maxPayload }),
@@ -94,10 +136,49 @@ export class WebSocketRelayCore {
     const actions: RelayAction[] = (this.actions = []);
     switch (event.type) {
       case 'bytes':
+        if (this.gates) {
+          this.gatedBytes(event.side, event.bytes);
+          break;
+        }
         // Record first, forward second: the chunk's complete frames reach the file before a peer
-        // can see them. The only forwarding mode today: the chunk as it arrived.
+        // can see them. The byte-exact path: the chunk as it arrived.
         this.record(event.side, event.bytes);
         actions.push({ type: 'forward', to: otherSide(event.side), bytes: event.bytes });
+        break;
+      case 'decided':
+        for (const failure of event.decision.failures) {
+          this.actions.push({
+            type: 'error',
+            code: failure.code,
+            message: `${failure.message} (message ${event.seq} ${directionOf(event.side)}): forwarded unchanged`,
+            dir: directionOf(event.side),
+          });
+        }
+        if (this.gates) this.apply(event.side, this.gates[event.side].decided(event.seq, event.decision));
+        break;
+      case 'timer':
+        if (this.gates) this.apply(event.side, this.gates[event.side].delayed(event.seq));
+        break;
+      case 'inject': {
+        if (this.ended || this.aborted) break;
+        const side = senderOf(event.dir);
+        this.apply(side, this.gatesNow()[side].inject(event.payload, event.by));
+        break;
+      }
+      case 'close-both': {
+        if (this.ended || this.aborted || this.closedVia !== null) break;
+        this.closedVia = event.by;
+        this.firstClose ??= { side: 'wstape', code: event.code, reason: event.reason };
+        const gates = this.gatesNow();
+        this.apply('client', gates.client.close(event.code, event.reason, event.by));
+        this.apply('server', gates.server.close(event.code, event.reason, event.by));
+        break;
+      }
+      case 'abort':
+        if (this.ended || this.aborted) break;
+        this.aborted = true;
+        this.closedVia ??= event.by;
+        actions.push({ type: 'close', side: 'client', how: 'destroy' }, { type: 'close', side: 'server', how: 'destroy' });
         break;
       case 'ended':
         this.noteDrop(event.side);
@@ -124,7 +205,105 @@ export class WebSocketRelayCore {
         actions.push({ type: 'close', side: 'client', how: 'destroy' }, { type: 'close', side: 'server', how: 'destroy' });
         break;
     }
+    if (this.gates) flushBeforeForwards(actions);
     return actions;
+  }
+
+  private makeGates(decides: boolean): Record<Side, WebSocketGate> {
+    const gate = (sender: Side): WebSocketGate => {
+      const takeover = this.deflate !== null && !(sender === 'client' ? this.deflate.clientNoContextTakeover : this.deflate.serverNoContextTakeover);
+      return new WebSocketGate({
+        sender,
+        conn: this.id,
+        decides,
+        contextTakeover: takeover,
+        maxHeld: this.recorder.maxPayload + 64 * 1024,
+        now: () => this.recorder.now(),
+      });
+    };
+    return { client: gate('client'), server: gate('server') };
+  }
+
+  /** The gates, made now if the connection was on the byte-exact path (`wstape send`/`close`). */
+  private gatesNow(): Record<Side, WebSocketGate> {
+    if (this.gates) return this.gates;
+    const gates = this.makeGates(false);
+    // A frame or message already on its way goes on as it came, up to the next boundary.
+    for (const side of ['client', 'server'] as const) if (this.partial[side] > 0 || this.inMessage[side]) gates[side].startStreaming();
+    this.gates = gates;
+    return gates;
+  }
+
+  /** A chunk on a gated connection: observe and record its frames, and let the gate decide what goes. */
+  private gatedBytes(side: Side, chunk: Uint8Array): void {
+    if (side === 'client') this.bytesOut += chunk.length;
+    else this.bytesIn += chunk.length;
+    const observer = this.observers[side];
+    if (this.recorder.isClosed || observer.stopped) {
+      this.actions.push({ type: 'forward', to: otherSide(side), bytes: chunk });
+      return;
+    }
+    const gate = this.gates![side];
+    gate.bytes(chunk);
+    this.partial[side] += chunk.length;
+    for (const event of observer.push(chunk)) {
+      if (event.type === 'error') {
+        this.actions.push({ type: 'error', code: event.error.code, message: event.error.message, dir: directionOf(side) });
+        continue;
+      }
+      const frame = event.frame;
+      this.track(side, frame);
+      let control: { drop: boolean; by: Actor | null } | null = null;
+      if (this.control && (frame.opcode === Opcode.Ping || frame.opcode === Opcode.Pong)) {
+        control = this.control({
+          conn: this.id,
+          dir: directionOf(side),
+          type: frame.opcode === Opcode.Ping ? 'ping' : 'pong',
+          data: new Uint8Array(frame.payload),
+        });
+      }
+      if (frame.type === 'close') this.noteClose(side, frame);
+      this.apply(side, gate.frame(frame, this.entryOf(side, frame), control));
+    }
+    if (observer.stopped) {
+      // The rest of this direction cannot be parsed: what the gate holds goes as it is, then raw.
+      this.apply(side, gate.settle(true));
+      return;
+    }
+    this.apply(side, gate.settle(this.partial[side] === 0 && !this.inMessage[side]));
+  }
+
+  /** Where the stream of `side` stands after a frame: for switching to the gates at a boundary. */
+  private track(side: Side, frame: ObservedFrame): void {
+    this.partial[side] -= frame.wireSize;
+    if (frame.opcode === Opcode.Text || frame.opcode === Opcode.Binary || frame.opcode === Opcode.Continuation) this.inMessage[side] = !frame.fin;
+  }
+
+  /** Turn what a gate asks for into relay actions. */
+  private apply(side: Side, outputs: GateOutput[]): void {
+    for (const output of outputs) {
+      switch (output.type) {
+        case 'record':
+          this.actions.push({ type: 'record', entry: { ...output.entry, index: this.index++ } as FrameEntry, flush: false });
+          break;
+        case 'forward':
+          this.actions.push({ type: 'forward', to: otherSide(side), bytes: output.bytes });
+          break;
+        case 'decide':
+          this.actions.push({ type: 'decide', side, seq: output.seq, message: output.message });
+          break;
+        case 'delay':
+          this.actions.push({ type: 'set-timer', side, seq: output.seq, ms: output.ms });
+          break;
+        case 'skipped':
+          this.actions.push({ type: 'error', code: 'HOOK_SKIPPED', message: output.message, dir: directionOf(side) });
+          break;
+        case 'pause':
+        case 'resume':
+          this.actions.push({ type: output.type, side });
+          break;
+      }
+    }
   }
 
   /**
@@ -137,12 +316,14 @@ export class WebSocketRelayCore {
     else this.bytesIn += chunk.length;
     if (this.recorder.isClosed) return;
     let last: { type: 'record'; entry: FrameEntry; flush: boolean } | null = null;
+    this.partial[side] += chunk.length;
     for (const event of this.observers[side].push(chunk)) {
       if (event.type === 'error') {
         this.actions.push({ type: 'error', code: event.error.code, message: event.error.message, dir: directionOf(side) });
         last = null;
       } else {
-        last = { type: 'record', entry: this.frameEntry(side, event.frame), flush: false };
+        this.track(side, event.frame);
+        last = { type: 'record', entry: { ...this.entryOf(side, event.frame), index: this.index++ }, flush: false };
         this.actions.push(last);
         if (event.frame.type === 'close') this.noteClose(side, event.frame);
       }
@@ -150,12 +331,12 @@ export class WebSocketRelayCore {
     if (last) last.flush = true;
   }
 
-  private frameEntry(side: Side, frame: ObservedFrame): FrameEntry {
+  /** The frame's entry, numbered when it is written (a held message's frames are written later). */
+  private entryOf(side: Side, frame: ObservedFrame): Omit<FrameEntry, 'index'> {
     const stamp = this.recorder.now();
-    const entry: FrameEntry = {
+    const entry: Omit<FrameEntry, 'index'> = {
       kind: 'frame',
       conn: this.id,
-      index: this.index++,
       time: stamp.time,
       elapsed: stamp.elapsed,
       dir: directionOf(side),
@@ -207,6 +388,7 @@ export class WebSocketRelayCore {
     if (this.ended) return;
     this.ended = true;
     const droppedBy = this.droppedBy ?? 'server';
+    const byWstape = this.closedVia !== null && (this.aborted || this.firstClose?.side === 'wstape');
     this.actions.push(
       {
         type: 'record',
@@ -215,9 +397,10 @@ export class WebSocketRelayCore {
           conn: this.id,
           ...this.recorder.now(),
           // RFC 6455 §7.1.5: no close frame at all is the abnormal closure 1006.
-          closeCode: this.firstClose ? this.firstClose.code : CloseCode.AbnormalClosure,
-          closeReason: this.firstClose ? this.firstClose.reason : '',
-          closedBy: this.firstClose ? this.firstClose.side : droppedBy,
+          closeCode: this.firstClose && !(this.aborted && this.firstClose.side === 'wstape') ? this.firstClose.code : CloseCode.AbnormalClosure,
+          closeReason: this.firstClose && !(this.aborted && this.firstClose.side === 'wstape') ? this.firstClose.reason : '',
+          closedBy: byWstape ? 'wstape' : this.firstClose ? this.firstClose.side : droppedBy,
+          ...(byWstape ? { closedVia: this.closedVia! } : {}),
           droppedBy,
           clean: this.closeSent.client && this.closeSent.server,
           bytesOut: this.bytesOut,
@@ -227,5 +410,18 @@ export class WebSocketRelayCore {
       },
       { type: 'done' },
     );
+  }
+}
+
+/**
+ * The crash promise on a gated connection: every record that a forward follows is flushed, so
+ * what a peer receives is in the file first (records that only wait for later ones are not).
+ */
+function flushBeforeForwards(actions: RelayAction[]): void {
+  for (let i = 0; i < actions.length; i++) {
+    const action = actions[i]!;
+    if (action.type !== 'record') continue;
+    const next = actions[i + 1];
+    action.flush = next === undefined || next.type !== 'record';
   }
 }

@@ -8,9 +8,19 @@
  * one writeSync) and then the forward. A peer can therefore only see a complete frame that is
  * already in the kernel's hands, which is what survives a SIGKILL; the cost is one write(2) per
  * chunk that completes frames, however many frames it holds.
+ *
+ * With hooks (--script, flags), the adapter also runs them: the core asks (`decide`), the hook
+ * chain answers asynchronously (`decided`), and while a direction waits its socket is paused, so
+ * a slow hook holds back only its own connection and direction. `wstape send` and `wstape close`
+ * reach the connection through the LiveConnections registry, and become events like any other.
  */
 import type { Duplex } from 'node:stream';
-import type { Side } from '../wire/side.js';
+import type { ConnectionEntry } from '../format/schema.js';
+import type { HookChain } from '../intervene/chain.js';
+import type { Actor, ConnectionInfo, Direction, MessageContext } from '../intervene/hooks.js';
+import type { LiveConnections } from '../intervene/live.js';
+import { CloseCode } from '../wire/close-codes.js';
+import { otherSide, type Side } from '../wire/side.js';
 import type { DeflateParams } from '../wire/types.js';
 import { forward } from './backpressure.js';
 import type { Recorder } from './recorder.js';
@@ -28,6 +38,12 @@ export interface WebSocketRelayOptions {
   serverBytes: Uint8Array;
   /** Called once both sockets are closed. */
   onDone?: () => void;
+  /** The connection entry (for the hooks' ConnectionInfo). */
+  connection?: ConnectionEntry;
+  /** --script hooks and flags; null or absent: the byte-exact path. */
+  hooks?: HookChain | null;
+  /** Where the connection registers for `wstape send` and `wstape close`. */
+  live?: LiveConnections;
 }
 
 export class WebSocketRelay {
@@ -36,13 +52,37 @@ export class WebSocketRelay {
   private readonly sockets: Record<Side, Duplex>;
   private readonly core: WebSocketRelayCore;
   private readonly onDone: (() => void) | undefined;
+  private readonly hooks: HookChain | null;
+  private readonly live: LiveConnections | undefined;
+  private readonly info: ConnectionInfo;
+  private readonly state: Record<string, unknown> = {};
+  /** A side paused by the core while its messages wait for the hooks (a drain must not resume it). */
+  private readonly held: Record<Side, boolean> = { client: false, server: false };
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private done = false;
 
   constructor(options: WebSocketRelayOptions) {
     this.recorder = options.recorder;
     this.id = options.id;
     this.sockets = { client: options.client, server: options.upstream };
     this.onDone = options.onDone;
-    this.core = new WebSocketRelayCore({ recorder: options.recorder, id: options.id, deflate: options.deflate });
+    this.hooks = options.hooks?.watchesMessages ? options.hooks : null;
+    this.live = options.live;
+    this.info = connectionInfo(options.id, options.connection);
+    const hooks = this.hooks;
+    this.core = new WebSocketRelayCore({
+      recorder: options.recorder,
+      id: options.id,
+      deflate: options.deflate,
+      intervention: hooks ? { control: (frame) => this.controlDecision(hooks, frame) } : null,
+    });
+    this.live?.add({
+      id: this.id,
+      url: this.info.url,
+      send: (dir, payload, by) => this.feed({ type: 'inject', dir, payload, by }),
+      close: (code, reason, by) => this.feed({ type: 'close-both', code, reason, by }),
+      abort: (by) => this.feed({ type: 'abort', by }),
+    });
 
     // Frames that arrived with the handshake bytes: record, then forward, like any other chunk.
     if (options.serverBytes.length > 0) this.feed({ type: 'bytes', side: 'server', bytes: options.serverBytes });
@@ -69,7 +109,34 @@ export class WebSocketRelay {
   }
 
   private feed(event: RelayEvent): void {
+    if (this.done) return;
     for (const action of this.core.handle(event)) this.perform(action, event);
+  }
+
+  /** What a hook may do to this connection, in the name of `by`. */
+  private context(by: Actor): MessageContext {
+    return {
+      connection: this.info,
+      state: this.state,
+      send: (dir: Direction, payload: string | Uint8Array) => {
+        if (typeof payload === 'string' || payload instanceof Uint8Array) queueMicrotask(() => this.feed({ type: 'inject', dir, payload, by }));
+      },
+      close: (code: number = CloseCode.NormalClosure, reason = '') => queueMicrotask(() => this.feed({ type: 'close-both', code, reason, by })),
+      abort: () => queueMicrotask(() => this.feed({ type: 'abort', by })),
+    };
+  }
+
+  private controlDecision(hooks: HookChain, frame: Parameters<NonNullable<HookChain['decideControl']>>[0]): { drop: boolean; by: Actor | null } {
+    const decision = hooks.decideControl(frame, (by) => this.context(by));
+    for (const failure of decision.failures)
+      this.recorder.error(failure.code, `${failure.message} (a ${frame.type}): forwarded unchanged`, { conn: this.id, dir: frame.dir });
+    return decision;
+  }
+
+  private decide(side: Side, seq: number, message: Parameters<HookChain['decideMessage']>[0]): void {
+    const hooks = this.hooks;
+    if (!hooks) return;
+    void hooks.decideMessage(message, (by) => this.context(by)).then((decision) => this.feed({ type: 'decided', side, seq, decision }));
   }
 
   private perform(action: RelayAction, event: RelayEvent): void {
@@ -77,10 +144,30 @@ export class WebSocketRelay {
       case 'forward': {
         const to = this.sockets[action.to];
         // Backpressure: a slow reader on the other side pauses this one (as stream.pipe does).
-        if (event.type === 'bytes') forward(this.sockets[event.side], to, action.bytes);
+        const from = otherSide(action.to);
+        if (event.type === 'bytes' || this.held[from]) forward(this.sockets[from], to, action.bytes, () => !this.held[from]);
         else to.write(action.bytes);
         break;
       }
+      case 'decide':
+        this.decide(action.side, action.seq, action.message);
+        break;
+      case 'set-timer': {
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          this.feed({ type: 'timer', side: action.side, seq: action.seq });
+        }, action.ms);
+        this.timers.add(timer);
+        break;
+      }
+      case 'pause':
+        this.held[action.side] = true;
+        this.sockets[action.side].pause();
+        break;
+      case 'resume':
+        this.held[action.side] = false;
+        this.sockets[action.side].resume();
+        break;
       case 'record':
         this.recorder.append(action.entry);
         if (action.flush) this.recorder.flush();
@@ -95,8 +182,23 @@ export class WebSocketRelay {
         break;
       }
       case 'done':
+        this.done = true;
+        for (const timer of this.timers) clearTimeout(timer);
+        this.live?.remove(this.id);
         this.onDone?.();
         break;
     }
   }
+}
+
+function connectionInfo(id: string, connection: ConnectionEntry | undefined): ConnectionInfo {
+  const headers = connection?.request.headers ?? [];
+  const offered = headers.filter(([name]) => name.toLowerCase() === 'sec-websocket-protocol').flatMap(([, value]) => value.split(','));
+  return {
+    id,
+    url: connection?.url ?? '',
+    headers: headers.map(([name, value]): [string, string] => [name, value]),
+    protocols: offered.map((protocol) => protocol.trim()).filter((protocol) => protocol !== ''),
+    subprotocol: connection?.subprotocol ?? null,
+  };
 }

@@ -12,6 +12,7 @@ import { startRecording, type RecordingSession } from '../../src/record/recordin
 import type { Io } from '../../src/io.js';
 import { openArchive } from '../../src/format/archive-reader.js';
 import type { Entry } from '../../src/format/schema.js';
+import type { NamedHooks } from '../../src/intervene/hooks.js';
 
 export function tempDir(prefix = 'wstape-test-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
@@ -138,7 +139,17 @@ export class ConnectAgent extends http.Agent {
 
 /** Start an in-process recorder writing to a temp archive. */
 export async function startRecorder(
-  options: { target?: string; maxPayload?: string; redact?: boolean; rule?: string[]; headerTimeout?: number; idleTimeout?: number; port?: number } = {},
+  options: {
+    target?: string;
+    maxPayload?: string;
+    redact?: boolean;
+    rule?: string[];
+    headerTimeout?: number;
+    idleTimeout?: number;
+    port?: number;
+    hooks?: NamedHooks[];
+    hookTimeoutMs?: number;
+  } = {},
 ): Promise<RecordingSession & { io: ReturnType<typeof captureIo> }> {
   const io = captureIo();
   const session = await startRecording(
@@ -155,6 +166,7 @@ export async function startRecorder(
       ...(options.rule ? { rule: options.rule } : {}),
     },
     io,
+    { ...(options.hooks ? { hooks: options.hooks } : {}), ...(options.hookTimeoutMs !== undefined ? { hookTimeoutMs: options.hookTimeoutMs } : {}) },
   );
   return Object.assign(session, { io });
 }

@@ -71,7 +71,7 @@ describe('HookChain.decideMessage', () => {
       ['HOOK_RESULT', 'garbage.mjs onMessage'],
       ['HOOK_RESULT', 'negative.mjs onMessage'],
     ]);
-    expect(decision.failures[0]!.message).toBe('TypeError: boom');
+    expect(decision.failures[0]!.message).toBe('throws.mjs onMessage failed: TypeError: boom');
   });
 });
 
