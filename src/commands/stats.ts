@@ -35,6 +35,7 @@
  *                      frames: { seconds, from, to, afterIndex, beforeIndex } (from/to: times of
  *                      the frames around it)
  *   anomalies          { <flag>: count } of the frames' anomaly flags
+ *   actions            { <action>: count } of what wstape did: modified, dropped, delayed, injected
  *   errors             number of error entries about this connection
  *   errorCodes         { <code>: count } of those error entries
  *   close              null while open, else { code, name, reason, closedBy, droppedBy, clean,
@@ -150,11 +151,12 @@ export function formatStatsBlock(stats: ConnectionStats, p: Palette): string {
     line('silence', `longest ${formatDuration(s.seconds)}, between #${s.afterIndex} and #${s.beforeIndex} (${clock(s.from)} to ${clock(s.to)})`);
   }
   if (Object.keys(stats.anomalies).length > 0) line('anomalies', p.red(tally(stats.anomalies)));
+  if (Object.keys(stats.actions).length > 0) line('wstape did', p.magenta(tally(stats.actions)));
   if (stats.errors > 0) line('errors', p.red(tally(stats.errorCodes)));
   if (stats.close !== null) {
     const c = stats.close;
     const reason = c.reason !== '' ? ` ${escapeText(JSON.stringify(c.reason))}` : '';
-    const by = c.closedBy !== null ? ` by ${c.closedBy}` : '';
+    const by = c.closedBy !== null ? ` by ${c.closedBy}${c.closedVia ? ` (${c.closedVia})` : ''}` : '';
     const text = `${c.code ?? '-'} ${c.name ?? ''}${reason}${by}, ${c.clean ? 'clean' : `not clean (${c.droppedBy} dropped the TCP connection)`}`;
     line('close', c.code === 1006 ? p.red(text) : c.clean ? p.green(text) : p.yellow(text));
   }

@@ -105,6 +105,8 @@ export interface ConnectionStats {
   pings: PingStats;
   longestSilence: SilenceStats | null;
   anomalies: Record<string, number>;
+  /** Frames wstape modified, dropped, delayed or injected (hooks, flags, `wstape send`/`close`). */
+  actions: Record<string, number>;
   errors: number;
   errorCodes: Record<string, number>;
   close: CloseStats | null;

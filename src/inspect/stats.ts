@@ -74,6 +74,8 @@ interface ConnState {
   unsolicitedPongs: number;
   rtt: Reservoir | null;
   anomalies: Map<string, number>;
+  /** What wstape did (hooks, flags, wstape send/close): frames per action. */
+  actions: Map<string, number>;
   errors: number;
   errorCodes: Map<string, number>;
   firstClose: { side: Side; elapsed: number } | null;
@@ -192,6 +194,7 @@ export class StatsAccumulator {
         unsolicitedPongs: 0,
         rtt: null,
         anomalies: new Map(),
+        actions: new Map(),
         errors: 0,
         errorCodes: new Map(),
         firstClose: null,
@@ -240,6 +243,7 @@ export class StatsAccumulator {
     state.last = mark;
 
     for (const flag of frame.flags ?? []) state.anomalies.set(flag, (state.anomalies.get(flag) ?? 0) + 1);
+    if (frame.action !== undefined) state.actions.set(frame.action, (state.actions.get(frame.action) ?? 0) + 1);
     if (frame.type === 'ping') this.#ping(state, frame);
     else if (frame.type === 'pong') this.#pong(state, frame);
     else if (frame.type === 'close') {
@@ -375,6 +379,7 @@ export class StatsAccumulator {
       },
       longestSilence: state.silence === null ? null : { ...state.silence, seconds: micros(state.silence.seconds) },
       anomalies: Object.fromEntries(state.anomalies),
+      actions: Object.fromEntries(state.actions),
       errors: state.errors,
       errorCodes: Object.fromEntries(state.errorCodes),
       close: close?.stats ?? null,

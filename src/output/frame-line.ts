@@ -10,7 +10,10 @@
  * `-->` is client to server (dir "out"), `<--` server to client (dir "in"). Markers after the
  * payload: [frag] (FIN clear: more fragments follow), [deflate] (compressed on the wire),
  * [truncated] (the archive keeps only the first --max-payload bytes) and, in red, [!flag] for
- * each protocol anomaly; message rows (`show --messages`) add [N frags] and [incomplete].
+ * each protocol anomaly; message rows (`show --messages`) add [N frags] and [incomplete]. What
+ * wstape did (hooks, flags, `wstape send`/`close`) comes first, in magenta: [modified by script]
+ * (followed by `=> ` and what was forwarded instead), [dropped by flag], [injected by control],
+ * [delayed 300 ms by script].
  * Everything that came from the wire is escaped (see payload.ts). With colour on, JSON text
  * payloads get syntax colours (json-view.ts).
  */
@@ -80,6 +83,26 @@ function frameMarkers(frame: FrameLike, p: Palette): string[] {
   if (frame.truncated === true) markers.push(p.yellow('[truncated]'));
   for (const flag of frame.flags ?? []) markers.push(p.red(`[!${flag}]`));
   return markers;
+}
+
+/** What wstape did with the frame's message, e.g. `[modified by script]`; '' when nothing. */
+export function actionMarker(frame: Pick<FrameEntry, 'action' | 'by' | 'delay'>, p: Palette): string {
+  if (frame.action === undefined) return '';
+  const by = frame.by !== undefined ? ` by ${frame.by}` : '';
+  const delay = frame.delay !== undefined && frame.action !== 'delayed' ? `, delayed ${frame.delay} ms` : '';
+  const what = frame.action === 'delayed' ? `delayed ${frame.delay ?? 0} ms` : frame.action;
+  return p.magenta(`[${what}${delay}${by}]`);
+}
+
+/** For a modified message: `=> ` and what was forwarded instead, cut to `width`. */
+function forwardedPart(frame: FrameLike, width: number, p: Palette): string {
+  const forwarded = frame.forwarded;
+  if (frame.action !== 'modified' || forwarded === undefined) return '';
+  const shown =
+    forwarded.type === 'text'
+      ? cutText(forwarded.text ?? '', forwarded.size, forwarded.truncated === true, Math.max(16, width), p)
+      : `BINARY ${formatSize(forwarded.size)}`;
+  return `${p.magenta('=>')} ${shown}`;
 }
 
 /**
@@ -171,7 +194,8 @@ export interface FrameLineParts {
 /** The head, markers and payload width of a frame's line. */
 export function frameLineParts(frame: FrameLike, options: LineOptions): FrameLineParts {
   const p = makePalette(options.color);
-  const head = `${linePrefix(frame, options, p)} ${p.bold(frame.conn)} ${arrow(frame.dir, p)}`;
+  const action = actionMarker(frame, p);
+  const head = joinParts([`${linePrefix(frame, options, p)} ${p.bold(frame.conn)} ${arrow(frame.dir, p)}`, action]);
   const markers = frameMarkers(frame, p);
   const maxWidth = options.maxWidth ?? DEFAULT_MAX_WIDTH;
   const used = stripAnsi(head).length + 1 + markers.reduce((sum, m) => sum + 1 + stripAnsi(m).length, 0);
@@ -226,7 +250,7 @@ export function formatFrameLine(frame: FrameLike, options: LineOptions): string 
       break;
     }
   }
-  return joinParts([head, body, ...markers]);
+  return joinParts([head, body, ...markers, forwardedPart(frame, Math.floor(width / 2), p)]);
 }
 
 function statusColor(status: number, p: Palette): string {
@@ -266,12 +290,16 @@ function endBody(entry: EndEntry, p: Palette): string {
     // Tunnels carry no close frames: say who hung up.
     return `${p.bold('===')} closed: ${entry.droppedBy} dropped the connection ${traffic}`;
   }
+  if (entry.closeCode === CloseCode.AbnormalClosure && entry.closedBy === 'wstape') {
+    return `${p.bold('===')} ${p.red(`closed ${entry.closeCode} ${closeCodeName(entry.closeCode)}: wstape aborted the connection${entry.closedVia ? ` (${entry.closedVia})` : ''}`)} ${traffic}`;
+  }
   if (entry.closeCode === CloseCode.AbnormalClosure) {
     // RFC 6455 §7.1.5: 1006 means no close frame was received before the TCP connection ended.
     return `${p.bold('===')} ${p.red(`closed ${entry.closeCode} ${closeCodeName(entry.closeCode)}: ${entry.droppedBy} dropped the connection`)} ${traffic}`;
   }
   const reason = entry.closeReason !== '' ? ` ${JSON.stringify(entry.closeReason)}` : '';
-  const by = entry.closedBy !== null ? ` by ${entry.closedBy}` : '';
+  const by =
+    entry.closedBy === 'wstape' ? ` by wstape${entry.closedVia ? ` (${entry.closedVia})` : ''}` : entry.closedBy !== null ? ` by ${entry.closedBy}` : '';
   const clean = entry.clean ? '(clean)' : p.yellow(`(not clean: ${entry.droppedBy} dropped the connection)`);
   return `${p.bold('===')} closed ${entry.closeCode} ${closeCodeName(entry.closeCode)}${reason}${by} ${clean} ${traffic}`;
 }
