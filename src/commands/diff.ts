@@ -8,6 +8,10 @@
  * with the first of B, ...) and a connection without a partner is a difference; `--conn-a` and
  * `--conn-b` compare exactly those two (one alone names the same id in both archives).
  *
+ * An archive of a session wstape changed (hooks, flags, `wstape send`) holds what arrived and
+ * what was delivered: `--view-a`/`--view-b` (src/inspect/views.ts) choose, so the same archive
+ * given twice, `--view-a arrived --view-b delivered`, shows what wstape changed.
+ *
  * Exit code: 0 when no difference was found, 1 when one was, 2 on bad usage or a bad archive.
  *
  * Memory: each archive is streamed once; the frames (payloads included) of the connections being
@@ -22,6 +26,7 @@ import { diffConnections, type Conversation, type DiffFrame } from '../replay/di
 import { formatDifference, summaryLine } from '../replay/diff-report.js';
 import { compileIgnores } from '../replay/match.js';
 import { openForReading } from '../inspect/open-archive.js';
+import { ARCHIVE_VIEWS, FrameViewFilter, type ArchiveView } from '../inspect/views.js';
 
 export interface DiffOptions {
   /** The first archive ("A", the expected side). */
@@ -34,6 +39,9 @@ export interface DiffOptions {
   ignore?: string[] | undefined;
   /** Milliseconds; absent: timing is not compared. */
   timingTolerance?: number | undefined;
+  /** Which side of a changed session each archive is read as (default: delivered). */
+  viewA?: ArchiveView | undefined;
+  viewB?: ArchiveView | undefined;
   json: boolean;
 }
 
@@ -52,8 +60,9 @@ function diffFrame(entry: FrameEntry): DiffFrame {
  * The WebSocket conversations of an archive, in the order of their connection entries; with
  * `only`, just that connection (ERR_USAGE when the archive has no WebSocket connection by that id).
  */
-export async function loadConversations(file: string, io: Io, only?: string): Promise<Conversation[]> {
+export async function loadConversations(file: string, io: Io, only?: string, view: ArchiveView = 'delivered'): Promise<Conversation[]> {
   const reader = await openForReading(file, io);
+  const filter = new FrameViewFilter(view);
   const conversations = new Map<string, Conversation>();
   const otherIds = new Map<string, string>();
   const allWebSocketIds: string[] = [];
@@ -63,9 +72,11 @@ export async function loadConversations(file: string, io: Io, only?: string): Pr
         allWebSocketIds.push(entry.id);
         if (only === undefined || entry.id === only) conversations.set(entry.id, { id: entry.id, url: entry.url, start: entry.elapsed, frames: [], end: null });
         break;
-      case 'frame':
-        conversations.get(entry.conn)?.frames.push(diffFrame(entry));
+      case 'frame': {
+        const conversation = conversations.get(entry.conn);
+        if (conversation !== undefined) for (const frame of filter.push(entry)) conversation.frames.push(diffFrame(frame));
         break;
+      }
       case 'end': {
         const conversation = conversations.get(entry.conn);
         if (conversation !== undefined) conversation.end = { code: entry.closeCode, reason: entry.closeReason, closedBy: entry.closedBy };
@@ -99,8 +110,8 @@ export async function runDiff(options: DiffOptions, io: Io): Promise<number> {
   }
   const onlyA = options.connA ?? options.connB;
   const onlyB = options.connB ?? options.connA;
-  const connsA = await loadConversations(options.a, io, onlyA);
-  const connsB = await loadConversations(options.b, io, onlyB);
+  const connsA = await loadConversations(options.a, io, onlyA, options.viewA ?? 'delivered');
+  const connsB = await loadConversations(options.b, io, onlyB, options.viewB ?? 'delivered');
   if (connsA.length === 0 && connsB.length === 0) warn(io, 'neither archive has a WebSocket connection; nothing to compare');
 
   const result = diffConnections(connsA, connsB, { rules, timingToleranceMs: tolerance });
@@ -146,6 +157,16 @@ export const diffCommand: CommandModule<object, DiffOptions> = {
         describe: 'Also report frames whose gap from the previous frame moved by more than this many milliseconds',
         type: 'number',
       })
+      .option('view-a', {
+        describe: 'A session wstape changed: read A as what arrived from the peers, or what was delivered to them',
+        choices: ARCHIVE_VIEWS,
+        default: 'delivered',
+      })
+      .option('view-b', {
+        describe: 'The same for B',
+        choices: ARCHIVE_VIEWS,
+        default: 'delivered',
+      })
       .option('json', {
         describe: 'One JSON object per difference per line (stable fields: see the README)',
         type: 'boolean',
@@ -154,7 +175,8 @@ export const diffCommand: CommandModule<object, DiffOptions> = {
       .example('$0 diff before.wstape.json after.wstape.json', 'What changed between two recordings')
       .example("$0 diff a.wstape.json b.wstape.json --ignore '$.ts' --ignore 're:[0-9a-f]{8}-[0-9a-f-]{27}'", 'Ignore a timestamp field and UUIDs')
       .example('$0 diff a.wstape.json b.wstape.json --conn-a c2 --conn-b c1 --json | jq .kind', 'Two chosen connections, as JSON lines')
-      .example('$0 diff a.wstape.json b.wstape.json --timing-tolerance 50', 'Also flag frames that came 50 ms earlier or later'),
+      .example('$0 diff a.wstape.json b.wstape.json --timing-tolerance 50', 'Also flag frames that came 50 ms earlier or later')
+      .example('$0 diff s.wstape.json s.wstape.json --view-a arrived --view-b delivered', 'What wstape changed (hooks, flags) in a session'),
   handler: async (argv) => {
     process.exitCode = await runDiff(argv, processIo());
   },
