@@ -169,6 +169,7 @@ const inputMessage = z.object({
   _wstapeFrames: z.array(frameMetaSchema).min(1).optional(),
   _wstapeData: z.string().optional(),
   _wstapeIncomplete: z.boolean().optional(),
+  _wstapeOriginal: z.string().optional(),
 });
 
 const wstapeEntryExtras = z.object({
@@ -249,6 +250,7 @@ const inputEntry = z
       })
       .nullish(),
     _wstapeControlFrames: z.array(inputMessage).optional(),
+    _wstapeDropped: z.array(inputMessage).optional(),
     _wstape: wstapeEntryExtras.optional(),
   })
   .superRefine((entry, ctx) => {

@@ -109,6 +109,12 @@ export interface HarWebSocketMessage {
   _wstapeIncomplete?: true;
   /** wstape: anomaly flags of its frames. */
   _wstapeFlags?: string[];
+  /** wstape changed this message (hooks, flags, `wstape send`): modified, delayed or injected. */
+  _wstapeAction?: 'modified' | 'dropped' | 'delayed' | 'injected';
+  /** Who: script, flag or control. */
+  _wstapeBy?: string;
+  /** A modified message: `data` is what the receiver got; this is the original payload as base64. */
+  _wstapeOriginal?: string;
 }
 
 /** HTTP Toolkit's `_webSocketClose`: the close frame's code and reason, or `"aborted"`. */
@@ -158,6 +164,8 @@ export interface HarEntry {
   _webSocketClose?: HarWebSocketClose;
   /** wstape: close, ping, pong, reserved and stray continuation frames, as messages are written. */
   _wstapeControlFrames?: HarWebSocketMessage[];
+  /** Messages that arrived and wstape dropped (no receiver saw them), in the same shape. */
+  _wstapeDropped?: HarWebSocketMessage[];
   _wstape?: WstapeEntryExtras;
 }
 

@@ -105,6 +105,8 @@ export function exchangeBase(
 
 /** A HAR message's payload bytes: text for opcode 1, base64 otherwise (or exactly, from `_wstapeData`). */
 function messageBytes(message: HarInputMessage): Buffer {
+  // A message wstape modified: `data` is what the receiver got; its frames are the original.
+  if (message._wstapeOriginal !== undefined) return Buffer.from(message._wstapeOriginal, 'base64');
   if (message._wstapeData !== undefined) return Buffer.from(message._wstapeData, 'base64');
   const data = message.data ?? '';
   return message.opcode === Opcode.Text ? Buffer.from(data, 'utf8') : base64OrTextBytes(data);
@@ -267,8 +269,9 @@ export function webSocketFromHar(har: HarInputEntry, context: EntryContext): Web
   // Messages and control frames, in one time line.
   const messages = har._webSocketMessages ?? [];
   const controls = har._wstapeControlFrames ?? [];
+  const dropped = har._wstapeDropped ?? [];
   const toMicros = messageClock(
-    [...messages, ...controls].map((message) => message.time),
+    [...messages, ...controls, ...dropped].map((message) => message.time),
     startMicros,
     () => warn(`${path}: its message times are not epoch times; they are taken as seconds from the first message`),
   );
@@ -278,6 +281,7 @@ export function webSocketFromHar(har: HarInputEntry, context: EntryContext): Web
   const lists: [string, HarInputMessage[]][] = [
     ['_webSocketMessages', messages],
     ['_wstapeControlFrames', controls],
+    ['_wstapeDropped', dropped],
   ];
   for (const [field, list] of lists) {
     // Which message type continuation frames (opcode 0, as Chrome lists them) belong to.

@@ -12,6 +12,10 @@
  * the same shape. The close itself is also HTTP Toolkit's `_webSocketClose`. docs/HAR.md has the
  * whole mapping.
  *
+ * A session wstape changed is written as its receivers saw it: a modified message carries what
+ * was forwarded as `data`, with the original in `_wstapeOriginal`; a dropped one moves to
+ * `_wstapeDropped`; injected and delayed ones say so in `_wstapeAction`.
+ *
  * Frames are collected per connection until its end entry: memory grows with one connection's
  * payloads, not the archive's.
  */
@@ -62,6 +66,7 @@ export class WebSocketCollector {
   readonly #open: Record<Direction, FrameEntry[]> = { out: [], in: [] };
   readonly #messages: HarWebSocketMessage[] = [];
   readonly #controls: HarWebSocketMessage[] = [];
+  readonly #dropped: HarWebSocketMessage[] = [];
   readonly #errors: ErrorEntry[] = [];
   readonly #anomalies = new Map<string, number>();
   #lastElapsed = 0;
@@ -184,6 +189,7 @@ export class WebSocketCollector {
     const close = closeOf(end);
     if (close !== undefined) entry._webSocketClose = close;
     if (this.#controls.length > 0) entry._wstapeControlFrames = this.#controls;
+    if (this.#dropped.length > 0) entry._wstapeDropped = this.#dropped;
     entry._wstape = extras;
     return entry;
   }
@@ -222,7 +228,8 @@ export class WebSocketCollector {
     if (isText && message._wstapeData === undefined) joined.text = message.data;
     else joined.data = bytes.toString('base64');
     if (keepsFrame(this.#scope, joined) || frames.some((frame) => keepsFrame(this.#scope, frame))) {
-      this.#messages.push(message);
+      const dropped = markAction(message, last);
+      (dropped ? this.#dropped : this.#messages).push(message);
       this.#kept++;
     }
   }
@@ -254,4 +261,24 @@ function closeOf(end: EndEntry | null): HarWebSocketClose | undefined {
   if (end === null || end.closeCode === null) return undefined;
   if (end.closeCode === CloseCode.AbnormalClosure) return 'aborted';
   return { code: end.closeCode, reason: end.closeReason, timestamp: epochSeconds(end.time) };
+}
+
+/**
+ * What wstape did with the message `last` completes, on its HAR message; for a modified message,
+ * `data` becomes what was forwarded and the original moves to `_wstapeOriginal`. True when it was
+ * dropped (no receiver saw it).
+ */
+function markAction(message: HarWebSocketMessage, last: FrameEntry): boolean {
+  if (last.action === undefined) return false;
+  message._wstapeAction = last.action;
+  if (last.by !== undefined) message._wstapeBy = last.by;
+  const forwarded = last.forwarded;
+  if (last.action === 'modified' && forwarded !== undefined) {
+    message._wstapeOriginal =
+      message._wstapeData ?? (message.opcode === 1 ? Buffer.from(message.data, 'utf8') : Buffer.from(message.data, 'base64')).toString('base64');
+    delete message._wstapeData;
+    message.opcode = forwarded.type === 'text' ? 1 : 2;
+    message.data = forwarded.type === 'text' ? (forwarded.text ?? '') : (forwarded.data ?? '');
+  }
+  return last.action === 'dropped';
 }

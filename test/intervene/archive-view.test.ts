@@ -1,7 +1,10 @@
 /** What `show`, `show --json` and `stats` say about frames wstape changed (the v2 fixture). */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { readEntries } from '../helpers/peers.js';
 
 const FIXTURE = path.join(new URL('../../fixtures/archives/', import.meta.url).pathname, 'v2-actions.wstape.json');
 
@@ -43,5 +46,21 @@ describe('archives with actions', () => {
     expect(stats.actions).toEqual({ modified: 1, injected: 3, delayed: 1, dropped: 1 });
     expect(stats.close).toMatchObject({ closedBy: 'wstape', closedVia: 'script' });
     expect(stats.diagnosis).toMatch(/^wstape closed the connection with 1011/);
+  });
+
+  it('export --format har writes what the receivers got, the originals aside, and import brings every field back', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wstape-har-actions-'));
+    const har = path.join(dir, 'a.har');
+    expect((await runCli(['export', FIXTURE, '--format', 'har', '-o', har])).code).toBe(0);
+    const entry = (JSON.parse(readFileSync(har, 'utf8')) as { log: { entries: Array<Record<string, unknown>> } }).log.entries.find(
+      (item) => item._resourceType === 'websocket',
+    ) as { _webSocketMessages: Array<Record<string, unknown>> };
+    const modified = entry._webSocketMessages.find((message) => message._wstapeAction === 'modified')!;
+    expect(modified).toMatchObject({ type: 'receive', data: '{"type":"go-away"}', _wstapeBy: 'script' });
+    expect(Buffer.from(modified._wstapeOriginal as string, 'base64').toString()).toBe('{"type":"welcome"}');
+    const back = path.join(dir, 'back.wstape.json');
+    expect((await runCli(['import', har, '-o', back])).code).toBe(0);
+    const frames = async (file: string): Promise<unknown[]> => (await readEntries(file)).filter((item) => item.kind === 'frame');
+    expect(await frames(back)).toEqual(await frames(FIXTURE));
   });
 });
