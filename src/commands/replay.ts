@@ -95,9 +95,6 @@ export async function runReplay(options: ReplayOptions, io: Io): Promise<number>
   const maxPayload = parseMaxPayload(options.maxPayload);
   const port = parsePort(options.port);
   const timeoutMs = parseTimeout(options.timeout);
-  const recording = await loadRecording(options.file, io);
-  const color = useColor(io.stderr, io.env);
-  const chosen = options.conn !== undefined ? pickConversation(recording, options.conn) : undefined;
   const faults = parseReplayFaults({
     abortAfter: options.abortAfter,
     closeAfter: options.closeAfter,
@@ -107,10 +104,14 @@ export async function runReplay(options: ReplayOptions, io: Io): Promise<number>
     noPong: options.noPong,
     slowRead: options.slowRead,
   });
-  // The flags are the chain's last entry (after any --script), as in `record`.
+  // The flags come last in the chain (after any --script, once replay takes them): the counts of
+  // --abort-after and --close-after rely on it, a message that reaches them is sent.
   const flags = compileReplayFaults(faults, options.as === 'server' ? 'in' : 'out');
   const hooks = flags ? new HookChain([flags], DEFAULT_HOOK_TIMEOUT_MS) : null;
   const slowRead = faults.slowReadBytesPerSecond !== undefined ? { slowReadBytesPerSecond: faults.slowReadBytesPerSecond } : {};
+  const recording = await loadRecording(options.file, io);
+  const color = useColor(io.stderr, io.env);
+  const chosen = options.conn !== undefined ? pickConversation(recording, options.conn) : undefined;
 
   if (options.as === 'client') {
     const conversation = chosen ?? recording.conversations[0];

@@ -214,11 +214,12 @@ export class ConversationPlayer {
       // The recorded pong that answers a ping a hook silenced (--no-pong): not sent.
       if (frame.type === 'pong' && this.hooks?.takeSilencedPing()) continue;
       const message = this.hooks?.messageAt(frame);
-      await sleep(anchorReplay + scale(frame.elapsed - anchorRecorded) + (current?.frames.includes(frame) ? current.delayMs : 0) - now());
+      const due = anchorReplay + scale(frame.elapsed - anchorRecorded) + (current?.frames.includes(frame) ? current.delayMs : 0);
+      await sleep(due - now());
       if (this.stopped) break;
       let bytes: Uint8Array | null;
       if (message) {
-        const decided = await this.decide(message);
+        const decided = await this.decide(message, due);
         if (this.stopped) break;
         // A replaced or dropped message is done with its first frame (the rest are skipped).
         current = { frames: decided.whole ? message.frames : [frame], delayMs: decided.delayMs };
@@ -249,12 +250,16 @@ export class ConversationPlayer {
     return { sent, received: this.arrivals.length, divergence: this.divergence, missing, gaps, ...(this.endedBy ? { endedBy: this.endedBy } : {}) };
   }
 
-  /** Decide one of our messages, due now; its bytes (null: dropped) after the delay. */
-  private async decide(message: RecordedMessage): Promise<{ bytes: Uint8Array | null; delayMs: number; whole: boolean }> {
+  /**
+   * Decide one of our messages, due at `due`; its bytes (null: dropped) once the delay is over.
+   * The delay counts from when the message was due, not from when the one before it went out: a
+   * steady latency keeps the recorded gaps instead of adding up.
+   */
+  private async decide(message: RecordedMessage, due: number): Promise<{ bytes: Uint8Array | null; delayMs: number; whole: boolean }> {
     const decision = await this.hooks!.decide(message);
     const { delayMs } = decision;
     if (decision.outcome !== 'unchanged') for (const fragment of message.frames.slice(1)) this.skipped.add(fragment);
-    await sleep(delayMs);
+    await sleep(due + delayMs - now());
     if (decision.outcome === 'dropped') return { bytes: null, delayMs, whole: false };
     if (decision.outcome === 'replaced' && decision.payload) return { bytes: this.encodePayload(decision.payload), delayMs, whole: false };
     // Unchanged: its recorded frames, fragmentation kept.

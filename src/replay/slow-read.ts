@@ -4,9 +4,10 @@
  * buffers fill and the peer's writes back up: a client under test sees backpressure (its
  * `bufferedAmount` grows, its writes return false).
  *
- * The schedule counts from the first byte: the bytes up to and including a slice are handed on no
- * earlier than (their total) / RATE seconds after it, so the total time never falls short of
- * size / RATE, whatever the chunk sizes and however late timers fire.
+ * The schedule counts from the first byte of a burst: the bytes up to and including a slice are
+ * handed on no earlier than (their total) / RATE seconds after it, so a burst's time never falls
+ * short of size / RATE, whatever the chunk sizes and however late timers fire. Idle time earns no
+ * credit: bytes that arrive after the schedule ran dry start a new burst.
  */
 
 /** What is needed of the socket. */
@@ -34,7 +35,12 @@ export class SlowReader {
   /** Bytes the socket gave: held, and handed on at the rate. */
   push(bytes: Uint8Array): void {
     if (this.stopped || bytes.length === 0) return;
-    this.start ??= performance.now();
+    const at = performance.now();
+    // Idle since the last slice was due: no credit for the idle time, a new burst starts now.
+    if (this.start === null || (this.queue.length === 0 && this.start + (this.handed * 1000) / this.bytesPerSecond < at)) {
+      this.start = at;
+      this.handed = 0;
+    }
     const slice = sliceBytes(this.bytesPerSecond);
     for (let offset = 0; offset < bytes.length; offset += slice) this.queue.push(bytes.subarray(offset, offset + slice));
     this.source.pause();
