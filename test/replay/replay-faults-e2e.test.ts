@@ -156,7 +156,7 @@ describe('replay --as server: fault flags', () => {
     expect(await seen.closed()).toEqual({ code: 1011, reason: 'try later' });
     expect(seen.messages).toEqual(['m0', 'm1']);
     expect(await exited).toBe(0);
-    expect(stderr).toMatch(/closed it with 1011/);
+    expect(stderr).toMatch(/sent 2 frames, received 2, then closed it with 1011/);
   });
 
   it('--latency 80ms~20ms: no message comes before its recorded offset plus 60 ms', async () => {
