@@ -195,8 +195,10 @@ export class ReplayHooks {
       else if (place.position === 'first') open = [frame];
       else if (open && (place.position === 'middle' || place.position === 'final')) {
         open.push(frame);
-        if (place.position === 'final') finish(open, place.messageType);
-        if (place.position === 'final') open = null;
+        if (place.position === 'final') {
+          finish(open, place.messageType);
+          open = null;
+        }
       }
     }
   }
