@@ -3,8 +3,11 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT_DIFFERENT, EXIT_OK, cliError } from '../errors.js';
+import { HookChain } from '../intervene/chain.js';
+import { DEFAULT_HOOK_TIMEOUT_MS } from '../intervene/hooks.js';
 import { processIo, useColor, type Io } from '../io.js';
 import { makePalette } from '../output/colors.js';
+import { compileReplayFaults, parseReplayFaults } from '../replay/faults.js';
 import { compileIgnores } from '../replay/match.js';
 import { MockServer } from '../replay/mock-server.js';
 import type { Divergence, PlayerResult } from '../replay/player.js';
@@ -31,6 +34,15 @@ export interface ReplayOptions {
   insecure: boolean;
   upstreamCa?: string[];
   maxPayload: string | number;
+  /** The fault shorthands (src/replay/faults.ts checks them), as given. */
+  abortAfter?: string | number;
+  closeAfter?: string | number;
+  closeCode?: string | number;
+  closeReason?: string;
+  latency?: string | number;
+  /** --no-pong (its own option: the CLI parses with boolean negation off). */
+  noPong?: boolean;
+  slowRead?: string | number;
 }
 
 /** --timeout: whole milliseconds, 1 or more (the last one when given twice). */
@@ -68,7 +80,13 @@ export function formatDivergence(conversation: Conversation, divergence: Diverge
 
 function summarize(conversation: Conversation, result: PlayerResult): string {
   const missing = result.missing > 0 ? `, ${result.missing} expected frames did not come` : '';
-  return `${conversation.connection.id} ${pathOf(conversation.connection.url)}: sent ${result.sent} frames, received ${result.received}${missing}`;
+  const ended =
+    result.endedBy === undefined
+      ? ''
+      : result.endedBy.action === 'abort'
+        ? ', then dropped the connection (a hook or flag)'
+        : `, then closed it with ${result.endedBy.code} (a hook or flag)`;
+  return `${conversation.connection.id} ${pathOf(conversation.connection.url)}: sent ${result.sent} frames, received ${result.received}${missing}${ended}`;
 }
 
 export async function runReplay(options: ReplayOptions, io: Io): Promise<number> {
@@ -77,6 +95,20 @@ export async function runReplay(options: ReplayOptions, io: Io): Promise<number>
   const maxPayload = parseMaxPayload(options.maxPayload);
   const port = parsePort(options.port);
   const timeoutMs = parseTimeout(options.timeout);
+  const faults = parseReplayFaults({
+    abortAfter: options.abortAfter,
+    closeAfter: options.closeAfter,
+    closeCode: options.closeCode,
+    closeReason: options.closeReason,
+    latency: options.latency,
+    noPong: options.noPong,
+    slowRead: options.slowRead,
+  });
+  // The flags come last in the chain (after any --script, once replay takes them): the counts of
+  // --abort-after and --close-after rely on it, a message that reaches them is sent.
+  const flags = compileReplayFaults(faults, options.as === 'server' ? 'in' : 'out');
+  const hooks = flags ? new HookChain([flags], DEFAULT_HOOK_TIMEOUT_MS) : null;
+  const slowRead = faults.slowReadBytesPerSecond !== undefined ? { slowReadBytesPerSecond: faults.slowReadBytesPerSecond } : {};
   const recording = await loadRecording(options.file, io);
   const color = useColor(io.stderr, io.env);
   const chosen = options.conn !== undefined ? pickConversation(recording, options.conn) : undefined;
@@ -96,6 +128,8 @@ export async function runReplay(options: ReplayOptions, io: Io): Promise<number>
         maxPayload,
         insecure: options.insecure,
         upstreamCa: options.upstreamCa ?? [],
+        hooks,
+        ...slowRead,
       },
       io,
     );
@@ -124,6 +158,9 @@ export async function runReplay(options: ReplayOptions, io: Io): Promise<number>
     strict: options.strict,
     rules,
     maxPayload,
+    hooks,
+    ...slowRead,
+    onWarning: (line) => io.stderr.write(`${line}\n`),
     onSession: (conversation, result) => {
       io.stderr.write(`wstape: served ${summarize(conversation, result)}\n`);
       if (result.divergence) {
@@ -183,11 +220,21 @@ export const replayCommand: CommandModule<object, ReplayOptions> = {
       .option('insecure', { alias: 'k', type: 'boolean', default: false, describe: 'As client: do not verify the server certificate' })
       .option('upstream-ca', { type: 'string', array: true, describe: 'As client: also trust this CA file (PEM)' })
       .option('max-payload', { type: 'string', default: '16MiB', describe: 'As client: payload bytes kept in the new archive (up to 64MiB)' })
+      // Faults (docs/HOOKS-REPLAY.md). No defaults: yargs would count a defaulted option as given.
+      .option('abort-after', { type: 'string', describe: 'Fault: drop the TCP connection after sending N messages (the peer sees 1006)' })
+      .option('close-after', { type: 'string', describe: 'Fault: close the connection after sending N messages (see --close-code)' })
+      .option('close-code', { type: 'string', describe: 'With --close-after: the close code (default 1000), e.g. 1011' })
+      .option('close-reason', { type: 'string', describe: 'With --close-after: the close reason (up to 123 bytes)' })
+      .option('latency', { type: 'string', describe: 'Fault: delay each message sent by MS[~JITTER], e.g. 50ms~20ms (30 to 70 ms) or 50' })
+      .option('no-pong', { type: 'boolean', describe: "Fault: do not answer the peer's pings (a keep-alive timeout test)" })
+      .option('slow-read', { type: 'string', describe: "Fault: read the peer's bytes at most this fast, bytes per second (65536, 64k, 1MiB)" })
       .example('$0 replay bug.wstape.json --as server --port 9000', 'a mock of the recorded server on ws://127.0.0.1:9000')
       .example('$0 replay bug.wstape.json --as client --out again.wstape.json', 're-drive the real server, record the new session')
+      .example('$0 replay bug.wstape.json --as client --strict --ignore "$.ts"', 'CI: exit 1 if the server now answers differently')
+      .example('$0 replay bug.wstape.json --as server --close-after 3 --close-code 1011', 'the mock sends 3 messages, then closes with 1011')
       .example(
-        '$0 replay bug.wstape.json --as client --strict --ignore "$.ts"',
-        'CI: exit 1 if the server now answers differently',
+        '$0 replay bug.wstape.json --as server --latency 50ms~20ms --no-pong',
+        'a slow server that stops answering pings',
       ) as unknown as Argv<ReplayOptions>,
   handler: async (argv) => {
     process.exitCode = await runReplay(argv, processIo());

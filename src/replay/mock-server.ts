@@ -7,6 +7,7 @@
 import net from 'node:net';
 import { cliError } from '../errors.js';
 import type { HttpEntry } from '../format/schema.js';
+import type { HookChain } from '../intervene/chain.js';
 import { RequestParser, headerHasToken, headerValue, type RequestHead } from '../http/http-parser.js';
 import { acceptKey } from '../wire/handshake.js';
 import { parseExtensions } from '../wire/permessage-deflate.js';
@@ -15,6 +16,7 @@ import type { DeflateParams, ObservedFrame } from '../wire/types.js';
 import type { IgnoreRules } from './match.js';
 import { ConversationPlayer, type PlayerResult } from './player.js';
 import { pathOf, type Conversation, type Recording } from './recording.js';
+import { SlowReader } from './slow-read.js';
 
 export interface MockServerOptions {
   recording: Recording;
@@ -30,6 +32,12 @@ export interface MockServerOptions {
   onSession?: (conversation: Conversation, result: PlayerResult) => void;
   /** Called for each HTTP request: what was served (or null for a 404). */
   onHttp?: (head: RequestHead, served: HttpEntry | null) => void;
+  /** --script hooks and the fault flags, for every WebSocket session; null or absent: none. */
+  hooks?: HookChain | null;
+  /** --slow-read: read each client's WebSocket bytes at most this fast. */
+  slowReadBytesPerSecond?: number;
+  /** One line for stderr: a hook failed, or asked for what a replay cannot do. */
+  onWarning?: (line: string) => void;
 }
 
 /** Headers of the recorded 101 that belong to that handshake only, recomputed for each client. */
@@ -137,18 +145,30 @@ export class MockServer {
     const observer = new StreamObserver({ sender: 'client', deflate, maxPayload: this.options.maxPayload });
     const player = new ConversationPlayer(
       conversation,
-      { side: 'server', speed: this.options.speed, strict: this.options.strict, rules: this.options.rules, deflate: deflate !== null },
+      {
+        side: 'server',
+        speed: this.options.speed,
+        strict: this.options.strict,
+        rules: this.options.rules,
+        deflate: deflate !== null,
+        hooks: this.options.hooks ?? null,
+      },
       {
         send: (bytes) => {
           if (!socket.destroyed) socket.write(bytes);
         },
         drop: () => socket.destroy(),
         finish: () => socket.end(),
+        warn: (line) => this.options.onWarning?.(line),
       },
     );
-    const onBytes = (bytes: Uint8Array): void => {
+    const parse = (bytes: Uint8Array): void => {
       for (const event of observer.push(bytes)) if (event.type === 'frame') player.peerFrame(frameView(event.frame));
     };
+    const rate = this.options.slowReadBytesPerSecond;
+    const slow = rate === undefined ? null : new SlowReader(socket, rate, parse);
+    if (slow) socket.on('close', () => slow.stop());
+    const onBytes = slow ? (bytes: Uint8Array): void => slow.push(bytes) : parse;
     if (early.length > 0) onBytes(early);
     socket.on('data', onBytes);
     socket.on('end', () => {

@@ -11,11 +11,19 @@
  *
  * With `strict`, every peer frame is compared with the recorded one (compareFrames: type and
  * payload, JSON structurally, with the ignore rules); the first divergence is kept and reported.
+ *
+ * With `hooks` (--script, the fault flags), each of our messages is decided when it is due: sent,
+ * replaced, dropped or delayed (a delay moves that message and its later fragments only; the next
+ * message keeps its own schedule, never overtaking). A hook may close (a close handshake, then the
+ * end) or abort (the TCP connection dropped) the connection; see replay-hooks.ts. Without hooks,
+ * nothing of this runs and the replay is the recording.
  */
 import type { FrameEntry } from '../format/schema.js';
+import type { HookChain, Payload } from '../intervene/chain.js';
 import type { Conversation } from './recording.js';
 import { compareFrames, type FrameMismatch, type FrameView, type IgnoreRules } from './match.js';
-import { OutgoingFrames } from './outgoing.js';
+import { OutgoingFrames, deflateMessage } from './outgoing.js';
+import { ReplayHooks, type RecordedMessage } from './replay-hooks.js';
 import { CloseCode, isValidWireCloseCode } from '../wire/close-codes.js';
 import { encodeClosePayload, encodeFrame } from '../wire/frame-encoder.js';
 import { Opcode } from '../wire/opcodes.js';
@@ -33,6 +41,8 @@ export interface PlayerOptions {
   deflate: boolean;
   /** Longest wait for each expected peer frame, in ms (replay --as client --timeout). */
   timeoutMs?: number;
+  /** --script hooks and the fault flags; null or absent: the recording, as it is. */
+  hooks?: HookChain | null;
 }
 
 export interface PlayerIo {
@@ -41,6 +51,8 @@ export interface PlayerIo {
   drop(): void;
   /** The close handshake is over on our side: end the TCP connection as the recording did. */
   finish(): void;
+  /** One line for stderr: a hook failed, or asked for something a replay cannot do. */
+  warn?(line: string): void;
 }
 
 export interface Divergence {
@@ -65,7 +77,12 @@ export interface PlayerResult {
   /** Expected peer frames that never came (the peer left, or a wait timed out). */
   missing: number;
   gaps: GapSample[];
+  /** Set when a hook or flag ended the connection before the recording did. */
+  endedBy?: { action: 'close'; code: number; reason: string } | { action: 'abort' };
 }
+
+/** How long a close that a hook sent waits for the peer's answering close before the drop. */
+export const CLOSE_ANSWER_TIMEOUT_MS = 5000;
 
 const now = (): number => performance.now();
 /**
@@ -86,6 +103,13 @@ export class ConversationPlayer {
   private peerGoneFlag = false;
   private wake: (() => void) | null = null;
   private stopped = false;
+  private readonly hooks: ReplayHooks | null;
+  /** Fragments of a message a hook replaced or dropped: not sent. */
+  private readonly skipped = new Set<FrameEntry>();
+  /** We sent a close frame: RFC 6455 §5.5.1, no data frame may follow it. */
+  private closeSent = false;
+  private peerClosed = false;
+  private endedBy: PlayerResult['endedBy'];
 
   constructor(
     private readonly conversation: Conversation,
@@ -95,6 +119,14 @@ export class ConversationPlayer {
     this.ours = directionOf(options.side);
     this.expectedPeer = conversation.frames.filter((frame) => frame.dir !== this.ours);
     this.outgoing = new OutgoingFrames({ mask: options.side === 'client', deflate: options.deflate });
+    this.hooks = options.hooks
+      ? new ReplayHooks(options.hooks, conversation, this.ours, {
+          inject: (payload) => this.inject(payload),
+          close: (code, reason) => this.closeNow(code, reason),
+          abort: () => this.abortNow(),
+          warn: (line) => this.io.warn?.(line),
+        })
+      : null;
   }
 
   /** A frame arrived from the live peer. */
@@ -108,6 +140,8 @@ export class ConversationPlayer {
         : { reason: 'type' as const, expected: '(nothing: the recording ends here)', actual: describe(frame) };
       if (mismatch) this.divergence = { peerFrame: position, recordedIndex: expected?.index ?? null, mismatch };
     }
+    this.hooks?.peerFrame(frame);
+    if (frame.type === 'close') this.peerClosed = true;
     if (frame.type === 'close' && this.expectedPeer[position]?.type !== 'close') this.answerEarlyClose(frame);
     this.wake?.();
   }
@@ -119,6 +153,7 @@ export class ConversationPlayer {
   private answerEarlyClose(frame: FrameView): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.closeSent = true;
     const code = frame.code !== undefined && isValidWireCloseCode(frame.code) ? frame.code : CloseCode.NormalClosure;
     this.io.send(encodeFrame({ opcode: Opcode.Close, payload: encodeClosePayload(code), ...(this.options.side === 'client' ? { mask: true } : {}) }));
     this.io.finish();
@@ -153,6 +188,8 @@ export class ConversationPlayer {
     let peerSeen = 0;
     let sent = 0;
     let missing = 0;
+    // Our message being sent, when a hook decided it: its frames and the delay they share.
+    let current: { frames: FrameEntry[]; delayMs: number } | null = null;
     const gaps: GapSample[] = [];
 
     for (const frame of this.conversation.frames) {
@@ -173,13 +210,33 @@ export class ConversationPlayer {
         previousRecorded = anchorRecorded;
         continue;
       }
-      await sleep(anchorReplay + scale(frame.elapsed - anchorRecorded) - now());
+      if (this.skipped.has(frame)) continue;
+      // The recorded pong that answers a ping a hook silenced (--no-pong): not sent.
+      if (frame.type === 'pong' && this.hooks?.takeSilencedPing()) continue;
+      const message = this.hooks?.messageAt(frame);
+      const due = anchorReplay + scale(frame.elapsed - anchorRecorded) + (current?.frames.includes(frame) ? current.delayMs : 0);
+      await sleep(due - now());
       if (this.stopped) break;
-      const bytes = this.outgoing.encode(frame);
+      let bytes: Uint8Array | null;
+      if (message) {
+        const decided = await this.decide(message, due);
+        if (this.stopped) break;
+        // A replaced or dropped message is done with its first frame (the rest are skipped).
+        current = { frames: decided.whole ? message.frames : [frame], delayMs: decided.delayMs };
+        bytes = decided.bytes;
+      } else {
+        bytes = this.outgoing.encode(frame);
+      }
       const sentAt = now();
       if (bytes) {
         this.io.send(bytes);
         sent += 1;
+        if (frame.type === 'close') this.closeSent = true;
+      }
+      // The actions hooks took while this message was decided and sent run after its last frame.
+      if (current && current.frames[current.frames.length - 1] === frame) {
+        current = null;
+        this.hooks?.release();
       }
       gaps.push({ recorded: (frame.elapsed - previousRecorded) * 1000, replayed: sentAt - previousReplay });
       previousReplay = sentAt;
@@ -187,8 +244,86 @@ export class ConversationPlayer {
     }
 
     const endAt = this.conversation.end ? anchorReplay + scale(this.conversation.end.elapsed - anchorRecorded) - now() : 0;
-    await this.endAsRecorded(endAt);
-    return { sent, received: this.arrivals.length, divergence: this.divergence, missing, gaps };
+    if (this.endedBy?.action === 'close') await this.waitForCloseAnswer();
+    else await this.endAsRecorded(endAt);
+    await this.hooks?.settled();
+    return { sent, received: this.arrivals.length, divergence: this.divergence, missing, gaps, ...(this.endedBy ? { endedBy: this.endedBy } : {}) };
+  }
+
+  /**
+   * Decide one of our messages, due at `due`; its bytes (null: dropped) once the delay is over.
+   * The delay counts from when the message was due, not from when the one before it went out: a
+   * steady latency keeps the recorded gaps instead of adding up.
+   */
+  private async decide(message: RecordedMessage, due: number): Promise<{ bytes: Uint8Array | null; delayMs: number; whole: boolean }> {
+    const decision = await this.hooks!.decide(message);
+    const { delayMs } = decision;
+    if (decision.outcome !== 'unchanged') for (const fragment of message.frames.slice(1)) this.skipped.add(fragment);
+    await sleep(due + delayMs - now());
+    if (decision.outcome === 'dropped') return { bytes: null, delayMs, whole: false };
+    if (decision.outcome === 'replaced' && decision.payload) return { bytes: this.encodePayload(decision.payload), delayMs, whole: false };
+    // Unchanged: its recorded frames, fragmentation kept.
+    return { bytes: this.outgoing.encode(message.frames[0]!), delayMs, whole: true };
+  }
+
+  /** A message of a hook's, as one frame (compressed alone when the connection uses deflate). */
+  private encodePayload(payload: Payload): Uint8Array {
+    const content = payload.type === 'text' ? Buffer.from(payload.text, 'utf8') : payload.data;
+    const opcode = payload.type === 'text' ? Opcode.Text : Opcode.Binary;
+    const mask = this.options.side === 'client' ? { mask: true } : {};
+    if (this.options.deflate) return encodeFrame({ opcode, payload: deflateMessage(content), rsv1: true, ...mask });
+    return encodeFrame({ opcode, payload: content, ...mask });
+  }
+
+  /** ctx.send towards the live peer. */
+  private inject(payload: Payload): void {
+    if (this.closeSent || this.endedBy) {
+      this.io.warn?.('wstape: warning: ctx.send ignored: the connection is closing');
+      return;
+    }
+    this.io.send(this.encodePayload(payload));
+  }
+
+  /** ctx.close: our close frame now; play() then waits for the peer's answer and ends. */
+  private closeNow(code: number, reason: string): void {
+    if (this.closeSent || this.endedBy) return;
+    this.closeSent = true;
+    this.stopped = true;
+    this.endedBy = { action: 'close', code, reason };
+    this.io.send(encodeFrame({ opcode: Opcode.Close, payload: encodeClosePayload(code, reason), ...(this.options.side === 'client' ? { mask: true } : {}) }));
+    this.wake?.();
+  }
+
+  /** ctx.abort: drop the TCP connection, no close frame (the peer sees 1006). */
+  private abortNow(): void {
+    if (this.endedBy?.action === 'abort') return;
+    this.stopped = true;
+    this.endedBy = { action: 'abort' };
+    this.io.drop();
+    this.wake?.();
+  }
+
+  /**
+   * RFC 6455 §7.1.2: after sending a close frame, wait for the peer's close, then end the TCP
+   * connection; a peer that never answers is dropped after CLOSE_ANSWER_TIMEOUT_MS.
+   */
+  private async waitForCloseAnswer(): Promise<void> {
+    const deadline = now() + CLOSE_ANSWER_TIMEOUT_MS;
+    while (!this.peerClosed && !this.peerGoneFlag) {
+      const left = deadline - now();
+      if (left <= 0) {
+        this.io.drop();
+        return;
+      }
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+      this.wake = null;
+    }
+    if (!this.peerGoneFlag) this.io.finish();
   }
 
   /** Reproduce the recorded end: drop the TCP connection (1006) or finish after the close. */

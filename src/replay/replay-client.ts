@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startRecording } from '../record/recording.js';
 import { cliError } from '../errors.js';
+import type { HookChain } from '../intervene/chain.js';
 import type { Io } from '../io.js';
 import { ResponseParser, headerValue, type ResponseHead } from '../http/http-parser.js';
 import { acceptKey, newClientKey } from '../wire/handshake.js';
@@ -20,6 +21,7 @@ import { frameView } from './mock-server.js';
 import type { IgnoreRules } from './match.js';
 import { ConversationPlayer, type PlayerResult } from './player.js';
 import type { Conversation } from './recording.js';
+import { SlowReader } from './slow-read.js';
 
 export interface ReplayClientOptions {
   conversation: Conversation;
@@ -35,6 +37,10 @@ export interface ReplayClientOptions {
   maxPayload: number;
   insecure: boolean;
   upstreamCa: string[];
+  /** --script hooks and the fault flags; null or absent: none. */
+  hooks?: HookChain | null;
+  /** --slow-read: read the server's WebSocket bytes at most this fast. */
+  slowReadBytesPerSecond?: number;
 }
 
 export interface ReplayClientResult extends PlayerResult {
@@ -121,17 +127,26 @@ export async function replayAsClient(options: ReplayClientOptions, io: Io): Prom
     const observer = new StreamObserver({ sender: 'server', deflate, maxPayload: options.maxPayload });
     const player: ConversationPlayer = new ConversationPlayer(
       conversation,
-      { side: 'client', speed: options.speed, strict: options.strict, rules: options.rules, deflate: deflate !== null, timeoutMs: options.timeoutMs },
+      {
+        side: 'client',
+        speed: options.speed,
+        strict: options.strict,
+        rules: options.rules,
+        deflate: deflate !== null,
+        timeoutMs: options.timeoutMs,
+        hooks: options.hooks ?? null,
+      },
       {
         send: (bytes) => {
           if (!socket.destroyed) socket.write(bytes);
         },
         drop: () => socket.destroy(),
         finish: () => socket.end(),
+        warn: (line) => io.stderr.write(`${line}\n`),
       },
     );
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    const onBytes = (bytes: Uint8Array): void => {
+    const parse = (bytes: Uint8Array): void => {
       for (const event of observer.push(bytes)) {
         if (event.type !== 'frame') continue;
         player.peerFrame(frameView(event.frame));
@@ -139,6 +154,10 @@ export async function replayAsClient(options: ReplayClientOptions, io: Io): Prom
         if (options.strict && player.firstDivergence) player.stop();
       }
     };
+    const rate = options.slowReadBytesPerSecond;
+    const slow = rate === undefined ? null : new SlowReader(socket, rate, parse);
+    if (slow) socket.once('close', () => slow.stop());
+    const onBytes = slow ? (bytes: Uint8Array): void => slow.push(bytes) : parse;
     if (rest.length > 0) onBytes(rest);
     socket.on('data', onBytes);
     socket.on('end', () => player.peerGone());
