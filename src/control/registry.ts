@@ -152,6 +152,16 @@ export async function removeQuietly(file: string): Promise<void> {
   }
 }
 
+/** Remove a dead recorder's socket: only a socket, and only one of ours. */
+async function removeStaleSocket(socketPath: string): Promise<void> {
+  try {
+    const info = await lstat(socketPath);
+    if (info.isSocket() && info.uid === (process.getuid?.() ?? info.uid)) await unlink(socketPath);
+  } catch {
+    // gone already
+  }
+}
+
 /** Whether a process with this pid runs as this user (EPERM: another user's, so not our recorder). */
 function isRunning(pid: number): boolean {
   try {
@@ -230,7 +240,7 @@ export async function listRecorders(home: string): Promise<FoundRecorder[]> {
     if (entry === undefined || String(entry.pid) !== match[1] || String(entry.port) !== match[2]) continue;
     if (!isRunning(entry.pid)) {
       await removeQuietly(registryPath);
-      await removeQuietly(entry.socketPath);
+      await removeStaleSocket(entry.socketPath);
       continue;
     }
     found.push({ ...entry, registryPath });

@@ -160,6 +160,16 @@ describe('finding the recorder', () => {
     expect(existsSync(stale)).toBe(false);
   });
 
+  it('says so when a running recorder does not answer on its socket', async () => {
+    const home = tempHome();
+    const run = path.join(home, 'run');
+    mkdirSync(run, { mode: 0o700 });
+    // This test's own pid: a process that runs, but has no socket there.
+    const registry = { version: 1, pid: process.pid, port: 8080, archivePath: '/a.wstape.json', socketPath: path.join(run, 'nothing.sock'), startedAt: '' };
+    writeFileSync(path.join(run, `${process.pid}-8080.json`), JSON.stringify(registry), { mode: 0o600 });
+    expectError(await wstape(home, ['close', 'c1']), 'ERR_RECORDER', /control socket .*nothing\.sock is gone.*stopped/);
+  });
+
   it('with several recorders, asks for --recorder, and finds one by port or by archive path', async () => {
     const home = tempHome();
     const a = fakeConnection('c1');
