@@ -4,7 +4,7 @@
  * through the session's LiveConnections. It must never take the recorder down: a bad, oversized
  * or slow request gets an error response, a LiveConnection that throws an error response too.
  */
-import { lstatSync } from 'node:fs';
+import { lstatSync, unlinkSync } from 'node:fs';
 import { chmod, lstat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -56,6 +56,29 @@ export interface ControlServer {
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /**
+ * The files of the control servers still open in this process, removed when it exits without
+ * closing them (process.exit, an uncaught exception), so they do not wait for the next lookup to
+ * be found stale. One 'exit' listener for all of them.
+ */
+const leftAtExit = new Set<string>();
+let exitListener = false;
+
+function removeAtExit(...files: string[]): void {
+  for (const file of files) leftAtExit.add(file);
+  if (exitListener) return;
+  exitListener = true;
+  process.on('exit', () => {
+    for (const file of leftAtExit) {
+      try {
+        unlinkSync(file);
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
+/**
  * Listen on the control socket and publish the registry file. Throws ERR_CONTROL when the run
  * folder cannot be made private or the socket cannot be bound; after that, nothing it does throws.
  */
@@ -103,6 +126,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
       startedAt: new Date().toISOString(),
     };
     await writeRegistryFile(registryPath, info);
+    removeAtExit(registryPath, socketPath);
   } catch (error) {
     await closeServer();
     await removeQuietly(socketPath);
@@ -121,6 +145,8 @@ export async function startControlServer(options: ControlServerOptions): Promise
         await removeQuietly(registryPath);
         await closeServer();
         await removeQuietly(socketPath);
+        leftAtExit.delete(registryPath);
+        leftAtExit.delete(socketPath);
       })();
       return closing;
     },

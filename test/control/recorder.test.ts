@@ -3,6 +3,7 @@
  * answered, cleaned up on Ctrl-C; left stale by a kill -9 and then ignored), and startRecording
  * in this process, whose session's LiveConnections `wstape close` reaches.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -59,6 +60,27 @@ describe('wstape record and its control channel', () => {
     const result = await wstape(home, ['send', '--conn', 'c1', '--to', 'server', 'x']);
     expect(result.code).toBe(ERROR_CODES.ERR_RECORDER);
     expect(result.stderr).toMatch(/^wstape: no wstape recorder is running/);
+    expect(readdirSync(path.join(home, 'run'))).toEqual([]);
+  });
+});
+
+describe('a process that exits without closing its control server', () => {
+  it('removes its socket and registry file on the way out', async () => {
+    const home = tempHome();
+    const dist = (file: string): string => JSON.stringify(new URL(`../../dist/${file}`, import.meta.url).href);
+    const script = [
+      `const { startControlServer } = await import(${dist('control/server.js')});`,
+      `const { LiveConnections } = await import(${dist('intervene/live.js')});`,
+      `const server = await startControlServer({ live: new LiveConnections(), port: 4242, archivePath: 'a.wstape.json', home: ${JSON.stringify(home)} });`,
+      'process.stdout.write(server.socketPath);',
+      'process.exit(0);',
+    ].join('\n');
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let socketPath = '';
+    child.stdout.on('data', (chunk) => (socketPath += String(chunk)));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(socketPath).toMatch(/4242\.sock$/);
     expect(readdirSync(path.join(home, 'run'))).toEqual([]);
   });
 });
