@@ -81,10 +81,13 @@ export async function controlRequest(recorder: FoundRecorder, request: ControlRe
         fail(cliError('ERR_CONTROL', `cannot talk to ${recorderName(recorder)}: ${error.code ?? error.message}`));
       }
     });
-    socket.on('end', () => {
+    // 'end' when the recorder closes its side; 'close' also when it resets: whatever came is read.
+    const done = (): void => {
       socket.setTimeout(0);
-      resolve(Buffer.concat(chunks, Math.min(length, MAX_RESPONSE_BYTES)).toString('utf8'));
-    });
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    socket.on('end', done);
+    socket.on('close', done);
   });
   const newline = text.indexOf('\n');
   const response = parseResponse(newline < 0 ? text : text.slice(0, newline));

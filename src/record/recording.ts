@@ -217,6 +217,8 @@ export async function startRecording(options: RecordOptions, io: Io, extra: { ov
     }
     return recorder;
   };
+  // The open WebSocket connections, for the control channel below (the relays register in it).
+  const live = new LiveConnections();
   let recorder: Recorder | undefined;
   const server = new ProxyServer({
     recorder: (bound) => (recorder = openRecorder(bound)),
@@ -235,7 +237,6 @@ export async function startRecording(options: RecordOptions, io: Io, extra: { ov
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const scheme = options.tls ? 'https' : 'http';
   // The control channel (src/control), for `wstape send`/`close`: a recorder without one still records.
-  const live = new LiveConnections();
   const control = await startControlServer({ live, port: address.port, archivePath, home: resolveHome(io.env, io.cwd) }).catch(
     (error: unknown): ControlServer | undefined => {
       warn(io, `no control channel, so wstape send/close cannot reach this recorder: ${error instanceof Error ? error.message : String(error)}`);
