@@ -6,6 +6,7 @@
  *   errors.ts, version.ts      leaves
  *   format                     the archive: wire, errors, version
  *   tls, detect                errors only
+ *   control                    wstape send/close's channel: intervene, wire, errors, io
  *   output, inspect, record, replay, har, share, redact, demo
  *                              the layers in between; never src/commands
  *   commands                   yargs definitions; imported by src/cli.ts alone
@@ -72,6 +73,13 @@ module.exports = {
         ],
         dependencyTypes: ['core', 'local'],
       },
+    },
+    {
+      name: 'control-on-intervene-only',
+      severity: 'error',
+      comment: 'The control channel (wstape send/close) acts through the LiveConnections of src/intervene; it knows nothing of the proxy or the archive.',
+      from: { path: '^src/control/' },
+      to: { path: outside(['control', 'intervene', 'wire'], ['errors\\.ts', 'io\\.ts']) },
     },
     {
       name: 'leaves-import-nothing',

@@ -40,6 +40,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => untyped((await import('./commands/record.js')).recordCommand),
   },
   {
+    name: 'send',
+    describe: 'Inject a message into an open connection of a running recorder (towards the client or the server)',
+    load: async () => untyped((await import('./commands/send.js')).sendCommand),
+  },
+  {
+    name: 'close',
+    describe: 'Close (with a code) or abort an open connection of a running recorder',
+    load: async () => untyped((await import('./commands/close.js')).closeCommand),
+  },
+  {
     name: 'list',
     describe: 'List the connections, HTTP exchanges and tunnels in an archive',
     load: async () => untyped((await import('./commands/list.js')).listCommand),

@@ -51,6 +51,18 @@ export const ERROR_CODES = {
   ERR_REPLAY: EXIT_USAGE,
   /** A file given to `wstape import` is not a HAR it can read (not JSON, not HAR, a field of the wrong shape). */
   ERR_HAR: EXIT_USAGE,
+  /**
+   * `wstape send`/`close` found no running recorder to talk to: none runs, none matches
+   * --recorder, or several run and --recorder names none of them.
+   */
+  ERR_RECORDER: EXIT_USAGE,
+  /** `wstape send`/`close`: the recorder has no open WebSocket connection with that id. */
+  ERR_CONNECTION: EXIT_USAGE,
+  /**
+   * The control channel to a recorder cannot be used: its folder, registry file or socket is
+   * owned by another user or open to others, or the recorder did not answer.
+   */
+  ERR_CONTROL: EXIT_IO,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

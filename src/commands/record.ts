@@ -23,6 +23,8 @@ export async function runRecord(options: RecordOptions, io: Io): Promise<number>
   const mode = options.target ? `reverse proxy for ${session.target ?? options.target}${options.tls ? ', serving TLS' : ''}` : 'forward proxy';
   io.stderr.write(`wstape: recording on ${session.url} (${mode})\n`);
   io.stderr.write(`wstape: archive ${session.path}\n`);
+  if (session.control)
+    io.stderr.write(`wstape: control: wstape send --recorder ${session.port} --conn c1 --to client MESSAGE, wstape close --recorder ${session.port} c1\n`);
   if (!options.target) {
     io.stderr.write(`wstape: point clients at it, e.g. HTTP_PROXY=${session.url} or curl --proxy ${session.url}; Ctrl-C stops\n`);
   } else {

@@ -7,12 +7,15 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { startControlServer, type ControlServer } from '../control/server.js';
+import { resolveHome } from '../control/registry.js';
 import { cliError } from '../errors.js';
 import { HookChain } from '../intervene/chain.js';
 import { DEFAULT_HOOK_TIMEOUT_MS, type NamedHooks } from '../intervene/hooks.js';
 import { ARCHIVE_FORMAT, ARCHIVE_VERSION, type ArchiveHeader, type ArchiveTrailer } from '../format/schema.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
-import { useColor, type Io } from '../io.js';
+import { LiveConnections } from '../intervene/live.js';
+import { useColor, warn, type Io } from '../io.js';
 import { formatEntryLine } from '../output/frame-line.js';
 import { formatSize } from '../output/units.js';
 import type { LeafProvider } from './client-tls.js';
@@ -65,6 +68,10 @@ export interface RecordingSession {
   readonly recorder: Recorder;
   /** The --target URL as it may be printed: with --redact, with its secrets redacted, as in the header. */
   readonly target?: string;
+  /** Its open WebSocket connections, which `wstape send`/`close` act on through the control channel. */
+  readonly live: LiveConnections;
+  /** The control channel's socket; absent when it could not be set up (a warning said so). */
+  readonly control?: { readonly socketPath: string };
   /** Stop: give open connections `graceMs` to finish, close them, finish the archive. */
   stop(graceMs?: number): Promise<ArchiveTrailer>;
 }
@@ -216,6 +223,8 @@ export async function startRecording(
     }
     return recorder;
   };
+  // The open WebSocket connections, for the control channel below (the relays register in it).
+  const live = new LiveConnections();
   let recorder: Recorder | undefined;
   const server = new ProxyServer({
     recorder: (bound) => (recorder = openRecorder(bound)),
@@ -234,6 +243,13 @@ export async function startRecording(
   const shownTarget = options.target !== undefined ? (redactor?.redactHeader?.(headerFor(options.target)).recorder?.target ?? options.target) : undefined;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const scheme = options.tls ? 'https' : 'http';
+  // The control channel (src/control), for `wstape send`/`close`: a recorder without one still records.
+  const control = await startControlServer({ live, port: address.port, archivePath, home: resolveHome(io.env, io.cwd) }).catch(
+    (error: unknown): ControlServer | undefined => {
+      warn(io, `no control channel, so wstape send/close cannot reach this recorder: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    },
+  );
   let stopping: Promise<ArchiveTrailer> | null = null;
   return {
     url: `${scheme}://${host}:${address.port}`,
@@ -241,8 +257,12 @@ export async function startRecording(
     path: archivePath,
     recorder: opened,
     ...(shownTarget !== undefined ? { target: shownTarget } : {}),
+    live,
+    ...(control !== undefined ? { control: { socketPath: control.socketPath } } : {}),
     stop: (graceMs = 0) => {
-      stopping ??= server.close(graceMs).then(() => opened.close());
+      stopping ??= Promise.resolve(control?.close())
+        .then(() => server.close(graceMs))
+        .then(() => opened.close());
       return stopping;
     },
   };
