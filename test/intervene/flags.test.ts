@@ -77,6 +77,10 @@ describe('--drop', () => {
       ['out $.items[*].id=1', textMessage('out', '{"items":[{"id":3},{"id":1}]}'), true],
       ['out $.user', textMessage('out', '{"user":null}'), true],
       ['out $.user', textMessage('out', '{"users":[]}'), false],
+      ['out $.items[5]', textMessage('out', '{"items":[1]}'), false],
+      ['out $.items[0]', textMessage('out', '{"items":[1]}'), true],
+      ['out $.o={"a":1,"b":2}', textMessage('out', '{"o":{"a":1}}'), false],
+      ["out $['a]b']=1", textMessage('out', '{"a]b":1}'), true],
       ["out $['a b']=1", textMessage('out', '{"a b":1}'), true],
       ['out $.type=ping', binaryMessage('out', '{"type":"ping"}'), false],
     ]),
@@ -103,6 +107,11 @@ describe('--drop', () => {
     expect(Object.keys(hooksOf({ drop: ['in pong'] }))).toEqual(['onControl']);
     expect(Object.keys(hooksOf({ drop: ['in'] }))).toEqual(['onMessage']);
     expect(Object.keys(hooksOf({ drop: ['in'], closeOn: ['out ping'] })).sort()).toEqual(['onControl', 'onMessage']);
+  });
+
+  it('a g or y flag does not make the test stateful', () => {
+    const hooks = hooksOf({ drop: ['in /a/g', 'out /a/y'] });
+    for (const dir of ['in', 'out', 'in', 'out'] as const) expect(verdict(hooks, textMessage(dir, 'a'))).toBeNull();
   });
 
   it('drops when any of several matches', () => {
@@ -163,6 +172,8 @@ describe('--set', () => {
     ['out $.type=profile $.admin=true', '{"type":"profile"}', '{"type":"profile","admin":true}'],
     ['out $.type=profile $.admin=true', '{"type":"other"}', undefined],
     ['out /profile/ $.admin=true', '{"type":"profile"}', '{"type":"profile","admin":true}'],
+    ['out $.type="pro file" $.admin=true', '{"type":"pro file"}', '{"type":"pro file","admin":true}'],
+    ['out $.type={"a":1} $.admin=true', '{"type":{"a":1}}', '{"type":{"a":1},"admin":true}'],
   ])('%s on %s gives %j', (spec, text, expected) => {
     const dir = spec.startsWith('in') ? 'in' : 'out';
     expect(verdict(hooksOf({ set: [spec] }), textMessage(dir, text))).toBe(expected);
@@ -213,6 +224,9 @@ describe('--delay', () => {
         textMessage('out', 'x'),
       ),
     ).toBeUndefined();
+    // A negative pick would take time off the other delay.
+    const hooks = hooksOf({ delay: ['out 100ms', 'out 10ms~50ms'] }, () => 0);
+    expect(verdict(hooks, textMessage('out', 'x'))).toEqual({ delay: 100 });
   });
 
   it('matching delays add up', () => {
