@@ -50,7 +50,7 @@ export interface InterventionFlags {
   injectAt?: string[];
 }
 
-/** Each field of InterventionFlags and its option name, in the order they apply. */
+/** Each field of InterventionFlags and its option name, in the order --help lists them. */
 export const FLAG_OPTIONS = {
   drop: 'drop',
   replace: 'replace',
