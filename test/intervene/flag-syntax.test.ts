@@ -2,6 +2,7 @@
  * Parsing the intervention flags: values that compile, and values that do not, each with the
  * one-line ERR_USAGE error that names the flag, the value and (a keyword of) what is expected.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isCliError } from '../../src/errors.js';
 import { compileFlags, FLAG_OPTIONS, type InterventionFlags } from '../../src/intervene/flags.js';
@@ -161,5 +162,21 @@ describe('compileFlags: values that do not parse', () => {
 
   it('reports the first bad value among several', () => {
     expect(() => compileFlags({ drop: ['in', 'nowhere'] })).toThrow(/^--drop "nowhere": /);
+  });
+});
+
+describe('docs/HOOKS.md', () => {
+  const docs = readFileSync(new URL('../../docs/HOOKS.md', import.meta.url), 'utf8');
+  const fields = new Map<string, Field>(Object.entries(FLAG_OPTIONS).map(([field, option]) => [option, field as Field]));
+  // The ```sh blocks: the syntax lines in the prose use placeholders.
+  const shell = [...docs.matchAll(/```sh\n([\s\S]*?)```/g)].map(([, block]) => block).join('\n');
+  const examples = [...shell.matchAll(/--([a-z-]+) '([^']*)'/g)].filter(([, option]) => fields.has(option as string));
+
+  it('has shell examples for every flag', () => {
+    expect(new Set(examples.map(([, option]) => option))).toEqual(new Set(Object.values(FLAG_OPTIONS)));
+  });
+
+  it.each(examples.map(([, option, value]) => [option as string, value as string]))('--%s %j compiles', (option, value) => {
+    expect(compileFlags({ [fields.get(option) as Field]: [value] })).not.toBeNull();
   });
 });
