@@ -133,7 +133,7 @@ export interface Hooks {
    * later (--inject-at does). Added after the first five hooks: a relay that does not call it yet
    * leaves it unused.
    */
-  onOpen?(ctx: MessageContext): MaybePromise<void>;
+  onOpen?: (ctx: MessageContext) => MaybePromise<void>;
   /** A whole text or binary message arrived; runs once per message, in order per direction. */
   onMessage?(message: Message, ctx: MessageContext): MaybePromise<MessageVerdict>;
   /** A ping or pong arrived (synchronous: control frames are never held for long). */
