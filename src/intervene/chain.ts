@@ -74,7 +74,7 @@ export class HookChain {
 
   /** Whether any hook looks at WebSocket messages or control frames (else the relay need not hold them). */
   get watchesMessages(): boolean {
-    return this.list.some(({ hooks }) => hooks.onMessage !== undefined || hooks.onControl !== undefined);
+    return this.list.some(({ hooks }) => hooks.onMessage !== undefined || hooks.onControl !== undefined || hooks.onOpen !== undefined);
   }
 
   get watchesConnections(): boolean {
@@ -124,6 +124,18 @@ export class HookChain {
       }
     }
     return decision;
+  }
+
+  /** A WebSocket connection is open: run every onOpen (their failures are returned, nothing else). */
+  async open(ctx: (by: Actor) => MessageContext): Promise<HookFailure[]> {
+    const failures: HookFailure[] = [];
+    for (const named of this.list) {
+      const hook = named.hooks.onOpen;
+      if (!hook) continue;
+      const outcome = await this.call(named, 'onOpen', () => hook.call(named.hooks, ctx(named.by)));
+      if (!outcome.ok) failures.push(outcome.failure);
+    }
+    return failures;
   }
 
   /** onControl is synchronous: a ping or pong is never held for a promise. */

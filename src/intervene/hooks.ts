@@ -4,7 +4,7 @@
  * add to it freely, never rename or change the meaning of a field, so scripts written today keep
  * working. docs/HOOKS.md is its reference.
  *
- * A script exports any of `onConnection`, `onMessage`, `onControl`, `onRequest` and `onResponse`
+ * A script exports any of `onConnection`, `onOpen`, `onMessage`, `onControl`, `onRequest` and `onResponse`
  * (named exports, or the same names on the default export). Each is optional and may be async.
  * `--script` may be repeated, and the flags (--drop, --replace... see flags.ts) compile to one
  * more Hooks object; they chain in order (chain.ts).
@@ -127,6 +127,12 @@ type MaybePromise<T> = T | Promise<T>;
 export interface Hooks {
   /** A WebSocket upgrade request arrived; runs before the upstream is reached. */
   onConnection?: (connection: ConnectionInfo) => MaybePromise<ConnectionVerdict>;
+  /**
+   * The connection is open (the server accepted the upgrade), before its first message; runs once
+   * per connection. `ctx` stays usable for the connection's life, so a timer may call ctx.send
+   * later (--inject-at does).
+   */
+  onOpen?: (ctx: MessageContext) => MaybePromise<void>;
   /** A whole text or binary message arrived; runs once per message, in order per direction. */
   onMessage?: (message: Message, ctx: MessageContext) => MaybePromise<MessageVerdict>;
   /** A ping or pong arrived (synchronous: control frames are never held for long). */
@@ -152,4 +158,4 @@ export interface NamedHooks {
 export const DEFAULT_HOOK_TIMEOUT_MS = 5000;
 
 /** The hook names a module may export; anything else it exports is ignored. */
-export const HOOK_NAMES = ['onConnection', 'onMessage', 'onControl', 'onRequest', 'onResponse'] as const satisfies ReadonlyArray<keyof Hooks>;
+export const HOOK_NAMES = ['onConnection', 'onOpen', 'onMessage', 'onControl', 'onRequest', 'onResponse'] as const satisfies ReadonlyArray<keyof Hooks>;

@@ -233,6 +233,7 @@ export async function startRecording(
     tls,
     limits,
     hooks: extra.hooks && extra.hooks.length > 0 ? new HookChain(extra.hooks, extra.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS) : null,
+    live,
     ...(target ? { target: target.address } : {}),
     ...(target?.secure ? { targetTls: { servername: target.address.host, insecure: tls.insecure, extraCa: tls.extraCa } } : {}),
     ...(options.tls ? { serveTls: { defaultHost: options.host } } : {}),
