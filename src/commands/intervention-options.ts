@@ -15,8 +15,8 @@ export type { InterventionFlags } from '../intervene/flags.js';
 /** What addInterventionOptions adds to a command's options. */
 export interface InterventionOptions extends InterventionFlags {
   script?: string[];
-  /** Seconds. */
-  hookTimeout: number;
+  /** Seconds (default 5). */
+  hookTimeout?: number;
 }
 
 /** One line of --help per flag; the syntax is docs/HOOKS.md's. */
@@ -42,9 +42,10 @@ function strings(value: unknown): string[] | undefined {
 /**
  * Add --script, --hook-timeout and the intervention flags to a command. The flags are plain
  * string options made into lists (not yargs `array`, which would swallow a positional FILE that
- * follows: `replay --drop in bug.wstape.json`).
+ * follows: `replay --drop in bug.wstape.json`). `omit`: flags a command defines its own way
+ * (replay's `--close-after N` and `--abort-after N` count the messages it sends).
  */
-export function addInterventionOptions<T>(yargs: Argv<T>): Argv<T & InterventionOptions> {
+export function addInterventionOptions<T>(yargs: Argv<T>, omit: ReadonlyArray<keyof InterventionFlags> = []): Argv<T & InterventionOptions> {
   let result = yargs
     .option('script', {
       type: 'string',
@@ -57,6 +58,7 @@ export function addInterventionOptions<T>(yargs: Argv<T>): Argv<T & Intervention
       describe: 'Seconds a hook may take before its message is forwarded unchanged (an error entry says so)',
     }) as unknown as Argv<T & InterventionOptions>;
   for (const [field, option] of Object.entries(FLAG_OPTIONS) as Array<[keyof InterventionFlags, string]>) {
+    if (omit.includes(field)) continue;
     result = result.option(option, { type: 'string', coerce: strings, describe: FLAG_HELP[field] });
   }
   return result
@@ -75,8 +77,8 @@ export function hookTimeoutMs(seconds: number): number {
  * The hooks the options ask for, in chain order: each --script, then the flags (none when no
  * flag is given). `cwd` resolves the script paths. Throws CliError ERR_USAGE.
  */
-export async function interventionHooks(options: InterventionOptions, cwd: string): Promise<{ hooks: NamedHooks[]; timeoutMs: number }> {
-  const timeoutMs = hookTimeoutMs(options.hookTimeout);
+export async function interventionHooks(options: Omit<InterventionOptions, 'closeAfter' | 'abortAfter'> & InterventionFlags, cwd: string): Promise<{ hooks: NamedHooks[]; timeoutMs: number }> {
+  const timeoutMs = options.hookTimeout === undefined ? DEFAULT_HOOK_TIMEOUT_MS : hookTimeoutMs(options.hookTimeout);
   // The flags first: a typo in one is reported before a script's top-level code runs.
   const flags = compileFlags(options);
   const scripts = await loadScripts(options.script ?? [], cwd);

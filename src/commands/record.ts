@@ -6,15 +6,18 @@ import type { Argv, CommandModule } from 'yargs';
 import { EXIT_IO, EXIT_OK } from '../errors.js';
 import { processIo, type Io } from '../io.js';
 import { startRecording, summaryLine, type RecordOptions } from '../record/recording.js';
+import { addInterventionOptions, interventionHooks, type InterventionOptions } from './intervention-options.js';
 
 /** Run `wstape record` until Ctrl-C; returns the exit code. */
-export async function runRecord(options: RecordOptions, io: Io): Promise<number> {
+export async function runRecord(options: RecordOptions & Partial<InterventionOptions>, io: Io): Promise<number> {
+  // Scripts and flags are read before anything listens: a bad one is a usage error, no archive.
+  const intervention = await interventionHooks(options, io.cwd);
   // The handlers go in before anything starts: a Ctrl-C the moment "Ctrl-C stops" is printed (or
   // while the proxy is still binding) must close the archive, not meet Node's default of exiting.
   const stopRequested = untilSignal();
   let session;
   try {
-    session = await startRecording(options, io);
+    session = await startRecording(options, io, { hooks: intervention.hooks, hookTimeoutMs: intervention.timeoutMs });
   } catch (error) {
     stopRequested.cancel();
     throw error;
@@ -56,10 +59,10 @@ function untilSignal(): { signalled: Promise<void>; cancel: () => void } {
   return { signalled, cancel };
 }
 
-export const recordCommand: CommandModule<object, RecordOptions> = {
+export const recordCommand: CommandModule<object, RecordOptions & InterventionOptions> = {
   command: 'record',
   builder: (yargs: Argv) =>
-    yargs
+    addInterventionOptions(yargs)
       .option('port', { alias: 'p', type: 'string', default: '8080', describe: 'Port to listen on, 0 to 65535 (0 picks a free one)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on (0.0.0.0 exposes the proxy to your network)' })
       .option('out', { alias: 'o', type: 'string', describe: 'Archive path (default: wstape-YYYYMMDD-HHMMSS.wstape.json here)' })
@@ -98,7 +101,7 @@ export const recordCommand: CommandModule<object, RecordOptions> = {
       .example('$0 record', 'forward proxy on 127.0.0.1:8080; set HTTP_PROXY=http://127.0.0.1:8080')
       .example('$0 record --target ws://localhost:9000 --port 9001', 'reverse proxy: clients connect to ws://127.0.0.1:9001')
       .example('$0 record -o bug-123.wstape.json --quiet', 'record silently to a chosen file')
-      .example('$0 record --target wss://api.example.com --tls', 'reverse proxy to a TLS server, serving TLS too') as unknown as Argv<RecordOptions>,
+      .example('$0 record --target wss://api.example.com --tls', 'reverse proxy to a TLS server, serving TLS too') as unknown as Argv<RecordOptions & InterventionOptions>,
   handler: async (argv) => {
     process.exitCode = await runRecord(argv, processIo());
   },

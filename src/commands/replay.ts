@@ -4,7 +4,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT_DIFFERENT, EXIT_OK, cliError } from '../errors.js';
 import { HookChain } from '../intervene/chain.js';
-import { DEFAULT_HOOK_TIMEOUT_MS } from '../intervene/hooks.js';
+import { ARCHIVE_VIEWS, type ArchiveView } from '../inspect/views.js';
+import { addInterventionOptions, interventionHooks, type InterventionOptions } from './intervention-options.js';
 import { processIo, useColor, type Io } from '../io.js';
 import { makePalette } from '../output/colors.js';
 import { compileReplayFaults, parseReplayFaults } from '../replay/faults.js';
@@ -15,7 +16,9 @@ import { pickConversation, loadRecording, pathOf, type Conversation } from '../r
 import { replayAsClient } from '../replay/replay-client.js';
 import { parseMaxPayload, parsePort } from '../record/targets.js';
 
-export interface ReplayOptions {
+export interface ReplayOptions extends Omit<InterventionOptions, 'closeAfter' | 'abortAfter'> {
+  /** A session wstape changed: replay what was delivered (default) or what arrived. */
+  view?: ArchiveView;
   file: string;
   as: 'server' | 'client';
   /** A number, or the text given on the command line (checked by parsePort). */
@@ -107,9 +110,12 @@ export async function runReplay(options: ReplayOptions, io: Io): Promise<number>
   // The flags come last in the chain (after any --script, once replay takes them): the counts of
   // --abort-after and --close-after rely on it, a message that reaches them is sent.
   const flags = compileReplayFaults(faults, options.as === 'server' ? 'in' : 'out');
-  const hooks = flags ? new HookChain([flags], DEFAULT_HOOK_TIMEOUT_MS) : null;
+  // --close-after and --abort-after are replay's own (counts of the messages it sends).
+  const intervention = await interventionHooks({ ...options, closeAfter: undefined, abortAfter: undefined }, io.cwd);
+  const chained = [...intervention.hooks, ...(flags ? [flags] : [])];
+  const hooks = chained.length > 0 ? new HookChain(chained, intervention.timeoutMs) : null;
   const slowRead = faults.slowReadBytesPerSecond !== undefined ? { slowReadBytesPerSecond: faults.slowReadBytesPerSecond } : {};
-  const recording = await loadRecording(options.file, io);
+  const recording = await loadRecording(options.file, io, options.view ?? 'delivered');
   const color = useColor(io.stderr, io.env);
   const chosen = options.conn !== undefined ? pickConversation(recording, options.conn) : undefined;
 
@@ -199,7 +205,7 @@ export async function runReplay(options: ReplayOptions, io: Io): Promise<number>
 export const replayCommand: CommandModule<object, ReplayOptions> = {
   command: 'replay <file>',
   builder: (yargs: Argv) =>
-    yargs
+    addInterventionOptions(yargs, ['closeAfter', 'abortAfter'])
       .positional('file', { type: 'string', demandOption: true, describe: 'The archive to replay' })
       .option('as', { choices: ['server', 'client'] as const, demandOption: true, describe: 'Play the recorded server (a mock) or the recorded client' })
       .option('port', { alias: 'p', type: 'string', default: '8080', describe: 'As server: port to listen on, 0 to 65535 (0 picks a free one)' })
@@ -220,6 +226,11 @@ export const replayCommand: CommandModule<object, ReplayOptions> = {
       .option('insecure', { alias: 'k', type: 'boolean', default: false, describe: 'As client: do not verify the server certificate' })
       .option('upstream-ca', { type: 'string', array: true, describe: 'As client: also trust this CA file (PEM)' })
       .option('max-payload', { type: 'string', default: '16MiB', describe: 'As client: payload bytes kept in the new archive (up to 64MiB)' })
+      .option('view', {
+        choices: ARCHIVE_VIEWS,
+        default: 'delivered' as ArchiveView,
+        describe: 'An archive of a changed session: replay what its receivers got (delivered) or what its peers sent (arrived)',
+      })
       // Faults (docs/HOOKS-REPLAY.md). No defaults: yargs would count a defaulted option as given.
       .option('abort-after', { type: 'string', describe: 'Fault: drop the TCP connection after sending N messages (the peer sees 1006)' })
       .option('close-after', { type: 'string', describe: 'Fault: close the connection after sending N messages (see --close-code)' })

@@ -7,6 +7,7 @@ import type { Io } from '../io.js';
 import type { ConnectionEntry, EndEntry, FrameEntry, HttpEntry } from '../format/schema.js';
 import { openForReading } from '../inspect/open-archive.js';
 import { cliError } from '../errors.js';
+import { FrameViewFilter, type ArchiveView } from '../inspect/views.js';
 
 export interface Conversation {
   connection: ConnectionEntry;
@@ -20,8 +21,13 @@ export interface Recording {
   exchanges: HttpEntry[];
 }
 
-export async function loadRecording(file: string, io: Io): Promise<Recording> {
+/**
+ * `view`: for an archive of a session wstape changed (hooks, flags), which side to keep: what
+ * its receivers got (`delivered`, the default) or what its peers sent (`arrived`).
+ */
+export async function loadRecording(file: string, io: Io, view: ArchiveView = 'delivered'): Promise<Recording> {
   const reader = await openForReading(file, io);
+  const filter = new FrameViewFilter(view);
   const byId = new Map<string, Conversation>();
   const conversations: Conversation[] = [];
   const exchanges: HttpEntry[] = [];
@@ -31,7 +37,8 @@ export async function loadRecording(file: string, io: Io): Promise<Recording> {
       byId.set(entry.id, conversation);
       conversations.push(conversation);
     } else if (entry.kind === 'frame') {
-      byId.get(entry.conn)?.frames.push(entry);
+      const conversation = byId.get(entry.conn);
+      if (conversation) conversation.frames.push(...filter.push(entry));
     } else if (entry.kind === 'end') {
       const conversation = byId.get(entry.conn);
       if (conversation) conversation.end = entry;

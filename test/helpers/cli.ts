@@ -43,10 +43,10 @@ export interface SpawnedRecorder {
 }
 
 /** Start `wstape record --port 0 ...` and wait until it listens. */
-export async function spawnRecorder(args: string[], options: { cwd?: string } = {}): Promise<SpawnedRecorder> {
+export async function spawnRecorder(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<SpawnedRecorder> {
   const child = spawn(process.execPath, [BIN, 'record', '--port', '0', ...args], {
     cwd: options.cwd,
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
