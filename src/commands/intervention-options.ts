@@ -77,7 +77,10 @@ export function hookTimeoutMs(seconds: number): number {
  * The hooks the options ask for, in chain order: each --script, then the flags (none when no
  * flag is given). `cwd` resolves the script paths. Throws CliError ERR_USAGE.
  */
-export async function interventionHooks(options: Omit<InterventionOptions, 'closeAfter' | 'abortAfter'> & InterventionFlags, cwd: string): Promise<{ hooks: NamedHooks[]; timeoutMs: number }> {
+export async function interventionHooks(
+  options: Omit<InterventionOptions, 'closeAfter' | 'abortAfter'> & InterventionFlags,
+  cwd: string,
+): Promise<{ hooks: NamedHooks[]; timeoutMs: number }> {
   const timeoutMs = options.hookTimeout === undefined ? DEFAULT_HOOK_TIMEOUT_MS : hookTimeoutMs(options.hookTimeout);
   // The flags first: a typo in one is reported before a script's top-level code runs.
   const flags = compileFlags(options);

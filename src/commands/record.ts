@@ -101,7 +101,9 @@ export const recordCommand: CommandModule<object, RecordOptions & InterventionOp
       .example('$0 record', 'forward proxy on 127.0.0.1:8080; set HTTP_PROXY=http://127.0.0.1:8080')
       .example('$0 record --target ws://localhost:9000 --port 9001', 'reverse proxy: clients connect to ws://127.0.0.1:9001')
       .example('$0 record -o bug-123.wstape.json --quiet', 'record silently to a chosen file')
-      .example('$0 record --target wss://api.example.com --tls', 'reverse proxy to a TLS server, serving TLS too') as unknown as Argv<RecordOptions & InterventionOptions>,
+      .example('$0 record --target wss://api.example.com --tls', 'reverse proxy to a TLS server, serving TLS too') as unknown as Argv<
+      RecordOptions & InterventionOptions
+    >,
   handler: async (argv) => {
     process.exitCode = await runRecord(argv, processIo());
   },

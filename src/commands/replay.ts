@@ -228,7 +228,7 @@ export const replayCommand: CommandModule<object, ReplayOptions> = {
       .option('max-payload', { type: 'string', default: '16MiB', describe: 'As client: payload bytes kept in the new archive (up to 64MiB)' })
       .option('view', {
         choices: ARCHIVE_VIEWS,
-        default: 'delivered' as ArchiveView,
+        default: 'delivered',
         describe: 'An archive of a changed session: replay what its receivers got (delivered) or what its peers sent (arrived)',
       })
       // Faults (docs/HOOKS-REPLAY.md). No defaults: yargs would count a defaulted option as given.

@@ -91,9 +91,11 @@ export class WebSocketRelay {
     this.listen('client');
     this.listen('server');
     if (hooks) {
-      void hooks.open((by) => this.context(by)).then((failures) => {
-        for (const failure of failures) if (!this.done) this.recorder.error(failure.code, `${failure.message}: the connection went on`, { conn: this.id });
-      });
+      void hooks
+        .open((by) => this.context(by))
+        .then((failures) => {
+          for (const failure of failures) if (!this.done) this.recorder.error(failure.code, `${failure.message}: the connection went on`, { conn: this.id });
+        });
     }
     // The previous owner paused both sockets while handing them over.
     options.client.resume();

@@ -142,6 +142,7 @@ describe('traffic', () => {
       'pings',
       'longestSilence',
       'anomalies',
+      'actions',
       'errors',
       'errorCodes',
       'close',
