@@ -48,6 +48,15 @@ export const RECORDER_ERROR_CODES = [
   'CA_UNAVAILABLE',
   // A connection was still open when recording stopped; the recorder closed it.
   'RECORDING_STOPPED',
+  // A --script hook (or a flag's) threw or rejected; what it was deciding went on unchanged.
+  'HOOK_ERROR',
+  // A hook did not settle within its timeout (5 s by default); what it was deciding went on unchanged.
+  'HOOK_TIMEOUT',
+  // A hook returned something outside its contract; what it was deciding went on unchanged.
+  'HOOK_RESULT',
+  // A plain HTTP body was too large to hold for onRequest/onResponse (over 16 MiB, or over
+  // --max-payload): the exchange passed through unchanged, unseen by the hooks.
+  'HOOK_SKIPPED',
   ...STREAM_ERROR_CODES,
 ] as const;
 

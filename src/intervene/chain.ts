@@ -85,6 +85,16 @@ export class HookChain {
     return this.list.some(({ hooks }) => hooks.onRequest !== undefined || hooks.onResponse !== undefined);
   }
 
+  /** Whether any hook looks at plain HTTP requests (else the proxy need not hold their bodies). */
+  get watchesRequests(): boolean {
+    return this.list.some(({ hooks }) => hooks.onRequest !== undefined);
+  }
+
+  /** Whether any hook looks at plain HTTP responses (else the proxy streams them as they come). */
+  get watchesResponses(): boolean {
+    return this.list.some(({ hooks }) => hooks.onResponse !== undefined);
+  }
+
   async decideMessage(message: Message, ctx: MessageContext): Promise<MessageDecision> {
     const decision: MessageDecision = { outcome: 'unchanged', delayMs: 0, by: null, failures: [] };
     let current: Message = message;

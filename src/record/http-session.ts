@@ -12,7 +12,17 @@ import tls from 'node:tls';
 import { forward } from './backpressure.js';
 import { interceptTls } from './tls-intercept.js';
 import type { ProxyContext, Route, Stoppable } from './context.js';
-import { HttpProxyCore, type HttpRoute, type ProxyAction, type ProxyEvent, type ProxyTimer } from './http-proxy-core.js';
+import type { HookChain, HookFailure } from '../intervene/chain.js';
+import {
+  HttpProxyCore,
+  type HookAnswer,
+  type HookQuestion,
+  type HookWatch,
+  type HttpRoute,
+  type ProxyAction,
+  type ProxyEvent,
+  type ProxyTimer,
+} from './http-proxy-core.js';
 import { relayTunnel } from './tunnel-relay.js';
 import { connectUpstream, readyEvent } from './upstream.js';
 import { WebSocketRelay } from './websocket-relay.js';
@@ -55,6 +65,7 @@ export class HttpSession implements Stoppable {
       passThrough: ctx.tls.passThrough,
       isOwnAddress: ctx.isOwnAddress,
       limits: ctx.limits,
+      ...(ctx.hooks ? { hooks: hookWatch(ctx.hooks) } : {}),
       ...(connected ? { upstream: isReady(connected) ? 'connected' : 'connecting' } : {}),
     });
     this.untrack = ctx.track(this);
@@ -134,7 +145,10 @@ export class HttpSession implements Stoppable {
         recorder.flush();
         break;
       case 'error':
-        recorder.error(action.code, action.message);
+        recorder.error(action.code, action.message, action.conn !== undefined ? { conn: action.conn } : {});
+        break;
+      case 'ask-hooks':
+        void this.ask(action.question);
         break;
       case 'websocket':
       case 'tunnel': {
@@ -156,6 +170,23 @@ export class HttpSession implements Stoppable {
         this.client.resume();
         break;
     }
+  }
+
+  /**
+   * Run the hook chain on the core's question and feed its decision back. HookChain contains
+   * every failure of a hook; should it fail itself, the core still gets an answer (a HOOK_ERROR).
+   */
+  private async ask(question: HookQuestion): Promise<void> {
+    let answer: HookAnswer;
+    try {
+      answer = await decide(this.ctx.hooks, question);
+    } catch (error) {
+      answer = answerOf(question, {
+        by: null,
+        failures: [{ code: 'HOOK_ERROR', hook: `wstape ${question.hook} hooks`, message: error instanceof Error ? error.message : String(error) }],
+      });
+    }
+    this.feed({ type: 'hooks-answered', answer });
   }
 
   /** Backpressure from the upstream may resume the client only when the core does not hold it. */
@@ -239,4 +270,27 @@ function coreRoute(route: Route): HttpRoute {
   if (route.kind === 'forward') return route;
   const { connected: _socket, ...rest } = route;
   return rest;
+}
+
+/** Which hooks the core must ask, from the chain. */
+function hookWatch(hooks: HookChain): HookWatch {
+  return { connections: hooks.watchesConnections, requests: hooks.watchesRequests, responses: hooks.watchesResponses };
+}
+
+/** Ask the chain (the core asks only when the context has one; without, nothing changes). */
+async function decide(hooks: HookChain | null, question: HookQuestion): Promise<HookAnswer> {
+  if (!hooks) return answerOf(question, { by: null, failures: [] });
+  switch (question.hook) {
+    case 'connection':
+      return { hook: 'connection', id: question.id, decision: await hooks.decideConnection(question.info) };
+    case 'request':
+      return { hook: 'request', id: question.id, decision: await hooks.decideRequest(question.request) };
+    case 'response':
+      return { hook: 'response', id: question.id, decision: await hooks.decideResponse(question.response, question.request) };
+  }
+}
+
+/** A decision that changes nothing, as the answer to `question`. */
+function answerOf(question: HookQuestion, decision: { by: null; failures: HookFailure[] }): HookAnswer {
+  return { hook: question.hook, id: question.id, decision };
 }

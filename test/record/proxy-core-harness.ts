@@ -23,6 +23,7 @@ import {
   type ProxyAction,
   type ProxyEvent,
   type ProxyTimer,
+  type HookAnswer,
 } from '../../src/record/http-proxy-core.js';
 
 export type Item =
@@ -30,7 +31,9 @@ export type Item =
   | { connect: string; tls: boolean }
   | { close: Peer; how: 'end' | 'destroy'; reason: string }
   | { record: unknown }
-  | { error: string; message: string }
+  | { error: string; message: string; conn?: string }
+  /** An ask-hooks action: the question, bodies as latin1 text. */
+  | { ask: string; id: string; question: unknown }
   | { handOff: 'websocket' | 'tunnel' | 'intercept-tls'; detail: unknown; clientBytes: string; serverBytes: string }
   | { release: true }
   | { control: string };
@@ -42,6 +45,10 @@ export interface Scenario {
   steps: ProxyEvent[];
   limits?: HttpProxyCoreOptions['limits'];
   isOwnAddress?: HttpProxyCoreOptions['isOwnAddress'];
+  /** Which hooks the core asks (answer with `answered` steps). */
+  hooks?: HttpProxyCoreOptions['hooks'];
+  /** The recorder's --max-payload (default 1024). */
+  maxPayload?: number;
 }
 
 const STAMP: Stamp = { time: '2026-12-03T00:00:00.000Z', elapsed: 1 };
@@ -54,6 +61,8 @@ export const serverEnds: ProxyEvent = { type: 'upstream-ended' };
 export const clientEnds: ProxyEvent = { type: 'client-ended' };
 export const clientGone: ProxyEvent = { type: 'client-closed' };
 export const timeout = (timer: ProxyTimer): ProxyEvent => ({ type: 'timeout', timer });
+/** The hooks' answer to an ask-hooks action. */
+export const answered = (answer: HookAnswer): ProxyEvent => ({ type: 'hooks-answered', answer });
 export const serverFails = (code: string | null): ProxyEvent => ({
   type: 'upstream-failed',
   error: code === null ? null : { code, message: `${code} (test)` },
@@ -66,7 +75,7 @@ export function transcript(scenario: Scenario, cuts: (step: number, length: numb
     recorder: {
       now: () => STAMP,
       nextId: (prefix) => `${prefix}${++counters[prefix]}`,
-      maxPayload: 1024,
+      maxPayload: scenario.maxPayload ?? 1024,
     },
     route: scenario.route,
     client: { address: '127.0.0.1', port: 50000 },
@@ -74,6 +83,7 @@ export function transcript(scenario: Scenario, cuts: (step: number, length: numb
     ...(scenario.upstream ? { upstream: scenario.upstream } : {}),
     ...(scenario.limits ? { limits: scenario.limits } : {}),
     ...(scenario.isOwnAddress ? { isOwnAddress: scenario.isOwnAddress } : {}),
+    ...(scenario.hooks ? { hooks: scenario.hooks } : {}),
   });
   const items: Item[] = [];
   let handedOff: Extract<Item, { handOff: string }> | null = null;
@@ -117,8 +127,15 @@ export function transcript(scenario: Scenario, cuts: (step: number, length: numb
           items.push({ record: JSON.parse(JSON.stringify(action.entry)) });
           break;
         case 'error':
-          items.push({ error: action.code, message: action.message });
+          items.push(
+            action.conn === undefined ? { error: action.code, message: action.message } : { error: action.code, message: action.message, conn: action.conn },
+          );
           break;
+        case 'ask-hooks': {
+          const { hook, id, ...rest } = action.question;
+          items.push({ ask: hook, id, question: JSON.parse(JSON.stringify(rest, (_key, value: unknown) => (isBytes(value) ? latin1(value) : value))) });
+          break;
+        }
         case 'release':
           released = true;
           items.push({ release: true });
@@ -217,4 +234,13 @@ export function written(items: Item[], side: Peer): string {
 /** The entries recorded, in order. */
 export function records(items: Item[]): Array<Record<string, unknown>> {
   return items.flatMap((item) => ('record' in item ? [item.record as Record<string, unknown>] : []));
+}
+
+function isBytes(value: unknown): value is Uint8Array {
+  // JSON.stringify hands a Buffer to the replacer as { type: 'Buffer', data } after toJSON.
+  return value instanceof Uint8Array || (typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'Buffer');
+}
+
+function latin1(value: Uint8Array | { data: number[] }): string {
+  return Buffer.from(value instanceof Uint8Array ? value : value.data).toString('latin1');
 }
