@@ -6,7 +6,20 @@
 import { describe, expect, it } from 'vitest';
 import type { HookFailure } from '../../src/intervene/chain.js';
 import type { HookWatch, HttpRoute } from '../../src/record/http-proxy-core.js';
-import { answered, atEverySplit, client, clientGone, connected, records, server, withControl, written, type Item } from './proxy-core-harness.js';
+import {
+  answered,
+  atEverySplit,
+  client,
+  clientEnds,
+  clientGone,
+  connected,
+  records,
+  server,
+  serverEnds,
+  withControl,
+  written,
+  type Item,
+} from './proxy-core-harness.js';
 
 const reverse: HttpRoute = { kind: 'fixed', mode: 'reverse', address: { host: 'backend.test', port: 8080 }, rewriteHost: true };
 const forward: HttpRoute = { kind: 'forward' };
@@ -257,6 +270,23 @@ describe('HttpProxyCore hooks: onRequest', () => {
     expect(records(items)[0]).toMatchObject({ id: 'h1', request: { body: { size: 1100 } } });
   });
 
+  it('sends a request the client half-closed after before ending the upstream', () => {
+    const items = atEverySplit({
+      route: reverse,
+      hooks: requests,
+      steps: [
+        client('GET /a HTTP/1.1\r\nHost: x\r\n\r\n'),
+        clientEnds,
+        answered({ hook: 'request', id: 'h1', decision: unchanged }),
+        connected,
+        server(ok('late')),
+      ],
+    });
+    expect(kinds(items)).toEqual(['ask', 'connect', 'write', 'close', 'write', 'record']);
+    expect(items[3]).toEqual({ close: 'upstream', how: 'end', reason: 'the client half-closed' });
+    expect(written(items, 'client')).toBe(ok('late'));
+  });
+
   it('records an exchange whose client left while the hook decided, and ignores the late answer', () => {
     const items = atEverySplit({
       route: reverse,
@@ -356,6 +386,27 @@ describe('HttpProxyCore hooks: onResponse', () => {
     expect(kinds(items)).toEqual(['connect', 'write', 'error', 'write', 'record']);
     expect(items[2]).toMatchObject({ error: 'HOOK_SKIPPED', conn: 'h1' });
     expect(written(items, 'client')).toBe(big);
+  });
+
+  it('holds a body delimited by the end of the connection until the hooks decided', () => {
+    const items = atEverySplit({
+      route: reverse,
+      hooks: responses,
+      steps: [
+        client('GET /r HTTP/1.1\r\nHost: x\r\n\r\n'),
+        connected,
+        server('HTTP/1.0 200 OK\r\n\r\nuntil the end'),
+        serverEnds,
+        answered({
+          hook: 'response',
+          id: 'h1',
+          decision: { response: { status: 200, statusText: 'OK', headers: [], body: bytes('changed') }, by: 'script', failures: [] },
+        }),
+      ],
+    });
+    expect(kinds(items)).toEqual(['connect', 'write', 'ask', 'close', 'write', 'record', 'close']);
+    expect(written(items, 'client')).toBe('HTTP/1.0 200 OK\r\nContent-Length: 7\r\n\r\nchanged');
+    expect(records(items)[0]).toMatchObject({ response: { body: { text: 'until the end' } }, forwarded: { response: { body: { text: 'changed' } } } });
   });
 
   it('answers 502, not a cut-off, when the upstream fails in the middle of a held response', () => {
