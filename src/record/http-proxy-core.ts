@@ -307,6 +307,8 @@ export class HttpProxyCore {
   private blankLines: Uint8Array = EMPTY;
   /** Whether the client is paused because the core holds bytes it sent (see holdClient()). */
   private clientHeld = false;
+  /** Whether the upstream is paused because the core holds bytes it sent past a response onResponse decides. */
+  private upstreamHeld = false;
   /** The timers running now, as the core asked for them. */
   private readonly timers = new Set<ProxyTimer>();
   private readonly watch: HookWatch;
@@ -523,6 +525,8 @@ export class HttpProxyCore {
   }
 
   private connect(address: UpstreamAddress, tls: UpstreamTls | undefined): void {
+    // A new socket is not paused, whatever the last one was.
+    this.upstreamHeld = false;
     this.upstream = { address, connected: false };
     this.responses = new ResponseParser();
     this.actions.push({ type: 'connect', address, tls });
@@ -880,6 +884,7 @@ export class HttpProxyCore {
   private dropUpstream(how: 'end' | 'destroy', reason: string): void {
     if (!this.upstream) return;
     this.upstream = null;
+    this.upstreamHeld = false;
     this.close('upstream', how, reason);
   }
 
@@ -1088,6 +1093,8 @@ export class HttpProxyCore {
     // Held only while the bytes will be read later: not once the connection is closing.
     const reading = this.state === State.Http || this.state === State.TunnelConnecting;
     this.holdClient(reading && this.requests.detached && this.requests.hasPending);
+    // The same bound for a server that sends on while onResponse decides (only with hooks).
+    this.holdUpstream(this.upstream !== null && this.exchange?.hooks?.waiting === 'response' && this.responses.hasPending);
     const inHttp = this.state === State.Http;
     this.timer('idle', this.limits.idleTimeoutMs, inHttp && this.exchange === null && !this.requests.inHead);
     this.timer('request-head', this.limits.headerTimeoutMs, inHttp && this.requests.inHead);
@@ -1098,6 +1105,12 @@ export class HttpProxyCore {
    * Bytes the client sent past a complete request wait in the request parser until its response
    * ends; pausing the client while they do bounds them to one read, however much it pipelines.
    */
+  private holdUpstream(hold: boolean): void {
+    if (hold === this.upstreamHeld) return;
+    this.upstreamHeld = hold;
+    this.actions.push({ type: hold ? 'pause' : 'resume', side: 'upstream' });
+  }
+
   private holdClient(hold: boolean): void {
     if (hold === this.clientHeld) return;
     this.clientHeld = hold;

@@ -48,6 +48,8 @@ export class HttpSession implements Stoppable {
   private handedOff = false;
   /** The core holds bytes the client sent and wants it paused (backpressure must not resume it). */
   private clientHeld = false;
+  /** The same for the upstream (only while onResponse decides). */
+  private upstreamHeld = false;
   private readonly timers = new Map<ProxyTimer, NodeJS.Timeout>();
   private readonly untrack: () => void;
   private readonly onClientData = (chunk: Buffer): void => this.feed({ type: 'client-bytes', bytes: chunk });
@@ -101,6 +103,7 @@ export class HttpSession implements Stoppable {
     const recorder = this.ctx.recorder;
     switch (action.type) {
       case 'connect':
+        this.upstreamHeld = false;
         this.dropUpstream();
         this.adoptUpstream(connectUpstream(action.address, action.tls));
         break;
@@ -108,13 +111,19 @@ export class HttpSession implements Stoppable {
         if (action.to === 'upstream') {
           if (this.upstream) forward(this.client, this.upstream, action.bytes, this.mayResumeClient);
         } else if (!this.client.destroyed && !this.client.writableEnded) {
-          if (this.upstream) forward(this.upstream, this.client, action.bytes);
+          if (this.upstream) forward(this.upstream, this.client, action.bytes, this.mayResumeUpstream);
           else this.client.write(action.bytes);
         }
         break;
       case 'pause':
       case 'resume':
-        // The core only ever holds the client's bytes.
+        if (action.side === 'upstream') {
+          // Only while onResponse decides, for a server that sends past its response.
+          this.upstreamHeld = action.type === 'pause';
+          if (this.upstreamHeld) this.upstream?.pause();
+          else if (!this.client.writableNeedDrain) this.upstream?.resume();
+          break;
+        }
         this.clientHeld = action.type === 'pause';
         if (this.clientHeld) this.client.pause();
         else if (!this.upstream?.writableNeedDrain) this.client.resume();
@@ -191,6 +200,8 @@ export class HttpSession implements Stoppable {
 
   /** Backpressure from the upstream may resume the client only when the core does not hold it. */
   private readonly mayResumeClient = (): boolean => !this.clientHeld;
+  /** Nor the upstream, from the client, while the core holds what it sent. */
+  private readonly mayResumeUpstream = (): boolean => !this.upstreamHeld;
 
   private clearTimers(): void {
     for (const timer of this.timers.values()) clearTimeout(timer);

@@ -409,6 +409,33 @@ describe('HttpProxyCore hooks: onResponse', () => {
     expect(records(items)[0]).toMatchObject({ response: { body: { text: 'until the end' } }, forwarded: { response: { body: { text: 'changed' } } } });
   });
 
+  it('pauses a server that sends past the response onResponse decides, until it is decided', () => {
+    const scenario = {
+      route: reverse,
+      hooks: responses,
+      steps: [
+        client('GET /r HTTP/1.1\r\nHost: x\r\n\r\n'),
+        connected,
+        server(ok('one') + 'HTTP/1.1 200 OK\r\n'),
+        answered({ hook: 'response', id: 'h1', decision: unchanged }),
+      ],
+    };
+    const control = withControl(scenario);
+    expect(kinds(control)).toEqual(['connect', 'write', 'ask', 'control', 'write', 'record', 'record', 'handOff']);
+    expect(control[3]).toEqual({ control: 'pause upstream' });
+    // The bytes nobody asked for then make an opaque tunnel, as without hooks (its relay resumes the socket).
+    expect(control[6]).toMatchObject({ record: { kind: 'tunnel', reason: 'not HTTP: unsolicited response bytes' } });
+    expect(atEverySplit(scenario)).toMatchObject([
+      {},
+      {},
+      {},
+      { write: 'client', bytes: ok('one') },
+      {},
+      {},
+      { handOff: 'tunnel', serverBytes: 'HTTP/1.1 200 OK\r\n' },
+    ]);
+  });
+
   it('answers 502, not a cut-off, when the upstream fails in the middle of a held response', () => {
     const items = atEverySplit({
       route: reverse,

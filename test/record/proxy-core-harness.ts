@@ -10,7 +10,7 @@
  * (a head that arrives whole never starts a head timer), so they are left out of the transcript
  * unless a scenario asks for them with `control: true` (then it is run whole only). The harness
  * checks their rules on every run: a `timeout` step is only fed when that timer runs, pause and
- * resume alternate, and nothing follows a hand-off.
+ * resume alternate on each side (a new upstream starts unpaused), and nothing follows a hand-off.
  */
 import fc from 'fast-check';
 import { expect } from 'vitest';
@@ -89,7 +89,7 @@ export function transcript(scenario: Scenario, cuts: (step: number, length: numb
   let handedOff: Extract<Item, { handOff: string }> | null = null;
   let released = false;
   const timers = new Set<ProxyTimer>();
-  let paused = false;
+  const paused = new Set<Peer>();
 
   const take = (actions: ProxyAction[]): void => {
     for (const action of actions) {
@@ -98,8 +98,9 @@ export function transcript(scenario: Scenario, cuts: (step: number, length: numb
       switch (action.type) {
         case 'pause':
         case 'resume':
-          expect(paused, `${action.type} twice`).toBe(action.type === 'resume');
-          paused = action.type === 'pause';
+          expect(paused.has(action.side), `${action.type} ${action.side} twice`).toBe(action.type === 'resume');
+          if (action.type === 'pause') paused.add(action.side);
+          else paused.delete(action.side);
           if (control) items.push({ control: `${action.type} ${action.side}` });
           break;
         case 'set-timer':
@@ -118,6 +119,8 @@ export function transcript(scenario: Scenario, cuts: (step: number, length: numb
           break;
         }
         case 'connect':
+          // A new upstream socket is not paused.
+          paused.delete('upstream');
           items.push({ connect: `${action.address.host}:${action.address.port}`, tls: action.tls !== undefined });
           break;
         case 'close':
