@@ -26,6 +26,12 @@
  *   timeout. The core asks for timers with actions; the adapter runs them and reports them back.
  * - Loops: an upstream that turns out to be this recorder's own listening socket (a --target or
  *   a request naming the recorder, by any of its names) is refused with 508 before a byte goes.
+ * - Hooks (only with --script; without, none of this runs and every byte streams as it came):
+ *   the core asks with an `ask-hooks` action and waits for the `hooks-answered` event. A
+ *   WebSocket upgrade waits for onConnection before its upstream is reached (a refusal is
+ *   answered here). A plain request is held with its whole body for onRequest, and its response
+ *   for onResponse, up to MAX_HOOK_BODY (or --max-payload); a changed message is re-framed with
+ *   Content-Length (http-reframe.ts), an unchanged one goes on as its original bytes.
  */
 import type { RecorderErrorCode } from '../format/error-codes.js';
 import type { Body, ConnectionEntry, HttpEntry, HttpResponseRecord, TunnelEntry } from '../format/schema.js';
