@@ -48,14 +48,15 @@ export const RECORDER_ERROR_CODES = [
   'CA_UNAVAILABLE',
   // A connection was still open when recording stopped; the recorder closed it.
   'RECORDING_STOPPED',
-  // A --script hook threw or rejected: what it was deciding went on unchanged.
+  // A --script hook (or a flag's) threw or rejected; what it was deciding went on unchanged.
   'HOOK_ERROR',
-  // A --script hook did not settle within --hook-timeout: what it was deciding went on unchanged.
+  // A hook did not settle within its timeout (5 s by default); what it was deciding went on unchanged.
   'HOOK_TIMEOUT',
-  // A --script hook returned something outside its contract (docs/HOOKS.md): ignored, unchanged.
+  // A hook returned something outside its contract; what it was deciding went on unchanged.
   'HOOK_RESULT',
-  // Hooks were not asked: a message or body too large to hold (over --max-payload), or one that
-  // could not be read (not inflated); it went on unchanged.
+  // Hooks were not asked: a plain HTTP body too large to hold for onRequest/onResponse (over
+  // 16 MiB, or over --max-payload), or a WebSocket message too large to hold or not inflated.
+  // It went on unchanged.
   'HOOK_SKIPPED',
   ...STREAM_ERROR_CODES,
 ] as const;

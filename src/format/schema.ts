@@ -105,6 +105,20 @@ export const httpEntrySchema = z.object({
   response: httpResponseSchema.nullable().describe('null when no response arrived (see error)'),
   duration: z.number().nonnegative().describe('Milliseconds from request head to the end of the response'),
   error: z.string().optional().describe('Why the exchange failed, when it did'),
+  action: z
+    .enum(['modified', 'mocked', 'refused'])
+    .optional()
+    .describe(
+      'What a hook did: modified (forwarded a changed request or response, see forwarded), mocked (answered without the upstream; response is that answer), refused (a WebSocket upgrade refused by onConnection; response is the refusal)',
+    ),
+  by: z.enum(['script', 'flag', 'control']).optional().describe('Who acted, with action: a --script or a flag'),
+  forwarded: z
+    .object({
+      request: httpRequestSchema.optional().describe('The request as wstape sent it upstream, when a hook changed it'),
+      response: httpResponseSchema.optional().describe('The response as wstape sent it to the client, when a hook changed it'),
+    })
+    .optional()
+    .describe('With action "modified": what was forwarded instead; request and response stay what the client sent and what the upstream answered'),
 });
 
 /** A TLS (or other opaque) CONNECT tunnel passed through unrecorded. */

@@ -85,6 +85,16 @@ export class HookChain {
     return this.list.some(({ hooks }) => hooks.onRequest !== undefined || hooks.onResponse !== undefined);
   }
 
+  /** Whether any hook looks at plain HTTP requests (else the proxy need not hold their bodies). */
+  get watchesRequests(): boolean {
+    return this.list.some(({ hooks }) => hooks.onRequest !== undefined);
+  }
+
+  /** Whether any hook looks at plain HTTP responses (else the proxy streams them as they come). */
+  get watchesResponses(): boolean {
+    return this.list.some(({ hooks }) => hooks.onResponse !== undefined);
+  }
+
   /** `ctx`: the context, or one per actor (so what a flag injects is recorded `by: "flag"`). */
   async decideMessage(message: Message, ctx: MessageContext | ((by: Actor) => MessageContext)): Promise<MessageDecision> {
     const decision: MessageDecision = { outcome: 'unchanged', delayMs: 0, by: null, failures: [] };

@@ -273,11 +273,13 @@ function connectionBody(entry: ConnectionEntry, p: Palette): string {
 function httpBody(entry: HttpEntry, p: Palette): string {
   const request = `${p.bold(escapeText(entry.request.method))} ${escapeText(entry.url)} ->`;
   const error = entry.error !== undefined ? p.red(`error: ${escapeText(entry.error)}`) : '';
-  if (entry.response === null) return joinParts([request, error === '' ? p.red('no response') : error]);
+  // What a hook did: "[modified by script]", "[mocked by flag]", "[refused by script]".
+  const action = entry.action !== undefined ? p.yellow(`[${entry.action}${entry.by !== undefined ? ` by ${entry.by}` : ''}]`) : '';
+  if (entry.response === null) return joinParts([request, error === '' ? p.red('no response') : error, action]);
   const details: string[] = [];
   if (entry.response.body !== undefined) details.push(formatSize(entry.response.body.size));
   details.push(formatDuration(entry.duration / 1000));
-  return joinParts([request, statusColor(entry.response.status, p), `(${details.join(', ')})`, error]);
+  return joinParts([request, statusColor(entry.response.status, p), `(${details.join(', ')})`, error, action]);
 }
 
 function tunnelBody(entry: TunnelEntry, p: Palette): string {

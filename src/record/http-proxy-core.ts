@@ -26,14 +26,23 @@
  *   timeout. The core asks for timers with actions; the adapter runs them and reports them back.
  * - Loops: an upstream that turns out to be this recorder's own listening socket (a --target or
  *   a request naming the recorder, by any of its names) is refused with 508 before a byte goes.
+ * - Hooks (only with --script; without, none of this runs and every byte streams as it came):
+ *   the core asks with an `ask-hooks` action and waits for the `hooks-answered` event. A
+ *   WebSocket upgrade waits for onConnection before its upstream is reached (a refusal is
+ *   answered here). A plain request is held with its whole body for onRequest, and its response
+ *   for onResponse, up to MAX_HOOK_BODY (or --max-payload); a changed message is re-framed with
+ *   Content-Length (http-reframe.ts), an unchanged one goes on as its original bytes.
  */
 import type { RecorderErrorCode } from '../format/error-codes.js';
-import type { ConnectionEntry, HttpEntry, HttpResponseRecord, TunnelEntry } from '../format/schema.js';
+import type { Body, ConnectionEntry, HttpEntry, HttpResponseRecord, TunnelEntry } from '../format/schema.js';
+import type { ConnectionDecision, RequestDecision, ResponseDecision } from '../intervene/chain.js';
+import type { Actor, ConnectionInfo, HttpRequest, HttpResponse } from '../intervene/hooks.js';
 import {
   RequestParser,
   ResponseParser,
   headerHasToken,
   headerValue,
+  type HeaderList,
   type HttpErrorCode,
   type HttpEvent,
   type RequestHead,
@@ -42,6 +51,7 @@ import {
 import { negotiatedDeflate } from '../wire/permessage-deflate.js';
 import type { DeflateParams } from '../wire/types.js';
 import type { Stamp } from './clock.js';
+import { reasonPhrase, requestHead, responseMessage } from './http-reframe.js';
 import { CappedBuffer, bodyRecord, concatBytes } from './payload.js';
 import {
   describeUpstreamError,
@@ -90,7 +100,38 @@ export type ProxyEvent =
   /** The upstream's socket failed (`error`) or closed without one (`null`). */
   | { type: 'upstream-failed'; error: SocketError | null }
   /** A timer the core asked for (`set-timer`) ran out. */
-  | { type: 'timeout'; timer: ProxyTimer };
+  | { type: 'timeout'; timer: ProxyTimer }
+  /** The hooks decided what the core asked them (`ask-hooks`). */
+  | { type: 'hooks-answered'; answer: HookAnswer };
+
+/**
+ * What the core asks the hooks (the adapter runs HookChain and feeds back a `hooks-answered`
+ * event with the same `hook` and `id`). `id` is the archive id of the exchange ("h1") or, for a
+ * WebSocket upgrade, of the connection ("c1").
+ */
+export type HookQuestion =
+  | { hook: 'connection'; id: string; info: ConnectionInfo }
+  | { hook: 'request'; id: string; request: HttpRequest }
+  | { hook: 'response'; id: string; request: HttpRequest; response: HttpResponse };
+
+/** The hooks' decision on a {@link HookQuestion}. */
+export type HookAnswer =
+  | { hook: 'connection'; id: string; decision: ConnectionDecision }
+  | { hook: 'request'; id: string; decision: RequestDecision }
+  | { hook: 'response'; id: string; decision: ResponseDecision };
+
+/** Which hooks a session has (none: every message takes the byte-exact streaming path). */
+export interface HookWatch {
+  /** onConnection: a WebSocket upgrade waits for it before its upstream is reached. */
+  connections: boolean;
+  /** onRequest: a plain request is held, with its whole body, until it is decided. */
+  requests: boolean;
+  /** onResponse: a plain response is held, with its whole body, until it is decided. */
+  responses: boolean;
+}
+
+/** The most of a body (as sent, chunk framing included) held for onRequest or onResponse. */
+export const MAX_HOOK_BODY = 16 * 1024 * 1024;
 
 /**
  * The timers the core asks for.
@@ -121,8 +162,10 @@ export type ProxyAction =
   | { type: 'close'; side: Peer; how: 'end' | 'destroy'; reason: string }
   /** Append an entry to the archive (and flush). */
   | { type: 'record'; entry: ConnectionEntry | HttpEntry | TunnelEntry }
-  /** Append an error entry to the archive (and flush). */
-  | { type: 'error'; code: RecorderErrorCode; message: string }
+  /** Append an error entry to the archive (and flush); `conn` names the exchange or connection it concerns. */
+  | { type: 'error'; code: RecorderErrorCode; message: string; conn?: string }
+  /** Run the hooks on `question` and feed back their decision as a `hooks-answered` event. */
+  | { type: 'ask-hooks'; question: HookQuestion }
   /** Hand both sockets to a WebSocket relay for connection `id`; the core is done. */
   | { type: 'websocket'; id: string; deflate: DeflateParams | null; clientBytes: Uint8Array; serverBytes: Uint8Array; connection: ConnectionEntry }
   /** Hand both sockets to an opaque tunnel relay for tunnel `id`; the core is done. */
@@ -152,6 +195,8 @@ export interface HttpProxyCoreOptions {
   isOwnAddress?: (remote: SocketAddress) => boolean;
   /** Time limits in milliseconds; 0 (or absent) turns one off. */
   limits?: ProxyLimits;
+  /** Which hooks to ask; absent: none (the byte-exact path, as without --script). */
+  hooks?: HookWatch;
 }
 
 export interface ProxyLimits {
@@ -176,6 +221,52 @@ interface Exchange {
   responseBody: CappedBuffer;
   /** Bytes of the response already sent to the client (a 502 is only possible before any). */
   responseStarted: boolean;
+  /** The request head as it goes upstream (with the proxy's rewrites). */
+  headBytes: Uint8Array;
+  /** The request-target as it goes upstream (origin-form). */
+  target: string;
+  /** Whether the request head went upstream (false while a hook decides it). */
+  sent: boolean;
+  /** Set when hooks see this exchange. */
+  hooks: ExchangeHooks | null;
+}
+
+/** An exchange the hooks see: what is held for them, what they are deciding, and what they did. */
+interface ExchangeHooks {
+  /** The archive id: "h1" for a plain exchange, "c1" for a WebSocket upgrade. */
+  id: string;
+  kind: 'http' | 'connection';
+  /** The question the core waits on, if any. */
+  waiting: HookQuestion['hook'] | null;
+  /** The request body as it arrived (raw, chunk framing included), held until onRequest decided; null once sent. */
+  heldRequest: HeldBytes | null;
+  /** The response head and body as they arrived, held for onResponse; null when not holding. */
+  heldResponse: HeldBytes | null;
+  /** Whether onResponse is to see the response. */
+  watchResponse: boolean;
+  /** The request as the hooks saw it, for onResponse. */
+  request: HttpRequest | null;
+  action?: NonNullable<HttpEntry['action']>;
+  by?: Actor;
+  forwarded: NonNullable<HttpEntry['forwarded']>;
+  /** The head of a response a hook made or changed, as the client got it. */
+  clientResponse?: ResponseHead;
+}
+
+/** Raw bytes held back for a hook, copied (socket buffers are reused), counted against a limit. */
+class HeldBytes {
+  readonly chunks: Uint8Array[] = [];
+  size = 0;
+
+  push(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.chunks.push(Uint8Array.prototype.slice.call(bytes));
+    this.size += bytes.length;
+  }
+
+  bytes(): Uint8Array {
+    return Buffer.concat(this.chunks, this.size);
+  }
 }
 
 /** The upstream connection the core asked for last. */
@@ -201,6 +292,7 @@ const EMPTY = new Uint8Array(0);
 /** How many stray CR/LF bytes between responses are tolerated before the stream counts as not HTTP. */
 const MAX_BLANK_LINES = 64;
 const CONNECTION_ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n', 'latin1');
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
 /** The HTTP/1.x proxy session of one client connection, as a pure state machine. */
 export class HttpProxyCore {
@@ -221,8 +313,15 @@ export class HttpProxyCore {
   private blankLines: Uint8Array = EMPTY;
   /** Whether the client is paused because the core holds bytes it sent (see holdClient()). */
   private clientHeld = false;
+  /** Whether the upstream is paused because the core holds bytes it sent past a response onResponse decides. */
+  private upstreamHeld = false;
   /** The timers running now, as the core asked for them. */
   private readonly timers = new Set<ProxyTimer>();
+  private readonly watch: HookWatch;
+  /** How much of a body may be held for a hook: MAX_HOOK_BODY, or less with a smaller --max-payload. */
+  private readonly holdLimit: number;
+  /** The client half-closed while its request waited for a hook: end the upstream once it is sent. */
+  private clientEndedEarly = false;
   private actions: ProxyAction[] = [];
 
   constructor(options: HttpProxyCoreOptions) {
@@ -232,6 +331,8 @@ export class HttpProxyCore {
     this.isOwnAddress = options.isOwnAddress ?? (() => false);
     this.limits = { headerTimeoutMs: options.limits?.headerTimeoutMs ?? 0, idleTimeoutMs: options.limits?.idleTimeoutMs ?? 0 };
     this.route = options.route;
+    this.watch = options.hooks ?? { connections: false, requests: false, responses: false };
+    this.holdLimit = Math.min(MAX_HOOK_BODY, options.recorder.maxPayload);
     if (options.upstream && options.route.kind === 'fixed') {
       this.upstream = { address: options.route.address, connected: options.upstream === 'connected' };
     }
@@ -284,17 +385,23 @@ export class HttpProxyCore {
         if (!this.upstream) break;
         if (this.state === State.TunnelSniffing) this.sniff(this.requests.takeDetachedBytes(), event.bytes);
         else if (this.state === State.Http && !this.exchange) this.unsolicited(event.bytes);
+        else if (this.exchange && !this.exchange.sent) this.dropUpstream('destroy', 'the upstream spoke while a hook decided the request');
         else this.handleResponseEvents(this.responses.push(event.bytes));
         break;
       case 'upstream-ended':
-        if (this.upstream) this.upstreamEnded();
+        if (this.exchange?.hooks && this.decidedWithoutUpstream(this.exchange)) this.dropUpstream('end', 'the upstream closed while a hook decided');
+        else if (this.upstream) this.upstreamEnded();
         break;
       case 'upstream-failed':
-        if (this.upstream) this.upstreamFailed(event.error);
+        if (this.exchange?.hooks && this.decidedWithoutUpstream(this.exchange)) this.dropUpstream('destroy', 'the upstream failed while a hook decided');
+        else if (this.upstream) this.upstreamFailed(event.error);
         break;
       case 'timeout':
         this.timers.delete(event.timer);
         this.timedOut(event.timer);
+        break;
+      case 'hooks-answered':
+        this.hooksAnswered(event.answer);
         break;
     }
   }
@@ -308,13 +415,24 @@ export class HttpProxyCore {
         case 'head':
           this.startExchange(event.head, event.raw);
           break;
-        case 'body':
-          if (!this.exchange || !this.upstream) break;
-          this.exchange.requestBody.push(event.data);
+        case 'body': {
+          const exchange = this.exchange;
+          if (!exchange) break;
+          const held = exchange.hooks?.heldRequest;
+          if (held) {
+            exchange.requestBody.push(event.data);
+            held.push(event.raw);
+            if (held.size > this.holdLimit) this.skipHooks(exchange, 'request');
+            break;
+          }
+          if (!this.upstream) break;
+          exchange.requestBody.push(event.data);
           this.write('upstream', event.raw);
           break;
+        }
         case 'end':
           // The request is complete; the parser waits (detached) until the response ends.
+          if (this.exchange?.hooks?.heldRequest) this.askRequest(this.exchange, this.exchange.hooks);
           break;
         case 'error':
           this.requestParseFailed(event.code, event.message, event.rest);
@@ -362,7 +480,7 @@ export class HttpProxyCore {
     const upgradeTo = headerValue(head.headers, 'upgrade');
     const upgrade = headerHasToken(head.headers, 'connection', 'upgrade') && upgradeTo !== undefined;
     const websocket = upgrade && (upgradeTo ?? '').toLowerCase() === 'websocket';
-    this.exchange = {
+    const exchange: Exchange = {
       stamp: this.recorder.now(),
       head,
       url: recordedUrl(address, originForm, websocket, secure),
@@ -373,10 +491,36 @@ export class HttpProxyCore {
       response: null,
       responseBody: new CappedBuffer(this.recorder.maxPayload),
       responseStarted: false,
+      headBytes,
+      target: originForm,
+      sent: false,
+      hooks: null,
     };
-    this.ensureUpstream(address);
-    this.responses.expect(head.method);
+    this.exchange = exchange;
+    if (websocket && this.watch.connections) {
+      this.askConnection(exchange);
+      return;
+    }
+    if (!upgrade && (this.watch.requests || this.watch.responses)) {
+      exchange.hooks = newExchangeHooks('http', this.recorder.nextId('h'), this.watch.responses);
+      exchange.hooks.heldRequest = new HeldBytes();
+      // RFC 9110 §10.1.1: a client that sent Expect: 100-continue may wait for a 100 before its
+      // body, and the hooks need the body before anything goes upstream: answer it here.
+      if (headerHasToken(head.headers, 'expect', '100-continue')) this.write('client', CONTINUE);
+      // The body arrives (and 'end' asks the hooks) as the next request events.
+      return;
+    }
+    this.sendRequest(exchange, headBytes);
+  }
+
+  /** Send the request head upstream (the body follows as it arrives, or was held and follows now). */
+  private sendRequest(exchange: Exchange, headBytes: Uint8Array, body?: Uint8Array, method = exchange.head.method): void {
+    exchange.sent = true;
+    this.ensureUpstream(exchange.address);
+    this.responses.expect(method);
     this.write('upstream', headBytes);
+    if (body && body.length > 0) this.write('upstream', body);
+    if (this.clientEndedEarly) this.close('upstream', 'end', 'the client half-closed');
   }
 
   /** Reuse the keep-alive upstream when it goes to the same place; otherwise connect anew. */
@@ -387,6 +531,8 @@ export class HttpProxyCore {
   }
 
   private connect(address: UpstreamAddress, tls: UpstreamTls | undefined): void {
+    // A new socket is not paused, whatever the last one was.
+    this.upstreamHeld = false;
     this.upstream = { address, connected: false };
     this.responses = new ResponseParser();
     this.actions.push({ type: 'connect', address, tls });
@@ -405,17 +551,32 @@ export class HttpProxyCore {
             this.switchToWebSocket(exchange, event.raw);
             return;
           }
-          exchange.responseStarted = true;
           // An interim response (100 Continue, 103 Early Hints) is relayed; the real one follows.
-          if (event.head.status >= 200) exchange.response = event.head;
+          if (event.head.status >= 200) {
+            exchange.response = event.head;
+            if (exchange.hooks?.watchResponse) {
+              // Held with its body for onResponse; nothing of it reaches the client before.
+              exchange.hooks.heldResponse = new HeldBytes();
+              exchange.hooks.heldResponse.push(event.raw);
+              break;
+            }
+          }
+          exchange.responseStarted = true;
           this.write('client', event.raw);
           break;
-        case 'body':
+        case 'body': {
           exchange.responseBody.push(event.data);
+          const held = exchange.hooks?.heldResponse;
+          if (held) {
+            held.push(event.raw);
+            if (held.size > this.holdLimit) this.skipHooks(exchange, 'response');
+            break;
+          }
           this.write('client', event.raw);
           break;
+        }
         case 'end':
-          this.finishExchange(exchange);
+          this.responseEnded(exchange);
           break;
         case 'error':
           this.responseParseFailed(exchange, event.code, event.message, event.rest);
@@ -440,14 +601,22 @@ export class HttpProxyCore {
     this.becomeOpaque('unsolicited response bytes', EMPTY, bytes);
   }
 
+  /** The response is complete: hold it for onResponse, or finish the exchange. */
+  private responseEnded(exchange: Exchange): void {
+    if (exchange.hooks?.heldResponse) this.askResponse(exchange, exchange.hooks);
+    else this.finishExchange(exchange);
+  }
+
   private finishExchange(exchange: Exchange, error?: string): void {
     this.finishExchangeEntry(exchange, error);
     const response = exchange.response;
+    const made = exchange.hooks?.clientResponse;
     const closeAfter =
       error !== undefined ||
       !response ||
       headerHasToken(exchange.head.headers, 'connection', 'close') ||
       headerHasToken(response.headers, 'connection', 'close') ||
+      (made !== undefined && headerHasToken(made.headers, 'connection', 'close')) ||
       (response.httpVersion === '1.0' && !headerHasToken(response.headers, 'connection', 'keep-alive'));
     if (closeAfter) {
       this.state = State.Closing;
@@ -469,9 +638,10 @@ export class HttpProxyCore {
   /** Record the exchange as it stands and forget it. */
   private finishExchangeEntry(exchange: Exchange, error?: string): void {
     this.exchange = null;
+    const hooks = exchange.hooks;
     const entry: HttpEntry = {
       kind: 'http',
-      id: this.recorder.nextId('h'),
+      id: hooks?.kind === 'http' ? hooks.id : this.recorder.nextId('h'),
       ...this.exchangeRecord(exchange),
       response: exchange.response ? responseRecord(exchange.response) : null,
       duration: Math.round((this.recorder.now().elapsed - exchange.stamp.elapsed) * 1e6) / 1e3,
@@ -481,12 +651,18 @@ export class HttpProxyCore {
       entry.response.body = bodyRecord(exchange.responseBody.bytes(), exchange.responseBody.size);
     }
     if (error !== undefined) entry.error = error;
+    if (hooks?.action !== undefined && hooks.by !== undefined) {
+      entry.action = hooks.action;
+      entry.by = hooks.by;
+      if (hooks.forwarded.request || hooks.forwarded.response) entry.forwarded = hooks.forwarded;
+    }
     this.actions.push({ type: 'record', entry });
   }
 
   private switchToWebSocket(exchange: Exchange, responseHead: Uint8Array): void {
     const response = exchange.response!;
-    const id = this.recorder.nextId('c');
+    // onConnection was told the connection's id already.
+    const id = exchange.hooks?.kind === 'connection' ? exchange.hooks.id : this.recorder.nextId('c');
     const extensions = headerValue(response.headers, 'sec-websocket-extensions') ?? null;
     const deflate = negotiatedDeflate(extensions ?? undefined);
     const connection: ConnectionEntry = {
@@ -508,6 +684,220 @@ export class HttpProxyCore {
       clientBytes: this.requests.takeDetachedBytes(),
       serverBytes: this.responses.takeDetachedBytes(),
     });
+  }
+
+  // ---- hooks ------------------------------------------------------------------------------
+
+  /** A WebSocket upgrade request: onConnection decides before anything goes upstream. */
+  private askConnection(exchange: Exchange): void {
+    const { headers } = exchange.head;
+    if (headerValue(headers, 'content-length') !== undefined || headerValue(headers, 'transfer-encoding') !== undefined) {
+      // RFC 6455 §4.1: the handshake is a GET with no body; one that has a body is not held.
+      this.error('HOOK_SKIPPED', `${exchange.head.method} ${exchange.url}: an upgrade request with a body is not given to onConnection`);
+      this.sendRequest(exchange, exchange.headBytes);
+      return;
+    }
+    const hooks = newExchangeHooks('connection', this.recorder.nextId('c'), false);
+    exchange.hooks = hooks;
+    hooks.waiting = 'connection';
+    // RFC 6455 §4.1: Sec-WebSocket-Protocol lists the offered subprotocols, over one or more lines.
+    const protocols = headers
+      .filter(([name]) => name.toLowerCase() === 'sec-websocket-protocol')
+      .flatMap(([, value]) => value.split(','))
+      .map((protocol) => protocol.trim())
+      .filter((protocol) => protocol !== '');
+    const info: ConnectionInfo = { id: hooks.id, url: exchange.url, headers: copyHeaders(headers), protocols, subprotocol: null };
+    this.actions.push({ type: 'ask-hooks', question: { hook: 'connection', id: hooks.id, info } });
+  }
+
+  /** A plain request is complete, its body held: ask onRequest (or, with only onResponse, send it). */
+  private askRequest(exchange: Exchange, hooks: ExchangeHooks): void {
+    const { head } = exchange;
+    hooks.request = { id: hooks.id, method: head.method, url: exchange.url, headers: copyHeaders(head.headers), body: exchange.requestBody.bytes() };
+    if (!this.watch.requests) {
+      const held = hooks.heldRequest!;
+      hooks.heldRequest = null;
+      this.sendRequest(exchange, exchange.headBytes, held.bytes());
+      return;
+    }
+    hooks.waiting = 'request';
+    this.actions.push({ type: 'ask-hooks', question: { hook: 'request', id: hooks.id, request: hooks.request } });
+  }
+
+  /** The response is complete and held: ask onResponse. */
+  private askResponse(exchange: Exchange, hooks: ExchangeHooks): void {
+    const response = exchange.response!;
+    hooks.waiting = 'response';
+    this.actions.push({
+      type: 'ask-hooks',
+      question: {
+        hook: 'response',
+        id: hooks.id,
+        request: hooks.request!,
+        response: { status: response.status, statusText: response.statusText, headers: copyHeaders(response.headers), body: exchange.responseBody.bytes() },
+      },
+    });
+  }
+
+  private hooksAnswered(answer: HookAnswer): void {
+    const exchange = this.exchange;
+    const hooks = exchange?.hooks;
+    // An answer to a question no longer open (the client went away meanwhile) is ignored.
+    if (this.state !== State.Http || !exchange || !hooks || hooks.waiting !== answer.hook || hooks.id !== answer.id) return;
+    hooks.waiting = null;
+    for (const failure of answer.decision.failures) {
+      this.error(failure.code, `${failure.hook} on ${exchange.head.method} ${exchange.url}: ${failure.message}; its answer was not used`, hooks.id);
+    }
+    const by = answer.decision.by ?? 'script';
+    switch (answer.hook) {
+      case 'connection':
+        if (answer.decision.refuse) this.refuseConnection(exchange, hooks, answer.decision.refuse, by);
+        else this.sendRequest(exchange, exchange.headBytes);
+        break;
+      case 'request':
+        this.requestDecided(exchange, hooks, answer.decision, by);
+        break;
+      case 'response':
+        this.responseDecided(exchange, hooks, answer.decision, by);
+        break;
+    }
+  }
+
+  /** onConnection refused: the client gets the refusal, the archive an http entry, the upstream nothing. */
+  private refuseConnection(exchange: Exchange, hooks: ExchangeHooks, refusal: NonNullable<ConnectionDecision['refuse']>, by: Actor): void {
+    const headers: HeaderList = Object.entries(refusal.headers);
+    if (headerValue(headers, 'connection') === undefined) headers.push(['Connection', 'close']);
+    const body = Buffer.from(refusal.body, 'utf8');
+    const statusText = reasonPhrase(refusal.status);
+    const message = responseMessage({ status: refusal.status, statusText, headers, body }, '1.1', exchange.head.method);
+    exchange.response = { status: refusal.status, statusText, httpVersion: '1.1', headers: message.headers };
+    exchange.responseBody.push(body);
+    hooks.action = 'refused';
+    hooks.by = by;
+    this.finishExchangeEntry(exchange);
+    if (this.upstream) this.close('upstream', 'destroy', `onConnection refused ${exchange.url}`);
+    this.write('client', message.bytes);
+    this.close('client', 'end', `onConnection refused with ${refusal.status}`);
+    this.release();
+  }
+
+  private requestDecided(exchange: Exchange, hooks: ExchangeHooks, decision: RequestDecision, by: Actor): void {
+    const held = hooks.heldRequest!;
+    hooks.heldRequest = null;
+    if (decision.response) {
+      this.mockResponse(exchange, hooks, decision.response, by);
+      return;
+    }
+    const change = decision.request;
+    if (!change) {
+      // Unchanged: the bytes the client sent go on as they are.
+      this.sendRequest(exchange, exchange.headBytes, held.bytes());
+      return;
+    }
+    let target = exchange.target;
+    let address = exchange.address;
+    if (change.url !== hooks.request!.url) {
+      // The chain checked it is an http(s):// URL. Only a forward proxy picks its upstream by URL;
+      // a fixed route (--target, a CONNECT tunnel) takes the new path and query alone.
+      const absolute = parseAbsoluteTarget(change.url)!;
+      target = absolute.originForm;
+      if (this.route.kind === 'forward' && absolute.scheme === 'http') address = absolute.address;
+    }
+    // The Host the proxy would have sent (reverse mode rewrites it), unless the hook set another.
+    const host =
+      this.route.kind === 'fixed' && this.route.rewriteHost
+        ? formatAuthority(address, this.route.tls ? 443 : 80)
+        : address !== exchange.address
+          ? formatAuthority(address, 80)
+          : null;
+    const clientHost = headerValue(exchange.head.headers, 'host');
+    const headers: HeaderList =
+      host === null ? change.headers : change.headers.map(([name, value]) => [name, name.toLowerCase() === 'host' && value === clientHost ? host : value]);
+    const sent = requestHead(change.method, target, exchange.head.httpVersion, headers, change.body.length);
+    exchange.address = address;
+    hooks.action = 'modified';
+    hooks.by = by;
+    hooks.forwarded.request = { method: change.method, target, httpVersion: exchange.head.httpVersion, headers: sent.headers, ...this.bodyField(change.body) };
+    hooks.request = { id: hooks.id, method: change.method, url: change.url, headers: copyHeaders(change.headers), body: change.body };
+    this.sendRequest(exchange, sent.bytes, change.body, change.method);
+  }
+
+  /** onRequest answered itself: the client gets that response, and nothing goes upstream. */
+  private mockResponse(exchange: Exchange, hooks: ExchangeHooks, response: HttpResponse, by: Actor): void {
+    const statusText = response.statusText ?? reasonPhrase(response.status);
+    const message = responseMessage({ ...response, statusText }, '1.1', exchange.head.method);
+    exchange.response = { status: response.status, statusText, httpVersion: '1.1', headers: message.headers };
+    exchange.responseBody.push(response.body);
+    exchange.responseStarted = true;
+    hooks.action = 'mocked';
+    hooks.by = by;
+    this.write('client', message.bytes);
+    this.finishExchange(exchange);
+  }
+
+  private responseDecided(exchange: Exchange, hooks: ExchangeHooks, decision: ResponseDecision, by: Actor): void {
+    const held = hooks.heldResponse!;
+    hooks.heldResponse = null;
+    exchange.responseStarted = true;
+    const original = exchange.response!;
+    const change = decision.response;
+    if (!change) {
+      this.write('client', held.bytes());
+      this.finishExchange(exchange);
+      return;
+    }
+    // A new status without a reason phrase of its own gets the standard one (hooks.ts).
+    const statusText =
+      change.status !== original.status && change.statusText === original.statusText
+        ? reasonPhrase(change.status)
+        : (change.statusText ?? reasonPhrase(change.status));
+    const message = responseMessage({ ...change, statusText }, original.httpVersion, exchange.head.method);
+    hooks.action = 'modified';
+    hooks.by = by;
+    hooks.clientResponse = { status: change.status, statusText, httpVersion: original.httpVersion, headers: message.headers };
+    hooks.forwarded.response = { ...responseRecord(hooks.clientResponse), ...this.bodyField(change.body) };
+    this.write('client', message.bytes);
+    this.finishExchange(exchange);
+  }
+
+  /** A body too large to hold: what was held goes on, the rest streams, and no hook sees the exchange. */
+  private skipHooks(exchange: Exchange, part: 'request' | 'response'): void {
+    const hooks = exchange.hooks!;
+    this.error(
+      'HOOK_SKIPPED',
+      `${exchange.head.method} ${exchange.url}: the ${part} body is over ${this.holdLimit} bytes, more than the hooks may hold; the exchange went through unchanged, unseen by onRequest and onResponse`,
+      hooks.id,
+    );
+    hooks.watchResponse = false;
+    if (part === 'request') {
+      const held = hooks.heldRequest!;
+      hooks.heldRequest = null;
+      this.sendRequest(exchange, exchange.headBytes, held.bytes());
+    } else {
+      const held = hooks.heldResponse!;
+      hooks.heldResponse = null;
+      exchange.responseStarted = true;
+      this.write('client', held.bytes());
+    }
+  }
+
+  /** The upstream is not needed now: a request a hook decides has not gone to it, or the held response is complete. */
+  private decidedWithoutUpstream(exchange: Exchange): boolean {
+    return !exchange.sent || exchange.hooks?.waiting === 'response';
+  }
+
+  /** Forget the upstream; the next request that needs one connects again. */
+  private dropUpstream(how: 'end' | 'destroy', reason: string): void {
+    if (!this.upstream) return;
+    this.upstream = null;
+    this.upstreamHeld = false;
+    this.close('upstream', how, reason);
+  }
+
+  /** A body for the archive's forwarded request or response, capped like the others. */
+  private bodyField(body: Uint8Array): { body?: Body } {
+    if (body.length === 0) return {};
+    return { body: bodyRecord(body.subarray(0, this.recorder.maxPayload), body.length) };
   }
 
   // ---- CONNECT ----------------------------------------------------------------------------
@@ -557,13 +947,21 @@ export class HttpProxyCore {
 
   private clientEnded(): void {
     if (this.state !== State.Http && this.state !== State.Closing) return;
-    // A client that half-closes after its request still gets the response.
-    if (this.upstream) this.close('upstream', 'end', 'the client half-closed');
+    const exchange = this.exchange;
+    if (exchange?.hooks?.heldRequest && exchange.hooks.waiting === null && !exchange.sent) {
+      // Its body held for the hooks can never be complete now.
+      this.refuse(400, 'Bad Request', 'wstape: the client half-closed in the middle of its request body');
+      return;
+    }
+    // A client that half-closes after its request still gets the response (a request a hook
+    // still decides is sent first: the upstream is ended after it).
+    if (exchange && !exchange.sent) this.clientEndedEarly = true;
+    else if (this.upstream) this.close('upstream', 'end', 'the client half-closed');
     if (!this.exchange) this.close('client', 'end', 'the client half-closed between requests');
   }
 
   private clientClosed(): void {
-    if (this.exchange && !this.exchange.response) {
+    if (this.exchange && (!this.exchange.response || this.exchange.hooks?.waiting === 'response')) {
       this.finishExchange(this.exchange, 'the client closed the connection before the response');
     }
     if (this.upstream) this.close('upstream', 'destroy', 'the client is gone');
@@ -575,9 +973,10 @@ export class HttpProxyCore {
     const pending = this.exchange;
     for (const event of this.responses.finish()) {
       // A body delimited by the end of the connection is complete now.
-      if (event.type === 'end' && pending) this.finishExchange(pending);
+      if (event.type === 'end' && pending) this.responseEnded(pending);
     }
-    if (pending && this.exchange === pending) {
+    // A response complete and held for onResponse needs the upstream no more.
+    if (pending && this.exchange === pending && pending.hooks?.waiting !== 'response') {
       this.upstreamFailed(null);
     } else if (this.upstream && this.state !== State.Done) {
       // An idle keep-alive connection closed by the server: the next request reconnects.
@@ -638,7 +1037,8 @@ export class HttpProxyCore {
 
   private responseParseFailed(exchange: Exchange, code: HttpErrorCode, message: string, rest: Uint8Array): void {
     this.error(code, `response from ${exchange.url}: ${message}`);
-    if (code === 'HTTP_PARSE' && !exchange.responseStarted) {
+    // A response held for onResponse did not reach the client either, but it was HTTP: a 502.
+    if (code === 'HTTP_PARSE' && !exchange.responseStarted && !exchange.hooks?.heldResponse) {
       // Not HTTP: still relay it, byte for byte, as a tunnel.
       this.becomeOpaque(message, EMPTY, rest);
       return;
@@ -699,6 +1099,8 @@ export class HttpProxyCore {
     // Held only while the bytes will be read later: not once the connection is closing.
     const reading = this.state === State.Http || this.state === State.TunnelConnecting;
     this.holdClient(reading && this.requests.detached && this.requests.hasPending);
+    // The same bound for a server that sends on while onResponse decides (only with hooks).
+    this.holdUpstream(this.upstream !== null && this.exchange?.hooks?.waiting === 'response' && this.responses.hasPending);
     const inHttp = this.state === State.Http;
     this.timer('idle', this.limits.idleTimeoutMs, inHttp && this.exchange === null && !this.requests.inHead);
     this.timer('request-head', this.limits.headerTimeoutMs, inHttp && this.requests.inHead);
@@ -709,6 +1111,12 @@ export class HttpProxyCore {
    * Bytes the client sent past a complete request wait in the request parser until its response
    * ends; pausing the client while they do bounds them to one read, however much it pipelines.
    */
+  private holdUpstream(hold: boolean): void {
+    if (hold === this.upstreamHeld) return;
+    this.upstreamHeld = hold;
+    this.actions.push({ type: hold ? 'pause' : 'resume', side: 'upstream' });
+  }
+
   private holdClient(hold: boolean): void {
     if (hold === this.clientHeld) return;
     this.clientHeld = hold;
@@ -771,8 +1179,8 @@ export class HttpProxyCore {
     this.actions.push({ type: 'close', side, how, reason });
   }
 
-  private error(code: RecorderErrorCode, message: string): void {
-    this.actions.push({ type: 'error', code, message });
+  private error(code: RecorderErrorCode, message: string, conn?: string): void {
+    this.actions.push(conn === undefined ? { type: 'error', code, message } : { type: 'error', code, message, conn });
   }
 
   /** A complete response from the recorder itself (errors, refusals); closes the connection. */
@@ -820,4 +1228,13 @@ export function simpleResponse(status: number, statusText: string, body: string)
 
 function responseRecord(response: ResponseHead): HttpResponseRecord {
   return { status: response.status, statusText: response.statusText, httpVersion: response.httpVersion, headers: response.headers };
+}
+
+function newExchangeHooks(kind: ExchangeHooks['kind'], id: string, watchResponse: boolean): ExchangeHooks {
+  return { id, kind, waiting: null, heldRequest: null, heldResponse: null, watchResponse, request: null, forwarded: {} };
+}
+
+/** Headers as a fresh list, so a hook that edits its copy changes nothing here. */
+function copyHeaders(headers: HeaderList): HeaderList {
+  return headers.map(([name, value]): [string, string] => [name, value]);
 }

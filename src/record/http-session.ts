@@ -12,7 +12,17 @@ import tls from 'node:tls';
 import { forward } from './backpressure.js';
 import { interceptTls } from './tls-intercept.js';
 import type { ProxyContext, Route, Stoppable } from './context.js';
-import { HttpProxyCore, type HttpRoute, type ProxyAction, type ProxyEvent, type ProxyTimer } from './http-proxy-core.js';
+import type { HookChain, HookFailure } from '../intervene/chain.js';
+import {
+  HttpProxyCore,
+  type HookAnswer,
+  type HookQuestion,
+  type HookWatch,
+  type HttpRoute,
+  type ProxyAction,
+  type ProxyEvent,
+  type ProxyTimer,
+} from './http-proxy-core.js';
 import { relayTunnel } from './tunnel-relay.js';
 import { connectUpstream, readyEvent } from './upstream.js';
 import { WebSocketRelay } from './websocket-relay.js';
@@ -38,6 +48,8 @@ export class HttpSession implements Stoppable {
   private handedOff = false;
   /** The core holds bytes the client sent and wants it paused (backpressure must not resume it). */
   private clientHeld = false;
+  /** The same for the upstream (only while onResponse decides). */
+  private upstreamHeld = false;
   private readonly timers = new Map<ProxyTimer, NodeJS.Timeout>();
   private readonly untrack: () => void;
   private readonly onClientData = (chunk: Buffer): void => this.feed({ type: 'client-bytes', bytes: chunk });
@@ -55,6 +67,7 @@ export class HttpSession implements Stoppable {
       passThrough: ctx.tls.passThrough,
       isOwnAddress: ctx.isOwnAddress,
       limits: ctx.limits,
+      ...(ctx.hooks ? { hooks: hookWatch(ctx.hooks) } : {}),
       ...(connected ? { upstream: isReady(connected) ? 'connected' : 'connecting' } : {}),
     });
     this.untrack = ctx.track(this);
@@ -90,6 +103,7 @@ export class HttpSession implements Stoppable {
     const recorder = this.ctx.recorder;
     switch (action.type) {
       case 'connect':
+        this.upstreamHeld = false;
         this.dropUpstream();
         this.adoptUpstream(connectUpstream(action.address, action.tls));
         break;
@@ -97,13 +111,19 @@ export class HttpSession implements Stoppable {
         if (action.to === 'upstream') {
           if (this.upstream) forward(this.client, this.upstream, action.bytes, this.mayResumeClient);
         } else if (!this.client.destroyed && !this.client.writableEnded) {
-          if (this.upstream) forward(this.upstream, this.client, action.bytes);
+          if (this.upstream) forward(this.upstream, this.client, action.bytes, this.mayResumeUpstream);
           else this.client.write(action.bytes);
         }
         break;
       case 'pause':
       case 'resume':
-        // The core only ever holds the client's bytes.
+        if (action.side === 'upstream') {
+          // Only while onResponse decides, for a server that sends past its response.
+          this.upstreamHeld = action.type === 'pause';
+          if (this.upstreamHeld) this.upstream?.pause();
+          else if (!this.client.writableNeedDrain) this.upstream?.resume();
+          break;
+        }
         this.clientHeld = action.type === 'pause';
         if (this.clientHeld) this.client.pause();
         else if (!this.upstream?.writableNeedDrain) this.client.resume();
@@ -134,7 +154,10 @@ export class HttpSession implements Stoppable {
         recorder.flush();
         break;
       case 'error':
-        recorder.error(action.code, action.message);
+        recorder.error(action.code, action.message, action.conn !== undefined ? { conn: action.conn } : {});
+        break;
+      case 'ask-hooks':
+        void this.ask(action.question);
         break;
       case 'websocket':
       case 'tunnel': {
@@ -161,8 +184,27 @@ export class HttpSession implements Stoppable {
     }
   }
 
+  /**
+   * Run the hook chain on the core's question and feed its decision back. HookChain contains
+   * every failure of a hook; should it fail itself, the core still gets an answer (a HOOK_ERROR).
+   */
+  private async ask(question: HookQuestion): Promise<void> {
+    let answer: HookAnswer;
+    try {
+      answer = await decide(this.ctx.hooks, question);
+    } catch (error) {
+      answer = answerOf(question, {
+        by: null,
+        failures: [{ code: 'HOOK_ERROR', hook: `wstape ${question.hook} hooks`, message: error instanceof Error ? error.message : String(error) }],
+      });
+    }
+    this.feed({ type: 'hooks-answered', answer });
+  }
+
   /** Backpressure from the upstream may resume the client only when the core does not hold it. */
   private readonly mayResumeClient = (): boolean => !this.clientHeld;
+  /** Nor the upstream, from the client, while the core holds what it sent. */
+  private readonly mayResumeUpstream = (): boolean => !this.upstreamHeld;
 
   private clearTimers(): void {
     for (const timer of this.timers.values()) clearTimeout(timer);
@@ -242,4 +284,27 @@ function coreRoute(route: Route): HttpRoute {
   if (route.kind === 'forward') return route;
   const { connected: _socket, ...rest } = route;
   return rest;
+}
+
+/** Which hooks the core must ask, from the chain. */
+function hookWatch(hooks: HookChain): HookWatch {
+  return { connections: hooks.watchesConnections, requests: hooks.watchesRequests, responses: hooks.watchesResponses };
+}
+
+/** Ask the chain (the core asks only when the context has one; without, nothing changes). */
+async function decide(hooks: HookChain | null, question: HookQuestion): Promise<HookAnswer> {
+  if (!hooks) return answerOf(question, { by: null, failures: [] });
+  switch (question.hook) {
+    case 'connection':
+      return { hook: 'connection', id: question.id, decision: await hooks.decideConnection(question.info) };
+    case 'request':
+      return { hook: 'request', id: question.id, decision: await hooks.decideRequest(question.request) };
+    case 'response':
+      return { hook: 'response', id: question.id, decision: await hooks.decideResponse(question.response, question.request) };
+  }
+}
+
+/** A decision that changes nothing, as the answer to `question`. */
+function answerOf(question: HookQuestion, decision: { by: null; failures: HookFailure[] }): HookAnswer {
+  return { hook: question.hook, id: question.id, decision };
 }

@@ -225,6 +225,16 @@ describe('formatConnectionLine', () => {
     ],
     ['http', httpExchange('h1', at), '[10:30:00.100] h1 POST http://127.0.0.1:9000/api/items -> 201 (1.2 KiB, 3 ms)'],
     [
+      'http changed by a hook',
+      httpExchange('h3', { ...at, action: 'modified', by: 'script' }),
+      '[10:30:00.100] h3 POST http://127.0.0.1:9000/api/items -> 201 (1.2 KiB, 3 ms) [modified by script]',
+    ],
+    [
+      'http answered by a hook',
+      httpExchange('h4', { ...at, action: 'mocked', by: 'flag' }),
+      '[10:30:00.100] h4 POST http://127.0.0.1:9000/api/items -> 201 (1.2 KiB, 3 ms) [mocked by flag]',
+    ],
+    [
       'http without response',
       httpExchange('h2', { ...at, response: null, error: 'upstream reset' }),
       '[10:30:00.100] h2 POST http://127.0.0.1:9000/api/items -> error: upstream reset',

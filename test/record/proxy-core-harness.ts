@@ -10,7 +10,7 @@
  * (a head that arrives whole never starts a head timer), so they are left out of the transcript
  * unless a scenario asks for them with `control: true` (then it is run whole only). The harness
  * checks their rules on every run: a `timeout` step is only fed when that timer runs, pause and
- * resume alternate, and nothing follows a hand-off.
+ * resume alternate on each side (a new upstream starts unpaused), and nothing follows a hand-off.
  */
 import fc from 'fast-check';
 import { expect } from 'vitest';
@@ -23,6 +23,7 @@ import {
   type ProxyAction,
   type ProxyEvent,
   type ProxyTimer,
+  type HookAnswer,
 } from '../../src/record/http-proxy-core.js';
 
 export type Item =
@@ -30,7 +31,9 @@ export type Item =
   | { connect: string; tls: boolean }
   | { close: Peer; how: 'end' | 'destroy'; reason: string }
   | { record: unknown }
-  | { error: string; message: string }
+  | { error: string; message: string; conn?: string }
+  /** An ask-hooks action: the question, bodies as latin1 text. */
+  | { ask: string; id: string; question: unknown }
   | { handOff: 'websocket' | 'tunnel' | 'intercept-tls'; detail: unknown; clientBytes: string; serverBytes: string }
   | { release: true }
   | { control: string };
@@ -42,6 +45,10 @@ export interface Scenario {
   steps: ProxyEvent[];
   limits?: HttpProxyCoreOptions['limits'];
   isOwnAddress?: HttpProxyCoreOptions['isOwnAddress'];
+  /** Which hooks the core asks (answer with `answered` steps). */
+  hooks?: HttpProxyCoreOptions['hooks'];
+  /** The recorder's --max-payload (default 1024). */
+  maxPayload?: number;
 }
 
 const STAMP: Stamp = { time: '2026-12-03T00:00:00.000Z', elapsed: 1 };
@@ -54,6 +61,8 @@ export const serverEnds: ProxyEvent = { type: 'upstream-ended' };
 export const clientEnds: ProxyEvent = { type: 'client-ended' };
 export const clientGone: ProxyEvent = { type: 'client-closed' };
 export const timeout = (timer: ProxyTimer): ProxyEvent => ({ type: 'timeout', timer });
+/** The hooks' answer to an ask-hooks action. */
+export const answered = (answer: HookAnswer): ProxyEvent => ({ type: 'hooks-answered', answer });
 export const serverFails = (code: string | null): ProxyEvent => ({
   type: 'upstream-failed',
   error: code === null ? null : { code, message: `${code} (test)` },
@@ -66,7 +75,7 @@ export function transcript(scenario: Scenario, cuts: (step: number, length: numb
     recorder: {
       now: () => STAMP,
       nextId: (prefix) => `${prefix}${++counters[prefix]}`,
-      maxPayload: 1024,
+      maxPayload: scenario.maxPayload ?? 1024,
     },
     route: scenario.route,
     client: { address: '127.0.0.1', port: 50000 },
@@ -74,12 +83,13 @@ export function transcript(scenario: Scenario, cuts: (step: number, length: numb
     ...(scenario.upstream ? { upstream: scenario.upstream } : {}),
     ...(scenario.limits ? { limits: scenario.limits } : {}),
     ...(scenario.isOwnAddress ? { isOwnAddress: scenario.isOwnAddress } : {}),
+    ...(scenario.hooks ? { hooks: scenario.hooks } : {}),
   });
   const items: Item[] = [];
   let handedOff: Extract<Item, { handOff: string }> | null = null;
   let released = false;
   const timers = new Set<ProxyTimer>();
-  let paused = false;
+  const paused = new Set<Peer>();
 
   const take = (actions: ProxyAction[]): void => {
     for (const action of actions) {
@@ -88,8 +98,9 @@ export function transcript(scenario: Scenario, cuts: (step: number, length: numb
       switch (action.type) {
         case 'pause':
         case 'resume':
-          expect(paused, `${action.type} twice`).toBe(action.type === 'resume');
-          paused = action.type === 'pause';
+          expect(paused.has(action.side), `${action.type} ${action.side} twice`).toBe(action.type === 'resume');
+          if (action.type === 'pause') paused.add(action.side);
+          else paused.delete(action.side);
           if (control) items.push({ control: `${action.type} ${action.side}` });
           break;
         case 'set-timer':
@@ -108,6 +119,8 @@ export function transcript(scenario: Scenario, cuts: (step: number, length: numb
           break;
         }
         case 'connect':
+          // A new upstream socket is not paused.
+          paused.delete('upstream');
           items.push({ connect: `${action.address.host}:${action.address.port}`, tls: action.tls !== undefined });
           break;
         case 'close':
@@ -117,8 +130,15 @@ export function transcript(scenario: Scenario, cuts: (step: number, length: numb
           items.push({ record: JSON.parse(JSON.stringify(action.entry)) });
           break;
         case 'error':
-          items.push({ error: action.code, message: action.message });
+          items.push(
+            action.conn === undefined ? { error: action.code, message: action.message } : { error: action.code, message: action.message, conn: action.conn },
+          );
           break;
+        case 'ask-hooks': {
+          const { hook, id, ...rest } = action.question;
+          items.push({ ask: hook, id, question: JSON.parse(JSON.stringify(rest, (_key, value: unknown) => (isBytes(value) ? latin1(value) : value))) });
+          break;
+        }
         case 'release':
           released = true;
           items.push({ release: true });
@@ -217,4 +237,13 @@ export function written(items: Item[], side: Peer): string {
 /** The entries recorded, in order. */
 export function records(items: Item[]): Array<Record<string, unknown>> {
   return items.flatMap((item) => ('record' in item ? [item.record as Record<string, unknown>] : []));
+}
+
+function isBytes(value: unknown): value is Uint8Array {
+  // JSON.stringify hands a Buffer to the replacer as { type: 'Buffer', data } after toJSON.
+  return value instanceof Uint8Array || (typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'Buffer');
+}
+
+function latin1(value: Uint8Array | { data: number[] }): string {
+  return Buffer.from(value instanceof Uint8Array ? value : value.data).toString('latin1');
 }
