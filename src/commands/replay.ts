@@ -231,7 +231,7 @@ export const replayCommand: CommandModule<object, ReplayOptions> = {
         default: 'delivered',
         describe: 'An archive of a changed session: replay what its receivers got (delivered) or what its peers sent (arrived)',
       })
-      // Faults (docs/HOOKS-REPLAY.md). No defaults: yargs would count a defaulted option as given.
+      // Faults (docs/HOOKS.md). No defaults: yargs would count a defaulted option as given.
       .option('abort-after', { type: 'string', describe: 'Fault: drop the TCP connection after sending N messages (the peer sees 1006)' })
       .option('close-after', { type: 'string', describe: 'Fault: close the connection after sending N messages (see --close-code)' })
       .option('close-code', { type: 'string', describe: 'With --close-after: the close code (default 1000), e.g. 1011' })

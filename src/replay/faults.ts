@@ -1,5 +1,5 @@
 /**
- * The fault shorthands of `wstape replay` (docs/HOOKS-REPLAY.md): --abort-after, --close-after
+ * The fault shorthands of `wstape replay` (docs/HOOKS.md): --abort-after, --close-after
  * (with --close-code and --close-reason), --latency, --no-pong and --slow-read. Pure: parsing is
  * ERR_USAGE on a bad value, and compiling gives one more Hooks entry for the chain (by "flag",
  * named "replay flags") plus the one fault hooks cannot express, the read rate, which the socket

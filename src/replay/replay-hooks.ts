@@ -1,5 +1,5 @@
 /**
- * The hooks of --script and of the replay fault flags, applied to a replay (docs/HOOKS-REPLAY.md).
+ * The hooks of --script and of the replay fault flags, applied to a replay (docs/HOOKS.md).
  *
  * On replay there is one live peer; the other side is the recording. So:
  * - each message the replayer is about to send goes through onMessage, which may replace, drop or
