@@ -3,13 +3,14 @@
  * `wstape send` / `wstape close` reaching the open connection of a running recorder, with the real
  * `ws` library on both sides.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import type { FrameEntry } from '../../src/format/schema.js';
-import { runCli, spawnRecorder, type SpawnedRecorder } from '../helpers/cli.js';
+import { BIN, runCli, spawnRecorder, type SpawnedRecorder } from '../helpers/cli.js';
 import { openClient, readEntries, startWsServer, waitFor } from '../helpers/peers.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -117,5 +118,47 @@ describe('wstape send and wstape close against a running recorder', () => {
     expect(abort.code, abort.stderr).toBe(0);
     expect(await closed).toBe(1006);
     await stop(s.recorder, s.archive);
+  });
+});
+
+describe('wstape replay with --script and a record flag', () => {
+  it('the mock server sends what the script and --set make of the recorded messages', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wstape-replay-script-'));
+    const script = path.join(dir, 'hooks.mjs');
+    writeFileSync(
+      script,
+      `export function onMessage(message) { if (message.dir === 'in' && message.type === 'text') return message.text.replace('welcome', 'hi'); }\n`,
+    );
+    const fixture = new URL('../../fixtures/archives/v1-basic.wstape.json', import.meta.url).pathname;
+    const child = spawn(
+      process.execPath,
+      [BIN, 'replay', fixture, '--as', 'server', '-p', '0', '--once', '--asap', '--script', script, '--set', 'in $.extra=1'],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, NO_COLOR: '1' },
+      },
+    );
+    const exited = new Promise((resolve) => child.on('close', resolve));
+    cleanups.push(async () => {
+      child.kill();
+      await exited;
+    });
+    let stderr = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stderr.on('data', (chunk) => {
+        stderr += String(chunk);
+        const match = /as a server on ws:\/\/127\.0\.0\.1:(\d+)/.exec(stderr);
+        if (match) resolve(Number(match[1]));
+      });
+      child.on('close', () => reject(new Error(stderr)));
+    });
+    const client = await openClient(`ws://127.0.0.1:${port}/chat`, { perMessageDeflate: false });
+    const got: string[] = [];
+    client.on('message', (data, binary) => {
+      if (!binary) got.push(String(data));
+    });
+    client.send('hello');
+    await waitFor(() => got.length === 1, 5000, 'the replayed welcome');
+    expect(JSON.parse(got[0]!)).toEqual({ type: 'hi', extra: 1 });
   });
 });
