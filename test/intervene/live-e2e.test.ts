@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import type { FrameEntry } from '../../src/format/schema.js';
 import type { Hooks, NamedHooks } from '../../src/intervene/hooks.js';
-import { afterHead, openClient, readEntries, startRecorder, startTap, startWsServer, waitFor } from '../helpers/peers.js';
+import { compileFlags } from '../../src/intervene/flags.js';
+import { afterHead, ConnectAgent, openClient, readEntries, startRecorder, startTap, startWsServer, waitFor } from '../helpers/peers.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -251,5 +252,52 @@ describe('hooks that fail, close, abort and delay', () => {
       offset += frame.wireSize;
     }
     expect(offset).toBe(forwarded.length);
+  });
+});
+
+describe('flags on a live session through the forward proxy (CONNECT), with permessage-deflate', () => {
+  it('--drop, --replace, --set, --delay and --inject-on change both directions; each peer gets exactly that', async () => {
+    const flags = compileFlags({
+      drop: ['in /presence/'],
+      replace: ['out /secret/[redacted]/g'],
+      set: ['in /quote/ $.price=-1'],
+      delay: ['out /slow/ 150ms'],
+      injectOn: ['in /welcome/ out {"type":"subscribe"}'],
+    })!;
+    const server = await startWsServer({ perMessageDeflate: { threshold: 0 } });
+    cleanups.push(server.close);
+    const atServer: string[] = [];
+    let socket: WebSocket | null = null;
+    server.wss.on('connection', (ws) => {
+      socket = ws;
+      ws.on('message', (data) => atServer.push(String(data)));
+    });
+    const recorder = await startRecorder({ hooks: [flags] });
+    cleanups.push(() => recorder.stop());
+    const client = await openClient(`ws://127.0.0.1:${server.port}/forward`, { perMessageDeflate: { threshold: 0 }, agent: new ConnectAgent(recorder.port) });
+    const atClient: string[] = [];
+    client.on('message', (data) => atClient.push(String(data)));
+    await waitFor(() => socket !== null, 5000, 'the server side');
+    for (const text of ['{"type":"welcome"}', '{"type":"presence","who":"ada"}', '{"type":"quote","price":10}', '{"type":"presence","who":"bob"}', 'plain'])
+      socket!.send(text);
+    const sentSlow = performance.now();
+    for (const text of ['my secret is secret', 'slow one', 'last']) client.send(text);
+    await waitFor(() => atClient.length === 3 && atServer.length === 4, 5000, 'both altered streams');
+    expect(atClient).toEqual(['{"type":"welcome"}', '{"type":"quote","price":-1}', 'plain']);
+    expect(atServer).toEqual(['{"type":"subscribe"}', 'my [redacted] is [redacted]', 'slow one', 'last']);
+    expect(performance.now() - sentSlow).toBeGreaterThanOrEqual(149);
+    client.close();
+    await new Promise((resolve) => client.once('close', resolve));
+    await recorder.stop();
+    const frames = (await readEntries(recorder.path)).filter((entry): entry is FrameEntry => entry.kind === 'frame' && entry.type === 'text');
+    expect(frames.filter((frame) => frame.action !== undefined).map((frame) => [frame.dir, frame.action, frame.by])).toEqual(
+      expect.arrayContaining([
+        ['in', 'dropped', 'flag'],
+        ['in', 'modified', 'flag'],
+        ['out', 'injected', 'flag'],
+        ['out', 'modified', 'flag'],
+        ['out', 'delayed', 'flag'],
+      ]),
+    );
   });
 });
