@@ -27,6 +27,8 @@ export interface ListRow {
   closeReason: string | null;
   clean: boolean | null;
   errors: number;
+  /** Frames wstape modified, dropped, delayed or injected (hooks, flags, `wstape send`); for HTTP, 1 when the exchange was changed. */
+  changed: number;
 }
 
 interface RowState {
@@ -69,6 +71,7 @@ export class ListAggregator {
           method: entry.request.method,
         });
         state.row.bytesOut = entry.request.body?.size ?? 0;
+        if (entry.action !== undefined) state.row.changed = 1;
         state.row.bytesIn = entry.response?.body?.size ?? 0;
         state.row.duration = roundMicros(entry.duration / 1000);
         state.ended = true;
@@ -82,6 +85,7 @@ export class ListAggregator {
         if (state === undefined) break;
         if (entry.dir === 'out') state.row.framesOut += 1;
         else state.row.framesIn += 1;
+        if (entry.action !== undefined) state.row.changed += 1;
         if (!state.ended) {
           if (entry.dir === 'out') state.row.bytesOut += entry.wireSize;
           else state.row.bytesIn += entry.wireSize;
@@ -140,6 +144,7 @@ export class ListAggregator {
         closeReason: null,
         clean: null,
         errors: 0,
+        changed: 0,
       },
     };
     this.#rows.set(id, state);

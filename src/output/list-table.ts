@@ -57,7 +57,7 @@ export function listTableRow(row: ListRow, p: Palette): string[] {
     kindBadge(row),
     (row.method !== null ? `${escapeText(row.method)} ` : '') + escapeText(row.url),
     statusCell(row.status, p),
-    isWebSocket ? `${row.framesOut}/${row.framesIn}` : '-',
+    (isWebSocket ? `${row.framesOut}/${row.framesIn}` : '-') + (row.changed > 0 ? ` ${p.magenta(`(${row.changed} changed)`)}` : ''),
     `${formatSize(row.bytesOut)}/${formatSize(row.bytesIn)}`,
     row.duration === null ? '-' : formatDuration(row.duration),
     closeCell(row, p),

@@ -97,6 +97,7 @@ describe('list: run', () => {
       closeReason: 'bye',
       clean: true,
       errors: 0,
+      changed: 0,
     });
   });
 

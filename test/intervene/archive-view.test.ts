@@ -48,6 +48,18 @@ describe('archives with actions', () => {
     expect(stats.diagnosis).toMatch(/^wstape closed the connection with 1011/);
   });
 
+  it('list counts the changed frames per connection', async () => {
+    const json = await runCli(['list', FIXTURE, '--json']);
+    const rows = json.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { id: string; changed: number; closedBy: string | null });
+    expect(rows.find((row) => row.id === 'c1')).toMatchObject({ changed: 6, closedBy: 'wstape' });
+    expect(rows.find((row) => row.id === 'h1')).toMatchObject({ changed: 0 });
+    const table = await runCli(['list', FIXTURE]);
+    expect(table.stdout).toMatch(/5\/5 \(6 changed\)/);
+  });
+
   it('export --format har writes what the receivers got, the originals aside, and import brings every field back', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'wstape-har-actions-'));
     const har = path.join(dir, 'a.har');
