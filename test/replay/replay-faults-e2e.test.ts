@@ -261,7 +261,7 @@ describe('replay --as server: hooks', () => {
     await seen.count(OFFSETS.length);
     expect(seen.messages).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
     expect(warnings).toHaveLength(OFFSETS.length);
-    expect(warnings[0]).toMatch(/boom\.mjs onMessage: Error: boom on m0 \(HOOK_ERROR\)/);
+    expect(warnings[0]).toMatch(/boom\.mjs onMessage failed: Error: boom on m0 \(HOOK_ERROR\)/);
     expect(warnings.every((line) => !line.includes('\n'))).toBe(true);
     // The session goes on as recorded: the pong and the answer still come.
     seen.ws.ping();
