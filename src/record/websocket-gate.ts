@@ -13,7 +13,9 @@
  * - dropped: nothing but the control frames that arrived inside it.
  * With context takeover, a compressed message the receiver never got would leave its inflater
  * out of step with the sender's compressor, so once one is changed or dropped every later
- * compressed message of that direction is forwarded uncompressed too, from its inflated payload.
+ * compressed message of that direction is compressed again by wstape (a MessageDeflater that
+ * keeps the receiver's window, with the negotiated window bits), from its inflated payload; where
+ * that cannot be done (window bits 8, or a message whose content was not kept), uncompressed.
  *
  * Held bytes are bounded: a message that grows past `maxHeld` before it completes is not given to
  * the hooks: what was held is released and the rest of it streams through (HOOK_SKIPPED).
@@ -23,6 +25,7 @@ import type { MessageDecision } from '../intervene/chain.js';
 import type { Actor, Message } from '../intervene/hooks.js';
 import { encodeClosePayload, encodeFrame } from '../wire/frame-encoder.js';
 import { Opcode } from '../wire/opcodes.js';
+import { MessageDeflater } from '../wire/permessage-deflate.js';
 import type { Side } from '../wire/side.js';
 import type { ObservedFrame } from '../wire/types.js';
 import { asBuffer } from './payload.js';
@@ -73,6 +76,8 @@ export interface GateOptions {
   decides: boolean;
   /** Whether the sender compresses with context takeover (permessage-deflate). */
   contextTakeover: boolean;
+  /** The sender's negotiated max_window_bits (the receiver's window), with context takeover. */
+  windowBits?: number;
   maxHeld: number;
   now: () => { time: string; elapsed: number };
 }
@@ -101,8 +106,13 @@ export class WebSocketGate {
   /** Chunks that arrived while streaming, forwarded by settle(). */
   private readonly streamed: Uint8Array[] = [];
 
+  /** Keeps the receiver's window, to compress again once the original stream was broken. */
+  private readonly deflater: MessageDeflater | null;
+
   constructor(options: GateOptions) {
     this.options = options;
+    const bits = options.windowBits ?? 15;
+    this.deflater = options.contextTakeover && bits >= 9 ? new MessageDeflater(bits) : null;
   }
 
   /** Whether bytes pass straight through right now (recorded as they complete, forwarded as they come). */
@@ -327,20 +337,29 @@ export class WebSocketGate {
     const last = message.parts.findLastIndex((part) => !part.control);
     const delay = decision.delayMs > 0 ? { delay: decision.delayMs } : {};
     if (decision.outcome === 'unchanged') {
-      const reframe = this.inflateForward && message.compressed;
+      const reframe = this.inflateForward && message.compressed && !message.unusable;
+      if (message.compressed && !this.inflateForward && this.deflater) {
+        // Forwarded as it came: the receiver's window now holds its content.
+        if (message.unusable) this.deflater.unknown();
+        else this.deflater.seen(Buffer.concat(message.payloads));
+      }
       message.parts.forEach((part, i) => {
         if (part.control || !reframe) {
           const action = i === last && decision.delayMs > 0 ? { action: 'delayed' as const, by: decision.by ?? 'script', ...delay } : {};
           this.emitPart(part, action);
           return;
         }
-        // Forwarded uncompressed, as one frame where the message ended (see the file's comment).
+        // Compressed again by wstape (or, where it cannot be, uncompressed), as one frame where
+        // the message ended (see the file's comment).
         this.out.push({
           type: 'record',
           entry: i === last && decision.delayMs > 0 ? { ...part.entry, action: 'delayed', by: decision.by ?? 'script', ...delay } : part.entry,
         });
         if (i === last)
-          this.out.push({ type: 'forward', bytes: this.encode(message.type === 'text' ? Opcode.Text : Opcode.Binary, Buffer.concat(message.payloads)) });
+          this.out.push({
+            type: 'forward',
+            bytes: this.encodeCompressed(message.type === 'text' ? Opcode.Text : Opcode.Binary, Buffer.concat(message.payloads)),
+          });
       });
       return;
     }
@@ -430,6 +449,13 @@ export class WebSocketGate {
   private encode(opcode: number, payload: Uint8Array): Uint8Array {
     const mask = this.options.sender === 'client' ? randomMask() : undefined;
     return encodeFrame({ opcode, payload, ...(mask ? { mask } : {}) });
+  }
+
+  /** A message compressed with the receiver's window (RSV1 set), or uncompressed where that is not known. */
+  private encodeCompressed(opcode: number, payload: Uint8Array): Uint8Array {
+    if (!this.deflater?.available) return this.encode(opcode, payload);
+    const mask = this.options.sender === 'client' ? randomMask() : undefined;
+    return encodeFrame({ opcode, payload: this.deflater.deflate(payload), rsv1: true, ...(mask ? { mask } : {}) });
   }
 
   private messageOf(item: HeldMessage): Message {

@@ -217,6 +217,7 @@ export class WebSocketRelayCore {
         conn: this.id,
         decides,
         contextTakeover: takeover,
+        ...(this.deflate ? { windowBits: sender === 'client' ? this.deflate.clientMaxWindowBits : this.deflate.serverMaxWindowBits } : {}),
         maxHeld: this.recorder.maxPayload + 64 * 1024,
         now: () => this.recorder.now(),
       });

@@ -274,3 +274,60 @@ export class MessageInflater {
     this.windowStart = Math.max(this.windowStart, this.windowEnd - WINDOW);
   }
 }
+
+/**
+ * Compresses the messages of one direction for a receiver whose inflater has context takeover,
+ * after the sender's own compressed stream stopped being forwarded as it was (wstape dropped or
+ * changed a compressed message). The receiver's LZ77 window holds the content of every
+ * compressed message it inflated; this deflater keeps the same last bytes (`seen` for the
+ * messages forwarded as they came, its own output after) and hands them to zlib as the preset
+ * dictionary, the mirror of MessageInflater. One `deflateRawSync` per message, ending on a sync
+ * flush whose 0x00 0x00 0xff 0xff tail is removed (RFC 7692 §7.2.1).
+ */
+export class MessageDeflater {
+  private readonly windowSize: number;
+  private window: Uint8Array = new Uint8Array(0);
+  private lost = false;
+
+  /** @param windowBits the receiver's window: the sender's negotiated max_window_bits, 9-15. */
+  constructor(private readonly windowBits: number) {
+    if (!(Number.isInteger(windowBits) && windowBits >= 9 && windowBits <= 15)) throw new RangeError('windowBits must be 9-15');
+    this.windowSize = 1 << windowBits;
+  }
+
+  /** False once the receiver's window is unknown (a compressed message whose content was not known). */
+  get available(): boolean {
+    return !this.lost;
+  }
+
+  /** The receiver inflated this content from a message forwarded as it came. */
+  seen(content: Uint8Array): void {
+    this.remember(content);
+  }
+
+  /** The receiver inflated a message whose content is unknown here: no dictionary can match its window. */
+  unknown(): void {
+    this.lost = true;
+  }
+
+  /** One message's compressed payload, to be sent with RSV1 set. */
+  deflate(payload: Uint8Array): Uint8Array {
+    const out = zlib.deflateRawSync(payload, {
+      windowBits: this.windowBits,
+      finishFlush: zlib.constants.Z_SYNC_FLUSH,
+      ...(this.window.length > 0 ? { dictionary: this.window } : {}),
+    });
+    this.remember(payload);
+    const ends = out.length >= 4 && out[out.length - 4] === 0 && out[out.length - 3] === 0 && out[out.length - 2] === 0xff && out[out.length - 1] === 0xff;
+    return ends ? out.subarray(0, out.length - 4) : out;
+  }
+
+  private remember(content: Uint8Array): void {
+    if (content.length >= this.windowSize) {
+      this.window = content.slice(content.length - this.windowSize);
+      return;
+    }
+    const joined = concat([this.window, content], this.window.length + content.length);
+    this.window = joined.length > this.windowSize ? joined.slice(joined.length - this.windowSize) : joined;
+  }
+}

@@ -10,6 +10,7 @@ import type { WebSocket } from 'ws';
 import type { FrameEntry } from '../../src/format/schema.js';
 import type { Hooks, NamedHooks } from '../../src/intervene/hooks.js';
 import { compileFlags } from '../../src/intervene/flags.js';
+import { FrameParser } from '../../src/wire/frame-parser.js';
 import { afterHead, ConnectAgent, openClient, readEntries, startRecorder, startTap, startWsServer, waitFor } from '../helpers/peers.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -299,5 +300,30 @@ describe('flags on a live session through the forward proxy (CONNECT), with perm
         ['out', 'delayed', 'flag'],
       ]),
     );
+  });
+});
+
+describe('after a dropped compressed message (context takeover), wstape compresses again', () => {
+  it('later messages reach the client compressed (RSV1) with a window that matches its inflater', async () => {
+    const server = await startWsServer({ perMessageDeflate: { threshold: 0 } });
+    cleanups.push(server.close);
+    let socket: WebSocket | null = null;
+    server.wss.on('connection', (ws) => (socket = ws));
+    const hooks: Hooks = { onMessage: (message) => (message.text === 'drop me drop me' ? null : undefined) };
+    const recorder = await startRecorder({ target: server.url, hooks: script(hooks) });
+    cleanups.push(() => recorder.stop());
+    const tap = await startTap(recorder.port);
+    cleanups.push(() => tap.close());
+    const client = await openClient(`ws://127.0.0.1:${tap.port}/again`, { perMessageDeflate: { threshold: 0 } });
+    const got: string[] = [];
+    client.on('message', (data) => got.push(String(data)));
+    await waitFor(() => socket !== null, 5000, 'the server side');
+    const texts = ['quote ACME 101.25 volume 1200', 'drop me drop me', 'quote ACME 101.50 volume 900', 'quote ACME 101.75 volume 1100'];
+    for (const text of texts) socket!.send(text);
+    await waitFor(() => got.length === 3, 5000, 'three messages');
+    expect(got).toEqual([texts[0], texts[2], texts[3]]);
+    const parser = new FrameParser({ maxRetain: 1 << 20 });
+    const frames = parser.push(afterHead(tap.serverToClient())).flatMap((event) => (event.type === 'frame' ? [event.frame] : []));
+    expect(frames.map((frame) => frame.header.rsv1)).toEqual([true, true, true]);
   });
 });

@@ -1,6 +1,6 @@
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { MessageInflater, negotiatedDeflate, parseExtensions } from '../../src/wire/permessage-deflate.js';
+import { MessageDeflater, MessageInflater, negotiatedDeflate, parseExtensions } from '../../src/wire/permessage-deflate.js';
 import { isWireError } from '../../src/wire/wire-error.js';
 import { hex, plain, toHex, utf8 } from './split-helpers.js';
 
@@ -213,5 +213,53 @@ describe('MessageInflater against zlib streams', () => {
     const fresh = new MessageInflater({ noContextTakeover: true, maxOutput: 100 });
     fresh.skip();
     expect(fresh.available).toBe(true);
+  });
+});
+
+describe('MessageDeflater: compressing for a receiver whose window came from another compressor', () => {
+  /** What a sender with context takeover puts on the wire for each message (one zlib stream). */
+  async function senderStream(messages: string[]): Promise<Uint8Array[]> {
+    const deflate = zlib.createDeflateRaw({ windowBits: 15 });
+    const out: Uint8Array[] = [];
+    for (const message of messages) {
+      const chunks: Buffer[] = [];
+      const onData = (chunk: Buffer): number => chunks.push(chunk);
+      deflate.on('data', onData);
+      deflate.write(message);
+      await new Promise<void>((resolve) => deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve()));
+      deflate.off('data', onData);
+      const bytes = Buffer.concat(chunks);
+      out.push(bytes.subarray(0, bytes.length - 4));
+    }
+    deflate.close();
+    return out;
+  }
+
+  const earlier = ['{"type":"quote","symbol":"ACME","price":101.25,"volume":1200}', '{"type":"quote","symbol":"ACME","price":101.5,"volume":900}'];
+  const next = '{"type":"quote","symbol":"ACME","price":101.75,"volume":1100}';
+
+  it('continues the receiver window: the receiver inflates it, and it refers back into the earlier messages', async () => {
+    const receiver = new MessageInflater({ noContextTakeover: false, maxOutput: 1 << 20 });
+    const deflater = new MessageDeflater(15);
+    for (const compressed of await senderStream(earlier)) deflater.seen(receiver.inflate(compressed).output);
+    const compressed = deflater.deflate(Buffer.from(next));
+    expect(Buffer.from(receiver.inflate(compressed).output).toString()).toBe(next);
+    // Without the window it would have to spell the message out.
+    expect(compressed.length).toBeLessThan(new MessageDeflater(15).deflate(Buffer.from(next)).length);
+  });
+
+  it('a deflater that saw other content than the receiver produces what the receiver cannot read right', async () => {
+    const receiver = new MessageInflater({ noContextTakeover: false, maxOutput: 1 << 20 });
+    for (const compressed of await senderStream(earlier)) receiver.inflate(compressed);
+    const wrong = new MessageDeflater(15);
+    wrong.seen(Buffer.from('{"type":"trade","symbol":"WXYZ","amount":999.99,"side":"sell!"}'.repeat(2)));
+    const compressed = wrong.deflate(Buffer.from(next));
+    let read: string;
+    try {
+      read = Buffer.from(receiver.inflate(compressed).output).toString();
+    } catch {
+      read = '(failed)';
+    }
+    expect(read).not.toBe(next);
   });
 });
