@@ -135,3 +135,28 @@ export function checkConnection(scan, id, { messages, size, sizeOut = size, size
   if (!c.ended) problems.push(`${id}: no end entry`);
   return problems;
 }
+
+/**
+ * How often each of `needles` (ASCII strings) occurs in a file, streamed: { needle: count }. An
+ * archive's `"action":"modified"` sits between a frame's payload and what was forwarded, where
+ * scanArchive does not look; inside a payload the quotes are escaped, so a payload cannot match.
+ */
+export async function countInFile(file, needles) {
+  const counts = Object.fromEntries(needles.map((needle) => [needle, 0]));
+  const patterns = needles.map((needle) => Buffer.from(needle, 'latin1'));
+  const keep = Math.max(...patterns.map((p) => p.length)) - 1;
+  let carry = Buffer.alloc(0);
+  for await (const chunk of createReadStream(file, { highWaterMark: 4 * 1024 * 1024 })) {
+    const buffer = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+    patterns.forEach((pattern, i) => {
+      // A match wholly inside the carried tail was counted with the previous chunk.
+      let at = buffer.indexOf(pattern, Math.max(0, carry.length - pattern.length + 1));
+      while (at !== -1) {
+        counts[needles[i]]++;
+        at = buffer.indexOf(pattern, at + pattern.length);
+      }
+    });
+    carry = Buffer.from(buffer.subarray(Math.max(0, buffer.length - keep)));
+  }
+  return counts;
+}

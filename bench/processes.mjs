@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -146,6 +147,124 @@ export async function startWstape({ targetPort, out, maxPayload, cpuProfDir, ext
       return { summary, stderr };
     },
   };
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1 (for a child that cannot listen on port 0). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once something accepts a TCP connection on 127.0.0.1:port (polls; bounded). */
+async function waitForListener(port, { timeoutMs, gone }) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const socket = net.connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (gone()) throw new Error('exited before it listened');
+    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * `mitmdump -q --mode reverse:http://127.0.0.1:<targetPort>` on a free port, writing its flows to
+ * `out` (-w) and running the addon `script` (-s); `confdir` holds its CA (made on the first start).
+ * mitmdump cannot listen on port 0, so the port is picked here and polled until it accepts.
+ * stop() sends SIGINT, waits for the exit (bounded) and returns { code, signal, stderr }.
+ */
+export async function startMitmdump({ targetPort, out, script, confdir, command = 'mitmdump', timeoutMs = 30_000 }) {
+  const port = await freePort();
+  const args = [
+    '-q',
+    '--mode',
+    `reverse:http://127.0.0.1:${targetPort}`,
+    '--listen-host',
+    '127.0.0.1',
+    '--listen-port',
+    String(port),
+    '--set',
+    `confdir=${confdir}`,
+    '-w',
+    out,
+    ...(script ? ['-s', script] : []),
+  ];
+  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  livePids.add(child.pid);
+  let stderr = '';
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.setEncoding('utf8').on('data', (text) => {
+      if (stderr.length < 20_000) stderr += text;
+    });
+  }
+  let spawnError = null;
+  child.once('error', (error) => {
+    spawnError = error;
+  });
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      livePids.delete(child.pid);
+      resolve({ code, signal });
+    }),
+  );
+  try {
+    await waitForListener(port, { timeoutMs, gone: () => spawnError !== null || child.exitCode !== null || child.signalCode !== null });
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`mitmdump ${args.join(' ')}: ${spawnError?.message ?? error.message}\n${stderr.slice(-2000)}`);
+  }
+  const started = { child, exited };
+  return {
+    role: 'mitmdump',
+    pid: child.pid,
+    port,
+    output: () => stderr,
+    /** mitmdump writes a WebSocket flow when it ends, so a clean stop has every flow in `out`. */
+    stop: async () => ({ ...(await stopChild(started, 'SIGINT', 60_000)), stderr }),
+  };
+}
+
+/**
+ * Wait until a process has used (almost) no CPU for two 100 ms windows in a row, at most `maxMs`:
+ * work a proxy defers to the end of a connection (mitmdump serialises a WebSocket flow when it
+ * closes) then happens before the next row is measured, not during it. Resolves with the ms waited.
+ */
+export async function waitIdle(pid, maxMs = 30_000) {
+  const cpuTicks = () => {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return null; // gone
+    }
+  };
+  const start = Date.now();
+  let last = cpuTicks();
+  let quiet = 0;
+  while (last !== null && quiet < 2 && Date.now() - start < maxMs) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const now = cpuTicks();
+    if (now === null) break;
+    // Ticks are 10 ms: one tick in 100 ms is idle enough.
+    quiet = now - last <= 1 ? quiet + 1 : 0;
+    last = now;
+  }
+  return Date.now() - start;
 }
 
 /**

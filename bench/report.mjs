@@ -293,3 +293,114 @@ export function formatMemory(rows) {
     '',
   ].join('\n');
 }
+
+/** The hooks targets of issue 11: a script hook's message rate against mitmdump's with the same addon, and the p50 a pass-through hook adds. */
+export const HOOK_TARGETS = { vsMitmdump: 5, passAddedP50Us: 100 };
+
+/** [wstape row, mitmdump row with the same addon]. */
+const HOOK_PAIRS = [
+  ['wstape-pass', 'mitmdump-pass'],
+  ['wstape-rewrite', 'mitmdump-rewrite'],
+];
+
+/**
+ * The hooks rows per size: medians (summarise), each row against no-hook wstape and against
+ * tcp-pipe, each wstape hook row against mitmdump with the same addon, and the p50 the
+ * pass-through hook adds to no hook; per-run ranges (each run's rows against the same run's).
+ */
+export function summariseHooks(results, { sizes, configs }) {
+  return summarise(results, { sizes, configs, floor: 'tcp-pipe' }).map(({ size, label, rows }) => {
+    const by = Object.fromEntries(rows.map((row) => [row.config, row]));
+    const perRun = (a, b, f) =>
+      a.perRun.flatMap((run) => {
+        const other = b.perRun.find((o) => o.rep === run.rep);
+        return other ? [f(run, other)] : [];
+      });
+    const range = (values) => (values.length > 1 ? [Math.min(...values), Math.max(...values)] : null);
+    for (const row of rows) {
+      for (const [key, base] of [
+        ['wstape', by.wstape],
+        ['pipe', by['tcp-pipe']],
+      ]) {
+        if (!base || base === row) continue;
+        row[key] = {
+          ratio: row.msgPerSec / base.msgPerSec,
+          ratioRange: range(perRun(row, base, (r, o) => r.msgPerSec / o.msgPerSec)),
+          addedP50: row.p50 - base.p50,
+          addedP99: row.p99 - base.p99,
+        };
+      }
+    }
+    const versus = HOOK_PAIRS.filter(([a, b]) => by[a] && by[b]).map(([a, b]) => {
+      const ratio = by[a].msgPerSec / by[b].msgPerSec;
+      return {
+        subject: a,
+        peer: b,
+        ratio,
+        ratioRange: range(perRun(by[a], by[b], (r, o) => r.msgPerSec / o.msgPerSec)),
+        p50Ratio: by[b].p50 / by[a].p50,
+        target: HOOK_TARGETS.vsMitmdump,
+        met: ratio >= HOOK_TARGETS.vsMitmdump,
+      };
+    });
+    const pass = by['wstape-pass'] && by.wstape;
+    const passAdded = pass
+      ? {
+          addedP50: by['wstape-pass'].p50 - by.wstape.p50,
+          range: range(perRun(by['wstape-pass'], by.wstape, (r, o) => r.p50 - o.p50)),
+          target: HOOK_TARGETS.passAddedP50Us,
+          met: by['wstape-pass'].p50 - by.wstape.p50 < HOOK_TARGETS.passAddedP50Us,
+        }
+      : null;
+    return { size, label, rows, versus, passAdded };
+  });
+}
+
+export function formatHooks(summary, usage, { mitm, notes = [] }) {
+  const out = [
+    `Script hooks, ws:// text messages; ${usageLine(usage)}`,
+    'wstape: `wstape record --target ws://… --quiet` (really recording); -pass / -rewrite: the same with --script bench/hooks/passthrough.mjs / rewrite.mjs',
+    mitm
+      ? `mitmdump (${mitm.version}): -q --mode reverse:http://… -w FLOWS (recording) -s bench/hooks/mitm_passthrough.py / mitm_rewrite.py (websocket_message)`
+      : 'mitmdump is not on PATH: no mitmdump rows',
+    'rewrite: parse the JSON, flip "type" (tick <-> TICK), re-serialise, both ways (the client gets back what it sent; the server gets "TICK")',
+    'throughput and latency as in the relay rows; vs wstape / vs tcp-pipe: ratio of median msg/s; +p50 / +p99: µs over that row\n',
+  ];
+  const ratio = (r) => (r ? `${pct(r.ratio)}${r.ratioRange ? ` (${pct(r.ratioRange[0])}-${pct(r.ratioRange[1])})` : ''}` : '');
+  for (const { label, rows, versus, passAdded } of summary) {
+    out.push(`${label} messages`);
+    out.push(
+      table(
+        ['config', 'msg/s', 'MiB/s', 'p50 µs', 'p99 µs', 'vs wstape (per run)', '+p50', '+p99', 'vs tcp-pipe (per run)', '+p50', '+p99'],
+        rows.map((row) => [
+          row.config,
+          num(row.msgPerSec),
+          num(row.mibPerSec, 1),
+          num(row.p50),
+          num(row.p99),
+          ratio(row.wstape),
+          row.wstape ? signed(row.wstape.addedP50) : '',
+          row.wstape ? signed(row.wstape.addedP99) : '',
+          ratio(row.pipe),
+          row.pipe ? signed(row.pipe.addedP50) : '',
+          row.pipe ? signed(row.pipe.addedP99) : '',
+        ]),
+      ),
+    );
+    for (const v of versus) {
+      const range = v.ratioRange ? ` (per run ${v.ratioRange[0].toFixed(1)}x-${v.ratioRange[1].toFixed(1)}x)` : '';
+      out.push(
+        `target ${v.subject} msg/s >= ${v.target}x ${v.peer}'s: ${v.ratio.toFixed(1)}x${range}; p50 ${v.p50Ratio.toFixed(1)}x lower — ${v.met ? 'MET' : 'NOT MET'}`,
+      );
+    }
+    if (passAdded) {
+      const range = passAdded.range ? ` (per run ${signed(passAdded.range[0])} to ${signed(passAdded.range[1])})` : '';
+      out.push(
+        `target pass-through hook adds < ${passAdded.target} µs p50 to no hook: ${signed(passAdded.addedP50)} µs${range} — ${passAdded.met ? 'MET' : 'NOT MET'}`,
+      );
+    }
+    out.push('');
+  }
+  for (const note of notes) out.push(`note: ${note}`);
+  return out.join('\n');
+}

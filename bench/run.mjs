@@ -46,12 +46,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkConnection, scanArchive } from './archive-check.mjs';
 import { close, connect, latency, sendLarge, throughput } from './client.mjs';
+import { findMitmdump, HOOK_ROWS, hooksSuite } from './hooks.mjs';
 import { backgroundLoad, cpuTimes, machineLoad, measured, waitForQuiet as waitForQuietFor } from './load.mjs';
 import { livePids, memoryOf, ROOT, startServer, startWstape } from './processes.mjs';
 import { topSelfTime } from './profile.mjs';
 import { replayRows } from './replay.mjs';
 import {
   formatFirstConnections,
+  formatHooks,
   formatMemory,
   formatReplay,
   formatShow,
@@ -60,6 +62,7 @@ import {
   NEW_HOST_LEAF_MS,
   SHOW_TARGETS,
   summarise,
+  summariseHooks,
   TARGETS,
   WSS_TARGETS,
 } from './report.mjs';
@@ -88,7 +91,7 @@ const { values: flags } = parseArgs({
     'replay-messages': { type: 'string' },
   },
 });
-const SECTIONS = ['relay', 'memory', 'wss', 'first', 'replay', 'show', 'startup'];
+const SECTIONS = ['relay', 'memory', 'hooks', 'wss', 'first', 'replay', 'show', 'startup'];
 const listFlag = (value) =>
   (value ?? '')
     .split(',')
@@ -122,6 +125,8 @@ const plan = {
   sections: (flags.only ? listFlag(flags.only) : SECTIONS).filter((name) => !listFlag(flags.skip).includes(name) && !(name === 'memory' && flags['no-memory'])),
   /** wss rows: the same sizes, counts and latency as the relay rows; text messages. */
   wss: { configs: ['direct', 'wstape', 'wstape-tunnel'] },
+  /** hooks rows: the relay's sizes, counts and latency, text messages; the mitmdump rows if it is installed. */
+  hooks: { configs: Object.keys(HOOK_ROWS) },
   first: { names: quick ? 10 : 20 },
   replay: { count: Number(flags['replay-messages'] ?? (quick ? 1_000 : 3_000)) },
   /** Archive sizes for the show rows, MiB; jq -R (slower, one process) on the smallest only. */
@@ -182,8 +187,11 @@ const measure = (what, step) => measured(what, { waitSeconds: plan.waitQuiet, no
 
 /**
  * The ws:// relay suite: the proxies of one run, started fresh; wstape writes to its own archive.
- * A suite's start() returns { open(config) → WebSocket, recorder (the subject's, whose archive is
- * verified), archive, stopPeers() }.
+ * A suite's start() returns { open(config) → WebSocket, recorders: { config: { recorder, archive,
+ * check?(expected) } } (each archive is verified after the run; check adds the suite's own
+ * problems), stopPeers() }, and optionally expectedBefore: { config: [expectation] } (connections
+ * the suite made itself, first), settle(config) (awaited after each row's connection closes) and
+ * verify(expected) (after stopPeers; → { ok, problems }).
  */
 function relaySuite(echoPort) {
   return {
@@ -200,8 +208,7 @@ function relaySuite(echoPort) {
         else proxies[name] = await startServer(name, echoPort);
       }
       return {
-        archive,
-        recorder: proxies.wstape ?? null,
+        recorders: proxies.wstape ? { wstape: { recorder: proxies.wstape, archive } } : {},
         open: (config) => connect(`ws://127.0.0.1:${proxies[config].port}/bench`),
         async stopPeers() {
           for (const [name, proxy] of Object.entries(proxies)) if (name !== 'wstape') await proxy.stop();
@@ -231,8 +238,7 @@ function wssSuite(tlsSetup, wssPort) {
         'wstape-tunnel': { proxyPort: tunnel.port, ca: tlsSetup.upstreamCaPem },
       };
       return {
-        archive,
-        recorder,
+        recorders: { wstape: { recorder, archive } },
         open: (config) => connectWss({ wssPort, ...via[config] }),
         async stopPeers() {
           await tunnel.stop();
@@ -261,7 +267,9 @@ async function runOnce(suite, rep, options = {}) {
   const cpuBefore = cpuTimes();
   const session = await suite.start(rep, options);
   const results = [];
-  const expected = []; // the recorder's connections, in order: c1, c2...
+  // Per config, its connections in order (a recorder's c1, c2...): what the client sent on each.
+  const expected = Object.fromEntries(suite.configs.map((config) => [config, [...(session.expectedBefore?.[config] ?? [])]]));
+  const width = Math.max(13, ...suite.configs.map((config) => config.length));
   try {
     for (const { size, label, tput } of plan.sizes) {
       const payload = makePayload(size, suite.type);
@@ -272,14 +280,16 @@ async function runOnce(suite, rep, options = {}) {
         let ws = await session.open(config);
         const t = await throughput(ws, payload, { binary, window: plan.window, ...tput });
         await close(ws);
-        if (config === 'wstape') expected.push(expectation(t.sentTotal, size));
+        expected[config].push(expectation(t.sentTotal, size));
+        await session.settle?.(config);
         ws = await session.open(config);
         const l = await latency(ws, payload, { binary, ...plan.latency });
         await close(ws);
-        if (config === 'wstape') expected.push(expectation(l.sentTotal, size));
+        expected[config].push(expectation(l.sentTotal, size));
+        await session.settle?.(config);
         results.push({ rep, size, label, config, throughput: t, latency: l });
         log(
-          `  ${suite.name} run ${rep + 1} ${label.padEnd(6)} ${config.padEnd(13)} ${Math.round(t.msgPerSec).toLocaleString('en-US').padStart(8)} msg/s  ` +
+          `  ${suite.name} run ${rep + 1} ${label.padEnd(6)} ${config.padEnd(width)} ${Math.round(t.msgPerSec).toLocaleString('en-US').padStart(8)} msg/s  ` +
             `${t.mibPerSec.toFixed(1).padStart(7)} MiB/s  p50 ${l.p50.toFixed(0).padStart(5)} µs  p99 ${l.p99.toFixed(0).padStart(5)} µs`,
         );
       }
@@ -287,12 +297,15 @@ async function runOnce(suite, rep, options = {}) {
   } finally {
     await session.stopPeers();
   }
-  let recording = null;
-  if (session.recorder) {
-    const { summary } = await session.recorder.stop();
-    recording = await verifyArchive(session.archive, expected, summary);
-    if (!flags.keep) rmSync(session.archive, { force: true });
+  const recordings = {};
+  const recorders = Object.entries(session.recorders ?? {});
+  for (const [config, { recorder, archive, check }] of recorders) {
+    const { summary } = await recorder.stop();
+    recordings[config] = await verifyArchive(archive, expected[config], summary, { label: recorders.length > 1 ? config : null, check });
+    if (!flags.keep) rmSync(archive, { force: true });
   }
+  const recording = recordings.wstape ?? null;
+  const checks = session.verify ? await session.verify(expected) : null;
   const load = machineLoad(cpuBefore, cpuTimes());
   if (load) load.justBeforePercent = quietBefore?.otherPercent ?? null;
   const noisy = load !== null && load.otherPercent >= plan.noisyPercent;
@@ -300,7 +313,7 @@ async function runOnce(suite, rep, options = {}) {
     log(
       `  other work on the machine during ${suite.name} run ${rep + 1}: ${load.otherPercent}% of CPU time (steal ${load.stealSeconds} s)${noisy ? ': noisy run' : ''}`,
     );
-  return { rep, results, recording, load, noisy };
+  return { rep, results, recording, recordings, checks, load, noisy };
 }
 
 /**
@@ -336,8 +349,11 @@ function expectation(messages, size) {
   return { messages, size, truncatedOut: truncated, truncatedIn: truncated };
 }
 
-/** Count the archive's frames per connection against what the client sent. */
-async function verifyArchive(archive, expected, summary) {
+/**
+ * Count the archive's frames per connection against what the client sent; `check(expected)` (a
+ * suite's own) may add problems and fields; `label` names the recorder in the log line.
+ */
+async function verifyArchive(archive, expected, summary, { label = null, check } = {}) {
   const bytes = statSync(archive).size;
   const scan = await scanArchive(archive);
   const problems = [];
@@ -348,12 +364,23 @@ async function verifyArchive(archive, expected, summary) {
   if (!scan.trailer) problems.push('no trailer: the archive was not closed cleanly');
   else if (scan.trailer.summary?.frames !== scan.frames) problems.push(`trailer says ${scan.trailer.summary?.frames} frames, file holds ${scan.frames}`);
   if (scan.damaged > 0) problems.push(`${scan.damaged} damaged lines`);
-  const check = { archiveBytes: bytes, connections: expected.length, frames: scan.frames, expectedFrames, summary, ok: problems.length === 0, problems };
+  const { problems: more = [], ...extra } = check ? await check(expected) : {};
+  problems.push(...more);
+  const result = {
+    archiveBytes: bytes,
+    connections: expected.length,
+    frames: scan.frames,
+    expectedFrames,
+    summary,
+    ...extra,
+    ok: problems.length === 0,
+    problems,
+  };
   log(
-    `  archive: ${scan.frames.toLocaleString('en-US')} frames in ${(bytes / MiB).toFixed(0)} MiB, expected ${expectedFrames.toLocaleString('en-US')}: ${check.ok ? 'ok' : 'MISMATCH'}`,
+    `  archive${label ? ` (${label})` : ''}: ${scan.frames.toLocaleString('en-US')} frames in ${(bytes / MiB).toFixed(0)} MiB, expected ${expectedFrames.toLocaleString('en-US')}${extra.modified === undefined ? '' : `, ${extra.modified.toLocaleString('en-US')} modified by the script`}: ${result.ok ? 'ok' : 'MISMATCH'}`,
   );
   for (const problem of problems.slice(0, 10)) log(`    ${problem}`);
-  return check;
+  return result;
 }
 
 /** Relay one large binary message through each proxy and read the proxy's peak RSS. */
@@ -523,6 +550,44 @@ async function main() {
       results.memory = memory;
     });
 
+    const hooksRuns = [];
+    await section('hooks', async () => {
+      const mitm = findMitmdump();
+      info.mitmdump = mitm ? { ...mitm } : null;
+      const configs = plan.hooks.configs.filter((config) => mitm || HOOK_ROWS[config].kind !== 'mitmdump');
+      if (!mitm) log('  note: mitmdump is not on PATH: the hooks rows have no mitmdump comparison');
+      else log(`  ${mitm.version} (${mitm.command})`);
+      const suite = hooksSuite({ echoPort: echo.port, archiveDir, configs, maxPayload: plan.maxPayload, mitm, keep: flags.keep, log });
+      if (!has('relay')) await warmUp(() => connect(`ws://127.0.0.1:${echo.port}/warm-up`), 'text');
+      const { runs, used, usage } = await runSuite(suite, 150);
+      hooksRuns.push(...runs);
+      const summary = summariseHooks(
+        used.flatMap((run) => run.results),
+        { sizes: plan.sizes, configs },
+      );
+      const recordingOk = runs.every((run) => Object.values(run.recordings).every((r) => r.ok));
+      const checksOk = runs.every((run) => run.checks?.ok);
+      report.push(formatHooks(summary, usage, { mitm, notes: [...new Set(runs.flatMap((run) => run.checks?.notes ?? []))] }));
+      report.push(
+        (recordingOk
+          ? 'Recording verified: every wstape archive holds exactly the frames the client sent and received, and the rewriting recorder marked every data frame "modified" by the script (the others none).\n'
+          : 'RECORDING CHECK FAILED (hooks): see the archive lines above; the wstape figures are not valid.\n') +
+          (checksOk
+            ? `Rewrites verified: through each rewriting proxy the echo server received "TICK" and the client got its answer rewritten back (/peek)${mitm ? '; every mitmdump flow file holds every message, rewritten where the addon rewrites' : ''}.\n`
+            : 'HOOKS CHECK FAILED: see the lines above; the figures of the rows concerned are not valid.\n'),
+      );
+      if (!recordingOk) failures.push('hooks: recording check failed');
+      if (!checksOk) failures.push('hooks: rewrite or flow file check failed');
+      results.hooks = {
+        summary,
+        usage,
+        recordings: runs.map((r) => r.recordings),
+        checks: runs.map((r) => r.checks),
+        loadPerRun: runs.map((r) => r.load),
+        runs: runs.flatMap((r) => r.results),
+      };
+    });
+
     const firstNames = Array.from({ length: plan.first.names }, (_, i) => `h${i + 1}.test`);
     let tlsSetup = null;
     if (has('wss') || has('first')) {
@@ -597,7 +662,7 @@ async function main() {
       const perRun = (runs) => runs.map((r) => `${r.load?.otherPercent ?? '?'}%`).join(', ');
       console.log(
         `Other work on the machine during the bench: ${l.otherCpuSeconds} CPU-s, ${l.otherPercent}% of all CPU time ` +
-          `(relay runs: ${perRun(relayRuns) || '-'}; wss runs: ${perRun(wssRuns) || '-'}; the bench's own processes used ${l.benchCpuSeconds} CPU-s); ` +
+          `(relay runs: ${perRun(relayRuns) || '-'}; hooks runs: ${perRun(hooksRuns) || '-'}; wss runs: ${perRun(wssRuns) || '-'}; the bench's own processes used ${l.benchCpuSeconds} CPU-s); ` +
           `steal ${l.stealSeconds} s; just before: ${info.loadBefore?.otherPercent ?? '?'}%`,
       );
     }

@@ -12,6 +12,10 @@
  * Each prints `READY <port>` on stdout once it listens, and exits on SIGINT/SIGTERM or when its
  * stdin closes (so a crashed bench never leaves one behind).
  *
+ * On a connection whose path starts with /peek the echo server answers each text message with
+ * `{"type":"seen","data":"<the message as it arrived>"}` instead of the message itself, so the
+ * hooks rows can see what a proxy forwarded to the server and what it forwarded back.
+ *
  * The echo servers time connections whose path starts with /timed: when one closes they print
  * `SESSION <path> <messages> <ms from the upgrade to the close> <ms from the first message to
  * the last echo>` on stdout (the replay rows use it to time `wstape replay --as client`).
@@ -37,8 +41,10 @@ function ready(server) {
 /** Echo every message (or answer a large one with its length); time /timed connections. */
 function onEchoConnection(ws, request) {
   const timed = request.url?.startsWith('/timed') ? { opened: performance.now(), first: 0, last: 0, messages: 0 } : null;
+  const peek = request.url?.startsWith('/peek') ?? false;
   ws.on('message', (data, isBinary) => {
-    if (data.length > ACK_ABOVE) ws.send(String(data.length));
+    if (peek && !isBinary) ws.send(JSON.stringify({ type: 'seen', data: data.toString('utf8') }));
+    else if (data.length > ACK_ABOVE) ws.send(String(data.length));
     else ws.send(data, { binary: isBinary });
     if (timed) {
       const now = performance.now();
