@@ -6,6 +6,11 @@
  *            recording: the archive is counted after every run), and through peer proxies that
  *            record nothing
  *   memory   one large message through each proxy: peak RSS
+ *   hooks    the same echo traffic through tcp-pipe, wstape with no hook, with a pass-through
+ *            `--script` hook and with a JSON-rewriting one (bench/hooks/*.mjs), and mitmdump in
+ *            reverse mode, recording (-w), with the equivalent websocket_message addons
+ *            (bench/hooks/*.py; those rows are skipped when mitmdump is not on PATH); the rewrites
+ *            are verified (bench/hooks.mjs)
  *   wss      the same over TLS: direct wss:// vs through the intercepting recorder (CONNECT,
  *            TLS with the recorder's CA, verified TLS upstream) vs the recorder passing TLS through
  *   first    the first connection to a new host name (a new leaf certificate) vs a repeat one,
@@ -20,7 +25,8 @@
  *   npm run bench                      full run (about 3.5 minutes on a quiet machine; the very first
  *                                      run also generates the show archives, about 15 s more)
  *   node bench/run.mjs --quick         fewer messages, one run per row, 128 MiB archive only
- *   node bench/run.mjs --only wss,first   some sections only (--skip show: all but these)
+ *   node bench/run.mjs --only wss,first   some sections only (--skip show: all but these;
+ *                                      --only hooks: the hooks rows alone, about 1 minute with --quick)
  *   node bench/run.mjs --type binary   relay rows: binary messages instead of text (JSON-like ASCII)
  *   node bench/run.mjs --reps 5        more interleaved runs per row (median is reported)
  *   node bench/run.mjs --profile       CPU-profile the recorder on a short run, print the top
