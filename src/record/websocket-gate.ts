@@ -103,6 +103,8 @@ export class WebSocketGate {
   /** wstape closed this direction: later frames are recorded, never forwarded. */
   private closedBy: Actor | null = null;
   private out: GateOutput[] = [];
+  /** abandon() was called: everything passes straight through from now on. */
+  private abandoned = false;
   /** Chunks that arrived while streaming, forwarded by settle(). */
   private readonly streamed: Uint8Array[] = [];
 
@@ -194,7 +196,7 @@ export class WebSocketGate {
       for (const chunk of this.streamed.splice(0)) this.out.push({ type: 'forward', bytes: chunk });
     }
     if (this.streaming) {
-      if (!atBoundary) return this.out;
+      if (!atBoundary || this.abandoned) return this.out;
       this.streaming = false;
     }
     this.pump();
@@ -215,6 +217,40 @@ export class WebSocketGate {
       this.rawBytes = 0;
       this.heldBytes = 0;
       this.streaming = !atBoundary;
+    }
+    return this.out;
+  }
+
+  /**
+   * The stream cannot be parsed any further (or recording stopped): hand on everything held, in
+   * order and as it arrived (a decision still pending is not waited for), and pass every later
+   * byte straight through.
+   */
+  abandon(): GateOutput[] {
+    this.out = [];
+    if (this.closedBy !== null) return this.out;
+    for (const item of this.queue.splice(0)) {
+      if (item.kind === 'frame') this.emitPart(item.part);
+      else if (item.kind === 'message') for (const part of item.parts) this.emitPart(part);
+      else if (item.kind === 'inject')
+        this.emitNew(
+          typeof item.payload === 'string' ? Opcode.Text : Opcode.Binary,
+          payloadBytes(item.payload),
+          { action: 'injected', by: item.by },
+          item.payload,
+        );
+    }
+    if (this.current) for (const part of this.current.parts) this.emitPart(part);
+    this.current = null;
+    if (this.rawBytes > 0) this.out.push({ type: 'forward', bytes: Buffer.concat(this.raw) });
+    this.raw = [];
+    this.rawBytes = this.heldBytes = 0;
+    for (const chunk of this.streamed.splice(0)) this.out.push({ type: 'forward', bytes: chunk });
+    this.streaming = true;
+    this.abandoned = true;
+    if (this.paused) {
+      this.paused = false;
+      this.out.push({ type: 'resume' });
     }
     return this.out;
   }

@@ -240,11 +240,13 @@ export class WebSocketRelayCore {
     if (side === 'client') this.bytesOut += chunk.length;
     else this.bytesIn += chunk.length;
     const observer = this.observers[side];
+    const gate = this.gates![side];
     if (this.recorder.isClosed || observer.stopped) {
+      // What the gate still holds goes first, then the chunk (abandon() is a no-op the second time).
+      this.apply(side, gate.abandon());
       this.actions.push({ type: 'forward', to: otherSide(side), bytes: chunk });
       return;
     }
-    const gate = this.gates![side];
     gate.bytes(chunk);
     this.partial[side] += chunk.length;
     for (const event of observer.push(chunk)) {
@@ -268,7 +270,7 @@ export class WebSocketRelayCore {
     }
     if (observer.stopped) {
       // The rest of this direction cannot be parsed: what the gate holds goes as it is, then raw.
-      this.apply(side, gate.settle(true));
+      this.apply(side, gate.abandon());
       return;
     }
     this.apply(side, gate.settle(this.partial[side] === 0 && !this.inMessage[side]));
