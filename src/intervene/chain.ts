@@ -66,6 +66,9 @@ type Outcome<T> = { ok: true; value: T } | { ok: false; failure: HookFailure };
 
 const MAX_DELAY_MS = 24 * 60 * 60 * 1000;
 
+/** RFC 9110 §5.6.2: a token (a method, a header name). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 export class HookChain {
   constructor(
     private readonly list: readonly NamedHooks[],
@@ -332,7 +335,7 @@ function readHeaders(value: unknown): HeaderPairs | null {
   for (const pair of value) {
     if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') return null;
     // RFC 9110 §5.5: a field value never holds CR, LF or NUL; a hook must not smuggle a header in.
-    if (/[\r\n\0]/.test(pair[0] + pair[1]) || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(pair[0])) return null;
+    if (/[\r\n\0]/.test(pair[0] + pair[1]) || !TOKEN.test(pair[0])) return null;
     pairs.push([pair[0], pair[1]]);
   }
   return pairs;
@@ -342,24 +345,15 @@ function readRequestChange(value: unknown): { method?: string; url?: string; hea
   if (!isRecord(value)) return null;
   const change: { method?: string; url?: string; headers?: HeaderPairs; body?: Uint8Array } = {};
   if (value.method !== undefined) {
-    if (typeof value.method !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(value.method)) return null;
+    if (typeof value.method !== 'string' || !TOKEN.test(value.method)) return null;
     change.method = value.method;
   }
   if (value.url !== undefined) {
     if (typeof value.url !== 'string' || !/^https?:\/\//.test(value.url) || !URL.canParse(value.url)) return null;
     change.url = value.url;
   }
-  if (value.headers !== undefined) {
-    const headers = readHeaders(value.headers);
-    if (!headers) return null;
-    change.headers = headers;
-  }
-  if (value.body !== undefined) {
-    const body = readBody(value.body);
-    if (!body) return null;
-    change.body = body;
-  }
-  return change;
+  const parts = readHeadersAndBody(value);
+  return parts && { ...change, ...parts };
 }
 
 /** A local response from onRequest: a status, the rest defaulted. */
@@ -386,17 +380,24 @@ function readResponseChange(value: unknown): Partial<HttpResponse> | null {
     if (typeof value.statusText !== 'string' || /[\r\n]/.test(value.statusText)) return null;
     change.statusText = value.statusText;
   }
+  const parts = readHeadersAndBody(value);
+  return parts && { ...change, ...parts };
+}
+
+/** The `headers` and `body` a request or response change gives, each checked; null if one is invalid. */
+function readHeadersAndBody(value: Record<string, unknown>): { headers?: HeaderPairs; body?: Uint8Array } | null {
+  const parts: { headers?: HeaderPairs; body?: Uint8Array } = {};
   if (value.headers !== undefined) {
     const headers = readHeaders(value.headers);
     if (!headers) return null;
-    change.headers = headers;
+    parts.headers = headers;
   }
   if (value.body !== undefined) {
     const body = readBody(value.body);
     if (!body) return null;
-    change.body = body;
+    parts.body = body;
   }
-  return change;
+  return parts;
 }
 
 function isStatus(value: unknown): value is number {

@@ -482,16 +482,15 @@ export class WebSocketGate {
     this.out.push({ type: 'forward', bytes });
   }
 
-  private encode(opcode: number, payload: Uint8Array): Uint8Array {
-    const mask = this.options.sender === 'client' ? randomMask() : undefined;
-    return encodeFrame({ opcode, payload, ...(mask ? { mask } : {}) });
+  /** A frame of ours: masked with a fresh random key towards the server (RFC 6455 §5.3). */
+  private encode(opcode: number, payload: Uint8Array, rsv1 = false): Uint8Array {
+    return encodeFrame({ opcode, payload, rsv1, mask: this.options.sender === 'client' });
   }
 
   /** A message compressed with the receiver's window (RSV1 set), or uncompressed where that is not known. */
   private encodeCompressed(opcode: number, payload: Uint8Array): Uint8Array {
     if (!this.deflater?.available) return this.encode(opcode, payload);
-    const mask = this.options.sender === 'client' ? randomMask() : undefined;
-    return encodeFrame({ opcode, payload: this.deflater.deflate(payload), rsv1: true, ...(mask ? { mask } : {}) });
+    return this.encode(opcode, this.deflater.deflate(payload), true);
   }
 
   private messageOf(item: HeldMessage): Message {
