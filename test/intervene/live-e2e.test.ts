@@ -281,6 +281,9 @@ describe('flags on a live session through the forward proxy (CONNECT), with perm
     await waitFor(() => socket !== null, 5000, 'the server side');
     for (const text of ['{"type":"welcome"}', '{"type":"presence","who":"ada"}', '{"type":"quote","price":10}', '{"type":"presence","who":"bob"}', 'plain'])
       socket!.send(text);
+    // The subscribe is injected as the welcome passes, before the client can see the welcome;
+    // the client's own messages go up only after that, so the server's order is fixed.
+    await waitFor(() => atClient.length >= 1, 5000, 'the welcome');
     const sentSlow = performance.now();
     for (const text of ['my secret is secret', 'slow one', 'last']) client.send(text);
     await waitFor(() => atClient.length === 3 && atServer.length === 4, 5000, 'both altered streams');
