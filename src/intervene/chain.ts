@@ -98,43 +98,37 @@ export class HookChain {
     return this.list.some(({ hooks }) => hooks.onResponse !== undefined);
   }
 
-  /** `ctx`: the context, or one per actor (so what a flag injects is recorded `by: "flag"`). */
-  async decideMessage(message: Message, ctx: MessageContext | ((by: Actor) => MessageContext)): Promise<MessageDecision> {
-    const decision: MessageDecision = { outcome: 'unchanged', delayMs: 0, by: null, failures: [] };
-    let current: Message = message;
-    for (const named of this.list) {
+  /**
+   * `ctx`: the context, or one per actor (so what a flag injects is recorded `by: "flag"`).
+   * While every hook answers with a plain value, the decision comes back at once, not as a
+   * promise: a relay holds nothing and waits for no turn of the event loop. From the first hook
+   * that returns a promise on, the rest of the chain runs after it settles.
+   */
+  decideMessage(message: Message, ctx: MessageContext | ((by: Actor) => MessageContext)): MessageDecision | Promise<MessageDecision> {
+    return this.runMessageHooks({ outcome: 'unchanged', delayMs: 0, by: null, failures: [] }, message, ctx, 0);
+  }
+
+  private runMessageHooks(
+    decision: MessageDecision,
+    message: Message,
+    ctx: MessageContext | ((by: Actor) => MessageContext),
+    from: number,
+  ): MessageDecision | Promise<MessageDecision> {
+    let current: Message | null = message;
+    for (let i = from; i < this.list.length && current !== null; i++) {
+      const named = this.list[i]!;
       const hook = named.hooks.onMessage;
       if (!hook) continue;
       const context = typeof ctx === 'function' ? ctx(named.by) : ctx;
-      const outcome = await this.call(named, 'onMessage', () => hook.call(named.hooks, { ...current }, context));
-      if (!outcome.ok) {
-        decision.failures.push(outcome.failure);
-        continue;
+      const asked: Message = current;
+      const outcome = this.call(named, 'onMessage', () => hook.call(named.hooks, { ...asked }, context));
+      if (outcome instanceof Promise) {
+        return outcome.then((settled) => {
+          const next = applyMessageOutcome(decision, named, settled, asked);
+          return next === null ? decision : this.runMessageHooks(decision, next, ctx, i + 1);
+        });
       }
-      const verdict = readMessageVerdict(outcome.value);
-      if (verdict === 'invalid') {
-        decision.failures.push(invalid(named, 'onMessage', 'a string, a Uint8Array, null, undefined or { delay, payload }', outcome.value));
-        continue;
-      }
-      if (verdict.delayMs > 0) {
-        decision.delayMs = Math.min(MAX_DELAY_MS, decision.delayMs + verdict.delayMs);
-        decision.by ??= named.by;
-      }
-      if (verdict.payload === null) {
-        decision.outcome = 'dropped';
-        decision.payload = undefined;
-        decision.by = named.by;
-        break;
-      }
-      if (verdict.payload !== undefined) {
-        decision.outcome = 'replaced';
-        decision.payload = verdict.payload;
-        decision.by = named.by;
-        current =
-          verdict.payload.type === 'text'
-            ? { conn: current.conn, dir: current.dir, index: current.index, time: current.time, type: 'text', text: verdict.payload.text }
-            : { conn: current.conn, dir: current.dir, index: current.index, time: current.time, type: 'binary', data: verdict.payload.data };
-      }
+      current = applyMessageOutcome(decision, named, outcome, asked);
     }
     return decision;
   }
@@ -272,32 +266,64 @@ export class HookChain {
   }
 
   /** Call one hook with the timeout; a throw, a rejection or the timeout is a failure. */
-  private async call(named: NamedHooks, name: string, run: () => unknown): Promise<Outcome<unknown>> {
+  /** Run one hook: its outcome at once for a plain value, a promise of it for a promise. */
+  private call(named: NamedHooks, name: string, run: () => unknown): Outcome<unknown> | Promise<Outcome<unknown>> {
     const label = hookName(named, name);
-    let timer: NodeJS.Timeout | undefined;
+    let value: unknown;
     try {
-      const value = run();
-      if (!isThenable(value)) return { ok: true, value };
-      const timeout = new Promise<Outcome<unknown>>((resolve) => {
-        timer = setTimeout(
-          () => resolve({ ok: false, failure: { code: 'HOOK_TIMEOUT', hook: label, message: `${label} did not settle within ${this.timeoutMs} ms` } }),
-          this.timeoutMs,
-        );
-      });
-      const settled = Promise.resolve(value).then(
-        (resolved): Outcome<unknown> => ({ ok: true, value: resolved }),
-        (error: unknown): Outcome<unknown> => ({
-          ok: false,
-          failure: { code: 'HOOK_ERROR', hook: label, message: `${label} failed: ${describeError(error)}` },
-        }),
-      );
-      return await Promise.race([settled, timeout]);
+      value = run();
     } catch (error) {
       return { ok: false, failure: { code: 'HOOK_ERROR', hook: label, message: `${label} failed: ${describeError(error)}` } };
-    } finally {
-      clearTimeout(timer);
     }
+    if (!isThenable(value)) return { ok: true, value };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<Outcome<unknown>>((resolve) => {
+      timer = setTimeout(
+        () => resolve({ ok: false, failure: { code: 'HOOK_TIMEOUT', hook: label, message: `${label} did not settle within ${this.timeoutMs} ms` } }),
+        this.timeoutMs,
+      );
+    });
+    const settled = Promise.resolve(value).then(
+      (resolved): Outcome<unknown> => ({ ok: true, value: resolved }),
+      (error: unknown): Outcome<unknown> => ({
+        ok: false,
+        failure: { code: 'HOOK_ERROR', hook: label, message: `${label} failed: ${describeError(error)}` },
+      }),
+    );
+    return Promise.race([settled, timeout]).finally(() => clearTimeout(timer));
   }
+}
+
+/**
+ * Fold one onMessage outcome into the decision; the message as the next hook sees it, or null
+ * when the chain ends here (a drop).
+ */
+function applyMessageOutcome(decision: MessageDecision, named: NamedHooks, outcome: Outcome<unknown>, current: Message): Message | null {
+  if (!outcome.ok) {
+    decision.failures.push(outcome.failure);
+    return current;
+  }
+  const verdict = readMessageVerdict(outcome.value);
+  if (verdict === 'invalid') {
+    decision.failures.push(invalid(named, 'onMessage', 'a string, a Uint8Array, null, undefined or { delay, payload }', outcome.value));
+    return current;
+  }
+  if (verdict.delayMs > 0) {
+    decision.delayMs = Math.min(MAX_DELAY_MS, decision.delayMs + verdict.delayMs);
+    decision.by ??= named.by;
+  }
+  if (verdict.payload === null) {
+    decision.outcome = 'dropped';
+    decision.payload = undefined;
+    decision.by = named.by;
+    return null;
+  }
+  if (verdict.payload === undefined) return current;
+  decision.outcome = 'replaced';
+  decision.payload = verdict.payload;
+  decision.by = named.by;
+  const base = { conn: current.conn, dir: current.dir, index: current.index, time: current.time };
+  return verdict.payload.type === 'text' ? { ...base, type: 'text', text: verdict.payload.text } : { ...base, type: 'binary', data: verdict.payload.data };
 }
 
 function readMessageVerdict(value: unknown): { payload: Payload | null | undefined; delayMs: number } | 'invalid' {

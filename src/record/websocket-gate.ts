@@ -62,7 +62,6 @@ type Item =
 export type GateOutput =
   | { type: 'record'; entry: Omit<FrameEntry, 'index'> }
   | { type: 'forward'; bytes: Uint8Array }
-  | { type: 'decide'; seq: number; message: Message }
   | { type: 'delay'; seq: number; ms: number }
   | { type: 'skipped'; message: string }
   | { type: 'pause' }
@@ -72,8 +71,12 @@ export interface GateOptions {
   /** The peer whose frames this gate holds. */
   sender: Side;
   conn: string;
-  /** Whether the hooks look at messages (else messages pass, but injections still wait for a boundary). */
-  decides: boolean;
+  /**
+   * Asks the hooks about a complete message: their decision now (every hook answered with a plain
+   * value), or null when it comes later through decided(). Null instead of a function: the hooks
+   * do not look at messages (they pass; injections still wait for a boundary).
+   */
+  decide: ((seq: number, message: Message) => MessageDecision | null) | null;
   /** Whether the sender compresses with context takeover (permessage-deflate). */
   contextTakeover: boolean;
   /** The sender's negotiated max_window_bits (the receiver's window), with context takeover. */
@@ -260,16 +263,20 @@ export class WebSocketGate {
     this.out = [];
     const item = this.queue.find((entry): entry is HeldMessage => entry.kind === 'message' && entry.seq === seq);
     if (item && item.state === 'deciding') {
-      item.decision = decision;
-      if (decision.delayMs > 0) {
-        item.state = 'delaying';
-        this.out.push({ type: 'delay', seq, ms: decision.delayMs });
-      } else {
-        item.state = 'ready';
-      }
+      this.apply(item, decision);
       this.pump();
     }
     return this.out;
+  }
+
+  private apply(item: HeldMessage, decision: MessageDecision): void {
+    item.decision = decision;
+    if (decision.delayMs > 0) {
+      item.state = 'delaying';
+      this.out.push({ type: 'delay', seq: item.seq, ms: decision.delayMs });
+    } else {
+      item.state = 'ready';
+    }
   }
 
   /** A delay asked for by the hooks is over. */
@@ -314,8 +321,9 @@ export class WebSocketGate {
       const item = this.queue[0]!;
       if (item.kind === 'message') {
         if (item.state === 'new') {
-          if (!this.options.decides || item.unusable) {
-            if (this.options.decides)
+          const decide = this.options.decide;
+          if (!decide || item.unusable) {
+            if (decide)
               this.out.push({
                 type: 'skipped',
                 message: `message ${this.messageIndex} could not be read whole (over --max-payload, or not inflated): forwarded unchanged`,
@@ -324,7 +332,8 @@ export class WebSocketGate {
             item.decision = { outcome: 'unchanged', delayMs: 0, by: null, failures: [] };
           } else {
             item.state = 'deciding';
-            this.out.push({ type: 'decide', seq: item.seq, message: this.messageOf(item) });
+            const now = decide(item.seq, this.messageOf(item));
+            if (now) this.apply(item, now);
           }
         }
         if (item.state !== 'ready') {
@@ -494,7 +503,8 @@ export class WebSocketGate {
   }
 
   private messageOf(item: HeldMessage): Message {
-    const payload = Buffer.concat(item.payloads);
+    // A copy for binary: a hook that changes `data` in place must not change what was received.
+    const payload = item.payloads.length === 1 ? asBuffer(item.payloads[0]!) : Buffer.concat(item.payloads);
     const final = item.parts.findLast((part) => !part.control)!.entry;
     const base = { conn: this.options.conn, dir: final.dir, index: this.messageIndex + this.queuedBefore(item), time: final.time };
     return item.type === 'text' ? { ...base, type: 'text', text: payload.toString('utf8') } : { ...base, type: 'binary', data: new Uint8Array(payload) };

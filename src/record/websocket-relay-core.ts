@@ -66,8 +66,6 @@ export type RelayAction =
   | { type: 'close'; side: Side; how: 'end' | 'destroy' }
   /** Both sockets are closed and the end is recorded. */
   | { type: 'done' }
-  /** Ask the hooks about a message `side` sent; answer with a `decided` event. */
-  | { type: 'decide'; side: Side; seq: number; message: Message }
   /** Hold message `seq` of `side` for `ms`; answer with a `timer` event. */
   | { type: 'set-timer'; side: Side; seq: number; ms: number }
   /** Stop reading from `side` while its messages wait for the hooks, and start again. */
@@ -91,7 +89,18 @@ export interface WebSocketRelayCoreOptions {
    * Hooks that watch this connection's messages (null: the byte-exact path until `wstape send`
    * or `close` reaches it). `control` is onControl, synchronous, for pings and pongs.
    */
-  intervention?: { control: ((frame: ControlFrame) => { drop: boolean; by: Actor | null }) | null } | null;
+  intervention?: Intervention | null;
+}
+
+/** How the core asks the hooks; the adapter runs them. */
+export interface Intervention {
+  /** onControl, for pings and pongs: synchronous, never held. */
+  control: ((frame: ControlFrame) => { drop: boolean; by: Actor | null }) | null;
+  /**
+   * onMessage, for a complete message `side` sent: the decision now, when every hook answered
+   * with a plain value, or null, and a `decided` event with this `seq` later.
+   */
+  message: ((side: Side, seq: number, message: Message) => MessageDecision | null) | null;
 }
 
 export class WebSocketRelayCore {
@@ -107,7 +116,8 @@ export class WebSocketRelayCore {
   private aborted = false;
   /** Per direction while gated; null on the byte-exact path. */
   private gates: Record<Side, WebSocketGate> | null = null;
-  private readonly control: ((frame: ControlFrame) => { drop: boolean; by: Actor | null }) | null;
+  private readonly control: Intervention['control'];
+  private readonly message: Intervention['message'];
   private readonly deflate: DeflateParams | null;
   /** Per sender: bytes of a frame not complete yet, and whether a data message is unfinished. */
   private readonly partial: Record<Side, number> = { client: 0, server: 0 };
@@ -124,6 +134,7 @@ export class WebSocketRelayCore {
     const maxPayload = options.recorder.maxPayload;
     this.deflate = options.deflate;
     this.control = options.intervention?.control ?? null;
+    this.message = options.intervention?.message ?? null;
     if (options.intervention) this.gates = this.makeGates(true);
     this.observers = {
       client: new StreamObserver({ sender: 'client', deflate: options.deflate, maxPayload }),
@@ -146,14 +157,7 @@ export class WebSocketRelayCore {
         actions.push({ type: 'forward', to: otherSide(event.side), bytes: event.bytes });
         break;
       case 'decided':
-        for (const failure of event.decision.failures) {
-          this.actions.push({
-            type: 'error',
-            code: failure.code,
-            message: `${failure.message} (message ${event.seq} ${directionOf(event.side)}): forwarded unchanged`,
-            dir: directionOf(event.side),
-          });
-        }
+        this.reportFailures(event.side, event.seq, event.decision);
         if (this.gates) this.apply(event.side, this.gates[event.side].decided(event.seq, event.decision));
         break;
       case 'timer':
@@ -205,17 +209,39 @@ export class WebSocketRelayCore {
         actions.push({ type: 'close', side: 'client', how: 'destroy' }, { type: 'close', side: 'server', how: 'destroy' });
         break;
     }
-    if (this.gates) flushBeforeForwards(actions);
-    return actions;
+    if (!this.gates) return actions;
+    const coalesced = coalesceForwards(actions);
+    flushBeforeForwards(coalesced);
+    return coalesced;
   }
 
+  private reportFailures(side: Side, seq: number, decision: MessageDecision): void {
+    for (const failure of decision.failures) {
+      this.actions.push({
+        type: 'error',
+        code: failure.code,
+        message: `${failure.message} (message ${seq} ${directionOf(side)}): forwarded unchanged`,
+        dir: directionOf(side),
+      });
+    }
+  }
+
+  /** `decides`: the gates ask the hooks about each message (else only injections and closes wait). */
   private makeGates(decides: boolean): Record<Side, WebSocketGate> {
+    const ask = this.message;
     const gate = (sender: Side): WebSocketGate => {
       const takeover = this.deflate !== null && !(sender === 'client' ? this.deflate.clientNoContextTakeover : this.deflate.serverNoContextTakeover);
       return new WebSocketGate({
         sender,
         conn: this.id,
-        decides,
+        decide:
+          decides && ask
+            ? (seq, message) => {
+                const decision = ask(sender, seq, message);
+                if (decision) this.reportFailures(sender, seq, decision);
+                return decision;
+              }
+            : null,
         contextTakeover: takeover,
         ...(this.deflate ? { windowBits: sender === 'client' ? this.deflate.clientMaxWindowBits : this.deflate.serverMaxWindowBits } : {}),
         maxHeld: this.recorder.maxPayload + 64 * 1024,
@@ -291,9 +317,6 @@ export class WebSocketRelayCore {
           break;
         case 'forward':
           this.actions.push({ type: 'forward', to: otherSide(side), bytes: output.bytes });
-          break;
-        case 'decide':
-          this.actions.push({ type: 'decide', side, seq: output.seq, message: output.message });
           break;
         case 'delay':
           this.actions.push({ type: 'set-timer', side, seq: output.seq, ms: output.ms });
@@ -414,6 +437,52 @@ export class WebSocketRelayCore {
       { type: 'done' },
     );
   }
+}
+
+/** Forwards merged by coalesceForwards stay under this many bytes (larger ones go as they are). */
+const COALESCE_LIMIT = 256 * 1024;
+
+/**
+ * On a gated connection, the messages of one chunk are released one by one, each with its own
+ * forward. Merged into the last forward to the same side (nothing closes that side in between),
+ * they reach the socket in one write and the file in one flush, as on the byte-exact path; the
+ * order of what each side receives does not change, and every record still precedes the forward
+ * that carries its frame.
+ */
+function coalesceForwards(actions: RelayAction[]): RelayAction[] {
+  if (actions.length < 3) return actions;
+  type Merged = { type: 'forward'; to: Side; parts: Uint8Array[]; bytes: number };
+  const out: (RelayAction | Merged | null)[] = [];
+  const open: Partial<Record<Side, { at: number; merged: Merged }>> = {};
+  for (const action of actions) {
+    if (action.type === 'close' || action.type === 'done') {
+      delete open.client;
+      delete open.server;
+    } else if (action.type === 'forward') {
+      const pending = open[action.to];
+      if (pending && pending.merged.bytes + action.bytes.length <= COALESCE_LIMIT) {
+        // Move the merged forward here, after this one's record.
+        out[pending.at] = null;
+        pending.merged.parts.push(action.bytes);
+        pending.merged.bytes += action.bytes.length;
+        pending.at = out.length;
+        out.push(pending.merged);
+        continue;
+      }
+      const merged: Merged = { type: 'forward', to: action.to, parts: [action.bytes], bytes: action.bytes.length };
+      open[action.to] = { at: out.length, merged };
+      out.push(merged);
+      continue;
+    }
+    out.push(action);
+  }
+  const result: RelayAction[] = [];
+  for (const action of out) {
+    if (action === null) continue;
+    if ('parts' in action) result.push({ type: 'forward', to: action.to, bytes: action.parts.length === 1 ? action.parts[0]! : Buffer.concat(action.parts) });
+    else result.push(action);
+  }
+  return result;
 }
 
 /**

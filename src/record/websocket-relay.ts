@@ -9,15 +9,16 @@
  * already in the kernel's hands, which is what survives a SIGKILL; the cost is one write(2) per
  * chunk that completes frames, however many frames it holds.
  *
- * With hooks (--script, flags), the adapter also runs them: the core asks (`decide`), the hook
- * chain answers asynchronously (`decided`), and while a direction waits its socket is paused, so
- * a slow hook holds back only its own connection and direction. `wstape send` and `wstape close`
+ * With hooks (--script, flags), the adapter also runs them when the core asks about a message:
+ * hooks that answer with plain values decide at once, and the chunk's messages go out together;
+ * an async hook answers later (a `decided` event), and while a direction waits its socket is
+ * paused, so a slow hook holds back only its own connection and direction. `wstape send` and `wstape close`
  * reach the connection through the LiveConnections registry, and become events like any other.
  */
 import type { Duplex } from 'node:stream';
 import type { ConnectionEntry } from '../format/schema.js';
-import type { HookChain } from '../intervene/chain.js';
-import type { Actor, ConnectionInfo, Direction, MessageContext } from '../intervene/hooks.js';
+import type { HookChain, MessageDecision } from '../intervene/chain.js';
+import type { Actor, ConnectionInfo, Direction, Message, MessageContext } from '../intervene/hooks.js';
 import type { LiveConnections } from '../intervene/live.js';
 import { CloseCode } from '../wire/close-codes.js';
 import { otherSide, type Side } from '../wire/side.js';
@@ -74,7 +75,9 @@ export class WebSocketRelay {
       recorder: options.recorder,
       id: options.id,
       deflate: options.deflate,
-      intervention: hooks ? { control: (frame) => this.controlDecision(hooks, frame) } : null,
+      intervention: hooks
+        ? { control: (frame) => this.controlDecision(hooks, frame), message: (side, seq, message) => this.decide(hooks, side, seq, message) }
+        : null,
     });
     this.live?.add({
       id: this.id,
@@ -140,10 +143,12 @@ export class WebSocketRelay {
     return decision;
   }
 
-  private decide(side: Side, seq: number, message: Parameters<HookChain['decideMessage']>[0]): void {
-    const hooks = this.hooks;
-    if (!hooks) return;
-    void hooks.decideMessage(message, (by) => this.context(by)).then((decision) => this.feed({ type: 'decided', side, seq, decision }));
+  /** The hooks' decision now, or null and a `decided` event once a hook's promise settles. */
+  private decide(hooks: HookChain, side: Side, seq: number, message: Message): MessageDecision | null {
+    const decision = hooks.decideMessage(message, (by) => this.context(by));
+    if (!(decision instanceof Promise)) return decision;
+    void decision.then((settled) => this.feed({ type: 'decided', side, seq, decision: settled }));
+    return null;
   }
 
   private perform(action: RelayAction, event: RelayEvent): void {
@@ -156,9 +161,6 @@ export class WebSocketRelay {
         else to.write(action.bytes);
         break;
       }
-      case 'decide':
-        this.decide(action.side, action.seq, action.message);
-        break;
       case 'set-timer': {
         const timer = setTimeout(() => {
           this.timers.delete(timer);

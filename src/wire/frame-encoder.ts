@@ -1,12 +1,15 @@
 /**
- * Builds RFC 6455 frames as bytes: for tests and fixtures now, for replay later.
+ * Builds RFC 6455 frames as bytes: the frames wstape sends itself (replay, a relay's changed and
+ * injected messages) and the fixtures of the tests.
  *
  * It can also build frames no conforming peer would send (non-minimal lengths, a declared length
  * that disagrees with the payload, invalid close codes) because hostile fixtures need them.
- * The only outside call is node:crypto's randomFillSync, for a random masking key.
+ * The only outside call is node:crypto's randomFillSync, for a random masking key; masking itself
+ * is mask.ts's word-at-a-time XOR, the one the parser unmasks with.
  */
 
 import { randomFillSync } from 'node:crypto';
+import { unmaskInto } from './mask.js';
 
 /** Options for {@link encodeFrame}. */
 export interface EncodeFrameOptions {
@@ -80,9 +83,7 @@ export function encodeFrame(options: EncodeFrameOptions): Uint8Array {
     out.set(key, at);
     at += 4;
     // RFC 6455 §5.3: octet i of the payload is XORed with octet i MOD 4 of the key.
-    for (let i = 0; i < payload.length; i++) {
-      out[at + i] = (payload[i] as number) ^ (key[i & 3] as number);
-    }
+    unmaskInto(out.subarray(at), payload, key, 0);
   }
   return out;
 }
@@ -107,9 +108,27 @@ function lengthFieldBytes(length: number): 0 | 2 | 8 {
   return length < 126 ? 0 : length <= 0xffff ? 2 : 8;
 }
 
+/**
+ * Random masking keys come from a pool filled by the CSPRNG 2,048 keys at a time (as ws does):
+ * one randomFillSync per frame costs more than masking a small frame. RFC 6455 §5.3 asks for
+ * keys a third party cannot predict, which the CSPRNG's output is, pooled or not.
+ */
+const KEY_POOL = new Uint8Array(8192);
+let keyPoolAt = KEY_POOL.length;
+
+function randomKey(): Uint8Array {
+  if (keyPoolAt === KEY_POOL.length) {
+    randomFillSync(KEY_POOL);
+    keyPoolAt = 0;
+  }
+  const key = KEY_POOL.slice(keyPoolAt, keyPoolAt + 4);
+  keyPoolAt += 4;
+  return key;
+}
+
 function maskKeyOf(mask: Uint8Array | boolean | undefined): Uint8Array | null {
   if (mask === undefined || mask === false) return null;
-  if (mask === true) return randomFillSync(new Uint8Array(4));
+  if (mask === true) return randomKey();
   if (mask.length !== 4) throw new RangeError(`a masking key has 4 bytes, got ${mask.length}`);
   return mask;
 }

@@ -19,6 +19,28 @@ describe('HookChain.decideMessage', () => {
     expect(await chain.decideMessage(message, ctx)).toEqual({ outcome: 'unchanged', delayMs: 0, by: null, failures: [] });
   });
 
+  it('decides at once while every hook answers with a plain value, and goes on after a promise', async () => {
+    const sync = new HookChain([named({ onMessage: () => undefined }), named({ onMessage: () => 'changed' }, 'b.mjs')], 1000);
+    const now = sync.decideMessage(message, ctx);
+    expect(now).not.toBeInstanceOf(Promise);
+    expect(now).toMatchObject({ outcome: 'replaced', payload: { type: 'text', text: 'changed' } });
+    // A plain hook after an async one still runs, on what the async one returned.
+    const seen: string[] = [];
+    const mixed = new HookChain(
+      [
+        named({ onMessage: () => Promise.resolve('from async') }),
+        named({ onMessage: (m: Message) => (seen.push(m.text!), { delay: 5 }) }, 'b.mjs'),
+        named({ onMessage: () => null }, 'c.mjs'),
+        named({ onMessage: () => 'never asked' }, 'd.mjs'),
+      ],
+      1000,
+    );
+    const later = mixed.decideMessage(message, ctx);
+    expect(later).toBeInstanceOf(Promise);
+    expect(await later).toMatchObject({ outcome: 'dropped', delayMs: 5, payload: undefined });
+    expect(seen).toEqual(['from async']);
+  });
+
   it('passes a replacement on to the next hook, which sees its type', async () => {
     const seen: Message[] = [];
     const record = (m: Message): undefined => {

@@ -53,10 +53,31 @@ describe('encodeFrame', () => {
     );
   });
 
+  it('masks every payload byte with key byte i MOD 4, whatever the header size (RFC 6455 §5.3)', () => {
+    const key = hex('37 fa 21 3d');
+    for (const length of [1, 15, 16, 17, 125, 126, 1000, 70_000]) {
+      const payload = Uint8Array.from({ length }, (_, i) => (i * 31 + 7) & 0xff);
+      const frame = encodeFrame({ opcode: 2, payload, mask: key });
+      const body = frame.subarray(frame.length - length);
+      // Byte by byte, as the RFC says it, against the word-at-a-time XOR of the encoder.
+      const expected = payload.map((byte, i) => byte ^ key[i % 4]!);
+      expect(Buffer.from(body).equals(Buffer.from(expected)), `${length} bytes`).toBe(true);
+    }
+  });
+
   it('draws a random key for mask: true', () => {
     const a = encodeFrame({ opcode: 1, payload: utf8('same'), mask: true });
     expect(a[1]! & 0x80).toBe(0x80);
     expect(plain(parseOne(a).frame.payload)).toEqual(plain(utf8('same')));
+  });
+
+  it('draws a fresh key for every frame, across refills of its pool of keys', () => {
+    // 5,000 frames: more than two fills of the 2,048-key pool. Two equal keys among 5,000 random
+    // 32-bit ones are possible (a 0.3% chance), so the test allows a few; a pool that is not
+    // refilled would repeat thousands.
+    const keys = new Set<string>();
+    for (let i = 0; i < 5000; i++) keys.add(Buffer.from(encodeFrame({ opcode: 1, payload: utf8('x'), mask: true }).subarray(2, 6)).toString('hex'));
+    expect(keys.size).toBeGreaterThan(4990);
   });
 
   it('forces 16- and 64-bit length fields', () => {

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/wire/frame-encoder.js';
-import { FrameParser, unmaskInto, type ParserEvent } from '../../src/wire/frame-parser.js';
+import { FrameParser, type ParserEvent } from '../../src/wire/frame-parser.js';
+import { unmaskInto } from '../../src/wire/mask.js';
 import { expectSplitInvariant, hex, join, toHex, utf8 } from './split-helpers.js';
 
 const KEY = hex('37 fa 21 3d');
