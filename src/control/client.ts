@@ -119,11 +119,17 @@ export async function askRecorder(
   throw cliError('ERR_CONTROL', `${recorderName(recorder)} refused the request: ${response.error.message}`);
 }
 
-/** `--list`: print the open connections of the recorder, one `ID<TAB>URL` per line; returns the exit code. */
-export async function printOpen(recorder: string | undefined, io: Io): Promise<number> {
+/**
+ * `--list`: print the open connections of the recorder, one `ID<TAB>URL` per line, or with `json`
+ * one `{"id","url"}` object per line; returns the exit code.
+ */
+export async function printOpen(recorder: string | undefined, io: Io, json = false): Promise<number> {
   const { recorder: found, open } = await askRecorder(recorder, { version: 1, op: 'list' }, io);
   if (open.total === 0) io.stderr.write(`wstape: no WebSocket connection is open on ${recorderName(found)}\n`);
-  for (const connection of open.connections) await writeOut(io.stdout, `${connection.id}\t${connection.url}\n`);
+  for (const connection of open.connections) {
+    const line = json ? JSON.stringify({ id: connection.id, url: connection.url }) : `${connection.id}\t${connection.url}`;
+    await writeOut(io.stdout, `${line}\n`);
+  }
   if (open.total > open.connections.length) io.stderr.write(`wstape: and ${open.total - open.connections.length} more\n`);
   return EXIT_OK;
 }

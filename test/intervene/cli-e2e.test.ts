@@ -26,6 +26,8 @@ async function setUp(args: string[]): Promise<{
   server: () => WebSocket;
   atClient: string[];
   atServer: string[];
+  /** Binary messages the server got, as bytes. */
+  atServerBytes: Buffer[];
   archive: string;
 }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wstape-cli-hooks-'));
@@ -34,9 +36,10 @@ async function setUp(args: string[]): Promise<{
   cleanups.push(upstream.close);
   let socket: WebSocket | null = null;
   const atServer: string[] = [];
+  const atServerBytes: Buffer[] = [];
   upstream.wss.on('connection', (ws) => {
     socket = ws;
-    ws.on('message', (data) => atServer.push(String(data)));
+    ws.on('message', (data, isBinary) => (isBinary ? atServerBytes.push(data as Buffer) : atServer.push(String(data))));
   });
   const archive = path.join(dir, 'a.wstape.json');
   const recorder = await spawnRecorder(['--target', upstream.url, '-o', archive, '-q', ...args], { cwd: dir, env });
@@ -48,7 +51,7 @@ async function setUp(args: string[]): Promise<{
   const atClient: string[] = [];
   client.on('message', (data) => atClient.push(String(data)));
   await waitFor(() => socket !== null, 5000, 'the upstream connection');
-  return { dir, env, recorder, client, server: () => socket!, atClient, atServer, archive };
+  return { dir, env, recorder, client, server: () => socket!, atClient, atServer, atServerBytes, archive };
 }
 
 async function stop(recorder: SpawnedRecorder, archive: string): Promise<FrameEntry[]> {
@@ -109,6 +112,32 @@ describe('wstape send and wstape close against a running recorder', () => {
       ['in', 'close', 'control'],
     ]);
     expect(entries.find((entry) => entry.kind === 'end')).toMatchObject({ closedBy: 'wstape', closedVia: 'control', closeCode: 4000 });
+  });
+
+  it('send @- reads the message from standard input (text, and bytes with --binary); --list --json lists the open ones', async () => {
+    const s = await setUp([]);
+    const port = String(s.recorder.port);
+    const list = await runCli(['send', '--recorder', port, '--list', '--json'], { env: s.env });
+    expect(list.code, list.stderr).toBe(0);
+    expect(
+      list.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual([{ id: 'c1', url: expect.stringMatching(/^ws:\/\/127\.0\.0\.1:\d+\//) }]);
+    const text = await runCli(['send', '--recorder', port, '--conn', 'c1', '--to', 'client', '@-'], { env: s.env, input: '{"from":"a pipe"}\n' });
+    expect(text.code, text.stderr).toBe(0);
+    const bytes = Uint8Array.from([0, 0xff, 0x80, 10]);
+    const binary = await runCli(['send', '--recorder', port, '--conn', 'c1', '--to', 'server', '--binary', '@-'], { env: s.env, input: bytes });
+    expect(binary.code, binary.stderr).toBe(0);
+    // Not UTF-8, not --binary: refused before anything is sent.
+    const refused = await runCli(['send', '--recorder', port, '--conn', 'c1', '--to', 'server', '@-'], { env: s.env, input: bytes });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^wstape: standard input is not UTF-8 text; send it with --binary\n$/);
+    await waitFor(() => s.atClient.length === 1 && s.atServerBytes.length === 1, 5000, 'the injected messages');
+    expect(s.atClient).toEqual(['{"from":"a pipe"}\n']);
+    expect(s.atServerBytes).toEqual([Buffer.from(bytes)]);
+    await stop(s.recorder, s.archive);
   });
 
   it('close --abort drops the connection: the client sees 1006', async () => {
