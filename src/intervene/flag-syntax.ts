@@ -308,12 +308,33 @@ export function closeSpec(scanner: FlagScanner): CloseSpec {
   return { code, reason };
 }
 
-/** `DIRECTION PAYLOAD...`: where an injected message goes and its text (the rest of the value). */
-export function injection(scanner: FlagScanner): { dir: Direction; payload: string } {
+/**
+ * `DIRECTION PAYLOAD...`: where an injected message goes and what it is (the rest of the value):
+ * text as written, or a binary message given as `hex:0a1b...` or `base64:...`; `text:` sends the
+ * rest as text even when it begins with one of these prefixes.
+ */
+export function injection(scanner: FlagScanner): { dir: Direction; payload: string | Uint8Array } {
   const [dir] = direction(scanner, false) as [Direction];
-  const payload = scanner.rest();
-  if (payload === '') throw scanner.fail(`expected the message to send after "${dir}"`);
-  return { dir, payload };
+  const rest = scanner.rest();
+  if (rest === '') throw scanner.fail(`expected the message to send after "${dir}"`);
+  return { dir, payload: injectedPayload(rest, scanner) };
+}
+
+function injectedPayload(value: string, scanner: FlagScanner): string | Uint8Array {
+  if (value.startsWith('text:')) return value.slice('text:'.length);
+  if (value.startsWith('hex:')) {
+    const hex = value.slice('hex:'.length).replace(/\s+/g, '');
+    if (hex === '' || hex.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(hex)) throw scanner.fail('hex: takes an even number of hex digits, e.g. hex:01ff');
+    return new Uint8Array(Buffer.from(hex, 'hex'));
+  }
+  if (value.startsWith('base64:')) {
+    const base64 = value.slice('base64:'.length).trim();
+    if (base64 === '' || !/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(base64)) {
+      throw scanner.fail('base64: takes standard base64 with its padding, e.g. base64:AQID');
+    }
+    return new Uint8Array(Buffer.from(base64, 'base64'));
+  }
+  return value;
 }
 
 /** `$.path=VALUE` where the path names one member or element: what --set writes. */

@@ -67,7 +67,7 @@ export const FLAG_OPTIONS = {
 /** The key of the flags' own entry in ctx.state. */
 export const FLAGS_STATE = 'wstape.flags';
 
-type Action = { kind: 'inject'; dir: Direction; payload: string } | { kind: 'close'; close: CloseSpec } | { kind: 'abort' };
+type Action = { kind: 'inject'; dir: Direction; payload: string | Uint8Array } | { kind: 'close'; close: CloseSpec } | { kind: 'abort' };
 
 /** Something done when a message matches: every time, or (`after`) once, on the Nth match. */
 interface Trigger {
@@ -85,7 +85,7 @@ interface Plan {
   rewrites: Rewrite[];
   delays: Array<{ condition: Condition; delay: Duration }>;
   triggers: Trigger[];
-  timed: Array<{ at: number; dir: Direction; payload: string }>;
+  timed: Array<{ at: number; dir: Direction; payload: string | Uint8Array }>;
 }
 
 interface ConnectionState {

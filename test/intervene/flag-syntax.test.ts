@@ -151,6 +151,10 @@ describe('compileFlags: values that do not parse', () => {
     ['injectAt', '2s~1s in hello', /expected a time/],
     ['injectAt', '2s hello', /direction/],
     ['injectAt', '2s in', /message to send/],
+    ['injectOn', 'in /x/ out hex:0', /even number of hex digits/],
+    ['injectOn', 'in /x/ out hex:zz', /even number of hex digits/],
+    ['injectAt', '1s in base64:AQI', /standard base64/],
+    ['injectAt', '1s in base64:', /standard base64/],
   ])('--%s %j', (field, value, why) => {
     const error = errorOf(field, value);
     expect(isCliError(error) && error.code).toBe('ERR_USAGE');

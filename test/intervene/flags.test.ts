@@ -351,6 +351,17 @@ describe('--inject-on', () => {
     expect(ctx.sent).toHaveLength(2);
   });
 
+  it('sends a binary message given as hex: or base64:, and text: as text', () => {
+    const hooks = hooksOf({ injectOn: ['in /a/ out hex:00ff 80', 'in /a/ in base64:AQID', 'in /a/ out text:hex:not bytes'] });
+    const ctx = fakeContext();
+    verdict(hooks, textMessage('in', 'a'), ctx);
+    expect(ctx.sent).toEqual([
+      ['out', new Uint8Array([0x00, 0xff, 0x80])],
+      ['in', new Uint8Array([1, 2, 3])],
+      ['out', 'hex:not bytes'],
+    ]);
+  });
+
   it('on a control frame', () => {
     const hooks = hooksOf({ injectOn: ['out ping in {"type":"pinged"}'] });
     const ctx = fakeContext();
