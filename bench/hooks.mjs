@@ -223,6 +223,7 @@ export function hooksSuite({ echoPort, archiveDir, configs, maxPayload, mitm, ke
         recorders,
         expectedBefore,
         open: (config) => connect(`ws://127.0.0.1:${proxies[config].port}/bench`),
+        pidOf: (config) => proxies[config].pid,
         /** Let deferred work (mitmdump writes a flow when its connection ends) finish between rows. */
         settle: (config) => waitIdle(proxies[config].pid),
         async stopPeers() {

@@ -239,6 +239,16 @@ export async function startMitmdump({ targetPort, out, script, confdir, command 
   };
 }
 
+/** CPU time (user + system) a process used so far, in ms (10 ms ticks); null once it is gone. */
+export function cpuMsOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Wait until a process has used (almost) no CPU for two 100 ms windows in a row, at most `maxMs`:
  * work a proxy defers to the end of a connection (mitmdump serialises a WebSocket flow when it
@@ -246,12 +256,8 @@ export async function startMitmdump({ targetPort, out, script, confdir, command 
  */
 export async function waitIdle(pid, maxMs = 30_000) {
   const cpuTicks = () => {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      return Number(fields[11]) + Number(fields[12]);
-    } catch {
-      return null; // gone
-    }
+    const ms = cpuMsOf(pid);
+    return ms === null ? null : ms / 10;
   };
   const start = Date.now();
   let last = cpuTicks();

@@ -331,12 +331,21 @@ export function summariseHooks(results, { sizes, configs }) {
         };
       }
     }
+    for (const row of rows) {
+      const cpu = results
+        .filter((result) => result.size === size && result.config === row.config && result.throughput.cpuUsPerRoundTrip !== undefined)
+        .map((result) => result.throughput.cpuUsPerRoundTrip);
+      row.cpuUs = cpu.length > 0 ? median(cpu) : null;
+    }
     const versus = HOOK_PAIRS.filter(([a, b]) => by[a] && by[b]).map(([a, b]) => {
       const ratio = by[a].msgPerSec / by[b].msgPerSec;
       return {
         subject: a,
         peer: b,
         ratio,
+        // No process on the path can do better than the floor's own ratio to the peer.
+        floorRatio: by['tcp-pipe'] ? by['tcp-pipe'].msgPerSec / by[b].msgPerSec : null,
+        cpuRatio: by[a].cpuUs && by[b].cpuUs ? by[b].cpuUs / by[a].cpuUs : null,
         ratioRange: range(perRun(by[a], by[b], (r, o) => r.msgPerSec / o.msgPerSec)),
         p50Ratio: by[b].p50 / by[a].p50,
         target: HOOK_TARGETS.vsMitmdump,
@@ -364,20 +373,22 @@ export function formatHooks(summary, usage, { mitm, notes = [] }) {
       ? `mitmdump (${mitm.version}): -q --mode reverse:http://… -w FLOWS (recording) -s bench/hooks/mitm_passthrough.py / mitm_rewrite.py (websocket_message)`
       : 'mitmdump is not on PATH: no mitmdump rows',
     'rewrite: parse the JSON, flip "type" (tick <-> TICK), re-serialise, both ways (the client gets back what it sent; the server gets "TICK")',
-    'throughput and latency as in the relay rows; vs wstape / vs tcp-pipe: ratio of median msg/s; +p50 / +p99: µs over that row\n',
+    'throughput and latency as in the relay rows; vs wstape / vs tcp-pipe: ratio of median msg/s; +p50 / +p99: µs over that row',
+    "CPU µs/rt: the proxy process's own CPU time (user + system, /proc) during the throughput run, per round trip (each message crosses it twice); mitmdump's flow writing happens after the connection closes, outside it\n",
   ];
   const ratio = (r) => (r ? `${pct(r.ratio)}${r.ratioRange ? ` (${pct(r.ratioRange[0])}-${pct(r.ratioRange[1])})` : ''}` : '');
   for (const { label, rows, versus, passAdded } of summary) {
     out.push(`${label} messages`);
     out.push(
       table(
-        ['config', 'msg/s', 'MiB/s', 'p50 µs', 'p99 µs', 'vs wstape (per run)', '+p50', '+p99', 'vs tcp-pipe (per run)', '+p50', '+p99'],
+        ['config', 'msg/s', 'MiB/s', 'p50 µs', 'p99 µs', 'CPU µs/rt', 'vs wstape (per run)', '+p50', '+p99', 'vs tcp-pipe (per run)', '+p50', '+p99'],
         rows.map((row) => [
           row.config,
           num(row.msgPerSec),
           num(row.mibPerSec, 1),
           num(row.p50),
           num(row.p99),
+          row.cpuUs === null ? '' : num(row.cpuUs),
           ratio(row.wstape),
           row.wstape ? signed(row.wstape.addedP50) : '',
           row.wstape ? signed(row.wstape.addedP99) : '',
@@ -390,7 +401,11 @@ export function formatHooks(summary, usage, { mitm, notes = [] }) {
     for (const v of versus) {
       const range = v.ratioRange ? ` (per run ${v.ratioRange[0].toFixed(1)}x-${v.ratioRange[1].toFixed(1)}x)` : '';
       out.push(
-        `target ${v.subject} msg/s >= ${v.target}x ${v.peer}'s: ${v.ratio.toFixed(1)}x${range}; p50 ${v.p50Ratio.toFixed(1)}x lower — ${v.met ? 'MET' : 'NOT MET'}`,
+        `target ${v.subject} msg/s >= ${v.target}x ${v.peer}'s: ${v.ratio.toFixed(1)}x${range}; p50 ${v.p50Ratio.toFixed(1)}x lower` +
+          `${v.cpuRatio ? `; ${v.cpuRatio.toFixed(1)}x less CPU per round trip` : ''} — ${v.met ? 'MET' : 'NOT MET'}` +
+          (v.floorRatio !== null && v.floorRatio < v.target
+            ? ` (the tcp-pipe floor itself reaches only ${v.floorRatio.toFixed(1)}x ${v.peer}'s rate here)`
+            : ''),
       );
     }
     if (passAdded) {

@@ -54,7 +54,7 @@ import { checkConnection, scanArchive } from './archive-check.mjs';
 import { close, connect, latency, sendLarge, throughput } from './client.mjs';
 import { findMitmdump, HOOK_ROWS, hooksSuite } from './hooks.mjs';
 import { backgroundLoad, cpuTimes, machineLoad, measured, waitForQuiet as waitForQuietFor } from './load.mjs';
-import { livePids, memoryOf, ROOT, startServer, startWstape } from './processes.mjs';
+import { cpuMsOf, livePids, memoryOf, ROOT, startServer, startWstape } from './processes.mjs';
 import { topSelfTime } from './profile.mjs';
 import { replayRows } from './replay.mjs';
 import {
@@ -284,7 +284,13 @@ async function runOnce(suite, rep, options = {}) {
       const order = suite.configs.map((_, i) => suite.configs[(i + rep) % suite.configs.length]);
       for (const config of order) {
         let ws = await session.open(config);
+        // The proxy's own CPU time over the throughput run, per round trip: less disturbed by
+        // other work on a shared machine than the rate is (a suite that names its pids).
+        const pid = session.pidOf?.(config);
+        const cpuBefore = pid === undefined ? null : cpuMsOf(pid);
         const t = await throughput(ws, payload, { binary, window: plan.window, ...tput });
+        const cpuAfter = pid === undefined ? null : cpuMsOf(pid);
+        if (cpuBefore !== null && cpuAfter !== null && t.messages > 0) t.cpuUsPerRoundTrip = ((cpuAfter - cpuBefore) * 1000) / t.messages;
         await close(ws);
         expected[config].push(expectation(t.sentTotal, size));
         await session.settle?.(config);
