@@ -69,7 +69,7 @@ function loopTimes(rows, runs) {
       if (run >= 2) times[i].push(ms);
     });
   }
-  return rows.map(([name], i) => ({ name, medianMs: median(times[i]), meanMs: times[i].reduce((a, b) => a + b, 0) / runs, stddevMs: null, runs }));
+  return rows.map(([name], i) => ({ name, medianMs: median(times[i]), meanMs: times[i].reduce((a, b) => a + b, 0) / runs, stddevMs: null, cpuMs: null, runs }));
 }
 
 function hyperfineTimes(rows, runs, dir) {
@@ -78,7 +78,15 @@ function hyperfineTimes(rows, runs, dir) {
   for (const [name, argv] of rows) args.push('--command-name', name, argv.map(sh).join(' '));
   execFileSync('hyperfine', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   const { results } = JSON.parse(readFileSync(out, 'utf8'));
-  return results.map((r) => ({ name: r.command, medianMs: r.median * 1000, meanMs: r.mean * 1000, stddevMs: r.stddev * 1000, runs: r.times.length }));
+  // CPU time (user + system, mean per run): on a busy machine it moves much less than wall time.
+  return results.map((r) => ({
+    name: r.command,
+    medianMs: r.median * 1000,
+    meanMs: r.mean * 1000,
+    stddevMs: r.stddev * 1000,
+    cpuMs: (r.user + r.system) * 1000,
+    runs: r.times.length,
+  }));
 }
 
 /** Record the demo archive, then time the rows. Returns { tool, rows, archive }. */
@@ -94,6 +102,7 @@ export async function startupRows({ runs = 30, log = (line) => process.stderr.wr
     const base = times[0].medianMs;
     for (const row of times) {
       row.overNodeMs = row.medianMs - base;
+      row.cpuOverNodeMs = row.cpuMs === null || times[0].cpuMs === null ? null : row.cpuMs - times[0].cpuMs;
       row.ratio = row.medianMs / base;
       const target = STARTUP_TARGETS[row.name];
       if (target !== undefined) {
@@ -112,13 +121,17 @@ export function formatStartup({ tool, rows }) {
   const lines = [
     `### Startup (${tool}, median of ${rows[0]?.runs ?? '?'} runs)`,
     '',
-    '| command | median | ± stddev | over `node -e 0` | ratio | target |',
-    '| --- | ---: | ---: | ---: | ---: | --- |',
+    '| command | median | ± stddev | over `node -e 0` | ratio | CPU (user + sys) | CPU over `node -e 0` | target |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const row of rows) {
     const target = row.targetMs === undefined ? '' : `≤ +${row.targetMs} ms: ${row.met ? 'met' : '**not met**'}`;
     const sd = row.stddevMs === null ? '-' : `${row.stddevMs.toFixed(1)} ms`;
-    lines.push(`| \`${row.name}\` | ${row.medianMs.toFixed(1)} ms | ${sd} | +${row.overNodeMs.toFixed(1)} ms | ${row.ratio.toFixed(2)}× | ${target} |`);
+    const cpu = row.cpuMs === null ? '-' : `${row.cpuMs.toFixed(1)} ms`;
+    const cpuOver = row.cpuOverNodeMs === null ? '-' : `+${row.cpuOverNodeMs.toFixed(1)} ms`;
+    lines.push(
+      `| \`${row.name}\` | ${row.medianMs.toFixed(1)} ms | ${sd} | +${row.overNodeMs.toFixed(1)} ms | ${row.ratio.toFixed(2)}× | ${cpu} | ${cpuOver} | ${target} |`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

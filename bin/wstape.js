@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The published entry point: the compiled CLI lives in dist/ (built by `npm run build`, which
-// `npm ci` runs through the `prepare` script).
-import { main } from '../dist/cli.js';
+// The published entry point: the CLI bundled into dist/bundle/ (tsc's dist/, then
+// scripts/bundle.mjs; `npm run build` does both, and `npm ci` runs it through `prepare`).
+import { main } from '../dist/bundle/cli.js';
 
 main(process.argv.slice(2));
