@@ -3,7 +3,7 @@
  * version, migrating older versions step by step, validating entries, and telling a crash's
  * truncated last line apart from real damage. archive-reader.ts feeds it lines from a file.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { cliError, type CliError } from '../errors.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { HEADER_START, isPlainObject, parseArchiveLine } from './archive-lines.js';

@@ -3,7 +3,7 @@
  * cannot drift apart: scripts/write-json-schema.mjs writes them, and a test compares the shipped
  * files with what this module generates now.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { archiveSchema, ARCHIVE_VERSION, entrySchema } from './schema.js';
 
 export interface JsonSchemaFile {

@@ -7,7 +7,7 @@
  * removing or changing the meaning of a field is, and bumps ARCHIVE_VERSION (with a migration in
  * the reader and a fixture of the old version kept under fixtures/archives/).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ANOMALY_FLAGS } from '../wire/types.js';
 import { ERROR_ENTRY_CODES } from './error-codes.js';
 

@@ -12,7 +12,7 @@
  *
  * parseHarText() turns text into a validated document or a one-line ERR_HAR.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { cliError } from '../errors.js';
 import { isImportableTime } from './har-common.js';
 import {
