@@ -41,7 +41,7 @@ export type RelayEvent =
   | { type: 'closed'; side: Side }
   /** Recording is stopping while the connection is open. */
   | { type: 'stop' }
-  /** The hooks decided message `seq` of what `side` sent (after a `decide` action). */
+  /** The hooks decided message `seq` of what `side` sent (when Intervention.message answered null). */
   | { type: 'decided'; side: Side; seq: number; decision: MessageDecision }
   /** The delay a `set-timer` action asked for is over. */
   | { type: 'timer'; side: Side; seq: number }
