@@ -31,6 +31,7 @@ import { decodedJson, FILE_FORMAT_IDS, formatShowRow, type ShowRowOptions } from
 import { fileArgument, frameFilterOptions, STDIN_FILE } from './common.js';
 import { openForReading } from '../inspect/open-archive.js';
 import { buildFrameFilter, frameLineSkipper, frameMatches, type FrameFilter, type FrameFilterSpec } from '../inspect/frame-filter.js';
+import { WhereMatcher } from '../inspect/where.js';
 
 export type ShowFormat = 'pretty' | 'json' | 'raw';
 export const SHOW_FORMATS: readonly ShowFormat[] = ['pretty', 'json', 'raw'];
@@ -60,6 +61,8 @@ export interface ShowOptions extends FrameFilterSpec {
   message?: string | undefined;
   /** Keep reading while the archive grows, until the recording is closed. */
   follow?: boolean | undefined;
+  /** `--where EXPR`: only rows the expression holds for (docs/WHERE.md); ANDed with the filters. */
+  where?: string | undefined;
 }
 
 /** What the caller of runShow controls besides the options. */
@@ -181,6 +184,7 @@ export async function runShow(options: ShowOptions, io: Io, runtime: ShowRuntime
   if (options.time !== undefined && !TIME_FORMATS.includes(options.time)) {
     throw cliError('ERR_USAGE', `unknown --time "${String(options.time)}"; use ${TIME_FORMATS.join(', ')}`);
   }
+  const where = options.where !== undefined ? new WhereMatcher(options.where) : null;
   const hideHeartbeats = options.hideHeartbeats === true;
   const detector = format !== 'raw' || hideHeartbeats ? await loadDetect(options) : null;
 
@@ -207,7 +211,7 @@ export async function runShow(options: ShowOptions, io: Io, runtime: ShowRuntime
     }
   };
 
-  const rows = new RowSink({ filter, hideHeartbeats, detector, limit, tail, print });
+  const rows = new RowSink({ filter, where, hideHeartbeats, detector, limit, tail, print });
   const subprotocols = new Map<string, string | null>();
   const assembler = options.messages === true ? new MessageAssembler() : null;
   const typer = new MessageTypeTracker();
@@ -222,6 +226,7 @@ export async function runShow(options: ShowOptions, io: Io, runtime: ShowRuntime
       continue;
     }
     const entry = event.entry;
+    where?.observe(entry);
     if (entry.elapsed > stopAfter) {
       readToEnd = false;
       break;
@@ -260,6 +265,7 @@ export async function runShow(options: ShowOptions, io: Io, runtime: ShowRuntime
  */
 interface RowSinkOptions {
   filter: FrameFilter;
+  where: WhereMatcher | null;
   hideHeartbeats: boolean;
   detector: Detect | null;
   limit: number | undefined;
@@ -281,7 +287,7 @@ class RowSink {
   /** Take a row; false once --limit is reached and reading should stop. */
   async add(item: Pending): Promise<boolean> {
     const { filter, limit } = this.#options;
-    if (!frameMatches(item.row, filter) || this.#isHiddenHeartbeat(item)) return true;
+    if (!frameMatches(item.row, filter) || this.#options.where?.matches(item.row) === false || this.#isHiddenHeartbeat(item)) return true;
     if (this.#ring !== null) {
       this.#keep(this.#ring, item);
       return true;
@@ -367,6 +373,10 @@ export const showCommand: CommandModule<object, ShowOptions> = {
         describe: 'The protobuf message type in --proto, e.g. chat.Event',
         type: 'string',
         implies: 'proto',
+      })
+      .option('where', {
+        describe: 'Only rows this expression holds for, e.g. \'dir == "in" && json.type == "error"\' (see docs/WHERE.md)',
+        type: 'string',
       })
       .option('follow', {
         alias: 'f',
