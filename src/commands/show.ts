@@ -116,6 +116,8 @@ function checkCount(value: number | undefined, flag: string): number | undefined
 interface Detect {
   detect(bytes: Uint8Array, context: DetectContext): Detection | null;
   isHeartbeat(bytes: Uint8Array, context: DetectContext): boolean;
+  /** The subprotocol detectors only: what the pretty form tags text rows with. */
+  detectProtocol(bytes: Uint8Array, context: DetectContext): Detection | null;
 }
 
 /** The registry is loaded only when a row needs it, so `show --format raw` does not pay for it. */
@@ -126,6 +128,7 @@ async function loadDetect(options: ShowOptions): Promise<Detect> {
   const label = `${options.message.replace(/^\./, '')} (protobuf)`;
   return {
     isHeartbeat: registry.isHeartbeat,
+    detectProtocol: registry.detectProtocol,
     detect(bytes, context) {
       const found = registry.detect(bytes, context);
       if (context.type !== 'binary' || bytes.length === 0 || (found !== null && FILE_FORMAT_IDS.has(found.id))) return found;
@@ -203,7 +206,13 @@ export async function runShow(options: ShowOptions, io: Io, runtime: ShowRuntime
     }
     // The pretty form shows what detection found on binary payloads only: text rows skip it.
     const wanted = messageType !== null && detector !== null && (format === 'json' || messageType === 'binary');
-    const detection = wanted ? detector.detect(rowBytes(row), { type: messageType, subprotocol }) : null;
+    // Text rows get only the subprotocol detectors, for their tag ([socket.io EVENT "chat"]).
+    const tagged = !wanted && format === 'pretty' && messageType === 'text' && detector !== null && row.fin && row.type === 'text';
+    const detection = wanted
+      ? detector.detect(rowBytes(row), { type: messageType, subprotocol })
+      : tagged
+        ? detector.detectProtocol(rowBytes(row), { type: messageType, subprotocol })
+        : null;
     if (format === 'json') {
       await writeOut(io.stdout, `${decodedJson(frameToJson(row, detection))}\n`);
     } else {
