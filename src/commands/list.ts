@@ -33,6 +33,7 @@ import { EXIT_OK } from '../errors.js';
 import { buildListFilter, rowMatches, type ListFilterSpec } from '../inspect/list-filter.js';
 import { ListAggregator } from '../inspect/list-rows.js';
 import { openForReading } from '../inspect/open-archive.js';
+import { WhereMatcher } from '../inspect/where.js';
 import { processIo, useColor, warn, writeOut, type Io } from '../io.js';
 import { makePalette } from '../output/colors.js';
 import { LIST_COLUMNS, listTableRow } from '../output/list-table.js';
@@ -42,19 +43,27 @@ import { fileArgument, toList } from './common.js';
 export interface ListOptions extends ListFilterSpec {
   file: string;
   json: boolean;
+  /** `--where EXPR`: only connections with at least one frame the expression holds for. */
+  where?: string | undefined;
 }
 
 /** Run `wstape list`; returns the exit code. */
 export async function runList(options: ListOptions, io: Io): Promise<number> {
   const filter = buildListFilter(options);
+  const where = options.where !== undefined ? new WhereMatcher(options.where) : null;
   const reader = await openForReading(options.file, io);
   const aggregator = new ListAggregator();
-  for await (const entry of reader.entries()) aggregator.add(entry);
+  const matched = new Set<string>();
+  for await (const entry of reader.entries()) {
+    aggregator.add(entry);
+    where?.observe(entry);
+    if (where !== null && entry.kind === 'frame' && !matched.has(entry.conn) && where.matches(entry)) matched.add(entry.conn);
+  }
   if (aggregator.unknownIds.size > 0) {
     warn(io, `entries refer to unknown connection ids (${[...aggregator.unknownIds].join(', ')}); the archive may be damaged`);
   }
 
-  const rows = aggregator.rows().filter((row) => rowMatches(row, filter));
+  const rows = aggregator.rows().filter((row) => rowMatches(row, filter) && (where === null || matched.has(row.id)));
   if (options.json) {
     for (const row of rows) await writeOut(io.stdout, `${JSON.stringify(row)}\n`);
     return EXIT_OK;
@@ -100,6 +109,10 @@ export const listCommand: CommandModule<object, ListOptions> = {
         alias: 'i',
         describe: 'Make --grep case-insensitive',
         type: 'boolean',
+      })
+      .option('where', {
+        describe: 'Only connections with at least one frame this expression holds for (see docs/WHERE.md)',
+        type: 'string',
       })
       .option('json', {
         describe: 'One JSON object per line (stable fields: see the README)',

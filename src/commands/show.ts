@@ -31,6 +31,7 @@ import { decodedJson, FILE_FORMAT_IDS, formatShowRow, type ShowRowOptions } from
 import { fileArgument, frameFilterOptions, STDIN_FILE } from './common.js';
 import { openForReading } from '../inspect/open-archive.js';
 import { buildFrameFilter, frameLineSkipper, frameMatches, type FrameFilter, type FrameFilterSpec } from '../inspect/frame-filter.js';
+import { WhereMatcher } from '../inspect/where.js';
 
 export type ShowFormat = 'pretty' | 'json' | 'raw';
 export const SHOW_FORMATS: readonly ShowFormat[] = ['pretty', 'json', 'raw'];
@@ -60,6 +61,8 @@ export interface ShowOptions extends FrameFilterSpec {
   message?: string | undefined;
   /** Keep reading while the archive grows, until the recording is closed. */
   follow?: boolean | undefined;
+  /** `--where EXPR`: only rows the expression holds for (docs/WHERE.md); ANDed with the filters. */
+  where?: string | undefined;
 }
 
 /** What the caller of runShow controls besides the options. */
@@ -113,6 +116,8 @@ function checkCount(value: number | undefined, flag: string): number | undefined
 interface Detect {
   detect(bytes: Uint8Array, context: DetectContext): Detection | null;
   isHeartbeat(bytes: Uint8Array, context: DetectContext): boolean;
+  /** The subprotocol detectors only: what the pretty form tags text rows with. */
+  detectProtocol(bytes: Uint8Array, context: DetectContext): Detection | null;
 }
 
 /** The registry is loaded only when a row needs it, so `show --format raw` does not pay for it. */
@@ -123,6 +128,7 @@ async function loadDetect(options: ShowOptions): Promise<Detect> {
   const label = `${options.message.replace(/^\./, '')} (protobuf)`;
   return {
     isHeartbeat: registry.isHeartbeat,
+    detectProtocol: registry.detectProtocol,
     detect(bytes, context) {
       const found = registry.detect(bytes, context);
       if (context.type !== 'binary' || bytes.length === 0 || (found !== null && FILE_FORMAT_IDS.has(found.id))) return found;
@@ -181,6 +187,7 @@ export async function runShow(options: ShowOptions, io: Io, runtime: ShowRuntime
   if (options.time !== undefined && !TIME_FORMATS.includes(options.time)) {
     throw cliError('ERR_USAGE', `unknown --time "${String(options.time)}"; use ${TIME_FORMATS.join(', ')}`);
   }
+  const where = options.where !== undefined ? new WhereMatcher(options.where) : null;
   const hideHeartbeats = options.hideHeartbeats === true;
   const detector = format !== 'raw' || hideHeartbeats ? await loadDetect(options) : null;
 
@@ -199,7 +206,13 @@ export async function runShow(options: ShowOptions, io: Io, runtime: ShowRuntime
     }
     // The pretty form shows what detection found on binary payloads only: text rows skip it.
     const wanted = messageType !== null && detector !== null && (format === 'json' || messageType === 'binary');
-    const detection = wanted ? detector.detect(rowBytes(row), { type: messageType, subprotocol }) : null;
+    // Text rows get only the subprotocol detectors, for their tag ([socket.io EVENT "chat"]).
+    const tagged = !wanted && format === 'pretty' && messageType === 'text' && detector !== null && row.fin && row.type === 'text';
+    const detection = wanted
+      ? detector.detect(rowBytes(row), { type: messageType, subprotocol })
+      : tagged
+        ? detector.detectProtocol(rowBytes(row), { type: messageType, subprotocol })
+        : null;
     if (format === 'json') {
       await writeOut(io.stdout, `${decodedJson(frameToJson(row, detection))}\n`);
     } else {
@@ -207,7 +220,7 @@ export async function runShow(options: ShowOptions, io: Io, runtime: ShowRuntime
     }
   };
 
-  const rows = new RowSink({ filter, hideHeartbeats, detector, limit, tail, print });
+  const rows = new RowSink({ filter, where, hideHeartbeats, detector, limit, tail, print });
   const subprotocols = new Map<string, string | null>();
   const assembler = options.messages === true ? new MessageAssembler() : null;
   const typer = new MessageTypeTracker();
@@ -222,6 +235,7 @@ export async function runShow(options: ShowOptions, io: Io, runtime: ShowRuntime
       continue;
     }
     const entry = event.entry;
+    where?.observe(entry);
     if (entry.elapsed > stopAfter) {
       readToEnd = false;
       break;
@@ -260,6 +274,7 @@ export async function runShow(options: ShowOptions, io: Io, runtime: ShowRuntime
  */
 interface RowSinkOptions {
   filter: FrameFilter;
+  where: WhereMatcher | null;
   hideHeartbeats: boolean;
   detector: Detect | null;
   limit: number | undefined;
@@ -281,7 +296,7 @@ class RowSink {
   /** Take a row; false once --limit is reached and reading should stop. */
   async add(item: Pending): Promise<boolean> {
     const { filter, limit } = this.#options;
-    if (!frameMatches(item.row, filter) || this.#isHiddenHeartbeat(item)) return true;
+    if (!frameMatches(item.row, filter) || this.#options.where?.matches(item.row) === false || this.#isHiddenHeartbeat(item)) return true;
     if (this.#ring !== null) {
       this.#keep(this.#ring, item);
       return true;
@@ -367,6 +382,10 @@ export const showCommand: CommandModule<object, ShowOptions> = {
         describe: 'The protobuf message type in --proto, e.g. chat.Event',
         type: 'string',
         implies: 'proto',
+      })
+      .option('where', {
+        describe: 'Only rows this expression holds for, e.g. \'dir == "in" && json.type == "error"\' (see docs/WHERE.md)',
+        type: 'string',
       })
       .option('follow', {
         alias: 'f',

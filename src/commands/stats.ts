@@ -31,6 +31,13 @@
  *                      ping from the other side with the same payload; rttMs = null or { min,
  *                      median, p95, max } in milliseconds (percentiles interpolated linearly;
  *                      from a sample of 100 000 when rttSampled is true)
+ *   keepAlives         { protocol, out, in, intervalOut, intervalIn }: keep-alive messages of the
+ *                      connection's own protocol (not WebSocket pings): Engine.IO "2"/"3",
+ *                      graphql-transport-ws ping/pong, graphql-ws "ka", STOMP heart-beats (EOLs
+ *                      only), SignalR pings (type 6), MQTT PINGREQ/PINGRESP; protocol = the
+ *                      detection id of the first one seen (engine.io, graphql-transport-ws,
+ *                      graphql-ws, stomp, signalr, mqtt) or null; out/in = sent by the
+ *                      client/server; intervalOut/intervalIn = mean seconds between them, or null
  *   longestSilence     null with fewer than 2 frames, else the largest gap between consecutive
  *                      frames: { seconds, from, to, afterIndex, beforeIndex } (from/to: times of
  *                      the frames around it)
@@ -46,7 +53,9 @@
  *                      server }, each { pings, interval (mean seconds between its pings, or null),
  *                      lastPingBeforeEnd (seconds, or null), unansweredAtEnd (pings after its last
  *                      answered one, sent 1 s or more before the end, never answered), flowing
- *                      (2 or more pings, the last within 1.25 intervals + 1 s of the end) }
+ *                      (2 or more pings, the last within 1.25 intervals + 1 s of the end), keepAlives,
+ *                      keepAliveInterval, lastKeepAliveBeforeEnd, keepAlivesFlowing (the same four
+ *                      for the protocol keep-alives of `keepAlives`) }
  *   diagnosis          one sentence: who closed and how, and for 1006 the likely cause
  */
 import type { CommandModule } from 'yargs';
@@ -145,6 +154,12 @@ export function formatStatsBlock(stats: ConnectionStats, p: Palette): string {
       const sampled = pings.rttSampled ? ' (sampled)' : '';
       line('round trip', `min ${ms(r.min)}, median ${ms(r.median)}, p95 ${ms(r.p95)}, max ${ms(r.max)}${sampled}`);
     }
+  }
+  const keepAlives = stats.keepAlives;
+  if (keepAlives.out + keepAlives.in > 0) {
+    const every = (interval: number | null): string => (interval !== null ? ` every ${formatDuration(interval)}` : '');
+    const who = `${keepAlives.out} from client${every(keepAlives.intervalOut)}, ${keepAlives.in} from server${every(keepAlives.intervalIn)}`;
+    line('keep-alives', `${who} (${escapeText(keepAlives.protocol ?? '?')})`);
   }
   if (stats.longestSilence !== null) {
     const s = stats.longestSilence;

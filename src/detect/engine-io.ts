@@ -18,6 +18,11 @@ import { excerpt } from './bytes.js';
 import { isRecord, payloadText } from './payload-text.js';
 import type { Detection, Detector } from './types.js';
 
+/** The packet as the pretty view tags it: `ping`, `pong`, `ping probe`, `upgrade`, `open sid=…`. */
+export function engineIoTag(detection: Detection): string {
+  return detection.label.replace(/^engine\.io /, '');
+}
+
 const SIMPLE: Record<string, { label: string; heartbeat?: true }> = {
   '1': { label: 'engine.io close' },
   '2': { label: 'engine.io ping', heartbeat: true },

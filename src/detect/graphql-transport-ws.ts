@@ -45,14 +45,23 @@ function isShape(message: Record<string, unknown>): boolean {
   return message.payload === undefined || isRecord(message.payload) || message.payload === null;
 }
 
-function label(message: Record<string, unknown>, type: string): Detection {
-  let text = `graphql-transport-ws ${excerpt(type)}`;
-  if (typeof message.id === 'string') text += ` id=${excerpt(message.id)}`;
+/**
+ * A GraphQL over WebSocket message (either protocol) as the pretty view tags it: its type, id and
+ * operation name: `subscribe id=1 OnTick`, `next id=1`, `connection_init`, `ka`.
+ */
+export function graphqlTag(message: unknown): string | null {
+  if (!isRecord(message) || typeof message.type !== 'string') return null;
+  let text = excerpt(message.type);
+  if (typeof message.id === 'string' || typeof message.id === 'number') text += ` id=${excerpt(String(message.id))}`;
   const payload = message.payload;
-  if (type === 'subscribe' && isRecord(payload) && typeof payload.operationName === 'string') {
+  if ((message.type === 'subscribe' || message.type === 'start') && isRecord(payload) && typeof payload.operationName === 'string') {
     text += ` ${excerpt(payload.operationName)}`;
   }
-  const detection: Detection = { id: 'graphql-transport-ws', label: text, decoded: message };
+  return text;
+}
+
+function label(message: Record<string, unknown>, type: string): Detection {
+  const detection: Detection = { id: 'graphql-transport-ws', label: `graphql-transport-ws ${graphqlTag(message) ?? excerpt(type)}`, decoded: message };
   if (type === 'ping' || type === 'pong') detection.heartbeat = true;
   return detection;
 }

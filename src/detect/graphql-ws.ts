@@ -11,6 +11,7 @@
 
 import { excerpt } from './bytes.js';
 import { isRecord, typedJsonMessage } from './payload-text.js';
+import { graphqlTag } from './graphql-transport-ws.js';
 import type { Detection, Detector } from './types.js';
 
 const SUBPROTOCOL = 'graphql-ws';
@@ -26,15 +27,8 @@ export const graphqlWs: Detector = {
     if (message === null) return null;
     const declared = context.subprotocol?.toLowerCase() === SUBPROTOCOL;
     if (!declared && !isShape(message)) return null;
-    const type = message.type;
-    let text = `graphql-ws ${excerpt(type)}`;
-    if (typeof message.id === 'string' || typeof message.id === 'number') text += ` id=${excerpt(String(message.id))}`;
-    const payload = message.payload;
-    if (type === 'start' && isRecord(payload) && typeof payload.operationName === 'string') {
-      text += ` ${excerpt(payload.operationName)}`;
-    }
-    const detection: Detection = { id: 'graphql-ws', label: text, decoded: message };
-    if (type === 'ka') detection.heartbeat = true;
+    const detection: Detection = { id: 'graphql-ws', label: `graphql-ws ${graphqlTag(message) ?? excerpt(message.type)}`, decoded: message };
+    if (message.type === 'ka') detection.heartbeat = true;
     return detection;
   },
 };

@@ -77,18 +77,29 @@ export const mqtt: Detector = {
       packets.push(packet);
       p = header.end;
     }
-    const head = packets[0] as MqttPacket;
-    let label = `MQTT ${head.type}`;
-    if (head.topic !== undefined) label += ` ${excerpt(head.topic)}`;
-    if (head.topics !== undefined) label += ` ${head.topics.map((topic) => excerpt(topic)).join(' ')}`;
-    if (head.clientId !== undefined) label += ` client=${excerpt(head.clientId)}`;
-    if (head.qos !== undefined && head.qos > 0) label += ` qos=${head.qos}`;
-    if (packets.length > 1) label += ` (+${packets.length - 1} more)`;
-    const detection: Detection = { id: 'mqtt', label, decoded: packets.length === 1 ? head : packets };
+    const decoded = packets.length === 1 ? (packets[0] as MqttPacket) : packets;
+    const detection: Detection = { id: 'mqtt', label: `MQTT ${mqttTag(decoded)}`, decoded };
     if (packets.every((packet) => packet.type === 'PINGREQ' || packet.type === 'PINGRESP')) detection.heartbeat = true;
     return detection;
   },
 };
+
+/**
+ * The packet (or the first of several) as the pretty view tags it: `PUBLISH sensors/temp qos=1`,
+ * `SUBSCRIBE a/# b/+`, `CONNECT client=dev1`, `PINGREQ`, `PUBACK (+2 more)`.
+ */
+export function mqttTag(decoded: MqttPacket | MqttPacket[]): string {
+  const packets = Array.isArray(decoded) ? decoded : [decoded];
+  const head = packets[0];
+  if (head === undefined) return 'MQTT';
+  let label = head.type;
+  if (head.topic !== undefined) label += ` ${excerpt(head.topic)}`;
+  if (head.topics !== undefined) label += ` ${head.topics.map((topic) => excerpt(topic)).join(' ')}`;
+  if (head.clientId !== undefined) label += ` client=${excerpt(head.clientId)}`;
+  if (head.qos !== undefined && head.qos > 0) label += ` qos=${head.qos}`;
+  if (packets.length > 1) label += ` (+${packets.length - 1} more)`;
+  return label;
+}
 
 function fixedHeader(bytes: Uint8Array, start: number): { type: number; flags: number; bodyStart: number; end: number } | null {
   const byte = bytes[start] as number;

@@ -111,6 +111,20 @@ export function detect(bytes: Uint8Array, context: DetectContext): Detection | n
   return found;
 }
 
+/**
+ * Only the subprotocol detectors (the declared one, then the shapes of step 3): what the pretty
+ * and live views tag text frames with. Cheaper than `detect`: no JSON or binary fallbacks.
+ */
+export function detectProtocol(bytes: Uint8Array, context: DetectContext): Detection | null {
+  if (bytes.length === 0) return null;
+  resetPayloadCache();
+  const declared = detectorForSubprotocol(context.subprotocol);
+  const found = declared !== null ? declared.detect(bytes, context) : run(PROTOCOLS, bytes, context);
+  resetPayloadCache();
+  if (found !== null) found.label = printable(found.label);
+  return found;
+}
+
 /** Heart-beats are tiny; anything longer is not one (keeps `--hide-heartbeats` cheap). */
 const MAX_HEARTBEAT = 256;
 

@@ -41,13 +41,30 @@ export const signalr: Detector = {
       records.push(record);
       names.push(name);
     }
-    const label =
-      names.length === 1 ? `SignalR ${names[0]}` : `SignalR ${plural(names.length, 'record')}: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}`;
-    const detection: Detection = { id: 'signalr', label, decoded: records };
+    const detection: Detection = { id: 'signalr', label: `SignalR ${tagOf(names)}`, decoded: records };
     if (records.every((record) => record.type === PING)) detection.heartbeat = true;
     return detection;
   },
 };
+
+function tagOf(names: string[]): string {
+  return names.length === 1 ? (names[0] as string) : `${plural(names.length, 'record')}: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}`;
+}
+
+/**
+ * The records of a SignalR message as the pretty view tags them: `invocation Send`, `ping`,
+ * `handshake json v1`, `3 records: ping, invocation Send, completion`.
+ */
+export function signalrTag(records: unknown): string | null {
+  if (!Array.isArray(records)) return null;
+  const names: string[] = [];
+  for (const record of records) {
+    const name = isRecord(record) ? describe(record) : null;
+    if (name === null) return null;
+    names.push(name);
+  }
+  return names.length === 0 ? null : tagOf(names);
+}
 
 /** A short description of one record, or null when it is not a SignalR JSON message. */
 function describe(record: Record<string, unknown>): string | null {

@@ -98,6 +98,23 @@ function isValid(packet: SocketIoPacket): boolean {
   }
 }
 
+/**
+ * The packet as the pretty view tags it: `EVENT "chat"`, `EVENT "get" /admin ack=17`, `ACK 3`,
+ * `CONNECT /ns`, `DISCONNECT`, `CONNECT_ERROR "not authorized"`, `BINARY_EVENT "file" 1 attachment`.
+ */
+export function socketIoTag(packet: SocketIoPacket): string {
+  const parts: string[] = [packet.type];
+  if ((packet.type === 'EVENT' || packet.type === 'BINARY_EVENT') && Array.isArray(packet.data)) parts.push(`"${excerpt(String(packet.data[0]))}"`);
+  if (packet.type === 'CONNECT_ERROR') {
+    const message = isRecord(packet.data) ? packet.data.message : packet.data;
+    if (typeof message === 'string') parts.push(`"${excerpt(message)}"`);
+  }
+  if (packet.nsp !== '/') parts.push(excerpt(packet.nsp));
+  if (packet.id !== undefined) parts.push(packet.type === 'ACK' || packet.type === 'BINARY_ACK' ? String(packet.id) : `ack=${packet.id}`);
+  if (packet.attachments !== undefined) parts.push(`${packet.attachments} attachment${packet.attachments === 1 ? '' : 's'}`);
+  return parts.join(' ');
+}
+
 function describe(packet: SocketIoPacket): string {
   let text = `socket.io ${packet.type}`;
   if ((packet.type === 'EVENT' || packet.type === 'BINARY_EVENT') && Array.isArray(packet.data)) {

@@ -61,13 +61,21 @@ export const stomp: Detector = {
     const declared = SUBPROTOCOLS.includes(context.subprotocol?.toLowerCase() ?? '');
     const frame = parseFrame(bytes, declared);
     if (frame === null) return null;
-    let label = `STOMP ${frame.command}`;
-    const destination = frame.headers.destination;
-    if (destination !== undefined) label += ` ${excerpt(destination, 80)}`;
-    else if (frame.command === 'ERROR' && frame.headers.message !== undefined) label += ` ${excerpt(frame.headers.message, 80)}`;
-    return { id: 'stomp', label, decoded: frame };
+    return { id: 'stomp', label: `STOMP ${stompTag(frame)}`, decoded: frame };
   },
 };
+
+/**
+ * The frame as the pretty view tags it: the command and its destination (`SEND /queue/a`,
+ * `MESSAGE /topic/prices`), or an ERROR's message; a heart-beat (no frame) is `heart-beat`.
+ */
+export function stompTag(frame: StompFrame | undefined): string {
+  if (frame === undefined) return 'heart-beat';
+  const destination = frame.headers.destination;
+  if (destination !== undefined) return `${frame.command} ${excerpt(destination, 80)}`;
+  if (frame.command === 'ERROR' && frame.headers.message !== undefined) return `${frame.command} ${excerpt(frame.headers.message, 80)}`;
+  return frame.command;
+}
 
 /** One or more EOLs and nothing else. */
 function isHeartbeat(bytes: Uint8Array): boolean {

@@ -8,6 +8,8 @@
  * - a side whose own pings went unanswered and then dropped: its heartbeat timeout fired;
  * - the other side's pings unanswered: the dropping side had stopped responding first;
  * - a long silence with no pings flowing: an idle timeout in a proxy or load balancer;
+ *   the protocol's own keep-alives (Engine.IO ping/pong, STOMP heart-beats... see stats.ts)
+ *   count as pings here: they keep the connection from looking idle just the same;
  * - pings flowing but the silence outlasting them: a timeout shorter than the ping interval;
  * - a drop right after traffic: a process that exited or crashed, or the network.
  */
@@ -39,6 +41,18 @@ export interface KeepAliveSide {
    * interval is known) and the last no more than 1.25 intervals + 1 s before the end.
    */
   flowing: boolean;
+  /**
+   * Keep-alive messages of the connection's own protocol this side sent (Engine.IO ping/pong,
+   * graphql-transport-ws ping/pong, graphql-ws "ka", STOMP heart-beats, SignalR pings, MQTT
+   * PINGREQ/PINGRESP): data messages that keep a connection alive as WebSocket pings do.
+   */
+  keepAlives: number;
+  /** Mean seconds between them; null with fewer than two. */
+  keepAliveInterval: number | null;
+  /** Seconds from its last one to the end; null without any. */
+  lastKeepAliveBeforeEnd: number | null;
+  /** Like `flowing`, for the protocol keep-alives. */
+  keepAlivesFlowing: boolean;
 }
 
 export interface CloseFacts {
@@ -58,6 +72,8 @@ export interface CloseFacts {
   /** Milliseconds from the first close frame to the other side's; null when it never came. */
   handshakeMs: number | null;
   keepAlive: Record<Side, KeepAliveSide>;
+  /** The protocol of the keep-alive messages, as a detection id (`engine.io`, `stomp`...), if any. */
+  keepAliveProtocol?: string | null;
   /** Largest frame payload each side sent, in bytes (for 1009). */
   largestPayload: Record<Side, number>;
   /** Anomaly flags seen on the connection (for 1002). */
@@ -144,8 +160,36 @@ function closeFrameSentence(facts: CloseFacts): string {
   return hint === '' ? sentence : `${sentence} — ${hint}`;
 }
 
-function pingRhythm(side: Side, keepAlive: KeepAliveSide): string {
-  return `${side} every ${seconds(keepAlive.interval ?? 0)}`;
+/** How the keep-alives of a protocol (a detection id) are called in a sentence. */
+const KEEP_ALIVE_NAMES: Record<string, string> = {
+  'engine.io': 'Engine.IO ping/pong',
+  'graphql-transport-ws': 'graphql-transport-ws ping/pong',
+  'graphql-ws': 'graphql-ws "ka"',
+  stomp: 'STOMP heart-beats',
+  signalr: 'SignalR pings',
+  mqtt: 'MQTT PINGREQ/PINGRESP',
+};
+
+function keepAliveName(protocol: string | null | undefined): string {
+  return (protocol != null ? KEEP_ALIVE_NAMES[protocol] : undefined) ?? 'protocol keep-alives';
+}
+
+/** `client every 30.0 s`, and `server every 25.0 s (Engine.IO ping/pong)` for protocol keep-alives. */
+function pingRhythm(side: Side, keepAlive: KeepAliveSide, protocol: string | null | undefined): string {
+  const parts: string[] = [];
+  if (keepAlive.flowing) parts.push(`${side} every ${seconds(keepAlive.interval ?? 0)}`);
+  if (keepAlive.keepAlivesFlowing) parts.push(`${side} every ${seconds(keepAlive.keepAliveInterval ?? 0)} (${keepAliveName(protocol)})`);
+  return parts.join(', ');
+}
+
+/** `the server's last ping came 40.0 s before the end`, for each kind of keep-alive it sent. */
+function lastKeepAlives(side: Side, keepAlive: KeepAliveSide, protocol: string | null | undefined): string[] {
+  const parts: string[] = [];
+  if (keepAlive.pings > 0) parts.push(`the ${side}'s last ping came ${seconds(keepAlive.lastPingBeforeEnd ?? 0)} before the end`);
+  if (keepAlive.keepAlives > 0) {
+    parts.push(`the ${side}'s last ${keepAliveName(protocol)} came ${seconds(keepAlive.lastKeepAliveBeforeEnd ?? 0)} before the end`);
+  }
+  return parts;
 }
 
 function abnormalSentence(facts: CloseFacts): string {
@@ -168,23 +212,26 @@ function abnormalSentence(facts: CloseFacts): string {
   if (theirs.unansweredAtEnd > 0) {
     return `${base}; the ${peer}'s last ${plural(theirs.unansweredAtEnd, 'ping')} went unanswered — the ${dropper} had stopped responding before it dropped (overloaded, hung or restarting)`;
   }
-  const flowing = SIDES.filter((side) => facts.keepAlive[side].flowing);
+  // WebSocket pings and the protocol's own keep-alives (Engine.IO "2"/"3", STOMP heart-beats...)
+  // both keep a connection from looking idle to a proxy.
+  const protocol = facts.keepAliveProtocol;
+  const flowing = SIDES.filter((side) => facts.keepAlive[side].flowing || facts.keepAlive[side].keepAlivesFlowing);
   if (flowing.length === 0) {
-    const stopped = SIDES.filter((side) => facts.keepAlive[side].pings > 0);
-    const pings =
-      stopped.length === 0
-        ? 'no pings were flowing in either direction'
-        : `no keep-alive pings were flowing (${stopped.map((side) => `the ${side}'s last ping came ${seconds(facts.keepAlive[side].lastPingBeforeEnd ?? 0)} before the end`).join(', ')})`;
+    const stopped = SIDES.flatMap((side) => lastKeepAlives(side, facts.keepAlive[side], protocol));
+    const pings = stopped.length === 0 ? 'no pings were flowing in either direction' : `no keep-alive pings were flowing (${stopped.join(', ')})`;
     if (facts.idle >= IDLE_TIMEOUT_HINT_SECONDS) {
       return `${base}; ${pings} — an idle timeout (proxy/load balancer) is likely: send pings more often than that timeout`;
     }
     return `${base}; ${pings}, but the drop came only ${idle} after traffic, too soon for an idle timeout — ${crashed}`;
   }
-  const rhythm = flowing.map((side) => pingRhythm(side, facts.keepAlive[side])).join(', ');
+  const rhythm = flowing.map((side) => pingRhythm(side, facts.keepAlive[side], protocol)).join(', ');
+  // WebSocket pings are matched with their pongs; a protocol's keep-alives are only counted.
+  const pinging = flowing.some((side) => facts.keepAlive[side].flowing);
+  const what = pinging ? 'keep-alive pings were flowing' : 'keep-alives were flowing';
   if (facts.idle >= IDLE_TIMEOUT_HINT_SECONDS) {
-    return `${base}; keep-alive pings were flowing (${rhythm}) but ${idle} passed without traffic — an idle timeout shorter than the ping interval is likely: ping more often`;
+    return `${base}; ${what} (${rhythm}) but ${idle} passed without traffic — an idle timeout shorter than the ping interval is likely: ping more often`;
   }
-  return `${base}; keep-alive pings were flowing (${rhythm}) and answered, so it was not an idle timeout — ${crashed}`;
+  return `${base}; ${what} (${rhythm})${pinging ? ' and answered' : ''}, so it was not an idle timeout — ${crashed}`;
 }
 
 /** One sentence on how the connection ended, e.g. for 1006: who dropped it, and the likely cause. */

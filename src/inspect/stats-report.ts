@@ -54,6 +54,23 @@ export interface PingStats {
   rttSampled: boolean;
 }
 
+/**
+ * Keep-alive messages of the connection's own protocol (not WebSocket pings): Engine.IO ping/pong,
+ * graphql-transport-ws ping/pong, graphql-ws "ka", STOMP heart-beats, SignalR pings, MQTT
+ * PINGREQ/PINGRESP.
+ */
+export interface KeepAliveStats {
+  /** The detection id of their protocol (`engine.io`, `stomp`, ...); null when there were none. */
+  protocol: string | null;
+  /** Sent by the client. */
+  out: number;
+  /** Sent by the server. */
+  in: number;
+  /** Mean seconds between the client's / the server's; null with fewer than two. */
+  intervalOut: number | null;
+  intervalIn: number | null;
+}
+
 export interface SilenceStats {
   seconds: number;
   /** Time of the frame before the silence. */
@@ -103,6 +120,7 @@ export interface ConnectionStats {
   compression: CompressionStats | null;
   largestFrame: FrameRef | null;
   pings: PingStats;
+  keepAlives: KeepAliveStats;
   longestSilence: SilenceStats | null;
   anomalies: Record<string, number>;
   /** Frames wstape modified, dropped, delayed or injected (hooks, flags, `wstape send`/`close`). */

@@ -11,14 +11,23 @@
  * 'Application data' as found in the message body of the Ping frame being replied to"). Pongs
  * that answer nothing are unsolicited ("A Pong frame MAY be sent unsolicited. This serves as a
  * unidirectional heartbeat.") and counted apart.
+ *
+ * Protocol keep-alives: a single-frame text or binary message that content detection calls a
+ * heart-beat of the connection's protocol (Engine.IO "2"/"3", graphql-transport-ws ping/pong,
+ * graphql-ws "ka", a STOMP heart-beat, a SignalR ping, an MQTT PINGREQ/PINGRESP) is counted per
+ * side in `keepAlives`, and the close diagnosis treats them like WebSocket pings: a Socket.IO
+ * connection whose server pings every 25 s is not idle to a proxy. Only messages of at most
+ * 256 bytes are looked at (registry.ts isHeartbeat), so this costs little.
  */
 import type { ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, FrameType } from '../format/schema.js';
 import { closeCodeName } from '../wire/close-codes.js';
 import { isDataFrameType } from '../wire/opcodes.js';
 import { otherDirection, senderOf, type Side } from '../wire/side.js';
+import { detect } from '../detect/registry.js';
+import { payloadBytes } from '../output/payload.js';
 import { diagnoseClose, type KeepAliveSide } from './close-diagnosis.js';
 import { Reservoir } from './samples.js';
-import type { CloseStats, ConnectionStats, Dir, FrameRef, SilenceStats, TypeCounts } from './stats-report.js';
+import type { CloseStats, ConnectionStats, Dir, FrameRef, KeepAliveStats, SilenceStats, TypeCounts } from './stats-report.js';
 
 export type * from './stats-report.js';
 
@@ -28,6 +37,8 @@ export const DEFAULT_RTT_SAMPLE_CAP = 100_000;
 export const PENDING_PING_CAP = 1000;
 /** A ping sent this close to the end may have had its answer on the way: not held against anyone. */
 export const PONG_GRACE_SECONDS = 1;
+/** Messages longer than this are never a protocol keep-alive (registry.ts MAX_HEARTBEAT). */
+const MAX_KEEP_ALIVE = 256;
 
 export interface StatsOptions {
   /** Round-trip samples kept per connection (default DEFAULT_RTT_SAMPLE_CAP). */
@@ -70,6 +81,10 @@ interface ConnState {
   last: FrameMark | null;
   silence: SilenceStats | null;
   pings: Record<Side, PingSide>;
+  /** Protocol keep-alive messages per side (only count, first and last are used). */
+  keepAlives: Record<Side, PingSide>;
+  /** The detection id of the first protocol keep-alive seen. */
+  keepAliveProtocol: string | null;
   answered: number;
   unsolicitedPongs: number;
   rtt: Reservoir | null;
@@ -190,6 +205,8 @@ export class StatsAccumulator {
         last: null,
         silence: null,
         pings: { client: emptyPingSide(), server: emptyPingSide() },
+        keepAlives: { client: emptyPingSide(), server: emptyPingSide() },
+        keepAliveProtocol: null,
         answered: 0,
         unsolicitedPongs: 0,
         rtt: null,
@@ -244,6 +261,7 @@ export class StatsAccumulator {
 
     for (const flag of frame.flags ?? []) state.anomalies.set(flag, (state.anomalies.get(flag) ?? 0) + 1);
     if (frame.action !== undefined) state.actions.set(frame.action, (state.actions.get(frame.action) ?? 0) + 1);
+    this.#keepAlive(state, frame);
     if (frame.type === 'ping') this.#ping(state, frame);
     else if (frame.type === 'pong') this.#pong(state, frame);
     else if (frame.type === 'close') {
@@ -251,6 +269,19 @@ export class StatsAccumulator {
       if (state.firstClose === null) state.firstClose = { side, elapsed: frame.elapsed };
       else if (state.answerClose === null && side !== state.firstClose.side) state.answerClose = frame.elapsed;
     }
+  }
+
+  /** Counts the frame when it is a whole, small message that is its protocol's keep-alive. */
+  #keepAlive(state: ConnState, frame: FrameEntry): void {
+    if (!frame.fin || (frame.type !== 'text' && frame.type !== 'binary') || frame.size > MAX_KEEP_ALIVE || frame.size === 0) return;
+    if (frame.truncated === true) return;
+    const found = detect(payloadBytes(frame), { type: frame.type, subprotocol: state.connection?.subprotocol ?? null });
+    if (found?.heartbeat !== true) return;
+    const side = state.keepAlives[senderOf(frame.dir)];
+    if (side.count === 0) side.first = frame.elapsed;
+    side.count++;
+    side.last = frame.elapsed;
+    state.keepAliveProtocol ??= found.id;
   }
 
   #ping(state: ConnState, frame: FrameEntry): void {
@@ -290,7 +321,7 @@ export class StatsAccumulator {
     // Keep the summaries; release the samples and the pending pings.
     state.frozen = {
       rtt: state.rtt?.summary() ?? null,
-      keepAlive: { client: this.#keepAlive(state, 'client', entry.elapsed), server: this.#keepAlive(state, 'server', entry.elapsed) },
+      keepAlive: { client: this.#keepAliveSide(state, 'client', entry.elapsed), server: this.#keepAliveSide(state, 'server', entry.elapsed) },
       unanswered: this.#unanswered(state),
     };
     state.rtt = null;
@@ -311,20 +342,20 @@ export class StatsAccumulator {
     return client.pending.length + client.evicted + server.pending.length + server.evicted;
   }
 
-  #keepAlive(state: ConnState, sideName: Side, endAt: number): KeepAliveSide {
+  #keepAliveSide(state: ConnState, sideName: Side, endAt: number): KeepAliveSide {
     const side = state.pings[sideName];
-    if (side.count === 0) return { pings: 0, interval: null, lastPingBeforeEnd: null, unansweredAtEnd: 0, flowing: false };
-    const interval = side.count >= 2 ? (side.last - side.first) / (side.count - 1) : null;
-    const lastPingBeforeEnd = Math.max(0, endAt - side.last);
+    const own = rhythm(state.keepAlives[sideName], endAt);
+    const protocol = { keepAlives: own.count, keepAliveInterval: own.interval, lastKeepAliveBeforeEnd: own.lastBeforeEnd, keepAlivesFlowing: own.flowing };
+    if (side.count === 0) return { pings: 0, interval: null, lastPingBeforeEnd: null, unansweredAtEnd: 0, flowing: false, ...protocol };
+    const pings = rhythm(side, endAt);
     const unansweredAtEnd = side.pending.filter((ping) => ping.elapsed > side.lastAnswered && endAt - ping.elapsed >= PONG_GRACE_SECONDS).length;
-    // Still coming at the end: the next ping was not overdue (a quarter of an interval and 1 s of slack).
-    const flowing = interval !== null && lastPingBeforeEnd <= 1.25 * interval + 1;
     return {
       pings: side.count,
-      interval: interval === null ? null : micros(interval),
-      lastPingBeforeEnd: micros(lastPingBeforeEnd),
+      interval: pings.interval,
+      lastPingBeforeEnd: pings.lastBeforeEnd,
       unansweredAtEnd,
-      flowing,
+      flowing: pings.flowing,
+      ...protocol,
     };
   }
 
@@ -377,6 +408,7 @@ export class StatsAccumulator {
         rttMs: rtt === null ? null : { min: roundTo(rtt.min, 3), median: roundTo(rtt.median, 3), p95: roundTo(rtt.p95, 3), max: roundTo(rtt.max, 3) },
         rttSampled: rtt?.sampled ?? false,
       },
+      keepAlives: keepAliveStats(state),
       longestSilence: state.silence === null ? null : { ...state.silence, seconds: micros(state.silence.seconds) },
       anomalies: Object.fromEntries(state.anomalies),
       actions: Object.fromEntries(state.actions),
@@ -389,8 +421,8 @@ export class StatsAccumulator {
 
   #close(state: ConnState, end: EndEntry): { stats: CloseStats; diagnosis: string } {
     const keepAlive = state.frozen?.keepAlive ?? {
-      client: this.#keepAlive(state, 'client', end.elapsed),
-      server: this.#keepAlive(state, 'server', end.elapsed),
+      client: this.#keepAliveSide(state, 'client', end.elapsed),
+      server: this.#keepAliveSide(state, 'server', end.elapsed),
     };
     const idleFrom = state.last?.elapsed ?? state.start ?? end.elapsed;
     const idle = micros(Math.max(0, end.elapsed - idleFrom));
@@ -420,11 +452,28 @@ export class StatsAccumulator {
       closeToEnd: state.firstClose !== null ? Math.max(0, end.elapsed - state.firstClose.elapsed) : null,
       handshakeMs,
       keepAlive,
+      keepAliveProtocol: state.keepAliveProtocol,
       largestPayload: { client: state.largestByDir.out, server: state.largestByDir.in },
       anomalies: [...state.anomalies.keys()],
     });
     return { stats, diagnosis };
   }
+}
+
+/** Count, mean interval, time since the last one and whether they were still coming at `endAt`. */
+function rhythm(side: PingSide, endAt: number): { count: number; interval: number | null; lastBeforeEnd: number | null; flowing: boolean } {
+  if (side.count === 0) return { count: 0, interval: null, lastBeforeEnd: null, flowing: false };
+  const interval = side.count >= 2 ? (side.last - side.first) / (side.count - 1) : null;
+  const lastBeforeEnd = Math.max(0, endAt - side.last);
+  // Still coming at the end: the next one was not overdue (a quarter of an interval and 1 s of slack).
+  const flowing = interval !== null && lastBeforeEnd <= 1.25 * interval + 1;
+  return { count: side.count, interval: interval === null ? null : micros(interval), lastBeforeEnd: micros(lastBeforeEnd), flowing };
+}
+
+function keepAliveStats(state: ConnState): KeepAliveStats {
+  const { client, server } = state.keepAlives;
+  const interval = (side: PingSide): number | null => (side.count >= 2 ? micros((side.last - side.first) / (side.count - 1)) : null);
+  return { protocol: state.keepAliveProtocol, out: client.count, in: server.count, intervalOut: interval(client), intervalIn: interval(server) };
 }
 
 /** Statistics for a list of entries (for tests and small archives; the command streams). */

@@ -45,6 +45,11 @@ export interface LineOptions {
   time?: TimeFormat;
   /** Width of the whole line in columns, which long payloads are cut to. Default 160. */
   maxWidth?: number;
+  /**
+   * A subprotocol packet's tag, shown in cyan before the payload: `[socket.io EVENT "chat"]`
+   * (src/detect/tags.ts; protocol-tags.ts works it out per connection for the live view).
+   */
+  tag?: string | null | undefined;
 }
 
 export const DEFAULT_MAX_WIDTH = 160;
@@ -217,7 +222,10 @@ export function textPayload(frame: FrameLike, width: number, p: Palette): string
  * Never contains a newline; contains ANSI codes only when `options.color` is set.
  */
 export function formatFrameLine(frame: FrameLike, options: LineOptions): string {
-  const { head, markers, width, palette: p } = frameLineParts(frame, options);
+  const { head: plainHead, markers, width: fullWidth, palette: p } = frameLineParts(frame, options);
+  const tag = options.tag != null ? p.cyan(`[${escapeText(options.tag)}]`) : '';
+  const head = joinParts([plainHead, tag]);
+  const width = Math.max(MIN_PAYLOAD_WIDTH, fullWidth - (tag === '' ? 0 : stripAnsi(tag).length + 1));
 
   let body: string;
   switch (frame.type) {

@@ -19,7 +19,9 @@
  */
 import type { Detection } from '../detect/types.js';
 import type { MessageType } from '../wire/opcodes.js';
+import { protocolTag } from '../detect/tags.js';
 import { hexdumpC } from './hexdump.js';
+import { protocolJsonBlock } from './protocol-json.js';
 import { stripAnsi, type Palette } from './colors.js';
 import { formatFrameLine, frameLineParts, joinParts, type FrameLike, type LineOptions } from './frame-line.js';
 import { highlightJson, isJsonDocument, paintJsonToken, reindentJson } from './json-view.js';
@@ -71,8 +73,14 @@ export function decodedJson(value: unknown, indent?: number): string {
 export function formatShowRow(row: FrameLike, info: ShowRowInfo, options: ShowRowOptions): string {
   const binary = row.type === 'binary' || (row.type === 'continuation' && info.messageType === 'binary');
   if (binary) return binaryBlock(row, info, options);
-  if (options.prettyJson === true && isWholeJsonText(row, info)) return prettyJsonBlock(row, options);
-  return formatFrameLine(row, options);
+  // A subprotocol packet (Socket.IO, STOMP, graphql...) is tagged; --pretty-json indents its JSON.
+  const tag = protocolTag(info.detection);
+  if (tag !== null && options.prettyJson === true && row.text !== undefined && row.fin && row.truncated !== true) {
+    const block = protocolJsonBlock({ ...row, text: row.text }, info.detection!, { ...options, tag });
+    if (block !== null) return block;
+  }
+  if (tag === null && options.prettyJson === true && isWholeJsonText(row, info)) return prettyJsonBlock(row, options);
+  return formatFrameLine(row, tag !== null ? { ...options, tag } : options);
 }
 
 /** A complete text message (or single-frame one) whose payload is a JSON object or array. */

@@ -17,6 +17,7 @@ import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import { LiveConnections } from '../intervene/live.js';
 import { useColor, warn, type Io } from '../io.js';
 import { formatEntryLine } from '../output/frame-line.js';
+import { ProtocolTagger } from '../output/protocol-tags.js';
 import { formatSize } from '../output/units.js';
 import type { LeafProvider } from './client-tls.js';
 import type { TlsSettings } from './context.js';
@@ -217,8 +218,9 @@ export async function startRecording(
     if (!options.quiet) {
       const color = useColor(io.stdout, io.env);
       const columns = (io.stdout as { columns?: number }).columns;
+      const tagger = new ProtocolTagger(); // [socket.io EVENT "chat"], [stomp SEND /queue/a]
       recorder.onEntry((entry) => {
-        io.stdout.write(`${formatEntryLine(entry, { color, ...(columns ? { maxWidth: columns } : {}) })}\n`);
+        io.stdout.write(`${formatEntryLine(entry, { color, ...(columns ? { maxWidth: columns } : {}), tag: tagger.tag(entry) })}\n`);
       });
     }
     return recorder;

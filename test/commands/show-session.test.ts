@@ -293,7 +293,7 @@ describe('show over a recorded session', () => {
       const out = await pretty({ conn: ['c2'], dir: 'in', grep: 'next', prettyJson: true, time: 'rel' });
       const lines = out.trimEnd().split('\n');
       const column = lines[0]!.indexOf('{');
-      expect(lines[0]).toMatch(/ c2 <-- \{$/);
+      expect(lines[0]).toMatch(/ c2 <-- \[graphql-transport-ws next id=1\] \{$/);
       expect(lines.slice(1).map((line) => line.slice(column))).toEqual([
         '  "id": "1",',
         '  "type": "next",',

@@ -50,6 +50,8 @@ function endAt(conn: string, elapsed: number, overrides: Partial<EndEntry>): End
   return end(conn, { elapsed, time: isoAt(elapsed), ...overrides });
 }
 
+const NO_KEEP_ALIVES = { keepAlives: 0, keepAliveInterval: null, lastKeepAliveBeforeEnd: null, keepAlivesFlowing: false };
+
 function only(entries: Entry[]): ConnectionStats {
   const [stats, ...rest] = statsOf(entries);
   expect(rest).toHaveLength(0);
@@ -140,6 +142,7 @@ describe('traffic', () => {
       'compression',
       'largestFrame',
       'pings',
+      'keepAlives',
       'longestSilence',
       'anomalies',
       'actions',
@@ -336,9 +339,10 @@ describe('close diagnosis', () => {
     ]);
     expect(stats.close).toMatchObject({ code: 1006, name: 'Abnormal closure', droppedBy: 'server', idle: 30 });
     expect(stats.close!.keepAlive).toEqual({
-      client: { pings: 0, interval: null, lastPingBeforeEnd: null, unansweredAtEnd: 0, flowing: false },
-      server: { pings: 0, interval: null, lastPingBeforeEnd: null, unansweredAtEnd: 0, flowing: false },
+      client: { pings: 0, interval: null, lastPingBeforeEnd: null, unansweredAtEnd: 0, flowing: false, ...NO_KEEP_ALIVES },
+      server: { pings: 0, interval: null, lastPingBeforeEnd: null, unansweredAtEnd: 0, flowing: false, ...NO_KEEP_ALIVES },
     });
+    expect(stats.keepAlives).toEqual({ protocol: null, out: 0, in: 0, intervalOut: null, intervalIn: null });
     expect(stats.diagnosis).toBe(
       'server dropped the TCP connection 30.0 s after the last frame without a close frame; no pings were flowing in either direction — an idle timeout (proxy/load balancer) is likely: send pings more often than that timeout',
     );
@@ -350,7 +354,7 @@ describe('close diagnosis', () => {
     for (let t = 10; t <= 50; t += 10) entries.push(c.ping(t, 'out', `hb${t}`), c.pong(t + 0.002, 'in', `hb${t}`));
     entries.push(c.text(51, 'in'), endAt('c1', 52, { closeCode: 1006, closedBy: 'server', droppedBy: 'server', clean: false }));
     const stats = only(entries);
-    expect(stats.close!.keepAlive.client).toEqual({ pings: 5, interval: 10, lastPingBeforeEnd: 2, unansweredAtEnd: 0, flowing: true });
+    expect(stats.close!.keepAlive.client).toEqual({ pings: 5, interval: 10, lastPingBeforeEnd: 2, unansweredAtEnd: 0, flowing: true, ...NO_KEEP_ALIVES });
     expect(stats.diagnosis).toBe(
       'server dropped the TCP connection 1.0 s after the last frame without a close frame; keep-alive pings were flowing (client every 10.0 s) and answered, so it was not an idle timeout — the server process exited, crashed or restarted, or something between (a proxy, the network) failed',
     );
