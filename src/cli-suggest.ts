@@ -58,7 +58,7 @@ interface Declared {
 
 /** The first word of a yargs command string: `regen [--yes]` → `regen`. */
 function commandName(command: CommandModule['command']): string | undefined {
-  const first = Array.isArray(command) ? command[0] : command;
+  const first: unknown = Array.isArray(command) ? (command as unknown[])[0] : command;
   return typeof first === 'string' ? first.split(' ')[0] : undefined;
 }
 
