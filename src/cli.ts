@@ -5,10 +5,13 @@
  *
  * How a command is found without loading the others: when argv[0] names a command (or an alias),
  * only that module is imported and registered, so its `--help` is the full one. Otherwise (no
- * command, top-level `--help`, a typo) every module is imported, so the help lists them all and
- * yargs can suggest the closest name. `--version` alone is answered before yargs is loaded.
+ * command, top-level `--help`, a typo) every module is imported, so the help lists them all.
+ * `--version` alone is answered before yargs is loaded. A usage failure (a mistyped command or
+ * option, a bad value) is one line with the nearest known name and the command's own --help
+ * (cli-suggest.ts), never the usage dump.
  */
 import type { Argv, CommandModule } from 'yargs';
+import { usageLine } from './cli-suggest.js';
 import { EXIT_DIFFERENT, EXIT_INTERNAL, EXIT_IO, EXIT_OK, EXIT_USAGE, isCliError } from './errors.js';
 import { PACKAGE_VERSION } from './version.js';
 
@@ -151,8 +154,10 @@ export async function main(argv: string[]): Promise<void> {
       )
       .fail((message, error) => {
         if (error) throw error;
-        process.stderr.write(`wstape: ${message}\n`);
-        process.stderr.write('Run "wstape --help" for usage.\n');
+        // One line: what was mistyped, the nearest known name, and the command's own --help.
+        const named = findCommand(argv[0]);
+        const module = commands.find(({ entry }) => entry === named)?.module;
+        process.stderr.write(`wstape: ${usageLine(argv, message, COMMANDS, module)}\n`);
         process.exit(EXIT_USAGE);
       });
     const parsed = await parser.parseAsync();

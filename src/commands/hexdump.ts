@@ -13,6 +13,9 @@
  * what `hexdump -C` prints for its payload (nothing for an empty payload), then a blank line.
  * A payload the archive kept only in part is dumped as kept, and the header says so:
  * `c1 #4 <-- binary 1.0 MiB (truncated: first 64.0 KiB kept)`.
+ * With --index (exactly one frame) there is no header and no blank line: the output is byte for
+ * byte what `hexdump -C` prints for the payload, so it can be diffed against the real tool; a
+ * truncated payload is then said on stderr, as with --raw.
  *
  * `--raw`: the payload bytes themselves, nothing else, one frame after the other (so several
  * fragments come out as their message). Truncated payloads are written as kept, with a warning
@@ -119,6 +122,12 @@ export async function runHexdump(options: HexdumpOptions, io: Io): Promise<numbe
         warn(io, `${entry.conn} #${entry.index}: the archive keeps only the first ${formatSize(bytes.length)} of ${formatSize(entry.size)}; wrote those`);
       }
       await writeBytes(io.stdout, bytes);
+    } else if (target !== null) {
+      // One frame: nothing but the dump, so `diff <(hexdump -C payload.bin) <(wstape hexdump ...)` is empty.
+      if (entry.truncated === true) {
+        warn(io, `${entry.conn} #${entry.index}: the archive keeps only the first ${formatSize(bytes.length)} of ${formatSize(entry.size)}; dumped those`);
+      }
+      for (const chunk of hexdumpChunks(bytes)) await writeOut(io.stdout, chunk);
     } else {
       await writeOut(io.stdout, `${p.dim(hexdumpHeader(entry, bytes.length))}\n`);
       for (const chunk of hexdumpChunks(bytes)) await writeOut(io.stdout, chunk);
@@ -152,7 +161,7 @@ export const hexdumpCommand: CommandModule<object, HexdumpOptions> = {
         coerce: toList,
       })
       .option('index', {
-        describe: 'Only the frame with this number in its connection (needs one --conn); any type',
+        describe: 'Only the frame with this number in its connection (needs one --conn); any type; dumped without a header, as hexdump -C prints it',
         type: 'number',
       })
       .option('dir', {
@@ -180,7 +189,7 @@ export const hexdumpCommand: CommandModule<object, HexdumpOptions> = {
         default: false,
       })
       .example('$0 hexdump session.wstape.json', 'Every binary payload')
-      .example('$0 hexdump session.wstape.json --conn c1 --index 4', 'Frame #4 of c1, whatever its type')
+      .example('$0 hexdump session.wstape.json --conn c1 --index 4', 'Frame #4 of c1, whatever its type: exactly what hexdump -C prints, no header')
       .example('$0 hexdump session.wstape.json --conn c1 --index 4 --raw | file -', 'What the payload is')
       .example('$0 hexdump session.wstape.json --type text,binary --dir in --grep PNG', 'Server payloads mentioning PNG'),
   handler: async (argv) => {

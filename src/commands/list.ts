@@ -1,7 +1,10 @@
 /**
- * `wstape list FILE [--ws] [--host GLOB] [--status N] [--grep REGEX] [--json]`: one row per
+ * `wstape list FILE [--ws] [--host GLOB] [--status N] [--grep REGEX] [--wide] [--json]`: one row per
  * WebSocket connection, HTTP exchange or tunnel, optionally filtered (filters combine with AND
  * and apply to the finished rows, so counts are never affected by them).
+ *
+ * On a terminal the table fits its width: the URL column is shortened in the middle
+ * (`ws://host/very…/path`) so a row never wraps; `--wide`, a pipe or a file get full values.
  *
  * One streaming pass over the entries aggregates per id; memory grows with the number of
  * connections, never with the number of frames.
@@ -34,10 +37,9 @@ import { buildListFilter, rowMatches, type ListFilterSpec } from '../inspect/lis
 import { ListAggregator } from '../inspect/list-rows.js';
 import { openForReading } from '../inspect/open-archive.js';
 import { WhereMatcher } from '../inspect/where.js';
-import { processIo, useColor, warn, writeOut, type Io } from '../io.js';
+import { processIo, terminalColumns, useColor, warn, writeOut, type Io } from '../io.js';
 import { makePalette } from '../output/colors.js';
-import { LIST_COLUMNS, listTableRow } from '../output/list-table.js';
-import { renderTable } from '../output/table.js';
+import { listTableRow, renderListTable } from '../output/list-table.js';
 import { fileArgument, toList } from './common.js';
 
 export interface ListOptions extends ListFilterSpec {
@@ -45,6 +47,18 @@ export interface ListOptions extends ListFilterSpec {
   json: boolean;
   /** `--where EXPR`: only connections with at least one frame the expression holds for. */
   where?: string | undefined;
+  /** Full values even on a terminal: no URL shortened to fit its width. */
+  wide?: boolean | undefined;
+}
+
+/**
+ * The width the table must fit: a terminal's (stdout's columns, else $COLUMNS); none when stdout
+ * is a pipe or a file, or with --wide, so scripts get full values.
+ */
+export function listWidth(options: Pick<ListOptions, 'wide'>, io: Io): number | undefined {
+  if (options.wide === true || io.stdout.isTTY !== true) return undefined;
+  const columns = terminalColumns(io.stdout) ?? Number(io.env.COLUMNS);
+  return Number.isSafeInteger(columns) && columns > 0 ? columns : undefined;
 }
 
 /** Run `wstape list`; returns the exit code. */
@@ -72,10 +86,9 @@ export async function runList(options: ListOptions, io: Io): Promise<number> {
   const p = makePalette(color);
   await writeOut(
     io.stdout,
-    renderTable(
-      LIST_COLUMNS,
+    renderListTable(
       rows.map((row) => listTableRow(row, p)),
-      { color },
+      { color, width: listWidth(options, io) },
     ),
   );
   return EXIT_OK;
@@ -113,6 +126,10 @@ export const listCommand: CommandModule<object, ListOptions> = {
       .option('where', {
         describe: 'Only connections with at least one frame this expression holds for (see docs/WHERE.md)',
         type: 'string',
+      })
+      .option('wide', {
+        describe: 'Full URLs even on a terminal (by default they are shortened in the middle to fit its width)',
+        type: 'boolean',
       })
       .option('json', {
         describe: 'One JSON object per line (stable fields: see the README)',

@@ -32,6 +32,8 @@ import { fileArgument, frameFilterOptions, STDIN_FILE } from './common.js';
 import { openForReading } from '../inspect/open-archive.js';
 import { buildFrameFilter, frameLineSkipper, frameMatches, type FrameFilter, type FrameFilterSpec } from '../inspect/frame-filter.js';
 import { WhereMatcher } from '../inspect/where.js';
+import { ConnectionIds } from '../inspect/conn-ids.js';
+import { ConnectionNotes } from '../output/connection-notes.js';
 
 export type ShowFormat = 'pretty' | 'json' | 'raw';
 export const SHOW_FORMATS: readonly ShowFormat[] = ['pretty', 'json', 'raw'];
@@ -198,6 +200,12 @@ export async function runShow(options: ShowOptions, io: Io, runtime: ShowRuntime
     ...(options.prettyJson === true ? { prettyJson: true } : {}),
   };
 
+  // The pretty view's `===` lines: which URL each connection is, and how it ended.
+  const notes = format === 'pretty' ? new ConnectionNotes({ filter, hideHeartbeats, where: where !== null, line: lineOptions }) : null;
+  const printNotes = async (lines: string[]): Promise<void> => {
+    for (const line of lines) await writeOut(io.stdout, `${line}\n`);
+  };
+
   const print = async ({ row, messageType, subprotocol }: Pending): Promise<void> => {
     if (format === 'raw') {
       // The payload as kept; a close frame archived with only code and reason gets them back.
@@ -216,6 +224,7 @@ export async function runShow(options: ShowOptions, io: Io, runtime: ShowRuntime
     if (format === 'json') {
       await writeOut(io.stdout, `${decodedJson(frameToJson(row, detection))}\n`);
     } else {
+      if (notes !== null) await printNotes(notes.beforeRow(row.conn));
       await writeOut(io.stdout, `${formatShowRow(row, { messageType, detection }, lineOptions)}\n`);
     }
   };
@@ -224,6 +233,7 @@ export async function runShow(options: ShowOptions, io: Io, runtime: ShowRuntime
   const subprotocols = new Map<string, string | null>();
   const assembler = options.messages === true ? new MessageAssembler() : null;
   const typer = new MessageTypeTracker();
+  const connections = new ConnectionIds();
   // Entries are in capture order, so with an --until in seconds nothing after it can match.
   const stopAfter = filter.until?.kind === 'elapsed' ? filter.until.seconds + 1 : Infinity;
   let readToEnd = true;
@@ -236,6 +246,7 @@ export async function runShow(options: ShowOptions, io: Io, runtime: ShowRuntime
     }
     const entry = event.entry;
     where?.observe(entry);
+    connections.observe(entry);
     if (entry.elapsed > stopAfter) {
       readToEnd = false;
       break;
@@ -243,7 +254,12 @@ export async function runShow(options: ShowOptions, io: Io, runtime: ShowRuntime
     let produced: InspectRow[] = [];
     if (entry.kind === 'connection') {
       subprotocols.set(entry.id, entry.subprotocol);
+      // With --tail, rows wait in a ring; their connections' lines come with them (beforeRow).
+      if (notes !== null) {
+        await printNotes(notes.connection(entry, rows.printsNow()));
+      }
     } else if (entry.kind === 'frame') {
+      notes?.frame(entry.conn);
       produced = assembler !== null ? assembler.push(entry) : [{ row: entry, messageType: typer.observe(entry) }];
     } else if (entry.kind === 'end' && assembler !== null) {
       produced = assembler.end(entry.conn);
@@ -257,13 +273,21 @@ export async function runShow(options: ShowOptions, io: Io, runtime: ShowRuntime
       }
     }
     if (!readToEnd) break;
-    if (entry.kind === 'end') subprotocols.delete(entry.conn);
+    if (entry.kind === 'end') {
+      subprotocols.delete(entry.conn);
+      if (notes !== null) {
+        await printNotes(notes.end(entry, rows.printsNow()));
+      }
+    }
   }
   // Stopped (--limit, --until, Ctrl-C): what is still unfinished is not incomplete, just not read.
   if (readToEnd && runtime.signal?.aborted !== true && assembler !== null) {
     for (const item of assembler.finish()) if (!(await rows.add({ ...item, subprotocol: subprotocols.get(item.row.conn) ?? null }))) break;
   }
   await rows.caughtUp();
+  // Read to the end: a --conn naming no connection is a typo, not a quiet one (as stats says it).
+  const unknownConns = readToEnd && runtime.signal?.aborted !== true ? connections.warning(filter.conns, options.file) : null;
+  if (unknownConns !== null) warn(io, unknownConns);
   return EXIT_OK;
 }
 
@@ -304,6 +328,11 @@ class RowSink {
     await this.#options.print(item);
     this.#printed++;
     return limit === undefined || this.#printed < limit;
+  }
+
+  /** True when a row given now would be printed now (not kept for --tail). */
+  printsNow(): boolean {
+    return this.#ring === null;
   }
 
   /** Print what --tail kept; from now on rows print as they come. */

@@ -294,8 +294,20 @@ function tunnelBody(entry: TunnelEntry, p: Palette): string {
   return `${p.bold('===')} tunnel ${escapeText(entry.url)} ${p.dim(`(${escapeText(entry.reason)}, not recorded)`)}`;
 }
 
-function endBody(entry: EndEntry, p: Palette): string {
-  const traffic = p.dim(`(${formatSize(entry.bytesOut)} out, ${formatSize(entry.bytesIn)} in)`);
+/** What a reader of a whole archive knows about a connection when its end entry comes. */
+export interface EndSummary {
+  /** Seconds from the connection's start (its 101) to the end. */
+  seconds: number;
+  /** Frames the connection carried, when they were all counted. */
+  frames?: number;
+}
+
+function endBody(entry: EndEntry, p: Palette, summary?: EndSummary): string {
+  const after =
+    summary !== undefined
+      ? ` after ${formatDuration(summary.seconds)}${summary.frames !== undefined ? `, ${summary.frames} ${summary.frames === 1 ? 'frame' : 'frames'}` : ''}`
+      : '';
+  const traffic = p.dim(`(${formatSize(entry.bytesOut)} out, ${formatSize(entry.bytesIn)} in)${after}`);
   if (entry.closeCode === null) {
     // Tunnels carry no close frames: say who hung up.
     return `${p.bold('===')} closed: ${entry.droppedBy} dropped the connection ${traffic}`;
@@ -326,9 +338,10 @@ export type EventEntry = ConnectionEntry | HttpEntry | TunnelEntry | EndEntry | 
  * One non-frame entry as a line of the live view, e.g.
  * `[10:30:00.100] c1 === ws://127.0.0.1:9000/chat 101 (subprotocol chat, permessage-deflate)`,
  * `[..] h1 GET http://x/y -> 200 (1.2 KiB, 3 ms)`, `[..] c1 === closed 1000 Normal closure by
- * client (clean)`, `[..] error UPSTREAM_CONNECT: ...`.
+ * client (clean)`, `[..] error UPSTREAM_CONNECT: ...`. `wstape show`, which has read the whole
+ * connection, passes a summary for an end line: `... (3 B out, 5 B in) after 12.3 s, 40 frames`.
  */
-export function formatConnectionLine(entry: EventEntry, options: LineOptions): string {
+export function formatConnectionLine(entry: EventEntry, options: LineOptions, summary?: EndSummary): string {
   const p = makePalette(options.color);
   const prefix = linePrefix(entry, options, p);
   switch (entry.kind) {
@@ -339,7 +352,7 @@ export function formatConnectionLine(entry: EventEntry, options: LineOptions): s
     case 'tunnel':
       return `${prefix} ${p.bold(entry.id)} ${tunnelBody(entry, p)}`;
     case 'end':
-      return `${prefix} ${p.bold(entry.conn)} ${endBody(entry, p)}`;
+      return `${prefix} ${p.bold(entry.conn)} ${endBody(entry, p, summary)}`;
     case 'error':
       return joinParts([prefix, entry.conn !== undefined ? p.bold(entry.conn) : '', errorBody(entry, p)]);
   }

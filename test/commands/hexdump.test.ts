@@ -150,26 +150,25 @@ describe('hexdump: run', () => {
     expect(headers(out)).toEqual(['c1 #1', 'c1 #2', 'c1 #4', 'c1 #7', 'c1 #8', 'c2 #0']);
   });
 
-  it('prints a header line, then exactly what hexdump -C prints, then a blank line', async () => {
-    const { out } = await dump({ conn: ['c1'], index: 1 });
+  it('prints a header line per frame, then exactly what hexdump -C prints, then a blank line', async () => {
+    const { out } = await dump({ conn: ['c1'], type: ['binary'], grep: 'IHDR' });
     expect(out).toBe(`c1 #1 <-- binary ${PNG.length} B\n${hexdumpC(PNG)}\n`);
     expect(out).toContain('00000000  89 50 4e 47 0d 0a 1a 0a  00 00 00 0d 49 48 44 52  |.PNG........IHDR|\n');
   });
 
-  it('dumps the same bytes that --raw writes, and the dump matches the real hexdump -C', async () => {
-    for (const index of [1, 2, 4, 7]) {
+  it('with --index (one frame) prints exactly what the real hexdump -C prints for the bytes --raw writes', async () => {
+    for (const index of [0, 1, 2, 3, 4, 7, 8, 9]) {
       const io = bytesIo();
       await runHexdump(options({ conn: ['c1'], index, raw: true }), io);
       const raw = io.bytes();
       const { out } = await dump({ conn: ['c1'], index });
-      const body = out.slice(out.indexOf('\n') + 1, -1);
-      expect(body).toBe(realHexdump(raw));
+      expect(out).toBe(realHexdump(raw));
     }
   });
 
   it('shows repeated lines as * like hexdump', async () => {
     const { out } = await dump({ conn: ['c1'], index: 2 });
-    expect(out.split('\n').slice(1, 5)).toEqual([
+    expect(out.split('\n').slice(0, 4)).toEqual([
       '00000000  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|',
       '*',
       '00000060  00 00 00 00 64 65 66 67  68 69 6a 6b 6c 6d 6e 6f  |....defghijklmno|',
@@ -178,25 +177,32 @@ describe('hexdump: run', () => {
   });
 
   it('says in the header when the archive kept only part of the payload, and dumps what it kept', async () => {
-    const { out } = await dump({ conn: ['c1'], index: 7 });
+    const { out } = await dump({ conn: ['c1'], type: ['binary'], grep: '^\xab' });
     expect(out).toBe(`c1 #7 <-- binary 1.0 MiB (truncated: first 64 B kept)\n${hexdumpC(Buffer.alloc(64, 0xab))}\n`);
   });
 
-  it('prints only the header for an empty payload (hexdump prints nothing for no bytes)', async () => {
-    expect((await dump({ conn: ['c1'], index: 8 })).out).toBe('c1 #8 <-- binary 0 B\n\n');
+  it('with --index says on stderr that the archive kept only part of the payload', async () => {
+    const { out, err } = await dump({ conn: ['c1'], index: 7 });
+    expect(out).toBe(hexdumpC(Buffer.alloc(64, 0xab)));
+    expect(err).toMatch(/^wstape: warning: c1 #7: the archive keeps only the first 64 B of 1\.0 MiB[^\n]*\n$/);
+  });
+
+  it('prints only the header for an empty payload among several, and nothing at all with --index (as hexdump)', async () => {
+    expect((await dump({})).out).toContain('c1 #8 <-- binary 0 B\n\nc2 #0');
+    expect((await dump({ conn: ['c1'], index: 8 })).out).toBe('');
   });
 
   it('marks fragments, compression and anomalies in the header', async () => {
     const { out } = await dump({ conn: ['c2'] });
     expect(out.split('\n')[0]).toBe('c2 #0 --> binary 3 B [deflate] [!reserved-bits]');
-    expect((await dump({ conn: ['c1'], index: 2 })).out.split('\n')[0]).toBe('c1 #2 --> binary 200 B [frag]');
+    expect((await dump({ conn: ['c1'], dir: 'out' })).out.split('\n')[0]).toBe('c1 #2 --> binary 200 B [frag]');
   });
 
   it('with --index and --conn dumps that frame whatever its type', async () => {
-    expect((await dump({ conn: ['c1'], index: 0 })).out).toBe(`c1 #0 --> text 5 B\n${hexdumpC(Buffer.from('hello'))}\n`);
-    expect((await dump({ conn: ['c1'], index: 3 })).out).toBe(`c1 #3 --> ping 2 B\n${hexdumpC(Buffer.from('hb'))}\n`);
+    expect((await dump({ conn: ['c1'], index: 0 })).out).toBe(hexdumpC(Buffer.from('hello')));
+    expect((await dump({ conn: ['c1'], index: 3 })).out).toBe(hexdumpC(Buffer.from('hb')));
     // A close frame archived with code and reason only: the payload is rebuilt from them.
-    expect((await dump({ conn: ['c1'], index: 9 })).out).toBe(`c1 #9 --> close 5 B (code 1000)\n${hexdumpC(Buffer.from([0x03, 0xe8, 0x62, 0x79, 0x65]))}\n`);
+    expect((await dump({ conn: ['c1'], index: 9 })).out).toBe(hexdumpC(Buffer.from([0x03, 0xe8, 0x62, 0x79, 0x65])));
   });
 
   it.each<[string, Partial<HexdumpOptions>, string[]]>([
@@ -275,11 +281,28 @@ describe('hexdump: run', () => {
   });
 
   it('dims the header on a TTY, never the dump, and has no escape codes when piped or with NO_COLOR', async () => {
-    const tty = (await dump({ conn: ['c1'], index: 1 }, { tty: true })).out;
+    const tty = (await dump({ conn: ['c1'], type: ['binary'], grep: 'IHDR' }, { tty: true })).out;
     expect(tty.split('\n')[0]).toMatch(ANSI);
     expect(tty.split('\n').slice(1).join('\n')).not.toMatch(ANSI);
     expect((await dump({})).out).not.toMatch(ANSI);
     expect((await dump({}, { tty: true, env: { NO_COLOR: '1' } })).out).not.toMatch(ANSI);
+  });
+
+  it('with --index matches the real hexdump -C for payloads of 0, 1, 15, 16, 17 and 100 bytes, and repeated lines', async () => {
+    const repeated = Buffer.concat([Buffer.alloc(16, 0x41), Buffer.alloc(48, 0x41), Buffer.from('tail'), Buffer.alloc(32, 0), Buffer.alloc(16, 0x41)]);
+    const payloads = [0, 1, 15, 16, 17, 100].map((length) => Buffer.from(Array.from({ length }, (_, i) => (i * 37 + 5) % 256))).concat([repeated]);
+    const path = await writeArchive(join(dir, 'sizes.wstape'), [
+      connection('c1'),
+      ...payloads.map((payload, index) =>
+        frame({ conn: 'c1', index, dir: 'in', type: 'binary', opcode: 2, text: undefined, data: b64(payload), size: payload.length, ...server }),
+      ),
+    ]);
+    for (const [index, payload] of payloads.entries()) {
+      const io = fakeIo();
+      expect(await runHexdump(options({ file: path, conn: ['c1'], index }), io)).toBe(0);
+      expect(io.out()).toBe(realHexdump(payload));
+    }
+    expect(realHexdump(repeated)).toContain('\n*\n');
   });
 
   it('prints the reader warnings as wstape: warning lines', async () => {

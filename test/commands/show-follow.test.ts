@@ -91,7 +91,12 @@ describe('show --follow', () => {
     client.send('second');
     client.send('third');
     expect(await shown.result).toBe(0);
-    expect(shown.lines()).toEqual([expect.stringMatching(/ c1 --> part one, part two \[2 frags\]$/), expect.stringMatching(/ c1 --> second$/)]);
+    // The pretty view of --follow says which URL the connection is, as show does.
+    expect(shown.lines()).toEqual([
+      expect.stringMatching(/ c1 === ws:\/\/127\.0\.0\.1:\d+\/feed 101$/),
+      expect.stringMatching(/ c1 --> part one, part two \[2 frags\]$/),
+      expect.stringMatching(/ c1 --> second$/),
+    ]);
   });
 
   it('waits for a file that does not exist yet (one line on stderr), and Ctrl-C exits 0', async () => {

@@ -162,7 +162,7 @@ describe('show: edge cases on hand-made archives', () => {
     const { json } = await run(entries, { format: 'json', type: ['continuation'] });
     expect(json()[0]).toMatchObject({ detected: 'msgpack', decoded: { a: 1 } });
     const { out } = await run(entries, { type: ['continuation'] });
-    expect(out.split('\n')[0]).toMatch(/ c1 --> CONT 4 B \(MessagePack/);
+    expect(out.split('\n')[1]).toMatch(/ c1 --> CONT 4 B \(MessagePack/);
     expect(out).toContain('  00000000  81 a1 61 01  ');
   });
 

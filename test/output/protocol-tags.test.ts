@@ -94,7 +94,12 @@ describe('show, pretty form', () => {
   async function show(options: Record<string, unknown>): Promise<string[]> {
     const io = fakeIo();
     expect(await runShow({ file: archive, time: 'rel', ...options }, io)).toBe(0);
-    return io.out().trimEnd().split('\n');
+    // The frame rows only: the connections' `===` lines are test/commands/show-connections.test.ts's.
+    return io
+      .out()
+      .trimEnd()
+      .split('\n')
+      .filter((line) => !/^\S+ c\d+ === /.test(line));
   }
 
   it('tags each packet before its payload; "2" on a STOMP connection is not Engine.IO', async () => {
