@@ -87,6 +87,10 @@ export const recordCommand: CommandModule<object, RecordOptions & InterventionOp
         describe: 'Seconds a request head may take to arrive (408 after), and a response head once begun (504); 0: no limit',
       })
       .option('idle-timeout', { type: 'number', default: 60, describe: 'Close a client connection idle this many seconds between requests; 0: never' })
+      .option('socks-auth', {
+        type: 'string',
+        describe: 'Forward mode: SOCKS5 clients must log in with USER:PASS (RFC 1929); without it, SOCKS5 needs no login',
+      })
       .option('tls', { type: 'boolean', default: false, describe: 'Reverse mode: serve TLS to clients with a wstape certificate for --host or the SNI name' })
       .option('redact', {
         type: 'boolean',
@@ -100,6 +104,7 @@ export const recordCommand: CommandModule<object, RecordOptions & InterventionOp
       })
       .example('$0 record', 'forward proxy on 127.0.0.1:8080; set HTTP_PROXY=http://127.0.0.1:8080')
       .example('$0 record --target ws://localhost:9000 --port 9001', 'reverse proxy: clients connect to ws://127.0.0.1:9001')
+      .example('$0 record --socks-auth me:secret', 'also a SOCKS5 proxy with a login: curl --socks5-hostname 127.0.0.1:8080 --proxy-user me:secret ...')
       .example('$0 record -o bug-123.wstape.json --quiet', 'record silently to a chosen file')
       .example('$0 record --target wss://api.example.com --tls', 'reverse proxy to a TLS server, serving TLS too') as unknown as Argv<
       RecordOptions & InterventionOptions

@@ -34,8 +34,16 @@ export const RECORDER_ERROR_CODES = [
   'HTTP_HEAD_TOO_LARGE',
   // A request head (or a response head, once begun) not complete within --header-timeout: 408 or 504.
   'HTTP_TIMEOUT',
-  // A request or CONNECT would reach the recorder's own listening socket: 508 Loop Detected.
+  // A request, CONNECT or SOCKS5 CONNECT would reach the recorder's own listening socket: 508
+  // Loop Detected (SOCKS5: reply 0x02).
   'PROXY_LOOP',
+  // A client sent TLS straight to the proxy port (https:// as the proxy scheme): a TLS alert, closed.
+  'PROXY_TLS',
+  // A SOCKS5 handshake that was malformed, asked for what is not supported (BIND, UDP ASSOCIATE,
+  // an unknown address type), offered no acceptable method, or did not complete in --header-timeout.
+  'SOCKS_HANDSHAKE',
+  // A SOCKS5 client did not log in with the --socks-auth username and password (RFC 1929).
+  'SOCKS_AUTH',
   // The upstream could not be reached: refused, unknown host, unreachable, closed before connecting.
   'UPSTREAM_CONNECT',
   // The upstream's TLS handshake failed or its certificate did not verify.

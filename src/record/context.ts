@@ -29,9 +29,11 @@ export interface TlsSettings {
 
 /**
  * Where a client connection's requests go: the core's route, plus (inside an intercepted tunnel)
- * the upstream connection that is already open or opening.
+ * the upstream connection that is already open or opening. `tunnel`: the client asked for a
+ * tunnel to `connected` (a SOCKS5 CONNECT) and it was accepted, so its first bytes decide what it
+ * carries, as after an HTTP CONNECT's 200.
  */
-export type Route = { kind: 'forward' } | (Extract<HttpRoute, { kind: 'fixed' }> & { connected?: Socket });
+export type Route = { kind: 'forward' } | (Extract<HttpRoute, { kind: 'fixed' }> & { connected?: Socket; tunnel?: boolean });
 
 export interface ProxyContext {
   recorder: Recorder;

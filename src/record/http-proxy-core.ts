@@ -189,8 +189,12 @@ export interface HttpProxyCoreOptions {
   client: { address: string; port: number };
   /** Hosts whose TLS passes through a CONNECT tunnel untouched (--no-intercept). */
   passThrough: (host: string) => boolean;
-  /** A fixed route's upstream is already open (`connected`) or opening (`connecting`). */
-  upstream?: 'connected' | 'connecting';
+  /**
+   * A fixed route's upstream is already open (`connected`) or opening (`connecting`); `tunnel`:
+   * open, and accepted as a tunnel the client asked for (SOCKS5 CONNECT, socks5-core.ts), so the
+   * first bytes either way decide what it carries, as after an answered HTTP CONNECT.
+   */
+  upstream?: 'connected' | 'connecting' | 'tunnel';
   /** Whether an upstream's remote address is this recorder's own listening socket. */
   isOwnAddress?: (remote: SocketAddress) => boolean;
   /** Time limits in milliseconds; 0 (or absent) turns one off. */
@@ -334,7 +338,8 @@ export class HttpProxyCore {
     this.watch = options.hooks ?? { connections: false, requests: false, responses: false };
     this.holdLimit = Math.min(MAX_HOOK_BODY, options.recorder.maxPayload);
     if (options.upstream && options.route.kind === 'fixed') {
-      this.upstream = { address: options.route.address, connected: options.upstream === 'connected' };
+      this.upstream = { address: options.route.address, connected: options.upstream !== 'connecting' };
+      if (options.upstream === 'tunnel') this.state = State.TunnelSniffing;
     }
   }
 

@@ -68,7 +68,7 @@ export class HttpSession implements Stoppable {
       isOwnAddress: ctx.isOwnAddress,
       limits: ctx.limits,
       ...(ctx.hooks ? { hooks: hookWatch(ctx.hooks) } : {}),
-      ...(connected ? { upstream: isReady(connected) ? 'connected' : 'connecting' } : {}),
+      ...(connected ? { upstream: route.kind === 'fixed' && route.tunnel ? 'tunnel' : isReady(connected) ? 'connected' : 'connecting' } : {}),
     });
     this.untrack = ctx.track(this);
     if (connected) this.adoptUpstream(connected);
@@ -282,7 +282,7 @@ function isReady(socket: Socket): boolean {
 /** The route as the core sees it: without the socket the adapter owns. */
 function coreRoute(route: Route): HttpRoute {
   if (route.kind === 'forward') return route;
-  const { connected: _socket, ...rest } = route;
+  const { connected: _socket, tunnel: _tunnel, ...rest } = route;
   return rest;
 }
 

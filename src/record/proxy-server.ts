@@ -1,7 +1,9 @@
 /**
- * The recording proxy's listening socket: accepts clients and gives each an HttpSession with the
- * right route (forward proxy, or reverse proxy in front of --target), and stops everything
- * cleanly when recording ends.
+ * The recording proxy's listening socket: accepts clients, reads each one's first bytes to learn
+ * what it speaks (first-bytes.ts), and gives it an HttpSession with the right route (forward
+ * proxy, or reverse proxy in front of --target) or, in forward mode, a Socks5Session; a client
+ * that speaks neither (TLS straight to the port, unknown bytes) is answered at once. Stops
+ * everything cleanly when recording ends.
  */
 import net from 'node:net';
 import os from 'node:os';
@@ -10,11 +12,14 @@ import type { HookChain } from '../intervene/chain.js';
 import { LiveConnections } from '../intervene/live.js';
 import { acceptClientTls, clientTlsFailure, type LeafProvider } from './client-tls.js';
 import type { ProxyContext, Route, Stoppable, TlsSettings } from './context.js';
-import { DEFAULT_LIMITS, type ProxyLimits, type SocketAddress } from './http-proxy-core.js';
+import { classifyFirstBytes, leadingHex, TLS_HANDSHAKE_FAILURE_ALERT } from './first-bytes.js';
+import { DEFAULT_LIMITS, simpleResponse, type ProxyLimits, type SocketAddress } from './http-proxy-core.js';
 import { HttpSession } from './http-session.js';
 import { ownAddressMatcher } from './own-address.js';
 import type { Recorder } from './recorder.js';
-import type { UpstreamAddress, UpstreamTls } from './upstream-address.js';
+import type { SocksCredentials } from './socks5-core.js';
+import { Socks5Session } from './socks5-session.js';
+import { formatAuthority, type UpstreamAddress, type UpstreamTls } from './upstream-address.js';
 
 export interface ProxyServerOptions {
   /**
@@ -36,6 +41,8 @@ export interface ProxyServerOptions {
   hooks?: HookChain | null;
   /** Where open WebSocket connections register for `wstape send`/`close` (default: a new registry). */
   live?: LiveConnections;
+  /** Forward mode --socks-auth: SOCKS5 clients must log in with these (RFC 1929); absent: no authentication. */
+  socksAuth?: SocksCredentials;
 }
 
 export class ProxyServer {
@@ -46,6 +53,8 @@ export class ProxyServer {
   private readonly options: ProxyServerOptions;
   /** Set once listening: whether an address is this server's own. */
   private isOwn: (remote: SocketAddress) => boolean = () => false;
+  /** Set once listening: host:port as clients reach it, for messages. */
+  private bound = '';
 
   private recorder: Recorder | null;
 
@@ -105,6 +114,7 @@ export class ProxyServer {
         }
         const local = Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((entry) => entry.address));
         this.isOwn = ownAddressMatcher(address, local);
+        this.bound = formatAuthority({ host: address.address, port: address.port }, 0);
         resolve(address);
       });
     });
@@ -148,7 +158,75 @@ export class ProxyServer {
       this.acceptTls(socket, route, this.leaves, this.options.serveTls.defaultHost);
       return;
     }
-    this.ctx.startHttp(socket, route);
+    this.awaitFirstBytes(socket, route);
+  }
+
+  /**
+   * Wait for the client's first chunk (no longer than the idle timeout, as a session waits for a
+   * request), then start what it speaks. The socket is paused from then on, so the session that
+   * takes it reads every byte after that chunk.
+   */
+  private awaitFirstBytes(socket: net.Socket, route: Route): void {
+    const waiting: Stoppable = { shutdown: () => socket.destroy() };
+    const untrack = this.ctx.track(waiting);
+    const idleMs = this.ctx.limits.idleTimeoutMs ?? 0;
+    const timer = idleMs > 0 ? setTimeout(() => finish(() => this.closeQuietly(socket)), idleMs) : null;
+    timer?.unref();
+    const onData = (chunk: Buffer): void => {
+      socket.pause();
+      finish(() => this.dispatch(socket, route, chunk));
+    };
+    // Half-closed (or gone) before a byte: nothing to record, as an idle session records nothing.
+    const onEnd = (): void => finish(() => this.closeQuietly(socket));
+    const onClose = (): void => finish(() => {});
+    const finish = (then: () => void): void => {
+      if (timer) clearTimeout(timer);
+      socket.removeListener('data', onData);
+      socket.removeListener('end', onEnd);
+      socket.removeListener('close', onClose);
+      untrack();
+      then();
+    };
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('close', onClose);
+  }
+
+  private dispatch(socket: net.Socket, route: Route, first: Buffer): void {
+    const forward = route.kind === 'forward';
+    const from = formatAuthority({ host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }, 0);
+    switch (classifyFirstBytes(first, forward)) {
+      case 'http':
+        this.ctx.startHttp(socket, route, first);
+        return;
+      case 'socks5':
+        new Socks5Session(this.ctx, socket, this.options.socksAuth ?? null, first);
+        return;
+      case 'tls': {
+        const advice = forward
+          ? `this is an HTTP/SOCKS proxy; use http://host:port as the proxy (http://${this.bound}), not https://`
+          : `this reverse proxy serves plain HTTP; connect with http:// or ws://, or start wstape record with --tls`;
+        this.ctx.recorder.error('PROXY_TLS', `TLS ClientHello from ${from} sent to the proxy port: ${advice}`);
+        this.closeQuietly(socket, TLS_HANDSHAKE_FAILURE_ALERT);
+        return;
+      }
+      case 'unknown': {
+        const speaks = forward ? 'HTTP, SOCKS5 or TLS' : 'HTTP';
+        const socks4 = forward && first[0] === 0x04 ? ' (SOCKS4, which wstape does not speak: use SOCKS5)' : '';
+        const reason = `request from ${from}: not ${speaks}: the first bytes are ${leadingHex(first)}${socks4}`;
+        this.ctx.recorder.error('HTTP_PARSE', reason);
+        const hint = forward ? 'this is an HTTP/SOCKS5 proxy' : 'this is an HTTP reverse proxy';
+        this.closeQuietly(socket, simpleResponse(400, 'Bad Request', `wstape: ${hint}; the request was not HTTP\n`));
+        return;
+      }
+    }
+  }
+
+  /** End a client (after `last`), reading it to its end so its socket closes. */
+  private closeQuietly(socket: net.Socket, last?: Uint8Array): void {
+    if (last) socket.end(last);
+    else socket.end();
+    socket.resume();
   }
 
   /** Reverse mode with --tls: the client speaks TLS to us; the session runs inside it. */

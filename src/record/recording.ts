@@ -23,6 +23,7 @@ import type { LeafProvider } from './client-tls.js';
 import type { TlsSettings } from './context.js';
 import { DEFAULT_LIMITS } from './http-proxy-core.js';
 import { ProxyServer } from './proxy-server.js';
+import type { SocksCredentials } from './socks5-core.js';
 import { Recorder, type EntryFilter } from './recorder.js';
 import { hostGlobMatcher, parseMaxPayload, parsePort, parseTarget } from './targets.js';
 
@@ -53,6 +54,8 @@ export interface RecordOptions {
   headerTimeout?: number;
   /** Seconds a connection may wait idle for its next request; 0: no limit. */
   idleTimeout?: number;
+  /** Forward mode: USER:PASS that SOCKS5 clients must log in with (RFC 1929); absent: no authentication. */
+  socksAuth?: string;
 }
 
 /** Held back at most while a fragmented text message is incomplete, when redacting live. */
@@ -183,6 +186,9 @@ export async function startRecording(
   const maxPayload = parseMaxPayload(options.maxPayload);
   const target = options.target ? parseTarget(options.target) : undefined;
   if (options.tls && !target) throw cliError('ERR_USAGE', '--tls serves TLS to clients in reverse mode: it needs --target');
+  if (options.socksAuth !== undefined && target)
+    throw cliError('ERR_USAGE', '--socks-auth is for the forward proxy, which speaks SOCKS5: it cannot go with --target');
+  const socksAuth = options.socksAuth !== undefined ? parseSocksAuth(options.socksAuth) : undefined;
   const tls = tlsSettings(options, io);
   const limits = {
     headerTimeoutMs: timeoutMs('--header-timeout', options.headerTimeout, DEFAULT_LIMITS.headerTimeoutMs),
@@ -236,6 +242,7 @@ export async function startRecording(
     limits,
     hooks: extra.hooks && extra.hooks.length > 0 ? new HookChain(extra.hooks, extra.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS) : null,
     live,
+    ...(socksAuth ? { socksAuth } : {}),
     ...(target ? { target: target.address } : {}),
     ...(target?.secure ? { targetTls: { servername: target.address.host, insecure: tls.insecure, extraCa: tls.extraCa } } : {}),
     ...(options.tls ? { serveTls: { defaultHost: options.host } } : {}),
@@ -269,6 +276,21 @@ export async function startRecording(
       return stopping;
     },
   };
+}
+
+/**
+ * --socks-auth USER:PASS (split at the first colon). RFC 1929 §2 carries each in 1 to 255 bytes,
+ * so an empty or longer one could never log in.
+ */
+export function parseSocksAuth(text: string): SocksCredentials {
+  const colon = text.indexOf(':');
+  const username = colon === -1 ? text : text.slice(0, colon);
+  const password = colon === -1 ? '' : text.slice(colon + 1);
+  const fits = (value: string): boolean => value.length > 0 && Buffer.byteLength(value, 'utf8') <= 255;
+  if (colon === -1 || !fits(username) || !fits(password)) {
+    throw cliError('ERR_USAGE', '--socks-auth must be USER:PASS, each 1 to 255 bytes (RFC 1929), e.g. --socks-auth me:secret');
+  }
+  return { username, password };
 }
 
 /** A timeout option in seconds as milliseconds: a number ≥ 0 (0 turns the limit off). */

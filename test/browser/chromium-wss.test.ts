@@ -9,8 +9,7 @@
  * Chromium and certutil (libnss3-tools) are required: .ci/run installs them, and without them the
  * test fails (never skips) and says what to install.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import https from 'node:https';
 import type net from 'node:net';
 import path from 'node:path';
@@ -20,6 +19,7 @@ import { startRecording, type RecordingSession } from '../../src/record/recordin
 import type { ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, HttpEntry } from '../../src/format/schema.js';
 import { loadOrCreateCa, type RootCa } from '../../src/tls/ca.js';
 import { LeafCertificates } from '../../src/tls/leaf-certs.js';
+import { homeTrusting, launchChromium, requireTools } from '../helpers/chromium.js';
 import { captureIo, readEntries, tempDir, waitFor } from '../helpers/peers.js';
 
 /** What the page sends, in order, after the server's welcome. */
@@ -130,114 +130,6 @@ async function startUpstream(ca: RootCa): Promise<Upstream> {
   };
 }
 
-/** The absolute path of `command` on $PATH, or null. */
-function which(command: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir === '') continue;
-    const candidate = path.join(dir, command);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
-/** Fail (not skip) when the browser tooling is missing: CI installs it, a developer should too. */
-function requireTools(): { chromium: string; certutil: string } {
-  const chromium = which('chromium');
-  const certutil = which('certutil');
-  const missing = [chromium ? null : 'chromium (Debian package "chromium")', certutil ? null : 'certutil (Debian package "libnss3-tools")'].filter(Boolean);
-  if (missing.length > 0 || !chromium || !certutil) {
-    throw new Error(`the browser test needs ${missing.join(' and ')}: run \`apt-get install -y chromium libnss3-tools\` (.ci/run does this as root)`);
-  }
-  return { chromium, certutil };
-}
-
-/**
- * A $HOME whose NSS database trusts `caCertPath` as a root for TLS servers: Chromium on Linux
- * reads locally added trust anchors from $HOME/.pki/nssdb, exactly what a user does with
- * `wstape ca info`'s chromium-linux command. The user's own HOME is never touched.
- */
-function homeTrusting(certutil: string, caCertPath: string): string {
-  const home = tempDir('wstape-chromium-home-');
-  const nssdb = path.join(home, '.pki', 'nssdb');
-  mkdirSync(nssdb, { recursive: true });
-  const run = (args: string[]): void => {
-    const result = spawnSync(certutil, args, { encoding: 'utf8', timeout: 10_000, env: { ...process.env, HOME: home } });
-    if (result.status !== 0)
-      throw new Error(`certutil ${args.join(' ')} failed (${result.status ?? result.signal}): ${result.stderr}${result.error?.message ?? ''}`);
-  };
-  run(['-d', `sql:${nssdb}`, '-N', '--empty-password']);
-  run(['-d', `sql:${nssdb}`, '-A', '-t', 'C,,', '-n', 'wstape', '-i', caCertPath]);
-  return home;
-}
-
-interface Browser {
-  child: ChildProcess;
-  /** The last lines Chromium printed, for failure messages. */
-  output(): string;
-  kill(): Promise<void>;
-}
-
-/** Headless Chromium through the proxy, in its own process group so every helper process dies with it. */
-function launchChromium(chromium: string, home: string, proxyPort: number, url: string): Browser {
-  const args = [
-    '--headless',
-    '--no-sandbox', // running as root (CI containers)
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--no-default-browser-check',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-extensions',
-    '--disable-dev-shm-usage',
-    '--mute-audio',
-    `--user-data-dir=${path.join(home, 'profile')}`,
-    `--proxy-server=http://127.0.0.1:${proxyPort}`,
-    // Chromium never proxies loopback unless told to; this rule removes that implicit bypass.
-    '--proxy-bypass-list=<-loopback>',
-    url,
-  ];
-  const child = spawn(chromium, args, { env: { ...process.env, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString('utf8')).slice(-8000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    child.once('exit', () => resolve());
-    child.once('error', (error) => {
-      output += `\nspawn failed: ${error.message}`;
-      resolve();
-    });
-  });
-  let killing: Promise<void> | null = null;
-  return {
-    child,
-    output: () => output,
-    kill: () => {
-      killing ??= (async () => {
-        if (child.pid !== undefined) {
-          try {
-            process.kill(-child.pid, 'SIGKILL'); // the group we created with detached: true
-          } catch {
-            // already gone
-          }
-        }
-        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
-      })();
-      return killing;
-    },
-  };
-}
-
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) {
@@ -290,7 +182,7 @@ describe('Chromium through the recorder', () => {
     // Runs after the browser is killed (cleanups run in reverse): the profile is a few MB.
     cleanups.push(() => rmSync(home, { recursive: true, force: true }));
     const pageUrl = `https://localhost:${upstream.port}/page`;
-    const browser = launchChromium(tools.chromium, home, session.port, pageUrl);
+    const browser = launchChromium(tools.chromium, home, `http://127.0.0.1:${session.port}`, pageUrl);
     cleanups.push(() => browser.kill());
 
     let budget: NodeJS.Timeout | undefined;
