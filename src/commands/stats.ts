@@ -12,6 +12,8 @@
  *   subprotocol        negotiated subprotocol, or null
  *   time               start (the handshake's 101), ISO 8601
  *   open               true when the archive has no end entry for it (recording stopped first)
+ *   connected          false for a WebSocket upgrade that never connected (no 101: refused,
+ *                      unreachable, or a browser HAR's failed WebSocket); its diagnosis says why
  *   duration           seconds from start to end; null while open
  *   framesOut, framesIn       frames each way
  *   bytesOut, bytesIn         wire bytes each way (sum of the frames' wireSize)
@@ -121,7 +123,7 @@ export function formatStatsBlock(stats: ConnectionStats, p: Palette): string {
   const sub = stats.subprotocol !== null ? `  ${p.dim(`subprotocol ${escapeText(stats.subprotocol)}`)}` : '';
   lines.push(`${p.bold(stats.conn)}  ${escapeText(stats.url ?? '(no connection entry)')}${sub}`);
 
-  const lasted = stats.duration !== null ? `, lasted ${formatDuration(stats.duration)}` : `, ${p.yellow('still open')}`;
+  const lasted = stats.duration !== null ? `, lasted ${formatDuration(stats.duration)}` : `, ${p.yellow(stats.connected ? 'still open' : 'never connected')}`;
   line('started', `${stats.time === '' ? '?' : clock(stats.time)}${lasted}`);
   const perSecond = stats.messagesPerSecond !== null ? `, ${rate(stats.messagesPerSecond)} messages/s` : '';
   line('messages', `${stats.messagesOut} out, ${stats.messagesIn} in${perSecond}`);

@@ -4,6 +4,7 @@
  * file, writes the archive and reports what it imported. The yargs side is
  * src/commands/import.ts.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path, { basename } from 'node:path';
 import { EXIT_OK, cliError } from '../errors.js';
@@ -53,6 +54,10 @@ export async function runImport(options: ImportOptions, io: Io): Promise<number>
   if (sameFile(path.resolve(io.cwd, options.file), path.resolve(io.cwd, out))) {
     throw cliError('ERR_USAGE', `will not write the archive over ${options.file} itself: pick another --out`);
   }
+  // Checked before the HAR is read, with the same words as `wstape export`.
+  if (options.force !== true && existsSync(path.resolve(io.cwd, out))) {
+    throw cliError('ERR_WRITE', `cannot write ${out}: the file already exists (pick another name, or add --force)`);
+  }
   const har = parseHarText(await readText(options.file), options.file);
   const result = harToArchive(har, { version: PACKAGE_VERSION, onWarning: (message) => warn(io, message) });
 
@@ -61,13 +66,14 @@ export async function runImport(options: ImportOptions, io: Io): Promise<number>
   writer.close(result.trailer);
   if (writer.error !== null) throw writer.error;
 
-  const { connections, frames, exchanges } = result.counts;
+  const { connections, frames, exchanges, failedConnections } = result.counts;
   const what = [
     `${plural(connections, 'WebSocket connection', 'WebSocket connections')} (${plural(frames, 'frame', 'frames')})`,
+    ...(failedConnections > 0 ? [`${plural(failedConnections, 'WebSocket', 'WebSockets')} that never connected`] : []),
     plural(exchanges, 'HTTP exchange', 'HTTP exchanges'),
   ];
   const from = result.creator !== null && result.creator !== '' ? ` (written by ${result.creator})` : '';
   io.stderr.write(`wstape: imported ${what.join(' and ')} from ${basename(options.file)}${from} into ${out}\n`);
-  if (connections + exchanges === 0) warn(io, `${options.file} holds no entries`);
+  if (connections + exchanges + failedConnections === 0) warn(io, `${options.file} holds no entries`);
   return EXIT_OK;
 }
