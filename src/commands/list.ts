@@ -36,18 +36,21 @@ import { openForReading } from '../inspect/open-archive.js';
 import { processIo, useColor, warn, writeOut, type Io } from '../io.js';
 import { makePalette } from '../output/colors.js';
 import { LIST_COLUMNS, listTableRow } from '../output/list-table.js';
+import { QUIET_OPTION } from '../output/progress.js';
 import { renderTable } from '../output/table.js';
 import { fileArgument, toList } from './common.js';
 
 export interface ListOptions extends ListFilterSpec {
   file: string;
+  /** No progress line. */
+  quiet?: boolean | undefined;
   json: boolean;
 }
 
 /** Run `wstape list`; returns the exit code. */
 export async function runList(options: ListOptions, io: Io): Promise<number> {
   const filter = buildListFilter(options);
-  const reader = await openForReading(options.file, io);
+  const reader = await openForReading(options.file, io, { progress: { label: 'list', quiet: options.quiet } });
   const aggregator = new ListAggregator();
   for await (const entry of reader.entries()) aggregator.add(entry);
   if (aggregator.unknownIds.size > 0) {
@@ -101,6 +104,7 @@ export const listCommand: CommandModule<object, ListOptions> = {
         describe: 'Make --grep case-insensitive',
         type: 'boolean',
       })
+      .option('quiet', QUIET_OPTION)
       .option('json', {
         describe: 'One JSON object per line (stable fields: see the README)',
         type: 'boolean',

@@ -57,6 +57,7 @@ import { EXIT_OK } from '../errors.js';
 import { processIo, useColor, warn, writeOut, type Io } from '../io.js';
 import { makePalette, type Palette } from '../output/colors.js';
 import { formatTimestamp } from '../output/frame-line.js';
+import { QUIET_OPTION } from '../output/progress.js';
 import { escapeText } from '../output/payload.js';
 import { renderTable, type TableColumn } from '../output/table.js';
 import { formatDuration, formatSize } from '../output/units.js';
@@ -66,6 +67,8 @@ import { splitList } from '../inspect/frame-filter.js';
 
 export interface StatsOptions {
   file: string;
+  /** No progress line. */
+  quiet?: boolean | undefined;
   /** Connection ids; each item may be a comma list. */
   conn?: string[] | undefined;
   json: boolean;
@@ -191,7 +194,7 @@ export function formatStatsBlock(stats: ConnectionStats, p: Palette): string {
 /** Run `wstape stats`; returns the exit code. */
 export async function runStats(options: StatsOptions, io: Io): Promise<number> {
   const wanted = options.conn !== undefined ? new Set(splitList(options.conn)) : null;
-  const reader = await openForReading(options.file, io);
+  const reader = await openForReading(options.file, io, { progress: { label: 'stats', quiet: options.quiet } });
   const accumulator = new StatsAccumulator();
   for await (const entry of reader.entries()) {
     if (wanted !== null) {
@@ -226,6 +229,7 @@ export const statsCommand: CommandModule<object, StatsOptions> = {
         type: 'string',
         coerce: toList,
       })
+      .option('quiet', QUIET_OPTION)
       .option('json', {
         describe: 'One JSON object per connection per line (stable field names)',
         type: 'boolean',

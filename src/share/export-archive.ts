@@ -43,6 +43,8 @@ export interface ExportOptions extends FrameFilterSpec {
   maxFrames?: number | undefined;
   /** Markdown: how times are shown (default utc). */
   time?: TimeFormat | undefined;
+  /** No progress line. */
+  quiet?: boolean | undefined;
 }
 
 /** What `--format` resolves to: explicit, else from the output's extension, else HAR. */
@@ -181,7 +183,7 @@ export async function runExport(options: ExportOptions, io: Io): Promise<number>
   const redaction = await loadRedaction(options);
   const redacting = redaction !== null;
 
-  const reader = await openForReading(options.file, io);
+  const reader = await openForReading(options.file, io, { progress: { label: 'export', quiet: options.quiet, liveStdout: options.out === undefined } });
   const header = redaction !== null ? redaction.header(reader.header) : reader.header;
   const entries = redaction !== null ? redaction.entries(reader.entries()) : reader.entries();
   const output = options.out !== undefined ? await fileOutput(options.out, options.force === true) : stdoutOutput(io);
