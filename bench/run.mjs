@@ -17,6 +17,7 @@
  *            and leaf certificate timing in a fresh process
  *   replay   `wstape replay --asap` as the server and as the client, vs the same messages direct
  *   show     `wstape show` with filters over a generated 128 MiB and 1 GiB archive, vs jq
+ *            then `wstape export`, `import` (of that HAR) and `diff` on the same archives
  *   startup  `node -e 0`, `wstape --version`, `wstape list` and `wstape show` on the demo archive,
  *            side by side in one hyperfine run (bench/startup.mjs; also runs alone)
  *
@@ -72,7 +73,7 @@ import {
   TARGETS,
   WSS_TARGETS,
 } from './report.mjs';
-import { showRows } from './show.mjs';
+import { archiveCommandRows, formatArchiveCommands, showRows } from './show.mjs';
 import { formatStartup, startupRows } from './startup.mjs';
 import { connectWss, firstConnections, forwardArgs, leafTiming, setupTls, summariseFirstConnections } from './tls.mjs';
 
@@ -659,6 +660,12 @@ async function main() {
       report.push(formatShow(shows, SHOW_TARGETS));
       if (!shows.every((show) => show.ok)) failures.push('show: check failed');
       results.show = shows;
+      // export, import and diff on the same archives (issue 12: every command streams).
+      const commands = [];
+      for (const mib of plan.show.mib) commands.push(await archiveCommandRows({ bytes: mib * MiB, log, measure }));
+      report.push(formatArchiveCommands(commands));
+      if (!commands.every((set) => set.ok)) failures.push('show: export/import/diff check failed');
+      results.archiveCommands = commands;
     });
 
     await section('startup', async () => {

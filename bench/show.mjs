@@ -16,7 +16,7 @@
  * (.text|test("\"type\":\"error\"")). jq's `and` stops at the first false operand, so test() runs
  * on text frames only, as wstape's --grep does after its --dir and --type filters.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ensureShowArchive, SHOW_FILTER } from './archive-gen.mjs';
 import { ROOT, runPipeline } from './processes.mjs';
@@ -112,4 +112,86 @@ export async function showRows({ bytes, tools, log, measure, timeoutMs = 240_000
   if (prints.size > 1) problems.push(`the tools selected different frames: ${runs.map((run) => `${run.tool} ${run.fingerprint}`).join(', ')}`);
   for (const problem of problems) log(`    ${problem}`);
   return { file, fileBytes: meta.fileBytes, meta, generatedSeconds, runs, problems, ok: problems.length === 0 };
+}
+
+/**
+ * The export, import and diff rows, on the archive of the show rows: `wstape export FILE -o
+ * X.har`, `wstape import X.har -o Y.wstape.json` (the HAR just written) and `wstape diff FILE
+ * FILE --json` (no differences, so every frame of both sides is compared). Wall time and peak RSS
+ * of each, checked: export and import exit 0 and the import counts every frame the generator
+ * wrote; diff exits 0 with no output. The HAR and the imported archive are removed afterwards.
+ * Returns { fileBytes, runs: [{ tool, seconds, peaks, load, noisy, inputBytes }], problems, ok }.
+ */
+export async function archiveCommandRows({ bytes, log, measure, timeoutMs = 600_000 }) {
+  const { file, meta } = await ensureShowArchive(bytes, { log });
+  const har = `${file}.bench.har`;
+  const imported = `${file}.bench-import.wstape.json`;
+  const mib = (n) => `${(n / 1024 ** 2).toFixed(0)} MiB`;
+  const steps = [
+    ['wstape export', [WSTAPE, 'export', file, '-o', har, '--force'], () => meta.fileBytes],
+    ['wstape import', [WSTAPE, 'import', har, '-o', imported, '--force'], () => statSync(har).size],
+    ['wstape diff', [WSTAPE, 'diff', file, file, '--json'], () => 2 * meta.fileBytes],
+  ];
+  const runs = [];
+  const problems = [];
+  try {
+    for (const [tool, args, input] of steps) {
+      let output = 0;
+      const { value, load, noisy } = await measure(`${tool} over ${mib(meta.fileBytes)}`, () =>
+        runPipeline([[process.execPath, args]], { timeoutMs, onChunk: (chunk) => (output += chunk.length) }),
+      );
+      const inputBytes = input();
+      runs.push({ tool, seconds: value.seconds, code: value.code, peaks: value.peaks, load, noisy, inputBytes });
+      if (value.code !== 0) problems.push(`${tool}: exit code ${value.code}: ${value.stderr.slice(-500)}`);
+      if (tool === 'wstape import') {
+        const frames = Number(/\(([\d,]+) frames?\)/.exec(value.stderr)?.[1]?.replace(/,/g, '') ?? NaN);
+        if (frames !== meta.frames) problems.push(`import: ${frames} frames imported, the archive holds ${meta.frames}`);
+      }
+      if (tool === 'wstape diff' && output !== 0) problems.push(`diff of an archive with itself printed ${output} bytes`);
+      log(
+        `  ${tool.padEnd(13)} ${mib(inputBytes).padStart(9)} in  ${value.seconds.toFixed(2).padStart(6)} s  peak RSS ${(value.peaks[0].hwmKiB / 1024).toFixed(0)} MiB` +
+          `${load ? `  (other work ${load.otherPercent}%${noisy ? ': noisy' : ''})` : ''}`,
+      );
+    }
+  } finally {
+    rmSync(har, { force: true });
+    rmSync(imported, { force: true });
+  }
+  for (const problem of problems) log(`    ${problem}`);
+  return { fileBytes: meta.fileBytes, runs, problems, ok: problems.length === 0 };
+}
+
+/** The target of issue 12: every command's peak RSS at most this, for a 1 GiB archive (or HAR). */
+export const ARCHIVE_COMMAND_RSS_MIB = 200;
+
+/** The export/import/diff rows as a BENCHMARKS.md block, with the RSS target met or not. */
+export function formatArchiveCommands(sets) {
+  const out = ['`wstape export -o X.har`, `wstape import X.har`, `wstape diff FILE FILE --json` on the show archive; wall time and peak RSS'];
+  out.push('');
+  out.push('| archive | command | input | seconds | peak RSS MiB | other work |');
+  out.push('| --- | --- | --- | --- | --- | --- |');
+  for (const set of sets) {
+    for (const run of set.runs) {
+      out.push(
+        `| ${(set.fileBytes / 1024 ** 2).toFixed(0)} MiB | ${run.tool} | ${(run.inputBytes / 1024 ** 2).toFixed(0)} MiB | ${run.seconds.toFixed(2)} | ${(run.peaks[0].hwmKiB / 1024).toFixed(0)} | ${run.load ? `${run.load.otherPercent}%${run.noisy ? ' noisy' : ''}` : ''} |`,
+      );
+    }
+  }
+  out.push('');
+  for (const set of sets) {
+    for (const run of set.runs) {
+      const peak = run.peaks[0].hwmKiB / 1024;
+      out.push(
+        `target peak RSS <= ${ARCHIVE_COMMAND_RSS_MIB} MiB, ${run.tool} over ${(set.fileBytes / 1024 ** 2).toFixed(0)} MiB: ${peak.toFixed(0)} MiB — ${peak <= ARCHIVE_COMMAND_RSS_MIB ? 'MET' : 'NOT MET'}`,
+      );
+    }
+  }
+  const bad = sets.filter((set) => !set.ok);
+  out.push(
+    bad.length === 0
+      ? 'outputs checked: every frame imported back, no difference of an archive with itself'
+      : `ARCHIVE COMMANDS CHECK FAILED: ${bad.flatMap((set) => set.problems).join('; ')}`,
+  );
+  out.push('');
+  return out.join('\n');
 }

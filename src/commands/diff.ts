@@ -17,11 +17,13 @@
  * Memory: each archive is streamed once; the frames (payloads included) of the connections being
  * compared are kept, everything else is dropped as it is read.
  */
+import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { EXIT_DIFFERENT, EXIT_OK, cliError } from '../errors.js';
 import type { FrameEntry } from '../format/schema.js';
 import { processIo, useColor, warn, writeOut, type Io } from '../io.js';
 import { makePalette } from '../output/colors.js';
+import { QUIET_OPTION } from '../output/progress.js';
 import { diffConnections, type Conversation, type DiffFrame } from '../replay/diff.js';
 import { formatDifference, summaryLine } from '../replay/diff-report.js';
 import { compileIgnores } from '../replay/match.js';
@@ -43,6 +45,8 @@ export interface DiffOptions {
   viewA?: ArchiveView | undefined;
   viewB?: ArchiveView | undefined;
   json: boolean;
+  /** No progress line. */
+  quiet?: boolean | undefined;
 }
 
 /** The kept fields of a frame entry: what matching and the report need, without wire details. */
@@ -60,8 +64,8 @@ function diffFrame(entry: FrameEntry): DiffFrame {
  * The WebSocket conversations of an archive, in the order of their connection entries; with
  * `only`, just that connection (ERR_USAGE when the archive has no WebSocket connection by that id).
  */
-export async function loadConversations(file: string, io: Io, only?: string, view: ArchiveView = 'delivered'): Promise<Conversation[]> {
-  const reader = await openForReading(file, io);
+export async function loadConversations(file: string, io: Io, only?: string, view: ArchiveView = 'delivered', quiet?: boolean): Promise<Conversation[]> {
+  const reader = await openForReading(file, io, { progress: { label: `diff ${path.basename(file)}`, quiet } });
   const filter = new FrameViewFilter(view);
   const conversations = new Map<string, Conversation>();
   const otherIds = new Map<string, string>();
@@ -110,8 +114,8 @@ export async function runDiff(options: DiffOptions, io: Io): Promise<number> {
   }
   const onlyA = options.connA ?? options.connB;
   const onlyB = options.connB ?? options.connA;
-  const connsA = await loadConversations(options.a, io, onlyA, options.viewA ?? 'delivered');
-  const connsB = await loadConversations(options.b, io, onlyB, options.viewB ?? 'delivered');
+  const connsA = await loadConversations(options.a, io, onlyA, options.viewA ?? 'delivered', options.quiet);
+  const connsB = await loadConversations(options.b, io, onlyB, options.viewB ?? 'delivered', options.quiet);
   if (connsA.length === 0 && connsB.length === 0) warn(io, 'neither archive has a WebSocket connection; nothing to compare');
 
   const result = diffConnections(connsA, connsB, { rules, timingToleranceMs: tolerance });
@@ -167,6 +171,7 @@ export const diffCommand: CommandModule<object, DiffOptions> = {
         choices: ARCHIVE_VIEWS,
         default: 'delivered',
       })
+      .option('quiet', QUIET_OPTION)
       .option('json', {
         describe: 'One JSON object per difference per line (stable fields: see the README)',
         type: 'boolean',

@@ -21,6 +21,7 @@ import { processIo, sameFile, type Io } from '../io.js';
 import { EXPORT_FORMATS, runExport, type ExportOptions } from '../share/export-archive.js';
 import { DEFAULT_MAX_FRAMES } from '../share/markdown.js';
 import { TIME_FORMATS } from '../output/frame-line.js';
+import { QUIET_OPTION } from '../output/progress.js';
 import { fileArgument, lastValue, frameFilterOptions } from './common.js';
 
 /** Repeated values as a list, commas kept (a --rule regex may contain them). */
@@ -63,6 +64,7 @@ export const exportCommand: CommandModule<object, ExportOptions> = {
         describe: 'Replace --out when it exists',
         type: 'boolean',
       })
+      .option('quiet', QUIET_OPTION)
       .option('redact', {
         describe: 'Replace credentials (auth headers, cookies, tokens, JWTs, secret JSON fields) with [REDACTED] first',
         type: 'boolean',

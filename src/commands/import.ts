@@ -11,6 +11,7 @@
 import type { CommandModule } from 'yargs';
 import { runImport, type ImportOptions } from '../har/import-har.js';
 import { processIo } from '../io.js';
+import { QUIET_OPTION } from '../output/progress.js';
 
 export const importCommand: CommandModule<object, ImportOptions> = {
   command: 'import <file>',
@@ -32,6 +33,7 @@ export const importCommand: CommandModule<object, ImportOptions> = {
         describe: 'Replace --out when it exists',
         type: 'boolean',
       })
+      .option('quiet', QUIET_OPTION)
       .example('$0 import session.har', 'Writes session.wstape.json')
       .example('$0 import session.har -o s.wstape.json && $0 show s.wstape.json --conn c1', 'Then read it like any recording'),
   handler: async (argv) => {

@@ -40,10 +40,13 @@ import { WhereMatcher } from '../inspect/where.js';
 import { processIo, terminalColumns, useColor, warn, writeOut, type Io } from '../io.js';
 import { makePalette } from '../output/colors.js';
 import { listTableRow, renderListTable } from '../output/list-table.js';
+import { QUIET_OPTION } from '../output/progress.js';
 import { fileArgument, toList } from './common.js';
 
 export interface ListOptions extends ListFilterSpec {
   file: string;
+  /** No progress line. */
+  quiet?: boolean | undefined;
   json: boolean;
   /** `--where EXPR`: only connections with at least one frame the expression holds for. */
   where?: string | undefined;
@@ -65,7 +68,7 @@ export function listWidth(options: Pick<ListOptions, 'wide'>, io: Io): number | 
 export async function runList(options: ListOptions, io: Io): Promise<number> {
   const filter = buildListFilter(options);
   const where = options.where !== undefined ? new WhereMatcher(options.where) : null;
-  const reader = await openForReading(options.file, io);
+  const reader = await openForReading(options.file, io, { progress: { label: 'list', quiet: options.quiet } });
   const aggregator = new ListAggregator();
   const matched = new Set<string>();
   for await (const entry of reader.entries()) {
@@ -131,6 +134,7 @@ export const listCommand: CommandModule<object, ListOptions> = {
         describe: 'Full URLs even on a terminal (by default they are shortened in the middle to fit its width)',
         type: 'boolean',
       })
+      .option('quiet', QUIET_OPTION)
       .option('json', {
         describe: 'One JSON object per line (stable fields: see the README)',
         type: 'boolean',

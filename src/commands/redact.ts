@@ -25,6 +25,7 @@ import { EXIT_DIFFERENT, EXIT_OK, cliError } from '../errors.js';
 import { ArchiveWriter } from '../format/archive-writer.js';
 import type { ArchiveTrailer, Entry } from '../format/schema.js';
 import { processIo, sameFile, writeOut, type Io } from '../io.js';
+import { QUIET_OPTION } from '../output/progress.js';
 import { Redactor } from '../redact/redactor.js';
 import { rulesFor } from '../redact/rules.js';
 import { formatSummary, type RedactionSummary } from '../redact/summary.js';
@@ -45,6 +46,8 @@ export interface RedactOptions {
   /** Replace an existing OUT. */
   force: boolean;
   json: boolean;
+  /** No progress line. */
+  quiet?: boolean | undefined;
 }
 
 /** `a/b.wstape.json` → `a/b.redacted.wstape.json`; `b.json` → `b.redacted.json`; `b` → `b.redacted.wstape.json`. */
@@ -93,7 +96,7 @@ export async function runRedact(options: RedactOptions, io: Io): Promise<number>
     if (existsSync(out) && !options.force) throw cliError('ERR_USAGE', `${out} already exists: pass --force to replace it, or pick another --out`);
   }
 
-  const reader = await openForReading(input, io);
+  const reader = await openForReading(input, io, { progress: { label: 'redact', quiet: options.quiet } });
   const redactor = new Redactor(rules);
   const counter = new TrailerCounter();
   if (!write) {
@@ -160,6 +163,7 @@ interface RedactArgs {
   check?: boolean;
   force?: boolean;
   json?: boolean;
+  quiet?: boolean;
 }
 
 /** argv → RedactOptions. `--no-defaults` is its own option (boolean negation is off in the CLI), or `defaults: false` where it is on. */
@@ -173,6 +177,7 @@ export function redactOptions(argv: RedactArgs): RedactOptions {
     check: argv.check === true,
     force: argv.force === true,
     json: argv.json === true,
+    ...(argv.quiet === true ? { quiet: true } : {}),
   };
 }
 
@@ -190,6 +195,7 @@ export const redactCommand: CommandModule<object, RedactArgs> = {
       .option('dry-run', { type: 'boolean', default: false, describe: 'Report what would be redacted; write nothing' })
       .option('check', { type: 'boolean', describe: 'Exit 1 when anything would be redacted (a gate before sharing); write nothing' })
       .option('force', { type: 'boolean', describe: 'Replace OUT when it exists' })
+      .option('quiet', QUIET_OPTION)
       .option('json', { type: 'boolean', default: false, describe: 'Also print the summary as one JSON object on stdout' })
       // No defaults on these two: yargs counts a defaulted option as given.
       .conflicts('check', ['out', 'force'])

@@ -28,6 +28,7 @@ import { MessageAssembler, rowBytes, type InspectRow, type Row } from '../inspec
 import { processIo, useColor, terminalColumns, warn, writeOut, type Io } from '../io.js';
 import { DEFAULT_MAX_WIDTH, TIME_FORMATS, type TimeFormat } from '../output/frame-line.js';
 import { decodedJson, FILE_FORMAT_IDS, formatShowRow, type ShowRowOptions } from '../output/show-row.js';
+import { QUIET_OPTION } from '../output/progress.js';
 import { fileArgument, frameFilterOptions, STDIN_FILE } from './common.js';
 import { openForReading } from '../inspect/open-archive.js';
 import { buildFrameFilter, frameLineSkipper, frameMatches, type FrameFilter, type FrameFilterSpec } from '../inspect/frame-filter.js';
@@ -40,6 +41,8 @@ export const SHOW_FORMATS: readonly ShowFormat[] = ['pretty', 'json', 'raw'];
 
 export interface ShowOptions extends FrameFilterSpec {
   file: string;
+  /** No progress line. */
+  quiet?: boolean | undefined;
   /** Connection ids; each item may be a comma list. */
   conn?: string[] | undefined;
   /** Frame type names or the groups data, control; each item may be a comma list. */
@@ -159,7 +162,8 @@ async function* archiveEvents(options: ShowOptions, io: Io, runtime: ShowRuntime
     // matters: --messages reassembles it, and a continuation is judged by its first frame.
     const byType = options.messages !== true && filter.types !== undefined && !filter.types.has('continuation');
     const skipLine = frameLineSkipper(filter, { byType });
-    const reader = await openForReading(options.file, io, skipLine ? { skipLine } : {});
+    const progress = { label: 'show', quiet: options.quiet, liveStdout: true };
+    const reader = await openForReading(options.file, io, skipLine ? { skipLine, progress } : { progress });
     for await (const entry of reader.entries()) yield { type: 'entry', entry };
     return;
   }
@@ -387,6 +391,7 @@ export const showCommand: CommandModule<object, ShowOptions> = {
         type: 'string',
         choices: SHOW_FORMATS,
       })
+      .option('quiet', QUIET_OPTION)
       .option('json', {
         describe: 'The same as --format json',
         type: 'boolean',

@@ -12,6 +12,8 @@
  *   subprotocol        negotiated subprotocol, or null
  *   time               start (the handshake's 101), ISO 8601
  *   open               true when the archive has no end entry for it (recording stopped first)
+ *   connected          false for a WebSocket upgrade that never connected (no 101: refused,
+ *                      unreachable, or a browser HAR's failed WebSocket); its diagnosis says why
  *   duration           seconds from start to end; null while open
  *   framesOut, framesIn       frames each way
  *   bytesOut, bytesIn         wire bytes each way (sum of the frames' wireSize)
@@ -64,6 +66,7 @@ import { EXIT_OK } from '../errors.js';
 import { processIo, useColor, warn, writeOut, type Io } from '../io.js';
 import { makePalette, type Palette } from '../output/colors.js';
 import { formatTimestamp } from '../output/frame-line.js';
+import { QUIET_OPTION } from '../output/progress.js';
 import { escapeText } from '../output/payload.js';
 import { renderTable, type TableColumn } from '../output/table.js';
 import { formatDuration, formatSize } from '../output/units.js';
@@ -73,6 +76,8 @@ import { splitList } from '../inspect/frame-filter.js';
 
 export interface StatsOptions {
   file: string;
+  /** No progress line. */
+  quiet?: boolean | undefined;
   /** Connection ids; each item may be a comma list. */
   conn?: string[] | undefined;
   json: boolean;
@@ -130,7 +135,7 @@ export function formatStatsBlock(stats: ConnectionStats, p: Palette): string {
   const sub = stats.subprotocol !== null ? `  ${p.dim(`subprotocol ${escapeText(stats.subprotocol)}`)}` : '';
   lines.push(`${p.bold(stats.conn)}  ${escapeText(stats.url ?? '(no connection entry)')}${sub}`);
 
-  const lasted = stats.duration !== null ? `, lasted ${formatDuration(stats.duration)}` : `, ${p.yellow('still open')}`;
+  const lasted = stats.duration !== null ? `, lasted ${formatDuration(stats.duration)}` : `, ${p.yellow(stats.connected ? 'still open' : 'never connected')}`;
   line('started', `${stats.time === '' ? '?' : clock(stats.time)}${lasted}`);
   const perSecond = stats.messagesPerSecond !== null ? `, ${rate(stats.messagesPerSecond)} messages/s` : '';
   line('messages', `${stats.messagesOut} out, ${stats.messagesIn} in${perSecond}`);
@@ -204,7 +209,7 @@ export function formatStatsBlock(stats: ConnectionStats, p: Palette): string {
 /** Run `wstape stats`; returns the exit code. */
 export async function runStats(options: StatsOptions, io: Io): Promise<number> {
   const wanted = options.conn !== undefined ? new Set(splitList(options.conn)) : null;
-  const reader = await openForReading(options.file, io);
+  const reader = await openForReading(options.file, io, { progress: { label: 'stats', quiet: options.quiet } });
   const accumulator = new StatsAccumulator();
   for await (const entry of reader.entries()) {
     if (wanted !== null) {
@@ -239,6 +244,7 @@ export const statsCommand: CommandModule<object, StatsOptions> = {
         type: 'string',
         coerce: toList,
       })
+      .option('quiet', QUIET_OPTION)
       .option('json', {
         describe: 'One JSON object per connection per line (stable field names)',
         type: 'boolean',

@@ -28,6 +28,10 @@ export interface ArchiveReader {
   readonly trailer: ArchiveTrailer | null;
   /** True once entries() finished and the closing line was seen. */
   readonly complete: boolean;
+  /** Bytes of the archive read so far (the header line included), for progress. */
+  readonly bytesRead: number;
+  /** Bytes in the archive; NaN when that cannot be known before reading (a pipe, standard input). */
+  readonly size: number;
 }
 
 export interface OpenArchiveOptions {
@@ -45,6 +49,8 @@ export interface OpenArchiveOptions {
   maxLineBytes?: number;
   /** What `-` reads (default process.stdin); tests pass their own stream. */
   stdin?: AsyncIterable<Uint8Array>;
+  /** Called as entries() reads each chunk, with the bytes read so far (for a progress line). */
+  onBytes?: (bytesRead: number) => void;
 }
 
 /** The file name that stands for standard input. */
@@ -106,6 +112,7 @@ async function openSource(source: Source, options: OpenArchiveOptions): Promise<
     validate: options.validate ?? true,
     skipLine: options.skipLine,
     maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES,
+    onBytes: options.onBytes,
   };
   const { name, head } = source;
   const text = head.bytes.toString('utf8');
@@ -115,7 +122,11 @@ async function openSource(source: Source, options: OpenArchiveOptions): Promise<
   const line = parseArchiveLine(text, 1);
   if (line.type === 'header') {
     const { header, steps } = decodeHeader(name, line.value);
-    return new Reader(name, header, settings, (decoder) => streamLines(source, head.consumed, decoder, settings), steps);
+    const reader: Reader = new Reader(name, header, settings, (decoder) => streamLines(source, head.consumed, decoder, settings, reader.count), steps, {
+      size: source.size,
+      read: head.consumed,
+    });
+    return reader;
   }
 
   // Not a header line: a reformatted archive, a newer layout, a cut-short header, or another file.
@@ -326,7 +337,7 @@ function openDocument(source: Source, bytes: Buffer, settings: Settings): Archiv
     }
     if (parts.trailer !== null) decoder.setTrailer(parts.trailer, 'closing fields');
   };
-  return new Reader(name, header, settings, fromDocument, steps);
+  return new Reader(name, header, settings, fromDocument, steps, { size: source.size, read: bytes.length });
 }
 
 function emptyFile(path: string): CliError {
@@ -342,9 +353,16 @@ interface Settings {
   validate: boolean;
   skipLine: ((line: Buffer) => boolean) | undefined;
   maxLineBytes: number;
+  onBytes: ((bytesRead: number) => void) | undefined;
 }
 
 type EntrySource = (decoder: EntryDecoder) => AsyncGenerator<Entry>;
+
+/** How far reading got: what the progress line shows. */
+interface ByteCount {
+  size: number;
+  read: number;
+}
 
 class Reader implements ArchiveReader {
   readonly path: string;
@@ -355,13 +373,23 @@ class Reader implements ArchiveReader {
   #used = false;
   #trailer: ArchiveTrailer | null = null;
   #complete = false;
+  readonly count: ByteCount;
 
-  constructor(path: string, header: ArchiveHeader, settings: Settings, source: EntrySource, steps: Migration[]) {
+  constructor(path: string, header: ArchiveHeader, settings: Settings, source: EntrySource, steps: Migration[], count: ByteCount) {
     this.path = path;
     this.header = header;
     this.#settings = settings;
     this.#source = source;
     this.#steps = steps;
+    this.count = count;
+  }
+
+  get bytesRead(): number {
+    return this.count.read;
+  }
+
+  get size(): number {
+    return this.count.size;
   }
 
   get trailer(): ArchiveTrailer | null {
@@ -390,11 +418,13 @@ class Reader implements ArchiveReader {
 }
 
 /** The entries of a line-per-entry archive, read from the byte after the header line. */
-async function* streamLines(source: Source, start: number, decoder: EntryDecoder, settings: Settings): AsyncGenerator<Entry> {
-  const { skipLine, maxLineBytes } = settings;
+async function* streamLines(source: Source, start: number, decoder: EntryDecoder, settings: Settings, count: ByteCount): AsyncGenerator<Entry> {
+  const { skipLine, maxLineBytes, onBytes } = settings;
   const splitter = new LineSplitter();
   let lineNumber = 1;
   for await (const chunk of source.chunks(start)) {
+    count.read += chunk.length;
+    onBytes?.(count.read);
     for (const line of splitter.push(chunk)) {
       lineNumber++;
       if (line.length > maxLineBytes) throw lineTooLong(source.name, lineNumber, maxLineBytes);

@@ -26,9 +26,9 @@ import {
   type HttpEntry,
 } from '../format/schema.js';
 import { isValidUtf8 } from '../wire/utf8.js';
-import { fromHarHeaders, fromHarHttpVersion, headerValue } from './har-common.js';
+import { epochMicros, fromHarHeaders, fromHarHttpVersion, headerValue, timeUnit } from './har-common.js';
 import { describeIssue, type HarInput, type HarInputEntry } from './har-schema.js';
-import { exchangeBase, stampOf, webSocketFromHar, type EntryContext } from './websocket-from-har.js';
+import { exchangeBase, stampOf, webSocketFromHar, webSocketUrl, type EntryContext } from './websocket-from-har.js';
 
 export interface HarImportOptions {
   /** wstape's version, for the header's creator. */
@@ -42,7 +42,7 @@ export interface HarImport {
   entries: Entry[];
   trailer: ArchiveTrailer;
   /** What the HAR held, for the summary line. */
-  counts: { connections: number; frames: number; exchanges: number; tunnels: number; openConnections: number };
+  counts: { connections: number; frames: number; exchanges: number; tunnels: number; openConnections: number; failedConnections: number };
   /** `log.creator.name` of the HAR, e.g. "WebInspector" (Chrome), "mitmproxy". */
   creator: string | null;
 }
@@ -53,6 +53,39 @@ export function isoMicros(iso: string): number {
   const fraction = /T[^.]*\.(\d+)/.exec(iso)?.[1] ?? '';
   const extra = Number(fraction.padEnd(6, '0').slice(3, 6));
   return Math.floor(ms) * 1000 + (Number.isFinite(extra) ? extra : 0);
+}
+
+/**
+ * Start times before this (September 2001, as EPOCH_SECONDS_FLOOR in websocket-from-har.ts) are
+ * placeholders, not times: Chrome writes `1969-12-31T23:59:59.999Z` or a few seconds into 1970
+ * as the start of a WebSocket that never connected (it had no wall-clock time for the request).
+ */
+const PLACEHOLDER_BEFORE_MICROS = 1e9 * 1e6;
+
+/**
+ * Chrome's record of a WebSocket that never connected: no 101, and only `type: "error"` (opcode
+ * -1) messages, each carrying the error text. Returns the texts, or null for any other entry.
+ */
+function webSocketFailure(entry: HarInputEntry): string[] | null {
+  const messages = entry._webSocketMessages ?? [];
+  if (entry.response.status === 101 || messages.length === 0) return null;
+  if (!messages.every((message) => message.type === 'error' || message.opcode === -1)) return null;
+  return messages.map((message) => message.data ?? '').filter((text) => text !== '');
+}
+
+/**
+ * An entry's start in epoch microseconds: its startedDateTime, or, when that is a placeholder
+ * (see PLACEHOLDER_BEFORE_MICROS), its first message's time; null when it has neither.
+ */
+function startOf(entry: HarInputEntry): number | null {
+  const start = isoMicros(entry.startedDateTime);
+  if (start >= PLACEHOLDER_BEFORE_MICROS) return start;
+  const times = (entry._webSocketMessages ?? []).map((message) => message.time).filter((time) => Number.isFinite(time));
+  if (times.length === 0) return null;
+  const unit = timeUnit(times);
+  const first = times.reduce((min, time) => Math.min(min, time), Infinity);
+  const micros = epochMicros(first, unit);
+  return micros >= PLACEHOLDER_BEFORE_MICROS ? micros : null;
 }
 
 function isWebSocket(entry: HarInputEntry): boolean {
@@ -154,9 +187,12 @@ function httpFromHar(har: HarInputEntry, context: EntryContext): Entry[] {
   const responseHeaders = fromHarHeaders(har.response.headers);
   // Chrome and mitmproxy write status 0 for no response, Playwright -1.
   const answered = har.response.status > 0;
-  const failure = har.response._error ?? har.response._failureText ?? undefined;
+  const failed = webSocketFailure(har);
+  const failedText = failed !== null ? `the WebSocket never connected: ${failed.length > 0 ? failed.join('; ') : 'the HAR does not say why'}` : undefined;
+  const failure = har.response._error ?? har.response._failureText ?? failedText;
   const error = extras?.error ?? (failure !== undefined && failure !== '' ? failure : answered ? undefined : 'no response (the HAR does not say why)');
-  const url = har.request.url;
+  // A WebSocket that never connected keeps its ws:// URL, as the recorder writes a failed upgrade.
+  const url = failed !== null ? webSocketUrl(har.request.url) : har.request.url;
   const body = requestBody(har.request);
   const base = exchangeBase(har, url, stamp, requestHeaders);
   const entry: HttpEntry = {
@@ -197,28 +233,32 @@ function validated(entry: Entry, path: string): Entry {
 export function harToArchive(har: HarInput, options: HarImportOptions): HarImport {
   const warn = options.onWarning ?? (() => {});
   const log = har.log;
-  const items = log.entries.map((entry, at) => ({
+  const dated = log.entries.map((entry, at) => ({
     har: entry,
     path: `log.entries[${at}]`,
-    startMicros: isoMicros(entry.startedDateTime),
+    start: startOf(entry),
     websocket: isWebSocket(entry),
+    failed: webSocketFailure(entry) !== null,
   }));
-  // A WebSocket entry whose handshake failed (no 101, no messages) is an HTTP exchange.
-  for (const item of items) {
-    if (item.websocket && item.har.response.status !== 101 && (item.har._webSocketMessages ?? []).length === 0) item.websocket = false;
+  // A WebSocket entry whose handshake failed (no 101, no messages, or only Chrome's error
+  // messages) is an HTTP exchange that failed, as the recorder writes a failed upgrade.
+  for (const item of dated) {
+    if (item.websocket && item.har.response.status !== 101 && ((item.har._webSocketMessages ?? []).length === 0 || item.failed)) item.websocket = false;
   }
-  items.sort((a, b) => a.startMicros - b.startMicros);
 
   const recordedStart = log._wstapeHeader !== undefined ? isoMicros(log._wstapeHeader.startedAt) : undefined;
-  const earliest = items.reduce((min, item) => Math.min(min, item.startMicros), Infinity);
+  // The earliest real time: placeholder starts (a WebSocket that never connected) do not count.
+  const earliest = dated.reduce((min, item) => Math.min(min, item.start ?? Infinity), Infinity);
   const baseMicros = recordedStart ?? (Number.isFinite(earliest) ? earliest : Date.now() * 1000);
+  const items = dated.map((item) => ({ ...item, startMicros: item.start ?? baseMicros }));
+  items.sort((a, b) => a.startMicros - b.startMicros);
   const ids = assignIds(items);
 
   const made: { entry: Entry; order: number }[] = [];
   const add = (entry: Entry, path: string): void => {
     made.push({ entry: validated(entry, path), order: made.length });
   };
-  const counts = { connections: 0, frames: 0, exchanges: 0, tunnels: 0, openConnections: 0 };
+  const counts = { connections: 0, frames: 0, exchanges: 0, tunnels: 0, openConnections: 0, failedConnections: 0 };
   items.forEach((item, at) => {
     const context: EntryContext = { id: ids[at] ?? `x${at}`, path: item.path, baseMicros, startMicros: item.startMicros, warn };
     if (item.websocket) {
@@ -229,7 +269,8 @@ export function harToArchive(har: HarInput, options: HarImportOptions): HarImpor
       if (!result.closed) counts.openConnections++;
     } else {
       for (const entry of httpFromHar(item.har, context)) add(entry, item.path);
-      counts.exchanges++;
+      if (item.failed) counts.failedConnections++;
+      else counts.exchanges++;
     }
   });
   (log._wstapeTunnels ?? []).forEach(({ end, ...tunnel }, at) => {
@@ -263,7 +304,8 @@ export function harToArchive(har: HarInput, options: HarImportOptions): HarImpor
     stoppedAt: log._wstapeTrailer?.stoppedAt ?? stampOf(baseMicros + Math.round(last * 1e6), baseMicros).time,
     summary: {
       connections: counts.connections,
-      exchanges: counts.exchanges,
+      // A WebSocket that never connected is an http entry too.
+      exchanges: counts.exchanges + counts.failedConnections,
       tunnels: counts.tunnels,
       frames: counts.frames,
       bytes,

@@ -20,8 +20,9 @@ import {
   toHarHeaders,
   toHarHttpVersion,
 } from './har-common.js';
-import type { HarContent, HarEntry, HarLog, HarPostData, HarResponse, WstapeEntryExtras } from './har-types.js';
-import { WebSocketCollector } from './websocket-to-har.js';
+import type { HarContent, HarEntry, HarLog, HarPostData, HarResponse, HarWebSocketMessage, WstapeEntryExtras } from './har-types.js';
+import { indentJson as indent, messageItemText } from './message-spill.js';
+import { spilledMessages, WebSocketCollector } from './websocket-to-har.js';
 
 export interface HarExportOptions {
   scope: ExportScope;
@@ -31,6 +32,12 @@ export interface HarExportOptions {
   /** For `log.comment`: the archive's name and the filters, e.g. `--conn c1`. */
   source: string;
   filters: string;
+  /**
+   * A temporary directory (the caller makes and removes it): WebSocket messages wait there for
+   * their connection's end instead of in memory (message-spill.ts). Entries made so are written
+   * by HarTextWriter only.
+   */
+  spillDir?: string | undefined;
 }
 
 /** Turns archive entries into HAR entries (see the file comment). */
@@ -132,7 +139,7 @@ export class HarExporter {
 
   #collector(id: string): WebSocketCollector {
     let collector = this.#collectors.get(id);
-    if (collector === undefined) this.#collectors.set(id, (collector = new WebSocketCollector(id, this.#options.scope)));
+    if (collector === undefined) this.#collectors.set(id, (collector = new WebSocketCollector(id, this.#options.scope, this.#options.spillDir)));
     return collector;
   }
 
@@ -308,9 +315,14 @@ export class HarTextWriter {
     const fields = Object.entries(entry).filter(([, value]) => value !== undefined);
     for (const [at, [key, value]] of fields.entries()) {
       const comma = at < fields.length - 1 ? ',' : '';
-      if ((key === '_webSocketMessages' || key === '_wstapeControlFrames') && Array.isArray(value) && value.length > 0) {
+      const spill = key === '_webSocketMessages' ? spilledMessages(entry) : null;
+      if (spill !== null && spill.length > 0) {
         yield `\n        ${JSON.stringify(key)}: [`;
-        for (const [index, item] of value.entries()) yield `${index > 0 ? ',' : ''}\n          ${indent(JSON.stringify(item, null, 2), 10)}`;
+        yield* spill.chunks();
+        yield `\n        ]${comma}`;
+      } else if ((key === '_webSocketMessages' || key === '_wstapeControlFrames') && Array.isArray(value) && value.length > 0) {
+        yield `\n        ${JSON.stringify(key)}: [`;
+        for (const [index, item] of value.entries()) yield messageItemText(item as HarWebSocketMessage, index === 0);
         yield `\n        ]${comma}`;
       } else {
         yield `\n        ${JSON.stringify(key)}: ${indent(JSON.stringify(value, null, 2), 8)}${comma}`;
@@ -327,9 +339,4 @@ export class HarTextWriter {
       .join('');
     return `${this.#first ? '' : '\n    '}]${inner}\n  }\n}\n`;
   }
-}
-
-function indent(json: string, spaces: number): string {
-  const pad = ' '.repeat(spaces);
-  return json.replace(/\n/g, `\n${pad}`);
 }

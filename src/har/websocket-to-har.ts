@@ -26,6 +26,7 @@ import { MessageTracker } from '../wire/message-assembler.js';
 import { DIRECTIONS, type Direction } from '../wire/side.js';
 import { isValidUtf8 } from '../wire/utf8.js';
 import { keepsFrame, type ExportScope } from './export-scope.js';
+import { MessageSpill } from './message-spill.js';
 import {
   closePayloadBytes,
   epochSeconds,
@@ -54,6 +55,15 @@ const harDirection = (dir: Direction): 'send' | 'receive' => (dir === 'out' ? 's
 /** Milliseconds, rounded to microseconds so floats print short. */
 const millis = (seconds: number): number => Math.round(Math.max(0, seconds) * 1e6) / 1e3;
 
+/** Where an entry made with a spill directory keeps its `_webSocketMessages` (its array is then empty). */
+const SPILLED_MESSAGES = Symbol('wstape.spilledMessages');
+type SpilledEntry = HarEntry & { [SPILLED_MESSAGES]?: MessageSpill };
+
+/** The spilled messages of an entry, for HarTextWriter; null for an entry that holds its own. */
+export function spilledMessages(entry: HarEntry): MessageSpill | null {
+  return (entry as SpilledEntry)[SPILLED_MESSAGES] ?? null;
+}
+
 /** Collects one connection's entries and turns them into its HAR entry. */
 export class WebSocketCollector {
   readonly id: string;
@@ -65,6 +75,8 @@ export class WebSocketCollector {
   /** Data frames of the unfinished message, per direction. */
   readonly #open: Record<Direction, FrameEntry[]> = { out: [], in: [] };
   readonly #messages: HarWebSocketMessage[] = [];
+  /** With a spill directory: the messages, as text, in a temporary file (message-spill.ts). */
+  readonly #spill: MessageSpill | null;
   readonly #controls: HarWebSocketMessage[] = [];
   readonly #dropped: HarWebSocketMessage[] = [];
   readonly #errors: ErrorEntry[] = [];
@@ -73,9 +85,11 @@ export class WebSocketCollector {
   /** Frames or messages that passed the filters. */
   #kept = 0;
 
-  constructor(id: string, scope: ExportScope) {
+  /** `spillDir`: keep the messages in a file there instead of memory (see spilledMessages). */
+  constructor(id: string, scope: ExportScope, spillDir?: string) {
     this.id = id;
     this.#scope = scope;
+    this.#spill = spillDir !== undefined ? new MessageSpill(spillDir, id) : null;
   }
 
   get kept(): number {
@@ -184,6 +198,7 @@ export class WebSocketCollector {
       _resourceType: 'websocket',
       _webSocketMessages: this.#messages,
     };
+    if (this.#spill !== null) (entry as SpilledEntry)[SPILLED_MESSAGES] = this.#spill;
     const ip = ipAddressOf(connection.server.host);
     if (ip !== undefined) entry.serverIPAddress = ip;
     const close = closeOf(end);
@@ -229,7 +244,9 @@ export class WebSocketCollector {
     else joined.data = bytes.toString('base64');
     if (keepsFrame(this.#scope, joined) || frames.some((frame) => keepsFrame(this.#scope, frame))) {
       const dropped = markAction(message, last);
-      (dropped ? this.#dropped : this.#messages).push(message);
+      if (dropped) this.#dropped.push(message);
+      else if (this.#spill !== null) this.#spill.push(message);
+      else this.#messages.push(message);
       this.#kept++;
     }
   }

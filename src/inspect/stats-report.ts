@@ -129,4 +129,9 @@ export interface ConnectionStats {
   errorCodes: Record<string, number>;
   close: CloseStats | null;
   diagnosis: string;
+  /**
+   * False for a WebSocket upgrade that never connected: an `http` entry for a ws:// or wss:// URL
+   * (no 101), recorded or imported from a browser's HAR.
+   */
+  connected: boolean;
 }

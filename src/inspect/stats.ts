@@ -19,7 +19,7 @@
  * connection whose server pings every 25 s is not idle to a proxy. Only messages of at most
  * 256 bytes are looked at (registry.ts isHeartbeat), so this costs little.
  */
-import type { ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, FrameType } from '../format/schema.js';
+import type { ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, FrameType, HttpEntry } from '../format/schema.js';
 import { closeCodeName } from '../wire/close-codes.js';
 import { isDataFrameType } from '../wire/opcodes.js';
 import { otherDirection, senderOf, type Side } from '../wire/side.js';
@@ -70,6 +70,8 @@ interface FrameMark {
 interface ConnState {
   id: string;
   connection: ConnectionEntry | null;
+  /** A WebSocket upgrade that never connected (an http entry for a ws:// URL), or null. */
+  upgrade: HttpEntry | null;
   start: number | null;
   framesByDir: Record<Dir, TypeCounts>;
   messages: Record<Dir, number>;
@@ -144,6 +146,13 @@ function measurableCompression(frame: FrameEntry): boolean {
   return !(frame.truncated === true && kept === 0 && frame.size > 0);
 }
 
+/** The diagnosis of a WebSocket upgrade that got no 101: why, from its error or the answer it got. */
+function neverConnected(entry: HttpEntry): string {
+  if (entry.response !== null) return `never connected: the server answered the upgrade with ${entry.response.status} ${entry.response.statusText}`.trimEnd();
+  const error = (entry.error ?? '').replace(/^the WebSocket never connected: /, '');
+  return `never connected: ${error !== '' ? error : 'no response to the upgrade request'}`;
+}
+
 /** Folds archive entries into per-WebSocket-connection statistics. */
 export class StatsAccumulator {
   readonly #conns = new Map<string, ConnState>();
@@ -153,11 +162,15 @@ export class StatsAccumulator {
     this.#rttCap = options.rttSampleCap ?? DEFAULT_RTT_SAMPLE_CAP;
   }
 
-  /** Feed one entry, in archive order. HTTP exchanges and tunnels are ignored. */
+  /** Feed one entry, in archive order. HTTP exchanges (but failed WebSocket upgrades) and tunnels are ignored. */
   add(entry: Entry): void {
     switch (entry.kind) {
       case 'connection':
         this.#connection(entry);
+        break;
+      case 'http':
+        // A WebSocket upgrade that never got its 101: a connection that never connected.
+        if (/^wss?:/i.test(entry.url) && entry.response?.status !== 101) this.#failedUpgrade(entry);
         break;
       case 'frame':
         this.#frame(entry);
@@ -194,6 +207,7 @@ export class StatsAccumulator {
       state = {
         id,
         connection: null,
+        upgrade: null,
         start: null,
         framesByDir: { out: emptyCounts(), in: emptyCounts() },
         messages: { out: 0, in: 0 },
@@ -227,6 +241,12 @@ export class StatsAccumulator {
   #connection(entry: ConnectionEntry): void {
     const state = this.#state(entry.id);
     state.connection = entry;
+    state.start = entry.elapsed;
+  }
+
+  #failedUpgrade(entry: HttpEntry): void {
+    const state = this.#state(entry.id);
+    state.upgrade = entry;
     state.start = entry.elapsed;
   }
 
@@ -372,12 +392,13 @@ export class StatsAccumulator {
     const { compression } = state;
 
     const close = end !== null ? this.#close(state, end) : null;
+    const failed = connection === null ? state.upgrade : null;
     return {
       conn: state.id,
-      url: connection?.url ?? null,
+      url: connection?.url ?? failed?.url ?? null,
       subprotocol: connection?.subprotocol ?? null,
-      time: connection?.time ?? state.first?.time ?? '',
-      open: end === null,
+      time: connection?.time ?? failed?.time ?? state.first?.time ?? '',
+      open: end === null && failed === null,
       duration: end !== null ? micros(Math.max(0, span)) : null,
       framesOut: out.framesOut,
       framesIn: inbound.framesIn,
@@ -415,7 +436,12 @@ export class StatsAccumulator {
       errors: state.errors,
       errorCodes: Object.fromEntries(state.errorCodes),
       close: close?.stats ?? null,
-      diagnosis: close?.diagnosis ?? 'still open at the end of the archive: the recording stopped (or was killed) while the connection was open',
+      diagnosis:
+        close?.diagnosis ??
+        (failed !== null
+          ? neverConnected(failed)
+          : 'still open at the end of the archive: the recording stopped (or was killed) while the connection was open'),
+      connected: failed === null,
     };
   }
 

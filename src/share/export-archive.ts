@@ -9,7 +9,8 @@
  * temporary name and renamed when complete, created readable by its owner only (0600): exports
  * hold what the archive holds, cookies and tokens included.
  */
-import { createWriteStream, existsSync, renameSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, renameSync, rmSync, type WriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { EXIT_OK, cliError } from '../errors.js';
 import type { ArchiveHeader, Entry } from '../format/schema.js';
@@ -43,6 +44,8 @@ export interface ExportOptions extends FrameFilterSpec {
   maxFrames?: number | undefined;
   /** Markdown: how times are shown (default utc). */
   time?: TimeFormat | undefined;
+  /** No progress line. */
+  quiet?: boolean | undefined;
 }
 
 /** What `--format` resolves to: explicit, else from the output's extension, else HAR. */
@@ -181,7 +184,7 @@ export async function runExport(options: ExportOptions, io: Io): Promise<number>
   const redaction = await loadRedaction(options);
   const redacting = redaction !== null;
 
-  const reader = await openForReading(options.file, io);
+  const reader = await openForReading(options.file, io, { progress: { label: 'export', quiet: options.quiet, liveStdout: options.out === undefined } });
   const header = redaction !== null ? redaction.header(reader.header) : reader.header;
   const entries = redaction !== null ? redaction.entries(reader.entries()) : reader.entries();
   const output = options.out !== undefined ? await fileOutput(options.out, options.force === true) : stdoutOutput(io);
@@ -193,9 +196,12 @@ export async function runExport(options: ExportOptions, io: Io): Promise<number>
   };
 
   let exported: number;
+  let spillDir: string | null = null;
   try {
     if (format === 'har') {
-      const exporter = new HarExporter({ scope, header, version: PACKAGE_VERSION, source: basename(options.file), filters });
+      // Each open connection's messages wait in a file there, not in memory (har/message-spill.ts).
+      spillDir = mkdtempSync(join(tmpdir(), 'wstape-export-'));
+      const exporter = new HarExporter({ scope, header, version: PACKAGE_VERSION, source: basename(options.file), filters, spillDir });
       const writer = new HarTextWriter();
       await writeOut(output.stream, writer.head(exporter.logHead()));
       for await (const entry of entries) {
@@ -226,6 +232,8 @@ export async function runExport(options: ExportOptions, io: Io): Promise<number>
   } catch (error) {
     output.abort();
     throw error;
+  } finally {
+    if (spillDir !== null) rmSync(spillDir, { recursive: true, force: true });
   }
 
   redaction?.report(io);

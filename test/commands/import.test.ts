@@ -76,6 +76,8 @@ describe('import', () => {
     writeFileSync(out, 'precious');
     const error = await runImport({ file: CHROME.pathname, out }, fakeIo()).catch((caught: unknown) => caught);
     expect(isCliError(error) && error.code).toBe('ERR_WRITE');
+    // It says how to replace it, as `wstape export` does.
+    expect(isCliError(error) && error.message).toContain('--force');
     expect(readFileSync(out, 'utf8')).toBe('precious');
     expect(await runImport({ file: CHROME.pathname, out, force: true }, fakeIo())).toBe(0);
     expect(readFileSync(out, 'utf8')).toMatch(/^\{"format":"wstape"/);

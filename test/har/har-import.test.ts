@@ -10,6 +10,8 @@ import { runImport } from '../../src/har/import-har.js';
 import { isCliError } from '../../src/errors.js';
 import type { ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, HttpEntry } from '../../src/format/schema.js';
 import { parseHarText } from '../../src/har/har-schema.js';
+import { openArchive } from '../../src/format/archive-reader.js';
+import { StatsAccumulator } from '../../src/inspect/stats.js';
 import { fakeIo } from '../output/test-archives.js';
 import { importHar, scratch } from './helpers.js';
 
@@ -349,5 +351,51 @@ describe('bad HAR files', () => {
   it('refuses an error code that is not in the closed table, with its path', () => {
     const error = { time: '2024-11-25T10:30:00.000Z', elapsed: 0, code: 'WS_INVALID_OPCODE', message: 'm' };
     expect(() => parseHarText(JSON.stringify({ log: { entries: [], _wstapeErrors: [error] } }), 'x.har')).toThrow(/log\._wstapeErrors\[0\]\.code: /);
+  });
+});
+
+describe("import of Chrome's record of WebSockets that never connected (fixtures/har/chrome-websocket-failed.har)", () => {
+  it('makes each one a failed upgrade with its error text, and starts the archive at the earliest real time', async () => {
+    const { entries, io, path } = await importHar(fixture('chrome-websocket-failed.har'));
+    expect(connections(entries)).toEqual([]);
+    const failed = exchanges(entries).filter((entry) => entry.url.startsWith('ws:'));
+    expect(failed.map((entry) => [entry.id, entry.url, entry.time, entry.response, entry.error])).toEqual([
+      [
+        'h2',
+        'ws://localhost:9001/live',
+        '2024-11-25T10:30:02.113Z',
+        null,
+        'the WebSocket never connected: Error in connection establishment: net::ERR_CONNECTION_REFUSED',
+      ],
+      [
+        'h3',
+        'ws://localhost:9002/feed',
+        '2024-11-25T10:30:02.540Z',
+        null,
+        'the WebSocket never connected: Connection closed before receiving a handshake response',
+      ],
+    ]);
+    // Not 1969 or 1970: the page's request at 10:30:02.001 is the first real time.
+    const reader = await openArchive(path);
+    expect(reader.header.startedAt).toBe('2024-11-25T10:30:02.001Z');
+    expect(failed.map((entry) => entry.elapsed)).toEqual([0.112456, 0.53921]);
+    expect(io.err()).toContain('imported 0 WebSocket connections (0 frames) and 2 WebSockets that never connected and 1 HTTP exchange');
+    expect(io.err()).not.toContain('still open');
+  });
+
+  it('gives them a stats diagnosis that says they never connected, not that they are still open', async () => {
+    const { entries } = await importHar(fixture('chrome-websocket-failed.har'));
+    const stats = new StatsAccumulator();
+    for (const entry of entries) stats.add(entry);
+    expect(stats.report().map(({ conn, open, connected, duration, diagnosis }) => ({ conn, open, connected, duration, diagnosis }))).toEqual([
+      {
+        conn: 'h2',
+        open: false,
+        connected: false,
+        duration: null,
+        diagnosis: 'never connected: Error in connection establishment: net::ERR_CONNECTION_REFUSED',
+      },
+      { conn: 'h3', open: false, connected: false, duration: null, diagnosis: 'never connected: Connection closed before receiving a handshake response' },
+    ]);
   });
 });

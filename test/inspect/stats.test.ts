@@ -150,6 +150,7 @@ describe('traffic', () => {
       'errorCodes',
       'close',
       'diagnosis',
+      'connected',
     ]);
     expect(Object.keys(only(entries).close!)).toEqual(['code', 'name', 'reason', 'closedBy', 'droppedBy', 'clean', 'time', 'handshakeMs', 'idle', 'keepAlive']);
   });

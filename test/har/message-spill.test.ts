@@ -1,0 +1,83 @@
+/**
+ * The export's message spill (src/har/message-spill.ts): a HAR written with each open
+ * connection's messages in a temporary file is byte for byte the HAR written from memory, for
+ * connections interleaved over the archive, with multi-byte text that falls across the file's
+ * read boundaries; the files are gone once their entries are written.
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ConnectionEntry, EndEntry, Entry } from '../../src/format/schema.js';
+import { HarExporter, HarTextWriter } from '../../src/har/to-har.js';
+import { buildFrameFilter } from '../../src/inspect/frame-filter.js';
+import { frame, header } from '../format/helpers.js';
+
+function connection(id: string, elapsed: number): ConnectionEntry {
+  return {
+    kind: 'connection',
+    id,
+    time: '2026-11-25T10:30:02.000Z',
+    elapsed,
+    url: `ws://example.test/${id}`,
+    mode: 'forward',
+    client: { address: '127.0.0.1', port: 52101 },
+    server: { host: 'example.test', port: 80 },
+    request: { method: 'GET', target: `/${id}`, httpVersion: '1.1', headers: [['Host', 'example.test']] },
+    response: { status: 101, statusText: 'Switching Protocols', httpVersion: '1.1', headers: [['Upgrade', 'websocket']] },
+    subprotocol: null,
+    extensions: null,
+    permessageDeflate: null,
+  };
+}
+
+const end = (conn: string, elapsed: number): EndEntry => ({
+  kind: 'end',
+  conn,
+  time: '2026-11-25T10:30:09.000Z',
+  elapsed,
+  closeCode: 1000,
+  closeReason: 'bye',
+  closedBy: 'client',
+  droppedBy: 'server',
+  clean: true,
+  bytesOut: 0,
+  bytesIn: 0,
+});
+
+/** Three connections open across the archive, their frames interleaved; c3 never ends. */
+function archive(): Entry[] {
+  const entries: Entry[] = [connection('c1', 1), connection('c2', 1.1), connection('c3', 1.2)];
+  for (let i = 0; i < 9000; i++) {
+    const conn = `c${(i % 3) + 1}`;
+    // 3-byte and 4-byte UTF-8 characters at varying offsets, so some straddle a 1 MiB read.
+    entries.push({ ...frame(Math.floor(i / 3), `${'é'.repeat(i % 7)} 東京 🙂 ${i} ${'x'.repeat(300 + (i % 13))}`), conn, elapsed: 2 + i / 1000 });
+  }
+  entries.push(end('c1', 9), end('c2', 9.5));
+  return entries;
+}
+
+function exportText(spillDir?: string): string {
+  const exporter = new HarExporter({ scope: { filter: buildFrameFilter({}) }, header, version: '0.0.0', source: 'a.wstape.json', filters: '', spillDir });
+  const writer = new HarTextWriter();
+  let text = writer.head(exporter.logHead());
+  for (const entry of archive()) for (const har of exporter.add(entry)) for (const chunk of writer.entry(har)) text += chunk;
+  for (const har of exporter.finish()) for (const chunk of writer.entry(har)) text += chunk;
+  return text + writer.tail(exporter.logTail(null));
+}
+
+describe('the export message spill', () => {
+  it('writes the same HAR as from memory, and leaves no file behind', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wstape-spill-'));
+    try {
+      const spilled = exportText(dir);
+      const inMemory = exportText();
+      expect(spilled.length).toBeGreaterThan(3 * 1024 * 1024); // over a MiB per connection
+      expect(spilled).toBe(inMemory);
+      expect(JSON.parse(spilled)).toMatchObject({ log: { entries: [{}, {}, {}] } });
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
