@@ -9,11 +9,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
 import net from 'node:net';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { ErrorEntry, FrameEntry, HttpEntry } from '../../src/format/schema.js';
 import { startRecording, type RecordOptions } from '../../src/record/recording.js';
+import { loadOrCreateCa, type RootCa } from '../../src/tls/ca.js';
+import { LeafCertificates } from '../../src/tls/leaf-certs.js';
 import { ConnectAgent, captureIo, openClient, readEntries, startWsServer, tempDir, waitFor } from '../helpers/peers.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -128,6 +133,7 @@ describe('--upstream-proxy through mitmdump', () => {
       ['out', 'through two proxies'],
       ['in', 'echo:through two proxies'],
     ]);
+    expect(entries.filter((entry) => entry.kind === 'error')).toEqual([]);
     // mitmdump logs each connection it passed through as its client goes away.
     await waitFor(() => mitm.output().includes('client disconnect'), 10_000, 'mitmdump to log the tunnel');
     expect(io.err()).not.toContain('Error');
@@ -165,6 +171,75 @@ describe('--upstream-proxy through mitmdump', () => {
     expect(archive).not.toContain(Buffer.from('alice:wrongpass').toString('base64'));
     expect(bad.io.err()).not.toContain('wrongpass');
     expect(server.seen).toEqual(['/ok']);
+  });
+});
+
+/** An https.Agent that opens a CONNECT through the recorder, then TLS inside it trusting `ca`. */
+class TlsInConnectAgent extends https.Agent {
+  private readonly connect: ConnectAgent;
+
+  constructor(
+    proxyPort: number,
+    private readonly ca: string,
+  ) {
+    super({ keepAlive: false });
+    this.connect = new ConnectAgent(proxyPort);
+  }
+
+  override createConnection(
+    options: tls.ConnectionOptions & { host?: string; port?: number },
+    callback?: (error: Error | null, socket: net.Socket) => void,
+  ): net.Socket {
+    this.connect.createConnection({ host: options.host ?? '', port: options.port ?? 443 }, (error, raw) => {
+      if (error) return callback?.(error, raw);
+      const secure = tls.connect({ socket: raw, servername: options.host ?? '', ca: [this.ca] });
+      secure.once('secureConnect', () => callback?.(null, secure));
+      secure.once('error', (failure) => callback?.(failure, secure));
+    });
+    return undefined as unknown as net.Socket;
+  }
+}
+
+let upstreamCa: RootCa;
+let recorderCaDir: string;
+let recorderCa: RootCa;
+beforeAll(async () => {
+  upstreamCa = await loadOrCreateCa(tempDir('wstape-chain-upstream-ca-'));
+  recorderCaDir = tempDir('wstape-chain-recorder-ca-');
+  recorderCa = await loadOrCreateCa(recorderCaDir);
+});
+
+describe('--upstream-proxy with intercepted TLS', () => {
+  it("records wss:// frames exactly: TLS to the client, the recorder's verified TLS through mitmdump to the server", async () => {
+    const mitm = await startMitmdump();
+    const leaf = new LeafCertificates(upstreamCa).certificateFor('localhost');
+    const server = https.createServer({ key: upstreamCa.leafKeyPem, cert: leaf.certPem + upstreamCa.certPem });
+    const wss = new WebSocketServer({ server });
+    wss.on('connection', (socket) => socket.on('message', (data) => socket.send(`echo:${String(data)}`)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))));
+    const port = (server.address() as net.AddressInfo).port;
+    const { session, out, stop } = await record({ upstreamProxy: `http://127.0.0.1:${mitm.port}`, caDir: recorderCaDir, upstreamCa: [upstreamCa.paths.cert] });
+    // A CONNECT through the recorder, then TLS inside it that trusts only the recorder's root CA.
+    const ws = new WebSocket(`wss://localhost:${port}/secure`, { agent: new TlsInConnectAgent(session.port, recorderCa.certPem) });
+    await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+    const reply = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
+    ws.send('secret over two hops');
+    expect(await reply).toBe('echo:secret over two hops');
+    const closed = new Promise((resolve) => ws.once('close', resolve));
+    ws.close(1000);
+    await closed;
+    await stop();
+    const entries = await readEntries(out);
+    const frames = entries.filter((entry): entry is FrameEntry => entry.kind === 'frame' && entry.opcode === 1);
+    expect(frames.map((frame) => [frame.dir, frame.text])).toEqual([
+      ['out', 'secret over two hops'],
+      ['in', 'echo:secret over two hops'],
+    ]);
+    // Known gap (see the report): the upstream side of a TLS tunnel through the proxy is not seen
+    // to close, so this connection ends as RECORDING_STOPPED; any other error is a failure.
+    expect(entries.filter((entry) => entry.kind === 'error' && entry.code !== 'RECORDING_STOPPED')).toEqual([]);
+    await waitFor(() => mitm.output().includes('client disconnect'), 10_000, 'mitmdump to log the tunnel');
   });
 });
 
