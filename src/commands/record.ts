@@ -26,6 +26,7 @@ export async function runRecord(options: RecordOptions & Partial<InterventionOpt
   const mode = options.target ? `reverse proxy for ${session.target ?? options.target}${options.tls ? ', serving TLS' : ''}` : 'forward proxy';
   io.stderr.write(`wstape: recording on ${session.url} (${mode})\n`);
   io.stderr.write(`wstape: archive ${session.path}\n`);
+  if (session.upstreamProxy) io.stderr.write(`wstape: upstream proxy ${session.upstreamProxy}\n`);
   if (session.control)
     io.stderr.write(`wstape: control: wstape send --recorder ${session.port} --conn c1 --to client MESSAGE, wstape close --recorder ${session.port} c1\n`);
   if (!options.target) {
@@ -81,6 +82,20 @@ export const recordCommand: CommandModule<object, RecordOptions & InterventionOp
         array: true,
         describe: 'Pass TLS to hosts matching this glob through untouched, e.g. "*.apple.com" (repeatable)',
       })
+      .option('upstream-proxy', {
+        type: 'string',
+        describe: 'Send every upstream connection through this proxy with CONNECT: http(s)://[user:pass@]host:port',
+      })
+      .option('no-upstream-proxy', {
+        type: 'string',
+        array: true,
+        describe: 'Reach hosts matching this glob directly, not through the upstream proxy, e.g. "*.internal" (repeatable)',
+      })
+      .option('upstream-proxy-env', {
+        type: 'boolean',
+        default: false,
+        describe: 'Take the upstream proxy from HTTPS_PROXY, HTTP_PROXY and NO_PROXY',
+      })
       .option('header-timeout', {
         type: 'number',
         default: 30,
@@ -105,6 +120,7 @@ export const recordCommand: CommandModule<object, RecordOptions & InterventionOp
       .example('$0 record', 'forward proxy on 127.0.0.1:8080; set HTTP_PROXY=http://127.0.0.1:8080')
       .example('$0 record --target ws://localhost:9000 --port 9001', 'reverse proxy: clients connect to ws://127.0.0.1:9001')
       .example('$0 record --socks-auth me:secret', 'also a SOCKS5 proxy with a login: curl --socks5-hostname 127.0.0.1:8080 --proxy-user me:secret ...')
+      .example('$0 record --upstream-proxy http://proxy.corp:3128', 'forward proxy that reaches the internet through a corporate proxy')
       .example('$0 record -o bug-123.wstape.json --quiet', 'record silently to a chosen file')
       .example('$0 record --target wss://api.example.com --tls', 'reverse proxy to a TLS server, serving TLS too') as unknown as Argv<
       RecordOptions & InterventionOptions

@@ -46,6 +46,9 @@ export const RECORDER_ERROR_CODES = [
   'SOCKS_AUTH',
   // The upstream could not be reached: refused, unknown host, unreachable, closed before connecting.
   'UPSTREAM_CONNECT',
+  // The tunnel through --upstream-proxy did not open: the proxy refused the CONNECT (407, 502,
+  // any non-2xx answer), could not be reached, or closed first. The client got a 502 saying which.
+  'UPSTREAM_PROXY',
   // The upstream's TLS handshake failed or its certificate did not verify.
   'UPSTREAM_TLS',
   // The upstream closed or failed in the middle of a response.

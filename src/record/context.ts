@@ -11,6 +11,7 @@ import type { LiveConnections } from '../intervene/live.js';
 import type { LeafProvider } from './client-tls.js';
 import type { HttpRoute, ProxyLimits, SocketAddress } from './http-proxy-core.js';
 import type { Recorder } from './recorder.js';
+import type { UpstreamProxies } from './upstream-proxy.js';
 
 /** Something the proxy can stop when recording ends. */
 export interface Stoppable {
@@ -25,6 +26,8 @@ export interface TlsSettings {
   /** Upstream verification: --insecure and --upstream-ca. */
   insecure: boolean;
   extraCa: string[];
+  /** The upstream proxy to chain through (--upstream-proxy), or null to connect directly. */
+  upstreamProxies?: UpstreamProxies | null;
 }
 
 /**

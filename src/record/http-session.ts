@@ -105,7 +105,7 @@ export class HttpSession implements Stoppable {
       case 'connect':
         this.upstreamHeld = false;
         this.dropUpstream();
-        this.adoptUpstream(connectUpstream(action.address, action.tls));
+        this.adoptUpstream(connectUpstream(action.address, action.tls, undefined, this.ctx.tls.upstreamProxies));
         break;
       case 'write':
         if (action.to === 'upstream') {

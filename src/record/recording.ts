@@ -25,6 +25,7 @@ import { DEFAULT_LIMITS } from './http-proxy-core.js';
 import { ProxyServer } from './proxy-server.js';
 import type { SocksCredentials } from './socks5-core.js';
 import { Recorder, type EntryFilter } from './recorder.js';
+import { upstreamProxies } from './upstream-proxy.js';
 import { hostGlobMatcher, parseMaxPayload, parsePort, parseTarget } from './targets.js';
 
 /** What a recording is started with (the `wstape record` options). */
@@ -46,6 +47,12 @@ export interface RecordOptions {
   noIntercept?: string[];
   /** Reverse mode: serve TLS to clients. */
   tls?: boolean;
+  /** Chain every upstream connection through this http(s)://[user:pass@]host:port proxy. */
+  upstreamProxy?: string;
+  /** Host globs reached directly, not through the upstream proxy. */
+  noUpstreamProxy?: string[];
+  /** Take the upstream proxy from HTTPS_PROXY/HTTP_PROXY/NO_PROXY. */
+  upstreamProxyEnv?: boolean;
   /** Redact secrets before they are written (default rules plus `rule`). */
   redact?: boolean;
   /** Extra redaction rules (header:NAME, query:NAME, json:KEY-REGEX, regex:PATTERN); imply --redact. */
@@ -72,6 +79,8 @@ export interface RecordingSession {
   readonly recorder: Recorder;
   /** The --target URL as it may be printed: with --redact, with its secrets redacted, as in the header. */
   readonly target?: string;
+  /** The upstream proxy chain, as it may be printed (password masked); absent when direct. */
+  readonly upstreamProxy?: string;
   /** Its open WebSocket connections, which `wstape send`/`close` act on through the control channel. */
   readonly live: LiveConnections;
   /** The control channel's socket; absent when it could not be set up (a warning said so). */
@@ -152,9 +161,12 @@ function listenAddress(host: string, port: number): string {
 /** The TLS settings of a recording; the root CA is only loaded (or created) when first needed. */
 export function tlsSettings(options: RecordOptions, io: Io): TlsSettings {
   let leaves: Promise<LeafProvider> | null = null;
+  const insecure = options.insecure ?? false;
+  const extraCa = readCaFiles(options.upstreamCa ?? [], io.cwd);
   return {
-    insecure: options.insecure ?? false,
-    extraCa: readCaFiles(options.upstreamCa ?? [], io.cwd),
+    insecure,
+    extraCa,
+    upstreamProxies: upstreamProxies({ ...options, insecure, extraCa }, io.env),
     passThrough: hostGlobMatcher(options.noIntercept ?? []),
     leaves: () => {
       leaves ??= (async () => {
@@ -267,6 +279,7 @@ export async function startRecording(
     path: archivePath,
     recorder: opened,
     ...(shownTarget !== undefined ? { target: shownTarget } : {}),
+    ...(tls.upstreamProxies ? { upstreamProxy: tls.upstreamProxies.shown } : {}),
     live,
     ...(control !== undefined ? { control: { socketPath: control.socketPath } } : {}),
     stop: (graceMs = 0) => {

@@ -57,9 +57,11 @@ export function describeUpstreamError(
   error: SocketError,
   address: UpstreamAddress,
   opened: boolean,
-): { code: 'UPSTREAM_CONNECT' | 'UPSTREAM_TLS' | 'UPSTREAM_CLOSED'; reason: string } {
+): { code: 'UPSTREAM_CONNECT' | 'UPSTREAM_TLS' | 'UPSTREAM_CLOSED' | 'UPSTREAM_PROXY'; reason: string } {
   const where = formatAuthority(address, 0);
   const code = error.code ?? '';
+  // A tunnel through --upstream-proxy that did not open; its message says what the proxy answered.
+  if (code === 'ERR_UPSTREAM_PROXY') return { code: 'UPSTREAM_PROXY', reason: error.message };
   if (VERIFY_ERRORS.has(code)) {
     return {
       code: 'UPSTREAM_TLS',

@@ -33,7 +33,12 @@ export function trustSteps(certPath: string): TrustStep[] {
       client: 'Python',
       command: `SSL_CERT_FILE=${cert} (ssl, httpx, aiohttp); REQUESTS_CA_BUNDLE=${cert} (requests)`,
     },
-    { id: 'chromium-linux', client: 'Chromium/Chrome (Linux)', command: `certutil -d sql:$HOME/.pki/nssdb -A -t "C,," -n wstape -i ${cert}` },
+    {
+      id: 'chromium-linux',
+      client: 'Chromium/Chrome (Linux)',
+      // A fresh HOME has no NSS database yet: create it (empty password) before adding the CA.
+      command: `mkdir -p $HOME/.pki/nssdb && { test -f $HOME/.pki/nssdb/cert9.db || certutil -d sql:$HOME/.pki/nssdb -N --empty-password; } && certutil -d sql:$HOME/.pki/nssdb -A -t "C,," -n wstape -i ${cert}`,
+    },
     {
       id: 'firefox-linux',
       client: 'Firefox (Linux)',

@@ -1,0 +1,288 @@
+/**
+ * --upstream-proxy end to end, both hops real: a `ws` client and node:http through the recorder,
+ * which chains through Debian's mitmdump (regular mode, tunnels passed through untouched) to
+ * 127.0.0.1 servers. Covers ws:// frames, plain HTTP, Proxy-Authorization (mitmdump --proxyauth:
+ * right credentials pass, wrong ones give the client a 502 naming the 407 and an UPSTREAM_PROXY
+ * entry, with no credential in the archive), a proxy that is down, --no-upstream-proxy globs and
+ * --upstream-proxy-env.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
+import net from 'node:net';
+import path from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { ErrorEntry, FrameEntry, HttpEntry } from '../../src/format/schema.js';
+import { startRecording, type RecordOptions } from '../../src/record/recording.js';
+import { loadOrCreateCa, type RootCa } from '../../src/tls/ca.js';
+import { LeafCertificates } from '../../src/tls/leaf-certs.js';
+import { ConnectAgent, captureIo, openClient, readEntries, startWsServer, tempDir, waitFor } from '../helpers/peers.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** mitmdump as a regular forward proxy on 127.0.0.1; resolves once it says it listens. */
+async function startMitmdump(extra: string[] = []): Promise<{ port: number; output: () => string }> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    '/usr/bin/mitmdump',
+    [
+      '--mode',
+      'regular',
+      '--listen-host',
+      '127.0.0.1',
+      '--listen-port',
+      String(port),
+      '--set',
+      `confdir=${tempDir('wstape-mitm-')}`,
+      '--ignore-hosts',
+      '.*',
+      ...extra,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  cleanups.push(() => {
+    child.kill('SIGKILL');
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onText = (text: Buffer): void => {
+      output += String(text);
+      if (output.includes(`listening at 127.0.0.1:${port}`)) resolve();
+    };
+    child.stdout!.on('data', onText);
+    child.stderr!.on('data', onText);
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`mitmdump exited (${code}): ${output}`)));
+  });
+  return { port, output: () => output };
+}
+
+/** A port nothing listens on (bound, then closed). */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function record(options: Partial<RecordOptions>, env: Record<string, string> = {}) {
+  const io = captureIo();
+  io.env = { ...io.env, ...env };
+  const out = path.join(io.cwd, 'chain.wstape.json');
+  const session = await startRecording({ host: '127.0.0.1', port: 0, out, quiet: true, maxPayload: '16MiB', ...options }, io);
+  let stopped = false;
+  const stop = async () => {
+    if (!stopped) await session.stop();
+    stopped = true;
+  };
+  cleanups.push(stop);
+  return { session, io, out, stop };
+}
+
+/** An http:// server on 127.0.0.1 that answers every request with its path. */
+async function startHttpServer(): Promise<{ port: number; seen: string[] }> {
+  const seen: string[] = [];
+  const server = http.createServer((request, response) => {
+    seen.push(request.url ?? '');
+    response.end(`hello ${request.url}`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))));
+  return { port: (server.address() as net.AddressInfo).port, seen };
+}
+
+/** GET an absolute URL through the recorder as a forward proxy. */
+function getThrough(proxyPort: number, url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request({ host: '127.0.0.1', port: proxyPort, path: url, headers: { host: new URL(url).host } }, (response) => {
+      let body = '';
+      response.on('data', (chunk) => (body += String(chunk)));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+describe('--upstream-proxy through mitmdump', () => {
+  it('records ws:// frames exactly through the chain, and mitmdump carried the tunnel', async () => {
+    const mitm = await startMitmdump();
+    const server = await startWsServer();
+    cleanups.push(server.close);
+    server.wss.on('connection', (socket) => socket.on('message', (data) => socket.send(`echo:${String(data)}`)));
+    const { session, io, out, stop } = await record({ upstreamProxy: `http://127.0.0.1:${mitm.port}` });
+    expect(session.upstreamProxy).toBe(`http://127.0.0.1:${mitm.port}`);
+    const ws = await openClient(`${server.url}/chat`, { agent: new ConnectAgent(session.port) });
+    const reply = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
+    ws.send('through two proxies');
+    expect(await reply).toBe('echo:through two proxies');
+    const closed = new Promise((resolve) => ws.once('close', resolve));
+    ws.close(1000, 'done');
+    await closed;
+    await stop();
+    const entries = await readEntries(out);
+    const frames = entries.filter((entry): entry is FrameEntry => entry.kind === 'frame' && entry.opcode === 1);
+    expect(frames.map((frame) => [frame.dir, frame.text])).toEqual([
+      ['out', 'through two proxies'],
+      ['in', 'echo:through two proxies'],
+    ]);
+    expect(entries.filter((entry) => entry.kind === 'error')).toEqual([]);
+    // mitmdump logs each connection it passed through as its client goes away.
+    await waitFor(() => mitm.output().includes('client disconnect'), 10_000, 'mitmdump to log the tunnel');
+    expect(io.err()).not.toContain('Error');
+  });
+
+  it('sends plain HTTP through the chain', async () => {
+    const mitm = await startMitmdump();
+    const server = await startHttpServer();
+    const { session, out, stop } = await record({ upstreamProxy: `http://127.0.0.1:${mitm.port}` });
+    expect(await getThrough(session.port, `http://127.0.0.1:${server.port}/plain?q=1`)).toEqual({ status: 200, body: 'hello /plain?q=1' });
+    await stop();
+    const exchanges = (await readEntries(out)).filter((entry): entry is HttpEntry => entry.kind === 'http');
+    expect(exchanges.map((entry) => [entry.url, entry.response?.status])).toEqual([[`http://127.0.0.1:${server.port}/plain?q=1`, 200]]);
+    await waitFor(() => mitm.output().includes('client disconnect'), 10_000, 'mitmdump to log the tunnel');
+  });
+
+  it('sends Proxy-Authorization from the URL: right credentials pass, wrong ones give a 502 naming the 407', async () => {
+    const mitm = await startMitmdump(['--proxyauth', 'alice:s3cr%t']);
+    const server = await startHttpServer();
+    const good = await record({ upstreamProxy: `http://alice:s3cr%25t@127.0.0.1:${mitm.port}` });
+    expect(good.session.upstreamProxy).toBe(`http://alice:****@127.0.0.1:${mitm.port}`);
+    expect(await getThrough(good.session.port, `http://127.0.0.1:${server.port}/ok`)).toEqual({ status: 200, body: 'hello /ok' });
+
+    const bad = await record({ upstreamProxy: `http://alice:wrongpass@127.0.0.1:${mitm.port}` });
+    const answer = await getThrough(bad.session.port, `http://127.0.0.1:${server.port}/denied`);
+    expect(answer.status).toBe(502);
+    expect(answer.body).toContain('407');
+    expect(answer.body).not.toContain('wrongpass');
+    await bad.stop();
+    const errors = (await readEntries(bad.out)).filter((entry): entry is ErrorEntry => entry.kind === 'error');
+    expect(errors.map((entry) => entry.code)).toEqual(['UPSTREAM_PROXY']);
+    expect(errors[0]!.message).toContain('407');
+    const archive = readFileSync(bad.out, 'utf8');
+    expect(archive).not.toContain('wrongpass');
+    expect(archive).not.toContain(Buffer.from('alice:wrongpass').toString('base64'));
+    expect(bad.io.err()).not.toContain('wrongpass');
+    expect(server.seen).toEqual(['/ok']);
+  });
+});
+
+/** An https.Agent that opens a CONNECT through the recorder, then TLS inside it trusting `ca`. */
+class TlsInConnectAgent extends https.Agent {
+  private readonly connect: ConnectAgent;
+
+  constructor(
+    proxyPort: number,
+    private readonly ca: string,
+  ) {
+    super({ keepAlive: false });
+    this.connect = new ConnectAgent(proxyPort);
+  }
+
+  override createConnection(
+    options: tls.ConnectionOptions & { host?: string; port?: number },
+    callback?: (error: Error | null, socket: net.Socket) => void,
+  ): net.Socket {
+    this.connect.createConnection({ host: options.host ?? '', port: options.port ?? 443 }, (error, raw) => {
+      if (error) return callback?.(error, raw);
+      const secure = tls.connect({ socket: raw, servername: options.host ?? '', ca: [this.ca] });
+      secure.once('secureConnect', () => callback?.(null, secure));
+      secure.once('error', (failure) => callback?.(failure, secure));
+    });
+    return undefined as unknown as net.Socket;
+  }
+}
+
+let upstreamCa: RootCa;
+let recorderCaDir: string;
+let recorderCa: RootCa;
+beforeAll(async () => {
+  upstreamCa = await loadOrCreateCa(tempDir('wstape-chain-upstream-ca-'));
+  recorderCaDir = tempDir('wstape-chain-recorder-ca-');
+  recorderCa = await loadOrCreateCa(recorderCaDir);
+});
+
+describe('--upstream-proxy with intercepted TLS', () => {
+  it("records wss:// frames exactly: TLS to the client, the recorder's verified TLS through mitmdump to the server", async () => {
+    const mitm = await startMitmdump();
+    const leaf = new LeafCertificates(upstreamCa).certificateFor('localhost');
+    const server = https.createServer({ key: upstreamCa.leafKeyPem, cert: leaf.certPem + upstreamCa.certPem });
+    const wss = new WebSocketServer({ server });
+    wss.on('connection', (socket) => socket.on('message', (data) => socket.send(`echo:${String(data)}`)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))));
+    const port = (server.address() as net.AddressInfo).port;
+    const { session, out, stop } = await record({ upstreamProxy: `http://127.0.0.1:${mitm.port}`, caDir: recorderCaDir, upstreamCa: [upstreamCa.paths.cert] });
+    // A CONNECT through the recorder, then TLS inside it that trusts only the recorder's root CA.
+    const ws = new WebSocket(`wss://localhost:${port}/secure`, { agent: new TlsInConnectAgent(session.port, recorderCa.certPem) });
+    await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+    const reply = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
+    ws.send('secret over two hops');
+    expect(await reply).toBe('echo:secret over two hops');
+    const closed = new Promise((resolve) => ws.once('close', resolve));
+    ws.close(1000);
+    await closed;
+    await stop();
+    const entries = await readEntries(out);
+    const frames = entries.filter((entry): entry is FrameEntry => entry.kind === 'frame' && entry.opcode === 1);
+    expect(frames.map((frame) => [frame.dir, frame.text])).toEqual([
+      ['out', 'secret over two hops'],
+      ['in', 'echo:secret over two hops'],
+    ]);
+    // Known gap (see the report): the upstream side of a TLS tunnel through the proxy is not seen
+    // to close, so this connection ends as RECORDING_STOPPED; any other error is a failure.
+    expect(entries.filter((entry) => entry.kind === 'error' && entry.code !== 'RECORDING_STOPPED')).toEqual([]);
+    await waitFor(() => mitm.output().includes('client disconnect'), 10_000, 'mitmdump to log the tunnel');
+  });
+});
+
+describe('--upstream-proxy failures and bypass', () => {
+  it('a proxy that is down: the client gets a 502 and the archive an UPSTREAM_PROXY entry', async () => {
+    const down = await freePort();
+    const server = await startHttpServer();
+    const { session, out, stop } = await record({ upstreamProxy: `http://127.0.0.1:${down}` });
+    const answer = await getThrough(session.port, `http://127.0.0.1:${server.port}/x`);
+    expect(answer.status).toBe(502);
+    expect(answer.body).toContain(`upstream proxy 127.0.0.1:${down}`);
+    expect(answer.body).toContain('connection refused');
+    await stop();
+    const errors = (await readEntries(out)).filter((entry): entry is ErrorEntry => entry.kind === 'error');
+    expect(errors.map((entry) => entry.code)).toEqual(['UPSTREAM_PROXY']);
+    expect(server.seen).toEqual([]);
+  });
+
+  it('a CONNECT from the client is answered with the 502', async () => {
+    const down = await freePort();
+    const server = await startWsServer();
+    cleanups.push(server.close);
+    const { session } = await record({ upstreamProxy: `http://127.0.0.1:${down}` });
+    await expect(openClient(`${server.url}/`, { agent: new ConnectAgent(session.port) })).rejects.toThrow(/CONNECT refused: HTTP\/1\.1 502/);
+  });
+
+  it('--no-upstream-proxy globs reach their hosts directly (the proxy, down, is never asked)', async () => {
+    const down = await freePort();
+    const server = await startHttpServer();
+    const { session } = await record({ upstreamProxy: `http://127.0.0.1:${down}`, noUpstreamProxy: ['*.internal', '127.0.0.*'] });
+    expect(await getThrough(session.port, `http://127.0.0.1:${server.port}/direct`)).toEqual({ status: 200, body: 'hello /direct' });
+  });
+
+  it('--upstream-proxy-env reads HTTP_PROXY and NO_PROXY only with the flag', async () => {
+    const down = await freePort();
+    const server = await startHttpServer();
+    const env = { HTTP_PROXY: `http://127.0.0.1:${down}` };
+    const without = await record({}, env);
+    expect(await getThrough(without.session.port, `http://127.0.0.1:${server.port}/a`)).toEqual({ status: 200, body: 'hello /a' });
+    const withFlag = await record({ upstreamProxyEnv: true }, env);
+    expect((await getThrough(withFlag.session.port, `http://127.0.0.1:${server.port}/b`)).status).toBe(502);
+    const bypassed = await record({ upstreamProxyEnv: true }, { ...env, NO_PROXY: 'localhost,127.0.0.1' });
+    expect(await getThrough(bypassed.session.port, `http://127.0.0.1:${server.port}/c`)).toEqual({ status: 200, body: 'hello /c' });
+    expect(server.seen).toEqual(['/a', '/c']);
+  });
+});
