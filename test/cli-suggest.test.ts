@@ -46,7 +46,7 @@ describe('usageLine', () => {
     [['show', 'a.json', '--dirr', 'in'], show, 'unknown option --dirr: did you mean --dir? See wstape show --help'],
     [['show', 'a.json', '--prety-json'], show, 'unknown option --prety-json: did you mean --pretty-json? See wstape show --help'],
     [['show', 'a.json', '--zzzzzz'], show, 'unknown option --zzzzzz. See wstape show --help'],
-    [['show', 'a.json', '-q'], show, 'unknown option -q. See wstape show --help'],
+    [['show', 'a.json', '-Q'], show, 'unknown option -Q. See wstape show --help'],
     [['list', 'a.json', '--hots', 'x'], listCommand as unknown as CommandModule, 'unknown option --hots: did you mean --host? See wstape list --help'],
     [['ca', 'regen', '--yse'], caCommand, 'unknown option --yse: did you mean --yes? See wstape ca regen --help'],
     [['shwo', 'a.json'], undefined, 'unknown command shwo: did you mean show? See wstape --help'],
