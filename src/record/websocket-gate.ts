@@ -502,22 +502,13 @@ export class WebSocketGate {
     return this.encode(opcode, this.deflater.deflate(payload), true);
   }
 
+  /** The hooks' view of `item`, the head of the queue (messages are decided in order). */
   private messageOf(item: HeldMessage): Message {
     // A copy for binary: a hook that changes `data` in place must not change what was received.
     const payload = item.payloads.length === 1 ? asBuffer(item.payloads[0]!) : Buffer.concat(item.payloads);
     const final = item.parts.findLast((part) => !part.control)!.entry;
-    const base = { conn: this.options.conn, dir: final.dir, index: this.messageIndex + this.queuedBefore(item), time: final.time };
+    const base = { conn: this.options.conn, dir: final.dir, index: this.messageIndex, time: final.time };
     return item.type === 'text' ? { ...base, type: 'text', text: payload.toString('utf8') } : { ...base, type: 'binary', data: new Uint8Array(payload) };
-  }
-
-  /** Messages ahead of `item` in the queue (released later, so not counted in messageIndex yet). */
-  private queuedBefore(item: HeldMessage): number {
-    let count = 0;
-    for (const entry of this.queue) {
-      if (entry === item) break;
-      if (entry.kind === 'message') count += 1;
-    }
-    return count;
   }
 
   /** The next `length` held bytes: one complete frame. */

@@ -19,7 +19,7 @@ import { startRecording, type RecordingSession } from '../../src/record/recordin
 import type { ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, HttpEntry } from '../../src/format/schema.js';
 import { loadOrCreateCa, type RootCa } from '../../src/tls/ca.js';
 import { LeafCertificates } from '../../src/tls/leaf-certs.js';
-import { homeTrusting, launchChromium, requireTools } from '../helpers/chromium.js';
+import { homeTrusting, launchChromium, requireTools, servePage } from '../helpers/chromium.js';
 import { captureIo, readEntries, tempDir, waitFor } from '../helpers/peers.js';
 
 /** What the page sends, in order, after the server's welcome. */
@@ -79,15 +79,7 @@ interface Upstream {
 /** The site: https://localhost:PORT/page and its wss:// endpoint /socket, certificate from `ca`. */
 async function startUpstream(ca: RootCa): Promise<Upstream> {
   const leaf = new LeafCertificates(ca).certificateFor('localhost');
-  const server = https.createServer({ key: ca.leafKeyPem, cert: leaf.certPem + ca.certPem }, (request, response) => {
-    if (request.url === '/page') {
-      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-      response.end(pageHtml());
-    } else {
-      response.writeHead(404, { 'content-type': 'text/plain' });
-      response.end('not found');
-    }
-  });
+  const server = https.createServer({ key: ca.leafKeyPem, cert: leaf.certPem + ca.certPem }, servePage(pageHtml()));
   const wss = new WebSocketServer({ server, path: '/socket' });
   const received: Array<string | Buffer> = [];
   let onClosed!: (value: { code: number; reason: string }) => void;

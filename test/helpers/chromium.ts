@@ -5,8 +5,22 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { tempDir } from './peers.js';
+
+/** The test site's request handler: `html` at /page (never cached), 404 for anything else. */
+export function servePage(html: string): (request: IncomingMessage, response: ServerResponse) => void {
+  return (request, response) => {
+    if (request.url === '/page') {
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      response.end(html);
+    } else {
+      response.writeHead(404, { 'content-type': 'text/plain' });
+      response.end('not found');
+    }
+  };
+}
 
 /** The absolute path of `command` on $PATH, or null. */
 export function which(command: string): string | null {

@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import type { ConnectionEntry, EndEntry, ErrorEntry, FrameEntry, HttpEntry } from '../../src/format/schema.js';
 import { startRecording } from '../../src/record/recording.js';
-import { launchChromium, which } from '../helpers/chromium.js';
+import { launchChromium, servePage, which } from '../helpers/chromium.js';
 import { captureIo, countEntries, readEntries, tempDir, waitFor } from '../helpers/peers.js';
 
 const PAGE_TEXT = 'hello from chromium over socks5';
@@ -42,15 +42,7 @@ describe('Chromium through SOCKS5', () => {
   it('records the page and a ws:// conversation', { timeout: 60_000 }, async () => {
     const chromium = which('chromium');
     if (!chromium) throw new Error('this test needs chromium: run `apt-get install -y chromium` (.ci/run does this as root)');
-    const server = http.createServer((request, response) => {
-      if (request.url === '/page') {
-        response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-        response.end(pageHtml());
-      } else {
-        response.writeHead(404, { 'content-type': 'text/plain' });
-        response.end('not found');
-      }
-    });
+    const server = http.createServer(servePage(pageHtml()));
     const wss = new WebSocketServer({ server, path: '/socket' });
     const received: string[] = [];
     let onClosed!: (close: { code: number; reason: string }) => void;
