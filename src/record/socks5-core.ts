@@ -160,6 +160,9 @@ export class Socks5Core {
         break;
       case 'client-ended':
         if (this.state === State.Connecting) this.close('the client went away before its tunnel opened');
+        // Negotiated, then closed before a byte of a request: a connection opened ahead of need and
+        // never used (Chromium's preconnects), as an idle HTTP keep-alive connection is; no error.
+        else if (this.state === State.Request && this.buffer.length === 0) this.close('the client closed a negotiated connection it never used');
         else this.fail('SOCKS_HANDSHAKE', `the client closed the connection in the middle of the handshake (${this.stage()})`);
         break;
       case 'upstream-connected':

@@ -257,6 +257,15 @@ describe('Socks5Core: what it refuses', () => {
     ]);
   });
 
+  it('closes without an error a client that negotiated and left before a byte of its request (a preconnect)', () => {
+    expect(run(() => core(), [hex('05 01 00')], [{ type: 'client-ended' }])).toEqual([{ write: '0500' }, { 'clear-timer': true }, { close: true }]);
+    // A request begun and not finished is still a broken handshake.
+    expect(run(() => core(), [hex('05 01 00'), hex('05 01')], [{ type: 'client-ended' }])).toContainEqual({
+      error: 'SOCKS_HANDSHAKE',
+      message: 'SOCKS5 from 127.0.0.1:50000: the client closed the connection in the middle of the handshake (request)',
+    });
+  });
+
   it('never throws on hostile bytes, and always ends closed or waiting', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 80 }), fc.boolean(), (bytes, auth) => {
