@@ -217,7 +217,9 @@ describe('--upstream-proxy with intercepted TLS', () => {
     const wss = new WebSocketServer({ server });
     wss.on('connection', (socket) => socket.on('message', (data) => socket.send(`echo:${String(data)}`)));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))));
+    // Upgraded sockets are no longer the HTTP server's to close: terminate them, or close() waits
+    // for the one the known gap below leaves open.
+    cleanups.push(() => new Promise((resolve) => (wss.clients.forEach((client) => client.terminate()), server.closeAllConnections(), server.close(resolve))));
     const port = (server.address() as net.AddressInfo).port;
     const { session, out, stop } = await record({ upstreamProxy: `http://127.0.0.1:${mitm.port}`, caDir: recorderCaDir, upstreamCa: [upstreamCa.paths.cert] });
     // A CONNECT through the recorder, then TLS inside it that trusts only the recorder's root CA.
