@@ -22,7 +22,7 @@ import type { CommandModule } from 'yargs';
 import { EXIT_OK, cliError } from '../errors.js';
 import type { Detection, DetectContext } from '../detect/types.js';
 import { followArchive } from '../format/archive-follow.js';
-import type { Entry, FrameEntry } from '../format/schema.js';
+import type { ArchiveHeader, Entry, FrameEntry } from '../format/schema.js';
 import { framePayload, MessageTypeTracker } from '../inspect/frame-payload.js';
 import { MessageAssembler, rowBytes, type InspectRow, type Row } from '../inspect/messages.js';
 import { processIo, useColor, terminalColumns, warn, writeOut, type Io } from '../io.js';
@@ -161,9 +161,10 @@ async function* archiveEvents(options: ShowOptions, io: Io, runtime: ShowRuntime
     // Skip lines that cannot match without parsing them. Not by type when a frame's message
     // matters: --messages reassembles it, and a continuation is judged by its first frame.
     const byType = options.messages !== true && filter.types !== undefined && !filter.types.has('continuation');
-    const skipLine = frameLineSkipper(filter, { byType });
+    // wstape writes each line with JSON.stringify, which lets a literal --grep skip lines too.
+    const skipLine = (header: ArchiveHeader) => frameLineSkipper(filter, { byType, stringified: header.creator.name === 'wstape' });
     const progress = { label: 'show', quiet: options.quiet, liveStdout: true };
-    const reader = await openForReading(options.file, io, skipLine ? { skipLine, progress } : { progress });
+    const reader = await openForReading(options.file, io, { skipLine, progress });
     for await (const entry of reader.entries()) yield { type: 'entry', entry };
     return;
   }

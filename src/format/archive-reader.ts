@@ -40,11 +40,12 @@ export interface OpenArchiveOptions {
   /** Validate each entry against the schema (default true). */
   validate?: boolean;
   /**
-   * A fast pre-filter on an entry line's raw bytes: true means the caller cannot want this
-   * entry, so it is neither decoded nor parsed (`show` uses it for --dir, --type and --conn over
+   * A fast pre-filter on an entry line's raw bytes, made once the header is read (it may depend
+   * on who wrote the archive): true means the caller cannot want this entry, so it is neither
+   * decoded nor parsed (`show` uses it for --dir, --type, --conn and a literal --grep over
    * gigabyte archives). It must only say true for entry lines.
    */
-  skipLine?: (line: Buffer) => boolean;
+  skipLine?: SkipLineFactory;
   /** Longest entry line read (default MAX_LINE_BYTES); tests set a small one. */
   maxLineBytes?: number;
   /** What `-` reads (default process.stdin); tests pass their own stream. */
@@ -52,6 +53,9 @@ export interface OpenArchiveOptions {
   /** Called as entries() reads each chunk, with the bytes read so far (for a progress line). */
   onBytes?: (bytesRead: number) => void;
 }
+
+/** Makes the line pre-filter for an archive from its header; undefined for none. */
+export type SkipLineFactory = (header: ArchiveHeader) => ((line: Buffer) => boolean) | undefined;
 
 /** The file name that stands for standard input. */
 export const STDIN_NAME = '-';
@@ -110,7 +114,7 @@ async function openSource(source: Source, options: OpenArchiveOptions): Promise<
   const settings: Settings = {
     onWarning: options.onWarning ?? (() => {}),
     validate: options.validate ?? true,
-    skipLine: options.skipLine,
+    skipLine: undefined,
     maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES,
     onBytes: options.onBytes,
   };
@@ -122,6 +126,7 @@ async function openSource(source: Source, options: OpenArchiveOptions): Promise<
   const line = parseArchiveLine(text, 1);
   if (line.type === 'header') {
     const { header, steps } = decodeHeader(name, line.value);
+    settings.skipLine = options.skipLine?.(header);
     const reader: Reader = new Reader(name, header, settings, (decoder) => streamLines(source, head.consumed, decoder, settings, reader.count), steps, {
       size: source.size,
       read: head.consumed,

@@ -186,12 +186,17 @@ const FRAME_LINE = [Buffer.from('{"kind":"frame"'), Buffer.from(',{"kind":"frame
  * `"dir":"out"` can only be the frame's own field; a line written differently is simply parsed.
  * `types` is left out when the caller needs every frame of a message (reassembly, or judging a
  * continuation by its message).
+ *
+ * With `byType`, a literal `--grep` (no regex syntax, case-sensitive) also skips text frames whose
+ * line cannot hold it: see {@link grepLineSkipper}. `stringified` says the lines are
+ * JSON.stringify's output (wstape wrote the archive); without it that check costs more.
  */
-export function frameLineSkipper(filter: FrameFilter, options: { byType: boolean }): ((line: Buffer) => boolean) | undefined {
+export function frameLineSkipper(filter: FrameFilter, options: { byType: boolean; stringified?: boolean }): ((line: Buffer) => boolean) | undefined {
   const rejectDir = filter.dir === undefined ? null : Buffer.from(`"dir":"${filter.dir === 'out' ? 'in' : 'out'}"`);
   const types = options.byType && filter.types !== undefined ? filter.types : null;
   const conns = filter.conns ?? null;
-  if (rejectDir === null && types === null && conns === null) return undefined;
+  const lacksNeedle = options.byType && filter.grep !== undefined ? grepLineSkipper(filter.grep, options.stringified === true) : null;
+  if (rejectDir === null && types === null && conns === null && lacksNeedle === null) return undefined;
   const typeKey = Buffer.from('"type":"');
   const connKey = Buffer.from('"conn":"');
   /** The string value after `key` within the metadata, or null when it is not there. */
@@ -202,17 +207,48 @@ export function frameLineSkipper(filter: FrameFilter, options: { byType: boolean
     return end === -1 ? null : head.toString('latin1', at + key.length, end);
   };
   return (line) => {
-    if (!FRAME_LINE.some((prefix) => line.subarray(0, prefix.length).equals(prefix))) return false;
+    if (!FRAME_LINE.some((prefix) => prefix.compare(line, 0, prefix.length) === 0)) return false;
     const head = line.subarray(0, METADATA_BYTES);
     if (rejectDir !== null && head.includes(rejectDir)) return true;
-    if (types !== null) {
-      const type = valueAfter(head, typeKey);
-      if (type !== null && !types.has(type as FrameType)) return true;
-    }
+    const type = types !== null || lacksNeedle !== null ? valueAfter(head, typeKey) : null;
+    if (types !== null && type !== null && !types.has(type as FrameType)) return true;
     if (conns !== null) {
       const conn = valueAfter(head, connKey);
       if (conn !== null && !conns.has(conn)) return true;
     }
-    return false;
+    return lacksNeedle !== null && type === 'text' && lacksNeedle(line, head);
+  };
+}
+
+const TEXT_FIELD = Buffer.from('"text":"');
+const OPEN_BRACE = 0x7b;
+const UNICODE_ESCAPE = Buffer.from('\\u');
+const SLASH_ESCAPE = Buffer.from('\\/');
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * For a `--grep` that is a plain, case-sensitive literal: says true for a text frame's line that
+ * cannot contain it, without parsing the line (on a big archive, most of `show`'s time is
+ * JSON.parse and UTF-8 decoding of lines that the grep then drops). Returns null when the
+ * pattern is not such a literal.
+ *
+ * The grep reads a frame's `text` when it has one (base64 `data` otherwise), so the skipper looks
+ * for the frame's own `"text":"` key among the metadata (not a nested object's: no `{` between
+ * the entry's opening brace and the key) and for the needle after it. JSON.stringify escapes each
+ * UTF-16 unit of a string on its own (`"` → `\"`, a control character → `\n` or `\u00XX`, a lone
+ * surrogate → `\uDXXX`, everything else as it is), so if the text contains the needle, a line
+ * that JSON.stringify wrote contains the needle escaped the same way (for a needle without lone
+ * surrogates). Other writers may escape more (`\u00e9`, `\/`); unless `stringified`, a text with
+ * such an escape is parsed.
+ */
+function grepLineSkipper(pattern: RegExp, stringified: boolean): ((line: Buffer, head: Buffer) => boolean) | null {
+  if (pattern.ignoreCase || /[\\^$.*+?()[\]{}|]/.test(pattern.source) || LONE_SURROGATE.test(pattern.source)) return null;
+  const needle = Buffer.from(JSON.stringify(pattern.source).slice(1, -1));
+  return (line, head) => {
+    const key = head.indexOf(TEXT_FIELD);
+    if (key === -1 || head.lastIndexOf(OPEN_BRACE, key) > 1) return false;
+    const text = key + TEXT_FIELD.length;
+    if (line.includes(needle, text)) return false;
+    return stringified || (!line.includes(UNICODE_ESCAPE, text) && !line.includes(SLASH_ESCAPE, text));
   };
 }

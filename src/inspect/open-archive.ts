@@ -3,12 +3,12 @@
  * redact): the reader's warnings go to stderr as one line each, errors propagate to the entry
  * point, and, when asked, a progress line (src/output/progress.ts) follows the bytes read.
  */
-import { openArchive, type ArchiveReader } from '../format/archive-reader.js';
+import { openArchive, type ArchiveReader, type SkipLineFactory } from '../format/archive-reader.js';
 import { warn, type Io } from '../io.js';
 import { progressWanted, startProgress, type Progress } from '../output/progress.js';
 
 export interface ReadingOptions {
-  skipLine?: (line: Buffer) => boolean;
+  skipLine?: SkipLineFactory;
   /**
    * Show progress while entries() reads (on a terminal, for a large archive): `label` names the
    * command, `quiet` is its --quiet, `liveStdout` says it prints to stdout as it reads.

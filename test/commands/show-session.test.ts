@@ -107,6 +107,20 @@ describe('show over a recorded session', () => {
     });
   });
 
+  it('a literal --grep with --type skips unparsed lines and finds what the regular expression path finds', async () => {
+    // `(?:…)` is regex syntax, so it turns the raw-line pre-filter off: both paths must agree.
+    const regexOf = (needle: string) => `(?:${needle.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')})`;
+    let found = 0;
+    for (const needle of ['frag-', '"join"', '{"type":"ping"}', '"room":"general"', 'compressed-part', 'done', 'x-none-x']) {
+      for (const filters of [{ type: ['text'] }, { dir: 'in' as const, type: ['text'] }, { type: ['text', 'binary'] }]) {
+        const fast = await ids({ ...filters, grep: needle });
+        expect(fast, `${needle} ${JSON.stringify(filters)}`).toEqual(await ids({ ...filters, grep: regexOf(needle) }));
+        found += fast.length;
+      }
+    }
+    expect(found).toBeGreaterThan(5);
+  });
+
   describe('--since / --until', () => {
     it('seconds from the recording start select by elapsed time', async () => {
       const c2Start = frameAt('c2:0').elapsed;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import {
   frameLineSkipper,
   FRAME_TYPES,
@@ -168,7 +169,72 @@ describe('frameLineSkipper', () => {
   it('never skips lines that are not frames, and is absent without dir, type or conn filters', () => {
     const connection = Buffer.from(',{"kind":"connection","id":"c2","dir":"out"}');
     expect(skipper({ dir: 'in', conn: ['c1'] })(connection)).toBe(false);
-    expect(frameLineSkipper(buildFrameFilter({ grep: 'x' }), { byType: true })).toBeUndefined();
+    expect(frameLineSkipper(buildFrameFilter({ grep: 'x' }), { byType: false })).toBeUndefined();
     expect(frameLineSkipper(buildFrameFilter({ type: ['text'] }), { byType: false })).toBeUndefined();
+  });
+
+  describe('with a literal --grep', () => {
+    const textLine = (text: string) => line({ dir: 'in', type: 'text', text });
+
+    it('skips text frames whose line cannot hold the needle, and keeps those that may', () => {
+      const skip = skipper({ type: ['text'], grep: '"type":"error"' });
+      expect(skip(textLine('{"type":"tick","n":1}'))).toBe(true);
+      expect(skip(textLine('[{"type":"error","code":7}]'))).toBe(false);
+      // Only the text is searched: the needle in another field (here the connection id) is not a match.
+      expect(skip(line({ conn: '"type":"error"', dir: 'in', type: 'text', text: 'x' }))).toBe(true);
+    });
+
+    it('parses lines that JSON.stringify did not write, base64 payloads and other frame types', () => {
+      const skip = skipper({ grep: 'error' });
+      // `\u0065rror` is "error" too: an escape JSON.stringify never writes, so the line is parsed.
+      expect(skip(Buffer.from(',{"kind":"frame","conn":"c1","dir":"in","type":"text","text":"\\u0065rror"}'))).toBe(false);
+      expect(skip(Buffer.from(',{"kind":"frame","conn":"c1","dir":"in","type":"text","text":"a\\/b"}'))).toBe(false);
+      // Invalid UTF-8 text keeps its bytes as base64, which the grep reads as latin1.
+      expect(skip(line({ dir: 'in', type: 'text', data: b64('error') }))).toBe(false);
+      // A nested object's text is not the frame's: this frame's payload is its base64 data.
+      expect(skip(line({ dir: 'in', type: 'text', forwarded: { type: 'text', size: 1, text: 'x' }, data: b64('error') }))).toBe(false);
+      expect(skip(line({ dir: 'in', type: 'close', code: 1000, reason: 'error' }))).toBe(false);
+      expect(skip(line({ dir: 'in', type: 'binary', data: b64('x') }))).toBe(false);
+      expect(skip(textLine('no match'))).toBe(true);
+    });
+
+    it('trusts the escapes of a line that wstape wrote (JSON.stringify never writes \\u0065)', () => {
+      const skip = frameLineSkipper(buildFrameFilter({ grep: 'error' }), { byType: true, stringified: true })!;
+      expect(skip(Buffer.from(',{"kind":"frame","conn":"c1","dir":"in","type":"text","text":"a \\u0001 b"}'))).toBe(true);
+      expect(skip(line({ dir: 'in', type: 'text', text: 'an \u0001 error' }))).toBe(false);
+      expect(skip(line({ dir: 'in', type: 'text', data: b64('error') }))).toBe(false);
+    });
+
+    it('is not used for regular expressions, -i, or needles with lone surrogates', () => {
+      for (const spec of [{ grep: 'err.r' }, { grep: 'a|b' }, { grep: 'x', ignoreCase: true }, { grep: 'a\ud800' }]) {
+        expect(frameLineSkipper(buildFrameFilter(spec), { byType: true }), JSON.stringify(spec)).toBeUndefined();
+      }
+    });
+
+    it('never skips a frame that the grep would keep (any text, any literal)', () => {
+      // Texts and needles from the characters JSON escapes differently: quotes, backslashes,
+      // controls, U+2028, surrogate pairs and lone surrogates; needles often cut from the text.
+      const unit = fc.constantFrom('a', 'b', '"', '\\', '/', '\n', '\u0001', '\u2028', '\ud83d\ude00', '\ud800', '\udc00', 'é', ':');
+      const text = fc.array(unit, { maxLength: 12 }).map((units) => units.join(''));
+      const payloadAndNeedle = text.chain((payload) =>
+        fc.tuple(
+          fc.constant(payload),
+          fc.oneof(
+            text,
+            fc.tuple(fc.nat(payload.length), fc.nat(payload.length)).map(([a, b]) => payload.slice(Math.min(a, b), Math.max(a, b))),
+          ),
+        ),
+      );
+      fc.assert(
+        fc.property(payloadAndNeedle, fc.boolean(), ([payload, rawNeedle], stringified) => {
+          const filter = buildFrameFilter({ grep: rawNeedle.replace(/[\\^$.*+?()[\]{}|]/g, '') });
+          const skip = frameLineSkipper(filter, { byType: true, stringified });
+          const entry = { kind: 'frame' as const, conn: 'c1', index: 0, time: 't', elapsed: 0, dir: 'in' as const, type: 'text' as const, text: payload };
+          const wouldKeep = frameMatches(frame(entry), filter);
+          if (skip !== undefined && skip(Buffer.from(',' + JSON.stringify(entry)))) expect(wouldKeep).toBe(false);
+        }),
+        { numRuns: 3000 },
+      );
+    });
   });
 });
