@@ -8,7 +8,8 @@ export const TARGETS = { throughputRatio: 0.8, addedP50Us: 50 };
 /** The targets of the later issues: wss relay, first connection to a new host, show's memory. */
 export const WSS_TARGETS = { throughputRatio: 0.7 };
 export const NEW_HOST_LEAF_MS = 50;
-export const SHOW_TARGETS = { showRssMB: 150 };
+/** showRssMB: issue 8 (150 MB); seconds and rssMiB on the 1 GiB archive: issue 13. */
+export const SHOW_TARGETS = { showRssMB: 150, seconds: 2.5, rssMiB: 150 };
 
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -246,7 +247,8 @@ export function formatShow(shows, targets) {
     }
   }
   out.push(
-    "jq: sed '1d;$d;s/^,//' FILE | jq -c 'select(...)' (jq parses each entry line itself); jq -R: jq -cR 'ltrimstr(\",\") | fromjson? | select(...)' FILE (one process, the archive as it is)",
+    "jq: sed '1d;$d;s/^,//' FILE | jq -c 'select(...)' (jq parses each entry line itself); jq -R: jq -cR 'ltrimstr(\",\") | fromjson? | select(...)' FILE (one process, the archive as it is); " +
+      'rg -c (floor): rg -c -F on the JSON-escaped needle, reading the file without selecting by direction or type (its rows are its count output)',
   );
   out.push(table(['archive', 'tool', 'seconds', "its time / show's", 'peak RSS MiB', 'rows', 'other work'], rows, 2));
   const bad = shows.filter((show) => !show.ok);
@@ -258,6 +260,11 @@ export function formatShow(shows, targets) {
   const largest = shows[shows.length - 1];
   const show = largest.runs.find((run) => run.tool === 'wstape show');
   const jq = largest.runs.find((run) => run.tool === 'jq');
+  if (show && largest.fileBytes >= 1024 ** 3)
+    out.push(
+      `target show over ${num(largest.fileBytes / 1024 ** 2)} MiB within ${targets.seconds} s and ${targets.rssMiB} MiB: ${num(show.seconds, 2)} s, ${num(show.peaks[0].hwmKiB / 1024)} MiB — ` +
+        `${show.seconds <= targets.seconds && show.peaks[0].hwmKiB / 1024 <= targets.rssMiB ? 'MET' : 'NOT MET'}`,
+    );
   if (show && jq)
     out.push(
       `target faster than jq (${num(largest.fileBytes / 1024 ** 2)} MiB): show ${num(show.seconds, 2)} s, jq ${num(jq.seconds, 2)} s — ${show.seconds < jq.seconds ? 'MET' : 'NOT MET'}`,

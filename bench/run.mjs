@@ -73,7 +73,7 @@ import {
   TARGETS,
   WSS_TARGETS,
 } from './report.mjs';
-import { archiveCommandRows, formatArchiveCommands, showRows } from './show.mjs';
+import { archiveCommandRows, FLOOR_TOOL, formatArchiveCommands, showRows } from './show.mjs';
 import { formatStartup, startupRows } from './startup.mjs';
 import { connectWss, firstConnections, forwardArgs, leafTiming, setupTls, summariseFirstConnections } from './tls.mjs';
 
@@ -651,12 +651,14 @@ async function main() {
     await section('show', async () => {
       info.jq = toolVersion('jq');
       info.sed = toolVersion('sed');
+      info.rg = toolVersion('rg');
       const shows = [];
       for (const [i, mib] of plan.show.mib.entries()) {
-        const tools = ['wstape show', ...(info.jq && info.sed ? ['jq'] : []), ...(info.jq && i === 0 ? ['jq -R'] : [])];
+        const tools = ['wstape show', ...(info.jq && info.sed ? ['jq'] : []), ...(info.jq && i === 0 ? ['jq -R'] : []), ...(info.rg ? [FLOOR_TOOL] : [])];
         shows.push(await showRows({ bytes: mib * MiB, tools, log, measure }));
       }
       if (!info.jq) log('  jq is not installed: the show rows have no jq comparison');
+      if (!info.rg) log('  rg is not installed (apt-get install ripgrep): the show rows have no floor');
       report.push(formatShow(shows, SHOW_TARGETS));
       if (!shows.every((show) => show.ok)) failures.push('show: check failed');
       results.show = shows;
