@@ -39,7 +39,7 @@ beforeAll(() => {
     let text = '';
     for (let m = 0; m < MESSAGES; m++) {
       // Connection c's message m at m*4+c milliseconds: the four interleave.
-      const time = 1764066601 + (m * CONNECTIONS + c) / 1000;
+      const time = Date.UTC(2026, 10, 25, 10, 30, 1) / 1000 + (m * CONNECTIONS + c) / 1000;
       text += `${m === 0 ? '' : ','}${JSON.stringify({ type: m % 2 === 0 ? 'send' : 'receive', time, opcode: 1, data: `${c}:${m} ${PAYLOAD}` })}`;
       if (text.length > MiB) {
         writeSync(fd, text);
