@@ -63,7 +63,6 @@ describe('the progress line of list, redact, diff and import', () => {
     for (const [label, args] of commands()) {
       const { code, screen } = await underPty(args);
       expect([label, code]).toEqual([label, 0]);
-      // eslint-disable-next-line no-control-regex -- the erase-line sequence is what is checked
       expect(screen).toMatch(new RegExp(`\\r\\u001b\\[2Kwstape ${label}: [\\d.]+ (KiB|MiB) of [\\d.]+ MiB \\(\\d+%\\)`));
       expect(screen.lastIndexOf(ERASE)).toBeGreaterThan(screen.lastIndexOf(`wstape ${label}: `));
     }
