@@ -14,9 +14,12 @@
  *
  * Exit code: 0 when no difference was found, 1 when one was, 2 on bad usage or a bad archive.
  *
- * Memory: each archive is streamed once; the frames (payloads included) of the connections being
- * compared are kept, everything else is dropped as it is read.
+ * Memory: each archive is streamed once; of the connections being compared, each frame leaves
+ * about 25 bytes in memory (replay/diff-frames.ts) and its JSON in a temporary file, read back
+ * only for the differences reported; everything else is dropped as it is read.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import { EXIT_DIFFERENT, EXIT_OK, cliError } from '../errors.js';
@@ -24,9 +27,10 @@ import type { FrameEntry } from '../format/schema.js';
 import { processIo, useColor, warn, writeOut, type Io } from '../io.js';
 import { makePalette } from '../output/colors.js';
 import { QUIET_OPTION } from '../output/progress.js';
-import { diffConnections, type Conversation, type DiffFrame } from '../replay/diff.js';
+import { diffAllFrameSets, emptyTally, type DiffFrame } from '../replay/diff.js';
+import { SpilledFrameSetBuilder } from '../replay/diff-frames.js';
 import { formatDifference, summaryLine } from '../replay/diff-report.js';
-import { compileIgnores } from '../replay/match.js';
+import { compileIgnores, type IgnoreRules } from '../replay/match.js';
 import { openForReading } from '../inspect/open-archive.js';
 import { ARCHIVE_VIEWS, FrameViewFilter, type ArchiveView } from '../inspect/views.js';
 
@@ -61,29 +65,40 @@ function diffFrame(entry: FrameEntry): DiffFrame {
 }
 
 /**
- * The WebSocket conversations of an archive, in the order of their connection entries; with
- * `only`, just that connection (ERR_USAGE when the archive has no WebSocket connection by that id).
+ * The WebSocket conversations of an archive as FrameSets, in the order of their connection
+ * entries, their frames kept in files under `dir`; with `only`, just that connection (ERR_USAGE
+ * when the archive has no WebSocket connection by that id). The caller closes the sets' builders
+ * and removes `dir`.
  */
-export async function loadConversations(file: string, io: Io, only?: string, view: ArchiveView = 'delivered', quiet?: boolean): Promise<Conversation[]> {
-  const reader = await openForReading(file, io, { progress: { label: `diff ${path.basename(file)}`, quiet } });
-  const filter = new FrameViewFilter(view);
-  const conversations = new Map<string, Conversation>();
+export async function loadFrameSets(
+  file: string,
+  io: Io,
+  load: { only?: string | undefined; view: ArchiveView; quiet?: boolean | undefined; dir: string; rules: IgnoreRules; timing: boolean },
+): Promise<SpilledFrameSetBuilder[]> {
+  const { only, dir, rules, timing } = load;
+  const reader = await openForReading(file, io, { progress: { label: `diff ${path.basename(file)}`, quiet: load.quiet } });
+  const filter = new FrameViewFilter(load.view);
+  const conversations = new Map<string, SpilledFrameSetBuilder>();
   const otherIds = new Map<string, string>();
   const allWebSocketIds: string[] = [];
+  // Both archives' files share the directory: A's and B's connections may have the same ids.
+  const side = mkdtempSync(path.join(dir, 'side-'));
   for await (const entry of reader.entries()) {
     switch (entry.kind) {
       case 'connection':
         allWebSocketIds.push(entry.id);
-        if (only === undefined || entry.id === only) conversations.set(entry.id, { id: entry.id, url: entry.url, start: entry.elapsed, frames: [], end: null });
+        if ((only === undefined || entry.id === only) && !conversations.has(entry.id)) {
+          conversations.set(entry.id, new SpilledFrameSetBuilder(side, { id: entry.id, url: entry.url, start: entry.elapsed }, rules, timing));
+        }
         break;
       case 'frame': {
         const conversation = conversations.get(entry.conn);
-        if (conversation !== undefined) for (const frame of filter.push(entry)) conversation.frames.push(diffFrame(frame));
+        if (conversation !== undefined) for (const frame of filter.push(entry)) conversation.push(diffFrame(frame));
         break;
       }
       case 'end': {
         const conversation = conversations.get(entry.conn);
-        if (conversation !== undefined) conversation.end = { code: entry.closeCode, reason: entry.closeReason, closedBy: entry.closedBy };
+        if (conversation !== undefined) conversation.info.end = { code: entry.closeCode, reason: entry.closeReason, closedBy: entry.closedBy };
         break;
       }
       case 'http':
@@ -114,21 +129,33 @@ export async function runDiff(options: DiffOptions, io: Io): Promise<number> {
   }
   const onlyA = options.connA ?? options.connB;
   const onlyB = options.connB ?? options.connA;
-  const connsA = await loadConversations(options.a, io, onlyA, options.viewA ?? 'delivered', options.quiet);
-  const connsB = await loadConversations(options.b, io, onlyB, options.viewB ?? 'delivered', options.quiet);
-  if (connsA.length === 0 && connsB.length === 0) warn(io, 'neither archive has a WebSocket connection; nothing to compare');
-
-  const result = diffConnections(connsA, connsB, { rules, timingToleranceMs: tolerance });
-  if (options.json) {
-    for (const difference of result.differences) await writeOut(io.stdout, `${JSON.stringify(difference)}\n`);
-  } else {
+  const timing = tolerance !== undefined;
+  // Each compared frame's JSON waits here until a difference needs it (0700, removed at the end).
+  const dir = mkdtempSync(path.join(tmpdir(), 'wstape-diff-'));
+  const builders: SpilledFrameSetBuilder[] = [];
+  const tally = emptyTally();
+  try {
+    const load = { dir, rules, timing };
+    builders.push(...(await loadFrameSets(options.a, io, { ...load, only: onlyA, view: options.viewA ?? 'delivered', quiet: options.quiet })));
+    const countA = builders.length;
+    builders.push(...(await loadFrameSets(options.b, io, { ...load, only: onlyB, view: options.viewB ?? 'delivered', quiet: options.quiet })));
+    if (builders.length === 0) warn(io, 'neither archive has a WebSocket connection; nothing to compare');
+    const sets = builders.map((builder) => builder.finish());
+    const differences = diffAllFrameSets(sets.slice(0, countA), sets.slice(countA), { rules, timingToleranceMs: tolerance }, tally);
     const p = makePalette(useColor(io.stdout, io.env));
-    for (const difference of result.differences) {
-      await writeOut(io.stdout, `${formatDifference(difference, p).join('\n')}\n`);
+    for (const difference of differences) {
+      await writeOut(io.stdout, options.json ? `${JSON.stringify(difference)}\n` : `${formatDifference(difference, p).join('\n')}\n`);
     }
-    await writeOut(io.stdout, `${result.differences.length > 0 ? p.bold(summaryLine(result)) : p.green(summaryLine(result))}\n`);
+    if (!options.json) {
+      const total = Object.values(tally.counts).reduce((sum, count) => sum + count, 0);
+      await writeOut(io.stdout, `${total > 0 ? p.bold(summaryLine(tally)) : p.green(summaryLine(tally))}\n`);
+    }
+  } finally {
+    for (const builder of builders) builder.close();
+    rmSync(dir, { recursive: true, force: true });
   }
-  return result.differences.length > 0 ? EXIT_DIFFERENT : EXIT_OK;
+  const found = Object.values(tally.counts).some((count) => count > 0);
+  return found ? EXIT_DIFFERENT : EXIT_OK;
 }
 
 /** Repeated values as one list (no comma splitting: patterns and paths may contain commas). */

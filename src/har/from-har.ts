@@ -1,18 +1,21 @@
 /**
- * A validated HAR (har-schema.ts) as a wstape archive: header, entries in the order things
- * happened, and closing fields. No I/O; `wstape import` reads the file and writes the archive.
+ * The second of `wstape import`'s passes over a HAR (the first is har-scan.ts): every entry
+ * becomes archive entries as it streams by, each validated against the archive schema, and goes
+ * with its sort key to an EntrySorter, which gives them back in the order things happened. No
+ * file I/O here; import-har.ts reads the HAR and writes the archive.
  *
  * - Times: `elapsed` counts from the earliest `startedDateTime` (or the archive start a wstape
  *   export recorded), wall-clock `time` keeps millisecond precision.
  * - WebSocket entries (`_resourceType: "websocket"`, `_webSocketMessages`, or a ws:// URL) become
- *   connection, frame, error and end entries (websocket-from-har.ts); everything else becomes an
- *   `http` exchange.
+ *   connection, frame, error and end entries (websocket-from-har.ts), a message at a time;
+ *   everything else becomes an `http` exchange.
  * - Ids: the ones a wstape export kept (`_wstape.id`) when they are free, otherwise c1, c2... and
  *   h1, h2... in order of start.
  * - Every entry made is validated against the archive schema, so a HAR that converts into
  *   something invalid is refused (ERR_HAR, with the HAR path) instead of written.
  */
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import type * as z from 'zod';
 import { cliError } from '../errors.js';
 import {
   ARCHIVE_FORMAT,
@@ -26,41 +29,15 @@ import {
   type HttpEntry,
 } from '../format/schema.js';
 import { isValidUtf8 } from '../wire/utf8.js';
-import { epochMicros, fromHarHeaders, fromHarHttpVersion, headerValue, timeUnit } from './har-common.js';
-import { describeIssue, type HarInput, type HarInputEntry } from './har-schema.js';
-import { exchangeBase, stampOf, webSocketFromHar, webSocketUrl, type EntryContext } from './websocket-from-har.js';
+import type { EntrySorter } from './entry-sorter.js';
+import { fromHarHeaders, fromHarHttpVersion, headerValue } from './har-common.js';
+import { FAILED, INDEXED, IS_WEBSOCKET, isoMicros, type HarScan } from './har-scan.js';
+import { describeIssue, inputEntry, inputMessage, type HarInputEntry, type HarInputMessage } from './har-schema.js';
+import { MESSAGE_LISTS, type HarVisitor, type MessageList } from './har-tokens.js';
+import { exchangeBase, messageClock, stampOf, webSocketUrl, WebSocketConversion, type EntryContext, type SortKey } from './websocket-from-har.js';
+import { TimeStats } from './websocket-from-har.js';
 
-export interface HarImportOptions {
-  /** wstape's version, for the header's creator. */
-  version: string;
-  /** One-line warnings (a skipped message, a connection without close information). */
-  onWarning?: (message: string) => void;
-}
-
-export interface HarImport {
-  header: ArchiveHeader;
-  entries: Entry[];
-  trailer: ArchiveTrailer;
-  /** What the HAR held, for the summary line. */
-  counts: { connections: number; frames: number; exchanges: number; tunnels: number; openConnections: number; failedConnections: number };
-  /** `log.creator.name` of the HAR, e.g. "WebInspector" (Chrome), "mitmproxy". */
-  creator: string | null;
-}
-
-/** Epoch microseconds of an ISO 8601 time, keeping digits past the millisecond (mitmproxy writes six). */
-export function isoMicros(iso: string): number {
-  const ms = Date.parse(iso);
-  const fraction = /T[^.]*\.(\d+)/.exec(iso)?.[1] ?? '';
-  const extra = Number(fraction.padEnd(6, '0').slice(3, 6));
-  return Math.floor(ms) * 1000 + (Number.isFinite(extra) ? extra : 0);
-}
-
-/**
- * Start times before this (September 2001, as EPOCH_SECONDS_FLOOR in websocket-from-har.ts) are
- * placeholders, not times: Chrome writes `1969-12-31T23:59:59.999Z` or a few seconds into 1970
- * as the start of a WebSocket that never connected (it had no wall-clock time for the request).
- */
-const PLACEHOLDER_BEFORE_MICROS = 1e9 * 1e6;
+export { isoMicros };
 
 /**
  * Chrome's record of a WebSocket that never connected: no 101, and only `type: "error"` (opcode
@@ -71,47 +48,6 @@ function webSocketFailure(entry: HarInputEntry): string[] | null {
   if (entry.response.status === 101 || messages.length === 0) return null;
   if (!messages.every((message) => message.type === 'error' || message.opcode === -1)) return null;
   return messages.map((message) => message.data ?? '').filter((text) => text !== '');
-}
-
-/**
- * An entry's start in epoch microseconds: its startedDateTime, or, when that is a placeholder
- * (see PLACEHOLDER_BEFORE_MICROS), its first message's time; null when it has neither.
- */
-function startOf(entry: HarInputEntry): number | null {
-  const start = isoMicros(entry.startedDateTime);
-  if (start >= PLACEHOLDER_BEFORE_MICROS) return start;
-  const times = (entry._webSocketMessages ?? []).map((message) => message.time).filter((time) => Number.isFinite(time));
-  if (times.length === 0) return null;
-  const unit = timeUnit(times);
-  const first = times.reduce((min, time) => Math.min(min, time), Infinity);
-  const micros = epochMicros(first, unit);
-  return micros >= PLACEHOLDER_BEFORE_MICROS ? micros : null;
-}
-
-function isWebSocket(entry: HarInputEntry): boolean {
-  if (entry._resourceType?.toLowerCase() === 'websocket') return true;
-  if (/^wss?:/i.test(entry.request.url)) return true;
-  return entry._webSocketMessages != null && entry._webSocketMessages.length > 0;
-}
-
-/** Ids for the HAR's entries: the recorded ones when free, new ones otherwise (c1, h1, ...). */
-function assignIds(entries: readonly { har: HarInputEntry; websocket: boolean }[]): string[] {
-  const wanted = new Set(entries.map(({ har }) => har._wstape?.id).filter((id): id is string => id !== undefined));
-  const used = new Set<string>();
-  const counters = { c: 0, h: 0 };
-  return entries.map(({ har, websocket }) => {
-    const recorded = har._wstape?.id;
-    if (recorded !== undefined && !used.has(recorded)) {
-      used.add(recorded);
-      return recorded;
-    }
-    const prefix = websocket ? 'c' : 'h';
-    let id: string;
-    do id = `${prefix}${++counters[prefix]}`;
-    while (used.has(id) || wanted.has(id));
-    used.add(id);
-    return id;
-  });
 }
 
 /** HTTP content codings the importer can apply again (RFC 9110 §8.4.1). */
@@ -229,88 +165,232 @@ function validated(entry: Entry, path: string): Entry {
   throw cliError('ERR_HAR', `${path} cannot become a valid "${entry.kind}" archive entry: ${detail}`);
 }
 
-/** Convert a validated HAR into an archive (see the file comment). */
-export function harToArchive(har: HarInput, options: HarImportOptions): HarImport {
-  const warn = options.onWarning ?? (() => {});
-  const log = har.log;
-  const dated = log.entries.map((entry, at) => ({
-    har: entry,
-    path: `log.entries[${at}]`,
-    start: startOf(entry),
-    websocket: isWebSocket(entry),
-    failed: webSocketFailure(entry) !== null,
-  }));
-  // A WebSocket entry whose handshake failed (no 101, no messages, or only Chrome's error
-  // messages) is an HTTP exchange that failed, as the recorder writes a failed upgrade.
-  for (const item of dated) {
-    if (item.websocket && item.har.response.status !== 101 && ((item.har._webSocketMessages ?? []).length === 0 || item.failed)) item.websocket = false;
-  }
+/** The import as planned from the scan: when the archive starts, each entry's place and id. */
+export interface ImportPlan {
+  baseMicros: number;
+  /** Each entry's start, epoch microseconds (the archive's start when it has none). */
+  startMicros: Float64Array;
+  /** Each entry's rank by start (file order breaking ties). */
+  ranks: Uint32Array;
+  ids: string[];
+}
 
-  const recordedStart = log._wstapeHeader !== undefined ? isoMicros(log._wstapeHeader.startedAt) : undefined;
+/** Plan the conversion (see ImportPlan) from the scan. */
+export function planImport(scan: HarScan): ImportPlan {
+  const { count, starts, flags, savedIds } = scan;
+  const recordedStart = scan.log._wstapeHeader !== undefined ? isoMicros(scan.log._wstapeHeader.startedAt) : undefined;
   // The earliest real time: placeholder starts (a WebSocket that never connected) do not count.
-  const earliest = dated.reduce((min, item) => Math.min(min, item.start ?? Infinity), Infinity);
+  let earliest = Infinity;
+  for (const start of starts) if (!Number.isNaN(start)) earliest = Math.min(earliest, start);
   const baseMicros = recordedStart ?? (Number.isFinite(earliest) ? earliest : Date.now() * 1000);
-  const items = dated.map((item) => ({ ...item, startMicros: item.start ?? baseMicros }));
-  items.sort((a, b) => a.startMicros - b.startMicros);
-  const ids = assignIds(items);
+  const startMicros = starts.map((start) => (Number.isNaN(start) ? baseMicros : start));
+  const order = new Uint32Array(count).map((_, at) => at);
+  order.sort((a, b) => (startMicros[a] as number) - (startMicros[b] as number) || a - b);
+  const ranks = new Uint32Array(count);
+  order.forEach((entry, rank) => (ranks[entry] = rank));
 
-  const made: { entry: Entry; order: number }[] = [];
-  const add = (entry: Entry, path: string): void => {
-    made.push({ entry: validated(entry, path), order: made.length });
-  };
-  const counts = { connections: 0, frames: 0, exchanges: 0, tunnels: 0, openConnections: 0, failedConnections: 0 };
-  items.forEach((item, at) => {
-    const context: EntryContext = { id: ids[at] ?? `x${at}`, path: item.path, baseMicros, startMicros: item.startMicros, warn };
-    if (item.websocket) {
-      const result = webSocketFromHar(item.har, context);
-      for (const entry of result.entries) add(entry, item.path);
-      counts.connections++;
-      counts.frames += result.frames;
-      if (!result.closed) counts.openConnections++;
-    } else {
-      for (const entry of httpFromHar(item.har, context)) add(entry, item.path);
-      if (item.failed) counts.failedConnections++;
-      else counts.exchanges++;
+  // Ids: the recorded ones when free, new ones otherwise (c1, h1, ...), in order of start.
+  const wanted = new Set(savedIds.values());
+  const used = new Set<string>();
+  const counters = { c: 0, h: 0 };
+  const ids = new Array<string>(count);
+  for (const entry of order) {
+    const recorded = savedIds.get(entry);
+    if (recorded !== undefined && !used.has(recorded)) {
+      used.add(recorded);
+      ids[entry] = recorded;
+      continue;
     }
-  });
-  (log._wstapeTunnels ?? []).forEach(({ end, ...tunnel }, at) => {
-    const path = `log._wstapeTunnels[${at}]`;
-    add({ kind: 'tunnel', ...tunnel }, path);
-    if (end !== undefined) add({ kind: 'end', conn: tunnel.id, ...end }, path);
-    counts.tunnels++;
-  });
-  (log._wstapeErrors ?? []).forEach((error, at) => add({ kind: 'error', ...error }, `log._wstapeErrors[${at}]`));
-  if (counts.openConnections > 0) {
-    warn(
-      `${counts.openConnections} WebSocket ${counts.openConnections === 1 ? 'connection has' : 'connections have'} no close information in the HAR ` +
-        '(Chrome, mitmproxy and Playwright do not export it); imported as still open',
-    );
+    const prefix = ((flags[entry] as number) & IS_WEBSOCKET) !== 0 ? 'c' : 'h';
+    let id: string;
+    do id = `${prefix}${++counters[prefix]}`;
+    while (used.has(id) || wanted.has(id));
+    used.add(id);
+    ids[entry] = id;
+  }
+  return { baseMicros, startMicros, ranks, ids };
+}
+
+/** What the HAR held, for the summary line and the trailer. */
+export interface ImportCounts {
+  connections: number;
+  frames: number;
+  exchanges: number;
+  tunnels: number;
+  openConnections: number;
+  failedConnections: number;
+}
+
+/** Totals over the made entries, for the trailer. */
+export interface ImportTotals {
+  /** The largest `elapsed`. */
+  last: number;
+  /** Wire bytes of all frames. */
+  bytes: number;
+  errors: number;
+}
+
+/**
+ * Pass two as a HarVisitor: converts each entry (one WebSocketConversion per open WebSocket
+ * entry, messages as they come; an HTTP entry whole) into the sorter.
+ */
+export class HarConverter implements HarVisitor {
+  readonly #scan: HarScan;
+  readonly #plan: ImportPlan;
+  readonly #sorter: EntrySorter;
+  readonly #warn: (message: string) => void;
+  readonly counts: ImportCounts = { connections: 0, frames: 0, exchanges: 0, tunnels: 0, openConnections: 0, failedConnections: 0 };
+  readonly totals: ImportTotals = { last: 0, bytes: 0, errors: 0 };
+  #conversion: { entry: number; conversion: WebSocketConversion } | null = null;
+  /** An HTTP entry's `_webSocketMessages` (the error messages of a WebSocket that never connected). */
+  #httpMessages: HarInputMessage[] = [];
+
+  constructor(scan: HarScan, plan: ImportPlan, sorter: EntrySorter, warn: (message: string) => void) {
+    this.#scan = scan;
+    this.#plan = plan;
+    this.#sorter = sorter;
+    this.#warn = warn;
   }
 
-  // Entries in the order things happened; a connection's own entries keep their order.
-  made.sort((a, b) => a.entry.elapsed - b.entry.elapsed || a.order - b.order);
-  const entries = made.map(({ entry }) => entry);
+  #context(entry: number): EntryContext {
+    return {
+      id: this.#plan.ids[entry] ?? `x${entry}`,
+      path: `log.entries[${entry}]`,
+      baseMicros: this.#plan.baseMicros,
+      startMicros: this.#plan.startMicros[entry] as number,
+      warn: this.#warn,
+    };
+  }
 
+  #websocket(entry: number): boolean {
+    return ((this.#scan.flags[entry] ?? 0) & IS_WEBSOCKET) !== 0;
+  }
+
+  /** Add a made entry: validated, counted, sorted. */
+  readonly #add = (key: SortKey, entry: Entry, position: boolean, path: string): void => {
+    const valid = validated(entry, path);
+    this.totals.last = Math.max(this.totals.last, valid.elapsed);
+    if (valid.kind === 'frame') this.totals.bytes += valid.wireSize;
+    if (valid.kind === 'error') this.totals.errors++;
+    this.#sorter.add(key, valid, position);
+  };
+
+  #conversionOf(entry: number): WebSocketConversion {
+    if (this.#conversion?.entry === entry) return this.#conversion.conversion;
+    const context = this.#context(entry);
+    const saved = this.#scan.savedElapsed[entry] as number;
+    const clock = messageClock(this.#scan.clocks.get(entry) ?? new TimeStats(), context.startMicros, () =>
+      this.#warn(`${context.path}: its message times are not epoch times; they are taken as seconds from the first message`),
+    );
+    const conversion = new WebSocketConversion(
+      {
+        ...context,
+        rank: this.#plan.ranks[entry] as number,
+        clock,
+        indexed: ((this.#scan.flags[entry] ?? 0) & INDEXED) !== 0,
+        connectionElapsed: Number.isNaN(saved) ? stampOf(context.startMicros, context.baseMicros).elapsed : saved,
+      },
+      (key, made, position) => this.#add(key, made, position, context.path),
+    );
+    this.#conversion = { entry, conversion };
+    return conversion;
+  }
+
+  rootNotObject(): void {}
+  format(): void {}
+  logNotObject(): void {}
+  logField(): void {}
+  entriesStart(): void {}
+
+  message(entry: number, list: MessageList, at: number, value: unknown): void {
+    const message = checked(inputMessage, value, ['log', 'entries', entry, list, at]);
+    if (this.#websocket(entry)) this.#conversionOf(entry).message(MESSAGE_LISTS.indexOf(list), list, at, message);
+    else if (list === '_webSocketMessages') this.#httpMessages.push(message);
+  }
+
+  entry(entry: number, value: unknown): void {
+    const har = checked(inputEntry, value, ['log', 'entries', entry]);
+    if (this.#websocket(entry)) {
+      const result = this.#conversionOf(entry).finish(har);
+      this.#conversion = null;
+      this.counts.connections++;
+      this.counts.frames += result.frames;
+      if (!result.closed) this.counts.openConnections++;
+      return;
+    }
+    if (har._webSocketMessages != null) har._webSocketMessages = this.#httpMessages;
+    this.#httpMessages = [];
+    const context = this.#context(entry);
+    const rank = this.#plan.ranks[entry] as number;
+    httpFromHar(har, context).forEach((made, group) => this.#add([made.elapsed, rank, group, 0, 0, 0, 0], made, false, context.path));
+    if (((this.#scan.flags[entry] ?? 0) & FAILED) !== 0) this.counts.failedConnections++;
+    else this.counts.exchanges++;
+  }
+
+  /** After the entries: wstape's tunnels and connection-less errors, and the open-connection warning. */
+  finish(): void {
+    const { log, count } = this.#scan;
+    const tunnels = log._wstapeTunnels ?? [];
+    tunnels.forEach(({ end, ...tunnel }, at) => {
+      const path = `log._wstapeTunnels[${at}]`;
+      const made: Entry = { kind: 'tunnel', ...tunnel };
+      this.#add([made.elapsed, count + at, 0, 0, 0, 0, 0], made, false, path);
+      if (end !== undefined) this.#add([end.elapsed, count + at, 1, 0, 0, 0, 0], { kind: 'end', conn: tunnel.id, ...end }, false, path);
+      this.counts.tunnels++;
+    });
+    (log._wstapeErrors ?? []).forEach((error, at) =>
+      this.#add([error.elapsed, count + tunnels.length + at, 0, 0, 0, 0, 0], { kind: 'error', ...error }, false, `log._wstapeErrors[${at}]`),
+    );
+    const open = this.counts.openConnections;
+    if (open > 0) {
+      this.#warn(
+        `${open} WebSocket ${open === 1 ? 'connection has' : 'connections have'} no close information in the HAR ` +
+          '(Chrome, mitmproxy and Playwright do not export it); imported as still open',
+      );
+    }
+  }
+}
+
+/** A part validated again in pass two (the scan passed it: only a file changed since fails here). */
+function checked<T>(
+  schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: z.core.$ZodIssue[] } } },
+  value: unknown,
+  prefix: PropertyKey[],
+): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  throw cliError('ERR_HAR', `the HAR changed while it was imported: ${issue === undefined ? 'invalid' : describeIssue(issue, value, prefix)}`);
+}
+
+/** The archive's header and closing fields for the import. */
+export function archiveEnds(
+  scan: HarScan,
+  plan: ImportPlan,
+  counts: ImportCounts,
+  totals: ImportTotals,
+  version: string,
+): { header: ArchiveHeader; trailer: ArchiveTrailer } {
+  const { log } = scan;
+  const { baseMicros } = plan;
   const header: ArchiveHeader = {
     format: ARCHIVE_FORMAT,
     version: ARCHIVE_VERSION,
-    creator: { name: 'wstape', version: options.version },
+    creator: { name: 'wstape', version },
     startedAt: stampOf(baseMicros, baseMicros).time,
   };
   if (log._wstapeHeader?.recorder !== undefined) header.recorder = log._wstapeHeader.recorder;
-  const last = entries.reduce((max, entry) => Math.max(max, entry.elapsed), 0);
-  const bytes = entries.reduce((sum, entry) => sum + (entry.kind === 'frame' ? entry.wireSize : 0), 0);
   const trailer: ArchiveTrailer = {
-    stoppedAt: log._wstapeTrailer?.stoppedAt ?? stampOf(baseMicros + Math.round(last * 1e6), baseMicros).time,
+    stoppedAt: log._wstapeTrailer?.stoppedAt ?? stampOf(baseMicros + Math.round(totals.last * 1e6), baseMicros).time,
     summary: {
       connections: counts.connections,
       // A WebSocket that never connected is an http entry too.
       exchanges: counts.exchanges + counts.failedConnections,
       tunnels: counts.tunnels,
       frames: counts.frames,
-      bytes,
-      errors: entries.filter((entry) => entry.kind === 'error').length,
+      bytes: totals.bytes,
+      errors: totals.errors,
     },
   };
-  return { header, entries, trailer, counts, creator: log.creator?.name ?? null };
+  return { header, trailer };
 }

@@ -161,7 +161,8 @@ export const frameMetaSchema = frameEntrySchema.omit({ kind: true, conn: true, d
   as: z.enum(['text', 'data', 'none']),
 });
 
-const inputMessage = z.object({
+/** An item of `_webSocketMessages` (and of wstape's `_wstapeControlFrames`, `_wstapeDropped`). */
+export const inputMessage = z.object({
   type: z.string(),
   time: z.number(),
   opcode: z.number().int(),
@@ -232,7 +233,8 @@ const inputResponse = z.object({
   _failureText: z.string().nullish(),
 });
 
-const inputEntry = z
+/** An entry of `log.entries`. */
+export const inputEntry = z
   .object({
     startedDateTime: z
       .string()
@@ -330,10 +332,11 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): { found: boolean;
 
 /**
  * The first problem zod found, as `path: what is wrong`, e.g.
- * `log.entries[3].request.headers: expected an array, got an object`.
+ * `log.entries[3].request.headers: expected an array, got an object`. `root` is the value that
+ * was validated; `prefix` its path in the document, when it is a part (one entry, one message).
  */
-export function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
-  const where = formatJsonPath(issue.path);
+export function describeIssue(issue: z.core.$ZodIssue, root: unknown, prefix: readonly PropertyKey[] = []): string {
+  const where = formatJsonPath([...prefix, ...issue.path]);
   if (issue.code === 'invalid_type') {
     const expected = ARTICLES[issue.expected] ?? issue.expected;
     const { found, value } = valueAt(root, issue.path);

@@ -1,19 +1,25 @@
 /**
  * `wstape import`: a HAR from Chrome/Edge DevTools, mitmproxy, HTTP Toolkit, Playwright or
- * `wstape export`, written as a wstape archive. The conversion is from-har.ts; this reads the
- * file, writes the archive and reports what it imported. The yargs side is
+ * `wstape export`, written as a wstape archive, without holding either: the HAR is read twice
+ * as a token stream (har-tokens.ts), first to validate it and learn each entry's start and clock
+ * (har-scan.ts), then to convert it a message at a time (from-har.ts), and the entries made are
+ * put in time order by an external sort (entry-sorter.ts) as they are written. Nothing is written
+ * until both passes are done, so a bad HAR leaves no archive. The yargs side is
  * src/commands/import.ts.
  */
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path, { basename } from 'node:path';
-import { EXIT_OK, cliError } from '../errors.js';
+import { EXIT_OK, cliError, isCliError } from '../errors.js';
 import { ArchiveWriter } from '../format/archive-writer.js';
+import type { ArchiveHeader, ArchiveTrailer } from '../format/schema.js';
 import { sameFile, warn, type Io } from '../io.js';
 import { startProgress } from '../output/progress.js';
 import { PACKAGE_VERSION } from '../version.js';
-import { harToArchive } from './from-har.js';
-import { parseHarText } from './har-schema.js';
+import { EntrySorter } from './entry-sorter.js';
+import { archiveEnds, HarConverter, planImport, type ImportCounts } from './from-har.js';
+import { HarScanner } from './har-scan.js';
+import { walkHarFile, type HarVisitor } from './har-tokens.js';
 
 export interface ImportOptions {
   file: string;
@@ -32,36 +38,49 @@ export function defaultArchivePath(file: string): string {
   return `${file}.wstape.json`;
 }
 
-/** The HAR's text, read in chunks with a progress line (on a terminal, for a large file). */
-async function readText(path: string, io: Io, quiet: boolean | undefined): Promise<string> {
+/** A file error as one line: `cannot read X: ENOENT (no such file)`. */
+function readError(path: string, error: unknown): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why =
+    code === 'ENOENT'
+      ? 'ENOENT (no such file)'
+      : code === 'EISDIR'
+        ? 'it is a directory'
+        : code === 'EACCES'
+          ? 'EACCES (permission denied)'
+          : String(code ?? error);
+  return cliError('ERR_FILE', `cannot read ${path}: ${why}`);
+}
+
+/** One pass over the HAR; JSON and file errors as ERR_HAR and ERR_FILE lines. */
+async function walk(file: string, visitor: HarVisitor, onBytes: (read: number) => void): Promise<void> {
   try {
-    const info = await stat(path);
-    if (info.isDirectory()) throw Object.assign(new Error('EISDIR'), { code: 'EISDIR' });
-    const progress = startProgress(io, { label: 'import', total: info.size, quiet });
-    const chunks: Buffer[] = [];
-    let read = 0;
-    try {
-      for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
-        chunks.push(chunk);
-        read += chunk.length;
-        progress.update(read);
-      }
-    } finally {
-      progress.done();
-    }
-    return Buffer.concat(chunks, read).toString('utf8');
+    await walkHarFile(file, visitor, onBytes);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'ENOENT (no such file)'
-        : code === 'EISDIR'
-          ? 'it is a directory'
-          : code === 'EACCES'
-            ? 'EACCES (permission denied)'
-            : String(code ?? error);
-    throw cliError('ERR_FILE', `cannot read ${path}: ${why}`);
+    if (isCliError(error)) throw error;
+    if (error instanceof SyntaxError) throw cliError('ERR_HAR', `${file} is not a HAR file: not JSON (${error.message})`);
+    if (error instanceof RangeError) throw cliError('ERR_HAR', `${file} is not a HAR file wstape can import: ${error.message}`);
+    throw readError(file, error);
   }
+}
+
+/**
+ * The sorted entries into the archive; a frame whose `index` is its position in its connection
+ * (a HAR without wstape's frame details) gets it here, in the connection's order.
+ */
+function writeArchive(out: string, header: ArchiveHeader, trailer: ArchiveTrailer, sorter: EntrySorter, overwrite: boolean): void {
+  const writer = ArchiveWriter.open(out, header, { overwrite });
+  const positions = new Map<string, number>();
+  for (const { entry, position } of sorter.sorted()) {
+    if (position && entry.kind === 'frame') {
+      const next = positions.get(entry.conn) ?? 0;
+      entry.index = next;
+      positions.set(entry.conn, next + 1);
+    }
+    writer.append(entry);
+  }
+  writer.close(trailer);
+  if (writer.error !== null) throw writer.error;
 }
 
 const plural = (count: number, one: string, many: string): string => `${count} ${count === 1 ? one : many}`;
@@ -76,13 +95,38 @@ export async function runImport(options: ImportOptions, io: Io): Promise<number>
   if (options.force !== true && existsSync(path.resolve(io.cwd, out))) {
     throw cliError('ERR_WRITE', `cannot write ${out}: the file already exists (pick another name, or add --force)`);
   }
-  const har = parseHarText(await readText(options.file, io, options.quiet), options.file);
-  const result = harToArchive(har, { version: PACKAGE_VERSION, onWarning: (message) => warn(io, message) });
-
-  const writer = ArchiveWriter.open(out, result.header, { overwrite: options.force === true });
-  for (const entry of result.entries) writer.append(entry);
-  writer.close(result.trailer);
-  if (writer.error !== null) throw writer.error;
+  let size: number;
+  try {
+    const info = await stat(options.file);
+    if (info.isDirectory()) throw Object.assign(new Error('EISDIR'), { code: 'EISDIR' });
+    size = info.size;
+  } catch (error) {
+    throw readError(options.file, error);
+  }
+  // Two passes (the scan, then the conversion), so the line counts the file twice.
+  const progress = startProgress(io, { label: 'import', total: 2 * size, quiet: options.quiet });
+  const onWarning = (message: string): void => {
+    progress.clear();
+    warn(io, message);
+  };
+  const sorter = new EntrySorter();
+  let result: { creator: string | null; counts: ImportCounts };
+  try {
+    const scanner = new HarScanner(options.file);
+    await walk(options.file, scanner, (read) => progress.update(read));
+    const scan = scanner.finish();
+    const plan = planImport(scan);
+    const converter = new HarConverter(scan, plan, sorter, onWarning);
+    await walk(options.file, converter, (read) => progress.update(size + read));
+    converter.finish();
+    progress.done();
+    const { header, trailer } = archiveEnds(scan, plan, converter.counts, converter.totals, PACKAGE_VERSION);
+    writeArchive(out, header, trailer, sorter, options.force === true);
+    result = { creator: scan.log.creator?.name ?? null, counts: converter.counts };
+  } finally {
+    progress.done();
+    sorter.dispose();
+  }
 
   const { connections, frames, exchanges, failedConnections } = result.counts;
   const what = [

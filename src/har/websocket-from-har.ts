@@ -23,7 +23,17 @@ import { frameTypeOf, Opcode } from '../wire/opcodes.js';
 import { negotiatedDeflate } from '../wire/permessage-deflate.js';
 import { senderOf, type Direction } from '../wire/side.js';
 import { isValidUtf8 } from '../wire/utf8.js';
-import { base64OrTextBytes, epochMicros, fromHarHeaders, fromHarHttpVersion, headerValue, isImportableTime, isoOfMicros, timeUnit } from './har-common.js';
+import {
+  base64OrTextBytes,
+  epochMicros,
+  fromHarHeaders,
+  fromHarHttpVersion,
+  headerValue,
+  isImportableTime,
+  isoOfMicros,
+  MILLISECONDS_THRESHOLD,
+  timeUnit,
+} from './har-common.js';
 import type { FrameMeta, HarInputEntry, HarInputMessage } from './har-schema.js';
 
 /** What converting one entry needs from the whole import. */
@@ -117,10 +127,9 @@ function payloadFields(bytes: Buffer, text: boolean): Pick<FrameEntry, 'text' | 
   return text && isValidUtf8(bytes) ? { text: bytes.toString('utf8') } : { data: bytes.toString('base64') };
 }
 
-/** A frame to be sorted into place; `index` comes from `_wstapeFrames` when the HAR has it. */
+/** A frame before its place is known; `index` comes from `_wstapeFrames` when the HAR has it. */
 interface Pending {
   frame: Omit<FrameEntry, 'index'> & { index?: number };
-  order: number;
 }
 
 /** The frames of one HAR message or control item. */
@@ -213,159 +222,235 @@ function checkedMicros(micros: number, time: number, where: string): number {
 const EPOCH_SECONDS_FLOOR = 1e9;
 
 /**
+ * What the clock of a list of HAR message times needs to know, gathered one time at a time so
+ * the times need not be kept: the median's magnitude (har-common.ts timeUnit), the largest
+ * magnitude and the smallest time.
+ */
+export class TimeStats {
+  /** Finite times seen. */
+  count = 0;
+  /** Of those, the ones below MILLISECONDS_THRESHOLD, and the ones at or below its negative. */
+  #below = 0;
+  #negative = 0;
+  largest = -Infinity;
+  first = Infinity;
+
+  add(time: number): void {
+    if (!Number.isFinite(time)) return;
+    this.count++;
+    if (time < MILLISECONDS_THRESHOLD) this.#below++;
+    if (time <= -MILLISECONDS_THRESHOLD) this.#negative++;
+    this.largest = Math.max(this.largest, Math.abs(time));
+    this.first = Math.min(this.first, time);
+  }
+
+  /**
+   * timeUnit() of the times seen, without sorting them: the median (the element at count/2 of
+   * the sorted times) is at least the threshold when no more than count/2 times are below it,
+   * and at most its negative when more than count/2 times are.
+   */
+  get unit(): 's' | 'ms' {
+    if (this.count === 0) return 's';
+    const half = Math.floor(this.count / 2);
+    return this.#below <= half || this.#negative > half ? 'ms' : 's';
+  }
+}
+
+/**
  * How a HAR entry's message times become epoch microseconds: seconds or milliseconds by magnitude
  * (har-common.ts timeUnit), or, when they are too small to be epoch times at all (a monotonic
  * clock), seconds counted from the first message, placed at the entry's start.
  */
-function messageClock(times: readonly number[], startMicros: number, onRelative: () => void): (time: number) => number {
-  const unit = timeUnit(times);
-  const finite = times.filter((time) => Number.isFinite(time));
-  // A loop, not Math.max(...times): a spread of a few hundred thousand arguments overflows the stack.
-  let largest = -Infinity;
-  let first = Infinity;
-  for (const time of finite) {
-    largest = Math.max(largest, Math.abs(time));
-    first = Math.min(first, time);
-  }
-  if (unit === 's' && finite.length > 0 && largest < EPOCH_SECONDS_FLOOR) {
+export function messageClock(stats: TimeStats, startMicros: number, onRelative: () => void): (time: number) => number {
+  const unit = stats.unit;
+  if (unit === 's' && stats.count > 0 && stats.largest < EPOCH_SECONDS_FLOOR) {
     onRelative();
+    const first = stats.first;
     return (time) => startMicros + Math.round((time - first) * 1e6);
   }
   return (time) => epochMicros(time, unit);
 }
 
-/** The result of converting one WebSocket entry. */
-export interface WebSocketImport {
-  entries: Entry[];
-  frames: number;
-  /** False when the HAR says nothing about how the connection ended. */
-  closed: boolean;
+/** True when a message becomes frames (not an error, a known type, a WebSocket opcode). */
+export function makesFrames(message: Pick<HarInputMessage, 'type' | 'opcode'>): boolean {
+  if (message.type === 'error' || message.opcode === -1) return false;
+  return (message.type === 'send' || message.type === 'receive') && message.opcode >= 0 && message.opcode <= 15;
 }
 
-/** Convert one HAR WebSocket entry (see the file comment). */
-export function webSocketFromHar(har: HarInputEntry, context: EntryContext): WebSocketImport {
-  const { id, baseMicros, startMicros, path, warn } = context;
-  const extras = har._wstape;
-  const start = stampOf(startMicros, baseMicros);
-  const url = webSocketUrl(har.request.url);
-  const requestHeaders = fromHarHeaders(har.request.headers);
-  const responseHeaders = fromHarHeaders(har.response.headers);
-  const extensions = extras?.extensions !== undefined ? extras.extensions : (headerValue(responseHeaders, 'sec-websocket-extensions') ?? null);
-  const connection: ConnectionEntry = {
-    kind: 'connection',
-    id,
-    ...exchangeBase(har, url, start, requestHeaders),
-    response: {
-      status: har.response.status,
-      statusText: har.response.statusText ?? '',
-      httpVersion: extras?.responseHttpVersion ?? fromHarHttpVersion(har.response.httpVersion),
-      headers: responseHeaders,
-    },
-    subprotocol: extras?.subprotocol !== undefined ? extras.subprotocol : (headerValue(responseHeaders, 'sec-websocket-protocol') ?? null),
-    extensions,
-    permessageDeflate: extras?.permessageDeflate !== undefined ? extras.permessageDeflate : negotiatedDeflate(extensions ?? undefined),
-  };
+/**
+ * Where an archive entry goes in the import's output: by `elapsed`, then the HAR entry's place
+ * (its rank by start time), then `group` (connection 0, frames 1, errors 2, saved errors 3, end
+ * 4; an http entry's entries in their order), then within the group: for frames the connection's
+ * own order (the `_wstapeFrames` index, or the unclamped time), the list, the message's place in
+ * it and the frame's place in the message. This is the order the whole-document import had: each
+ * connection's frames sorted, then every entry by time, ties in the order they were made.
+ */
+export type SortKey = [elapsed: number, rank: number, group: number, order: number, list: number, at: number, sub: number];
 
-  // Messages and control frames, in one time line.
-  const messages = har._webSocketMessages ?? [];
-  const controls = har._wstapeControlFrames ?? [];
-  const dropped = har._wstapeDropped ?? [];
-  const toMicros = messageClock(
-    [...messages, ...controls, ...dropped].map((message) => message.time),
-    startMicros,
-    () => warn(`${path}: its message times are not epoch times; they are taken as seconds from the first message`),
-  );
-  const pending: Pending[] = [];
-  const errors: ErrorEntry[] = [];
-  let order = 0;
-  const lists: [string, HarInputMessage[]][] = [
-    ['_webSocketMessages', messages],
-    ['_wstapeControlFrames', controls],
-    ['_wstapeDropped', dropped],
-  ];
-  for (const [field, list] of lists) {
-    // Which message type continuation frames (opcode 0, as Chrome lists them) belong to.
-    const textMessage = { out: false, in: false };
-    list.forEach((message, at) => {
-      const where = `${path}.${field}[${at}]`;
-      const micros = Math.max(checkedMicros(toMicros(message.time), message.time, `${where}.time`), startMicros);
-      const stamp = stampOf(micros, baseMicros);
-      if (message.type === 'error' || message.opcode === -1) {
-        errors.push({ kind: 'error', time: stamp.time, elapsed: stamp.elapsed, conn: id, code: HAR_WEBSOCKET_ERROR, message: message.data ?? '' });
-        return;
-      }
-      if (message.type !== 'send' && message.type !== 'receive') {
-        warn(`${where}: type "${message.type}" is neither "send" nor "receive"; skipped`);
-        return;
-      }
-      if (message.opcode < 0 || message.opcode > 15) {
-        warn(`${where}: opcode ${message.opcode} is not a WebSocket opcode (0-15); skipped`);
-        return;
-      }
-      const dir = message.type === 'send' ? 'out' : 'in';
-      // Not the MessageTracker: HAR messages carry no FIN bit, so the last text or binary one counts.
-      if (message.opcode === Opcode.Text || message.opcode === Opcode.Binary) textMessage[dir] = message.opcode === Opcode.Text;
-      for (const frame of framesOfMessage(message, dir, id, stamp, textMessage[dir], where, warn)) pending.push({ frame, order: order++ });
-    });
+/** Where made entries go; `position`: the frame's `index` is its position in its connection (set later). */
+export type EntrySink = (key: SortKey, entry: Entry, position: boolean) => void;
+
+/** What converting one WebSocket entry needs beyond EntryContext, from the scan of the whole HAR. */
+export interface WebSocketContext extends EntryContext {
+  /** The entry's rank by start time. */
+  rank: number;
+  /** Message time → epoch microseconds (messageClock). */
+  clock: (time: number) => number;
+  /** Every frame comes with its `_wstapeFrames` index (a wstape export): sorted by it. */
+  indexed: boolean;
+  /** The connection entry's `elapsed`, before which no frame is placed. */
+  connectionElapsed: number;
+}
+
+/** A frame's place in its connection's order: compared as [order, list, at, sub]. */
+type Place = [number, number, number, number];
+
+function before(a: Place, b: Place): boolean {
+  for (let i = 0; i < 4; i++) if ((a[i] as number) !== (b[i] as number)) return (a[i] as number) < (b[i] as number);
+  return false;
+}
+
+/**
+ * One HAR WebSocket entry converted a message at a time (see the file comment): message() as each
+ * item of its lists arrives, finish() with the entry itself (without its lists). Entries go to
+ * the sink with their sort keys; what the end entry needs from the frames (the first close frame,
+ * the last frame, the bytes each way) is kept as the frames pass.
+ */
+export class WebSocketConversion {
+  readonly #context: WebSocketContext;
+  readonly #sink: EntrySink;
+  #frames = 0;
+  #list = -1;
+  /** Which message type continuation frames (opcode 0, as Chrome lists them) belong to, per list. */
+  #textMessage = { out: false, in: false };
+  #firstClose: { place: Place; frame: FrameEntry } | null = null;
+  #last: { place: Place; time: string; elapsed: number } | null = null;
+  #closeOut = false;
+  #closeIn = false;
+  #bytes = { out: 0, in: 0 };
+
+  constructor(context: WebSocketContext, sink: EntrySink) {
+    this.#context = context;
+    this.#sink = sink;
   }
-  // wstape's own HARs give every frame its index: capture order, exactly. Other HARs: by time,
-  // list order breaking ties.
-  const indexed = pending.length > 0 && pending.every((item) => item.frame.index !== undefined);
-  pending.sort((a, b) => (indexed ? (a.frame.index ?? 0) - (b.frame.index ?? 0) : a.frame.elapsed - b.frame.elapsed || a.order - b.order));
-  const frames: FrameEntry[] = pending.map((item, position) => {
-    const frame = { ...item.frame, index: indexed ? (item.frame.index ?? position) : position };
+
+  /** Item `at` of the list `field` (index `list` in MESSAGE_LISTS). */
+  message(list: number, field: string, at: number, message: HarInputMessage): void {
+    const { id, baseMicros, startMicros, path, warn, clock, rank } = this.#context;
+    if (list !== this.#list) {
+      this.#list = list;
+      this.#textMessage = { out: false, in: false };
+    }
+    const where = `${path}.${field}[${at}]`;
+    const micros = Math.max(checkedMicros(clock(message.time), message.time, `${where}.time`), startMicros);
+    const stamp = stampOf(micros, baseMicros);
+    if (message.type === 'error' || message.opcode === -1) {
+      const error: ErrorEntry = { kind: 'error', time: stamp.time, elapsed: stamp.elapsed, conn: id, code: HAR_WEBSOCKET_ERROR, message: message.data ?? '' };
+      this.#sink([stamp.elapsed, rank, 2, 0, list, at, 0], error, false);
+      return;
+    }
+    if (message.type !== 'send' && message.type !== 'receive') {
+      warn(`${where}: type "${message.type}" is neither "send" nor "receive"; skipped`);
+      return;
+    }
+    if (message.opcode < 0 || message.opcode > 15) {
+      warn(`${where}: opcode ${message.opcode} is not a WebSocket opcode (0-15); skipped`);
+      return;
+    }
+    const dir = message.type === 'send' ? 'out' : 'in';
+    // Not the MessageTracker: HAR messages carry no FIN bit, so the last text or binary one counts.
+    if (message.opcode === Opcode.Text || message.opcode === Opcode.Binary) this.#textMessage[dir] = message.opcode === Opcode.Text;
+    framesOfMessage(message, dir, id, stamp, this.#textMessage[dir], where, warn).forEach((pending, sub) => this.#frame(pending, [0, list, at, sub]));
+  }
+
+  #frame(pending: Pending['frame'], place: Place): void {
+    const { indexed, connectionElapsed, rank } = this.#context;
+    place[0] = indexed ? (pending.index ?? 0) : pending.elapsed;
     // A frame cannot come before its connection opened.
-    if (frame.elapsed < connection.elapsed) frame.elapsed = connection.elapsed;
-    return frame;
-  });
+    const frame = { ...pending, index: indexed ? (pending.index ?? 0) : 0, elapsed: Math.max(pending.elapsed, connectionElapsed) } as FrameEntry;
+    this.#frames++;
+    this.#bytes[frame.dir] += frame.wireSize;
+    if (frame.type === 'close') {
+      if (frame.dir === 'out') this.#closeOut = true;
+      else this.#closeIn = true;
+      if (this.#firstClose === null || before(place, this.#firstClose.place)) this.#firstClose = { place, frame };
+    }
+    if (this.#last === null || !before(place, this.#last.place)) this.#last = { place, time: frame.time, elapsed: frame.elapsed };
+    this.#sink([frame.elapsed, rank, 1, ...place], frame, !indexed);
+  }
 
-  const entries: Entry[] = [connection, ...frames, ...errors];
-  for (const error of extras?.errors ?? []) entries.push({ kind: 'error', conn: id, ...error });
-  const end = endOf(har, connection, frames, context);
-  if (end !== null) entries.push(end);
-  return { entries, frames: frames.length, closed: end !== null };
-}
+  /** The entry has closed: its connection entry, saved errors and end entry. */
+  finish(har: HarInputEntry): { frames: number; closed: boolean } {
+    const { id, baseMicros, startMicros, rank } = this.#context;
+    const extras = har._wstape;
+    const start = stampOf(startMicros, baseMicros);
+    const url = webSocketUrl(har.request.url);
+    const requestHeaders = fromHarHeaders(har.request.headers);
+    const responseHeaders = fromHarHeaders(har.response.headers);
+    const extensions = extras?.extensions !== undefined ? extras.extensions : (headerValue(responseHeaders, 'sec-websocket-extensions') ?? null);
+    const connection: ConnectionEntry = {
+      kind: 'connection',
+      id,
+      ...exchangeBase(har, url, start, requestHeaders),
+      response: {
+        status: har.response.status,
+        statusText: har.response.statusText ?? '',
+        httpVersion: extras?.responseHttpVersion ?? fromHarHttpVersion(har.response.httpVersion),
+        headers: responseHeaders,
+      },
+      subprotocol: extras?.subprotocol !== undefined ? extras.subprotocol : (headerValue(responseHeaders, 'sec-websocket-protocol') ?? null),
+      extensions,
+      permessageDeflate: extras?.permessageDeflate !== undefined ? extras.permessageDeflate : negotiatedDeflate(extensions ?? undefined),
+    };
+    this.#sink([connection.elapsed, rank, 0, 0, 0, 0, 0], connection, false);
+    (extras?.errors ?? []).forEach((error, at) => {
+      const entry: ErrorEntry = { kind: 'error', conn: id, ...error };
+      this.#sink([entry.elapsed, rank, 3, 0, 0, at, 0], entry, false);
+    });
+    const end = this.#endOf(har, connection);
+    if (end !== null) this.#sink([end.elapsed, rank, 4, 0, 0, 0, 0], end, false);
+    return { frames: this.#frames, closed: end !== null };
+  }
 
-/** The end entry, from `_wstape.end`, HTTP Toolkit's `_webSocketClose`, or close frames; null when unknown. */
-function endOf(har: HarInputEntry, connection: ConnectionEntry, frames: FrameEntry[], context: EntryContext): EndEntry | null {
-  const { id, baseMicros, startMicros } = context;
-  const saved = har._wstape?.end;
-  if (saved !== undefined) return { kind: 'end', conn: id, ...saved };
-  const close = har._webSocketClose ?? undefined;
-  const closeFrames = frames.filter((frame) => frame.type === 'close');
-  const first = closeFrames[0];
-  if (close === undefined && first === undefined) return null;
+  /** The end entry, from `_wstape.end`, HTTP Toolkit's `_webSocketClose`, or close frames; null when unknown. */
+  #endOf(har: HarInputEntry, connection: ConnectionEntry): EndEntry | null {
+    const { id, baseMicros, startMicros, path } = this.#context;
+    const saved = har._wstape?.end;
+    if (saved !== undefined) return { kind: 'end', conn: id, ...saved };
+    const close = har._webSocketClose ?? undefined;
+    const first = this.#firstClose?.frame;
+    if (close === undefined && first === undefined) return null;
 
-  const last = frames[frames.length - 1];
-  let micros: number;
-  if (typeof close === 'object' && close.timestamp != null)
-    micros = checkedMicros(epochMicros(close.timestamp, timeUnit([close.timestamp])), close.timestamp, `${context.path}._webSocketClose.timestamp`);
-  else if (har.time != null && har.time >= 0) micros = startMicros + Math.round(har.time * 1000);
-  else micros = last !== undefined ? Math.round(Date.parse(last.time) * 1000) : startMicros;
-  let stamp = stampOf(micros, baseMicros);
-  if (last !== undefined && stamp.elapsed < last.elapsed) stamp = { time: last.time, elapsed: last.elapsed };
-  if (stamp.elapsed < connection.elapsed) stamp = { time: connection.time, elapsed: connection.elapsed };
+    const last = this.#last;
+    let micros: number;
+    if (typeof close === 'object' && close.timestamp != null)
+      micros = checkedMicros(epochMicros(close.timestamp, timeUnit([close.timestamp])), close.timestamp, `${path}._webSocketClose.timestamp`);
+    else if (har.time != null && har.time >= 0) micros = startMicros + Math.round(har.time * 1000);
+    else micros = last !== null ? Math.round(Date.parse(last.time) * 1000) : startMicros;
+    let stamp = stampOf(micros, baseMicros);
+    if (last !== null && stamp.elapsed < last.elapsed) stamp = { time: last.time, elapsed: last.elapsed };
+    if (stamp.elapsed < connection.elapsed) stamp = { time: connection.time, elapsed: connection.elapsed };
 
-  const aborted = close === 'aborted';
-  // RFC 6455 §7.1.5: no close frame is 1006; a close frame without a code counts as 1005.
-  const closeCode = aborted ? CloseCode.AbnormalClosure : ((typeof close === 'object' ? close.code : undefined) ?? first?.code ?? CloseCode.NoStatusReceived);
-  const closeReason = aborted ? '' : ((typeof close === 'object' ? close.reason : undefined) ?? first?.reason ?? '');
-  const closedBy = first !== undefined ? senderOf(first.dir) : null;
-  const clean = !aborted && closeFrames.some((frame) => frame.dir === 'out') && closeFrames.some((frame) => frame.dir === 'in');
-  const sum = (dir: Direction): number => frames.filter((frame) => frame.dir === dir).reduce((total, frame) => total + frame.wireSize, 0);
-  return {
-    kind: 'end',
-    conn: id,
-    time: stamp.time,
-    elapsed: stamp.elapsed,
-    closeCode,
-    closeReason,
-    closedBy,
-    // No HAR says which side's TCP connection ended first. RFC 6455 §7.1.1: "the underlying TCP
-    // connection, in most normal cases, SHOULD be closed first by the server".
-    droppedBy: closedBy ?? 'server',
-    clean,
-    bytesOut: sum('out'),
-    bytesIn: sum('in'),
-  };
+    const aborted = close === 'aborted';
+    // RFC 6455 §7.1.5: no close frame is 1006; a close frame without a code counts as 1005.
+    const closeCode = aborted ? CloseCode.AbnormalClosure : ((typeof close === 'object' ? close.code : undefined) ?? first?.code ?? CloseCode.NoStatusReceived);
+    const closeReason = aborted ? '' : ((typeof close === 'object' ? close.reason : undefined) ?? first?.reason ?? '');
+    const closedBy = first !== undefined ? senderOf(first.dir) : null;
+    const clean = !aborted && this.#closeOut && this.#closeIn;
+    return {
+      kind: 'end',
+      conn: id,
+      time: stamp.time,
+      elapsed: stamp.elapsed,
+      closeCode,
+      closeReason,
+      closedBy,
+      // No HAR says which side's TCP connection ended first. RFC 6455 §7.1.1: "the underlying TCP
+      // connection, in most normal cases, SHOULD be closed first by the server".
+      droppedBy: closedBy ?? 'server',
+      clean,
+      bytesOut: this.#bytes.out,
+      bytesIn: this.#bytes.in,
+    };
+  }
 }

@@ -7,7 +7,7 @@ import type { Palette } from '../output/colors.js';
 import { escapeText } from '../output/payload.js';
 import { CloseCode, closeCodeName } from '../wire/close-codes.js';
 import { arrowOf as arrowSign, type Direction } from '../wire/side.js';
-import type { CloseOutcome, Difference, DifferenceKind, DiffResult } from './diff.js';
+import type { CloseOutcome, Difference, DifferenceKind, DiffResult, DiffTally } from './diff.js';
 import { renderJsonValue, type JsonChange } from './match.js';
 
 const MAX_CHANGES_SHOWN = 20;
@@ -109,15 +109,16 @@ const KIND_LABELS: ReadonlyArray<readonly [DifferenceKind, string, string]> = [
   ['connections', 'unpaired connection', 'unpaired connections'],
 ];
 
-/** The report's last line: `3 differences: 1 changed, 1 added, 1 removed` or `no differences ...`. */
-export function summaryLine(result: DiffResult): string {
-  const { differences, pairs, framesA, framesB } = result;
+/** The report's last line (from all the differences, or a tally of them): `3 differences: 1 changed, 1 added, 1 removed` or `no differences ...`. */
+export function summaryLine(result: DiffResult | DiffTally): string {
+  const { pairs, framesA, framesB } = result;
+  const countOf = (kind: DifferenceKind): number => ('counts' in result ? result.counts[kind] : result.differences.filter((d) => d.kind === kind).length);
+  const n = 'counts' in result ? Object.values(result.counts).reduce((sum, count) => sum + count, 0) : result.differences.length;
   const conns = `${pairs} connection${pairs === 1 ? '' : 's'}`;
-  if (differences.length === 0) return `no differences (${conns}, ${framesA} frames in A, ${framesB} in B)`;
+  if (n === 0) return `no differences (${conns}, ${framesA} frames in A, ${framesB} in B)`;
   const counts = KIND_LABELS.map(([kind, one, many]) => {
-    const count = differences.filter((d) => d.kind === kind).length;
+    const count = countOf(kind);
     return count === 0 ? '' : `${count} ${count === 1 ? one : many}`;
   }).filter((part) => part !== '');
-  const n = differences.length;
   return `${n} difference${n === 1 ? '' : 's'}: ${counts.join(', ')} (${conns} compared, ${framesA} frames in A, ${framesB} in B)`;
 }

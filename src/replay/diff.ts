@@ -36,14 +36,18 @@
  *   gapB     the same in B
  *   url      connections: the URL of the connection only one archive has; null otherwise
  *
- * Memory: the frames of both conversations, with their payloads, plus one key per frame. The
- * alignment itself costs O(D²) for D edits and gives up above MAX_EDITS (then the differing
- * middle of the direction is compared position by position).
+ * Memory: the comparison works on FrameSets (diff-frames.ts): per frame a byte of direction and
+ * type, its index and a hash of its key (and its time with --timing-tolerance), about 21-29 bytes;
+ * the frames themselves are read back only for the differences reported. The alignment costs
+ * O(D²) for D edits and gives up above MAX_EDITS (then the differing middle of the direction is
+ * compared position by position); the differences of one connection pair are placed in order
+ * before they are given out, about 40 bytes each.
  */
 import type { Closer, FrameType } from '../format/schema.js';
 import { CloseCode } from '../wire/close-codes.js';
 import { DIRECTIONS, senderOf, type Direction } from '../wire/side.js';
-import { compareFrames, frameKey, maskText, renderFrame, type FrameView, type IgnoreRules, type JsonChange } from './match.js';
+import { fromConversation, type FrameSet } from './diff-frames.js';
+import { compareFrames, maskText, renderFrame, type FrameView, type IgnoreRules, type JsonChange } from './match.js';
 
 /** A frame as diff needs it: what matching looks at, plus where and when it was. */
 export interface DiffFrame extends FrameView {
@@ -112,6 +116,9 @@ export const MAX_EDITS = 2000;
 
 export type AlignOp = { op: 'equal'; a: number; b: number } | { op: 'delete'; a: number } | { op: 'insert'; b: number };
 
+/** One step of an edit script, given to a visitor: `a`/`b` are -1 where they do not apply. */
+export type AlignVisit = (op: AlignOp['op'], a: number, b: number) => void;
+
 /**
  * A shortest edit script turning `a` into `b` (Myers 1986, "An O(ND) Difference Algorithm"):
  * `equal` pairs form a longest common subsequence; within a run of edits, deletes come before
@@ -119,31 +126,70 @@ export type AlignOp = { op: 'equal'; a: number; b: number } | { op: 'delete'; a:
  * differing middle is returned as all deletes then all inserts.
  */
 export function alignSequences<T>(a: readonly T[], b: readonly T[], maxEdits = MAX_EDITS): AlignOp[] {
-  let head = 0;
-  while (head < a.length && head < b.length && a[head] === b[head]) head++;
-  let tailA = a.length;
-  let tailB = b.length;
-  while (tailA > head && tailB > head && a[tailA - 1] === b[tailB - 1]) {
-    tailA--;
-    tailB--;
-  }
   const ops: AlignOp[] = [];
-  for (let i = 0; i < head; i++) ops.push({ op: 'equal', a: i, b: i });
-  const middle = myers(a, head, tailA, b, head, tailB, maxEdits);
-  if (middle !== null) ops.push(...middle);
-  else {
-    for (let i = head; i < tailA; i++) ops.push({ op: 'delete', a: i });
-    for (let j = head; j < tailB; j++) ops.push({ op: 'insert', b: j });
-  }
-  for (let i = tailA, j = tailB; i < a.length; i++, j++) ops.push({ op: 'equal', a: i, b: j });
+  alignBy(
+    a.length,
+    b.length,
+    (i, j) => a[i] === b[j],
+    maxEdits,
+    (op, x, y) => {
+      if (op === 'equal') ops.push({ op, a: x, b: y });
+      else if (op === 'delete') ops.push({ op, a: x });
+      else ops.push({ op, b: y });
+    },
+  );
   return ops;
 }
 
-function myers<T>(a: readonly T[], a0: number, a1: number, b: readonly T[], b0: number, b1: number, maxEdits: number): AlignOp[] | null {
+/**
+ * alignSequences over two sequences of lengths `n` and `m` known only through `equal(i, j)`,
+ * each step given to `visit` in order (nothing is allocated per equal step outside the middle).
+ */
+export function alignBy(n: number, m: number, equal: (i: number, j: number) => boolean, maxEdits: number, visit: AlignVisit): void {
+  let head = 0;
+  while (head < n && head < m && equal(head, head)) head++;
+  let tailA = n;
+  let tailB = m;
+  while (tailA > head && tailB > head && equal(tailA - 1, tailB - 1)) {
+    tailA--;
+    tailB--;
+  }
+  for (let i = 0; i < head; i++) visit('equal', i, i);
+  if (!myers(head, tailA, head, tailB, equal, maxEdits, visit)) {
+    for (let i = head; i < tailA; i++) visit('delete', i, -1);
+    for (let j = head; j < tailB; j++) visit('insert', -1, j);
+  }
+  for (let i = tailA, j = tailB; i < n; i++, j++) visit('equal', i, j);
+}
+
+/** Growable pairs of numbers: the middle's edit script, walked back. */
+class Steps {
+  a: Int32Array = new Int32Array(256);
+  b: Int32Array = new Int32Array(256);
+  length = 0;
+
+  push(a: number, b: number): void {
+    if (this.length === this.a.length) {
+      const grow = (old: Int32Array): Int32Array => {
+        const next = new Int32Array(old.length * 2);
+        next.set(old);
+        return next;
+      };
+      this.a = grow(this.a);
+      this.b = grow(this.b);
+    }
+    this.a[this.length] = a;
+    this.b[this.length] = b;
+    this.length++;
+  }
+}
+
+/** The middle [a0, a1) × [b0, b1) by Myers' algorithm, to `visit`; false above maxEdits. */
+function myers(a0: number, a1: number, b0: number, b1: number, equal: (i: number, j: number) => boolean, maxEdits: number, visit: AlignVisit): boolean {
   const n = a1 - a0;
   const m = b1 - b0;
   const max = n + m;
-  if (max === 0) return [];
+  if (max === 0) return true;
   // v[offset + k]: the furthest x reached on diagonal k (y = x - k). trace[d] keeps the
   // diagonals -d..d as they were before step d, for the walk back.
   const offset = max + 1;
@@ -158,7 +204,7 @@ function myers<T>(a: readonly T[], a0: number, a1: number, b: readonly T[], b0: 
           ? (v[offset + k + 1] as number)
           : (v[offset + k - 1] as number) + 1;
       let y = x - k;
-      while (x < n && y < m && a[a0 + x] === b[b0 + y]) {
+      while (x < n && y < m && equal(a0 + x, b0 + y)) {
         x++;
         y++;
       }
@@ -170,9 +216,10 @@ function myers<T>(a: readonly T[], a0: number, a1: number, b: readonly T[], b0: 
     }
     if (found !== -1) break;
   }
-  if (found === -1) return null;
+  if (found === -1) return false;
 
-  const reversed: AlignOp[] = [];
+  // Walked back from the end: (a, b) for equal, (a, -1) for delete, (-1, b) for insert.
+  const reversed = new Steps();
   let x = n;
   let y = m;
   for (let d = found; d >= 0; d--) {
@@ -187,34 +234,36 @@ function myers<T>(a: readonly T[], a0: number, a1: number, b: readonly T[], b0: 
     while (x > prevX && y > prevY) {
       x--;
       y--;
-      reversed.push({ op: 'equal', a: a0 + x, b: b0 + y });
+      reversed.push(a0 + x, b0 + y);
     }
     if (d > 0) {
-      if (x === prevX) reversed.push({ op: 'insert', b: b0 + prevY });
-      else reversed.push({ op: 'delete', a: a0 + prevX });
+      if (x === prevX) reversed.push(-1, b0 + prevY);
+      else reversed.push(a0 + prevX, -1);
       x = prevX;
       y = prevY;
     }
   }
-  reversed.reverse();
   // Myers may interleave a run's deletes and inserts; put deletes first in each run.
-  const ops: AlignOp[] = [];
-  let run: AlignOp[] = [];
-  const flush = (): void => {
-    ops.push(...run.filter((op) => op.op === 'delete'), ...run.filter((op) => op.op === 'insert'));
-    run = [];
+  let runEnd = reversed.length;
+  const flush = (from: number, to: number): void => {
+    // Steps from..to-1 of the forward order are edits: deletes, then inserts.
+    for (let i = to - 1; i >= from; i--) if ((reversed.b[i] as number) === -1) visit('delete', reversed.a[i] as number, -1);
+    for (let i = to - 1; i >= from; i--) if ((reversed.a[i] as number) === -1) visit('insert', -1, reversed.b[i] as number);
   };
-  for (const op of reversed) {
-    if (op.op === 'equal') {
-      flush();
-      ops.push(op);
-    } else run.push(op);
+  for (let i = reversed.length - 1; i >= 0; i--) {
+    const ea = reversed.a[i] as number;
+    const eb = reversed.b[i] as number;
+    if (ea !== -1 && eb !== -1) {
+      flush(i + 1, runEnd);
+      visit('equal', ea, eb);
+      runEnd = i;
+    }
   }
-  flush();
-  return ops;
+  flush(0, runEnd);
+  return true;
 }
 
-function emptyDifference(kind: DifferenceKind, a: Conversation | null, b: Conversation | null): Difference {
+function emptyDifference(kind: DifferenceKind, a: { id: string } | null, b: { id: string } | null): Difference {
   return {
     kind,
     connA: a?.id ?? null,
@@ -236,9 +285,18 @@ function emptyDifference(kind: DifferenceKind, a: Conversation | null, b: Conver
 export function closeOutcome(conversation: Conversation): CloseOutcome | null {
   if (conversation.end !== undefined && conversation.end !== null) return conversation.end;
   const close = conversation.frames.find((frame) => frame.type === 'close');
-  if (close === undefined) return null;
+  return close === undefined ? null : outcomeOfClose(close);
+}
+
+function outcomeOfClose(close: { code?: number | undefined; reason?: string | undefined; dir: Direction }): CloseOutcome {
   // RFC 6455 §7.1.5: a close frame without a status code counts as 1005.
   return { code: close.code ?? CloseCode.NoStatusReceived, reason: close.reason ?? '', closedBy: senderOf(close.dir) };
+}
+
+/** closeOutcome for a FrameSet. */
+function setOutcome(set: FrameSet): CloseOutcome | null {
+  if (set.end !== null) return set.end;
+  return set.firstClose === null ? null : outcomeOfClose(set.firstClose);
 }
 
 function sameOutcome(a: CloseOutcome | null, b: CloseOutcome | null, rules: IgnoreRules): boolean {
@@ -246,56 +304,93 @@ function sameOutcome(a: CloseOutcome | null, b: CloseOutcome | null, rules: Igno
   return a.code === b.code && a.closedBy === b.closedBy && maskText(a.reason, rules) === maskText(b.reason, rules);
 }
 
-/** Milliseconds from the previous frame (or the connection's start) to each frame; null if unknown. */
-function gaps(conversation: Conversation): Array<number | null> {
-  return conversation.frames.map((frame, position) => {
-    const previous = position > 0 ? conversation.frames[position - 1]?.elapsed : conversation.start;
-    return previous === undefined ? null : roundMs((frame.elapsed - previous) * 1000);
-  });
+/** Milliseconds from the previous frame (or the connection's start) to frame `position`; null if unknown. */
+function gapOf(set: FrameSet, position: number): number | null {
+  const previous = position > 0 ? set.elapsed(position - 1) : set.start;
+  return previous === undefined ? null : roundMs((set.elapsed(position) - previous) * 1000);
 }
 
 function roundMs(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
-/** A difference and where it goes in the report: by position in A, then in B. */
-interface Placed {
-  difference: Difference;
-  a: number;
-  b: number;
+const KINDS: readonly DifferenceKind[] = ['added', 'removed', 'changed', 'close', 'timing', 'connections'];
+
+/**
+ * The differences of one connection pair before they are reported, as columns: kind, direction,
+ * the frames' positions (-1: none) and where each goes in the report, by position in A then in B
+ * (added frames after the last removed or aligned frame of A: x.5).
+ */
+class Placed {
+  length = 0;
+  kind = new Uint8Array(64);
+  dir = new Uint8Array(64);
+  frameA = new Int32Array(64);
+  frameB = new Int32Array(64);
+  sortA = new Float64Array(64);
+  sortB = new Float64Array(64);
+
+  push(kind: DifferenceKind, dir: Direction, frameA: number, frameB: number, sortA: number, sortB: number): void {
+    if (this.length === this.kind.length) this.#grow();
+    const at = this.length++;
+    this.kind[at] = KINDS.indexOf(kind);
+    this.dir[at] = dir === 'in' ? 1 : 0;
+    this.frameA[at] = frameA;
+    this.frameB[at] = frameB;
+    this.sortA[at] = sortA;
+    this.sortB[at] = sortB;
+  }
+
+  #grow(): void {
+    const size = this.kind.length * 2;
+    const grow = <T extends Uint8Array | Int32Array | Float64Array>(old: T, next: T): T => {
+      next.set(old);
+      return next;
+    };
+    this.kind = grow(this.kind, new Uint8Array(size));
+    this.dir = grow(this.dir, new Uint8Array(size));
+    this.frameA = grow(this.frameA, new Int32Array(size));
+    this.frameB = grow(this.frameB, new Int32Array(size));
+    this.sortA = grow(this.sortA, new Float64Array(size));
+    this.sortB = grow(this.sortB, new Float64Array(size));
+  }
+
+  /** Positions in report order. */
+  order(): Uint32Array {
+    const order = new Uint32Array(this.length).map((_, at) => at);
+    return order.sort((x, y) => (this.sortA[x] as number) - (this.sortA[y] as number) || (this.sortB[x] as number) - (this.sortB[y] as number) || x - y);
+  }
 }
 
 /** Compare two conversations (one connection of each archive). */
 export function diffConversations(a: Conversation, b: Conversation, settings: DiffSettings): Difference[] {
+  const timing = settings.timingToleranceMs !== undefined;
+  return [...diffFrameSets(fromConversation(a, settings.rules, timing), fromConversation(b, settings.rules, timing), settings)];
+}
+
+/** Positions of one direction's frames in a set. */
+function positionsOf(set: FrameSet, dir: Direction): Int32Array {
+  let count = 0;
+  for (let p = 0; p < set.length; p++) if (set.dir(p) === dir) count++;
+  const positions = new Int32Array(count);
+  let at = 0;
+  for (let p = 0; p < set.length; p++) if (set.dir(p) === dir) positions[at++] = p;
+  return positions;
+}
+
+/**
+ * Compare two connections' FrameSets (see the file comment), the differences in report order.
+ * With `settings.timingToleranceMs`, both sets must have been made with timing.
+ */
+export function* diffFrameSets(a: FrameSet, b: FrameSet, settings: DiffSettings): Generator<Difference> {
   const { rules } = settings;
   const tolerance = settings.timingToleranceMs;
-  const gapsA = tolerance !== undefined ? gaps(a) : [];
-  const gapsB = tolerance !== undefined ? gaps(b) : [];
-  const placed: Placed[] = [];
-  const changedCloses: Placed[] = [];
-
-  const frameDifference = (kind: DifferenceKind, dir: Direction, frameA: DiffFrame | null, frameB: DiffFrame | null): Difference => ({
-    ...emptyDifference(kind, a, b),
-    dir,
-    type: (frameA ?? frameB)?.type ?? null,
-    indexA: frameA?.index ?? null,
-    indexB: frameB?.index ?? null,
-  });
+  const placed = new Placed();
+  const changedCloses = new Placed();
 
   for (const dir of DIRECTIONS) {
-    // Positions in the conversation's frame list, for this direction.
     const positionsA = positionsOf(a, dir);
     const positionsB = positionsOf(b, dir);
-    const ids = new Map<string, number>();
-    const intern = (frame: DiffFrame): number => {
-      const key = frameKey(frame, rules);
-      let id = ids.get(key);
-      if (id === undefined) ids.set(key, (id = ids.size));
-      return id;
-    };
-    const keysA = positionsA.map((p) => intern(a.frames[p] as DiffFrame));
-    const keysB = positionsB.map((p) => intern(b.frames[p] as DiffFrame));
-
     let lastA = -0.5;
     let deletes: number[] = [];
     let inserts: number[] = [];
@@ -304,71 +399,89 @@ export function diffConversations(a: Conversation, b: Conversation, settings: Di
       const lastDelete = deletes[deletes.length - 1];
       const anchor = lastDelete === undefined ? lastA : (positionsA[lastDelete] as number);
       for (const pair of pairHunk(deletes, inserts, positionsA, positionsB, a, b)) {
-        const frameA = pair.a === undefined ? null : (a.frames[positionsA[pair.a] as number] as DiffFrame);
-        const frameB = pair.b === undefined ? null : (b.frames[positionsB[pair.b] as number] as DiffFrame);
-        const posA = pair.a === undefined ? anchor + 0.5 : (positionsA[pair.a] as number);
-        const posB = pair.b === undefined ? -1 : (positionsB[pair.b] as number);
-        if (frameA !== null && frameB !== null) {
-          const mismatch = compareFrames(frameA, frameB, rules);
-          if (mismatch === null) continue;
-          const difference = {
-            ...frameDifference('changed', dir, frameA, frameB),
-            from: mismatch.expected,
-            to: mismatch.actual,
-            changes: mismatch.changes ?? null,
-          };
-          (frameA.type === 'close' ? changedCloses : placed).push({ difference, a: posA, b: posB });
-        } else if (frameA !== null) {
-          placed.push({ difference: { ...frameDifference('removed', dir, frameA, null), from: renderFrame(frameA) }, a: posA, b: posB });
-        } else if (frameB !== null) {
-          placed.push({ difference: { ...frameDifference('added', dir, null, frameB), to: renderFrame(frameB) }, a: posA, b: posB });
-        }
+        const frameA = pair.a === undefined ? -1 : (positionsA[pair.a] as number);
+        const frameB = pair.b === undefined ? -1 : (positionsB[pair.b] as number);
+        const posA = pair.a === undefined ? anchor + 0.5 : frameA;
+        const posB = pair.b === undefined ? -1 : frameB;
+        if (frameA !== -1 && frameB !== -1) (a.type(frameA) === 'close' ? changedCloses : placed).push('changed', dir, frameA, frameB, posA, posB);
+        else placed.push(frameA !== -1 ? 'removed' : 'added', dir, frameA, frameB, posA, posB);
       }
       lastA = anchor;
       deletes = [];
       inserts = [];
     };
 
-    for (const op of alignSequences(keysA, keysB)) {
-      if (op.op === 'delete') deletes.push(op.a);
-      else if (op.op === 'insert') inserts.push(op.b);
-      else {
-        flushHunk();
-        const posA = positionsA[op.a] as number;
-        const posB = positionsB[op.b] as number;
-        lastA = posA;
-        if (tolerance === undefined) continue;
-        const gapA = gapsA[posA] ?? null;
-        const gapB = gapsB[posB] ?? null;
-        if (gapA === null || gapB === null || Math.abs(gapB - gapA) <= tolerance) continue;
-        const frameA = a.frames[posA] as DiffFrame;
-        const frameB = b.frames[posB] as DiffFrame;
-        placed.push({ difference: { ...frameDifference('timing', dir, frameA, frameB), from: gapA, to: gapB, gapA, gapB }, a: posA, b: posB });
-      }
-    }
+    alignBy(
+      positionsA.length,
+      positionsB.length,
+      (i, j) => a.same(positionsA[i] as number, b, positionsB[j] as number),
+      MAX_EDITS,
+      (op, i, j) => {
+        if (op === 'delete') deletes.push(i);
+        else if (op === 'insert') inserts.push(j);
+        else {
+          flushHunk();
+          const posA = positionsA[i] as number;
+          const posB = positionsB[j] as number;
+          lastA = posA;
+          if (tolerance === undefined) return;
+          const gapA = gapOf(a, posA);
+          const gapB = gapOf(b, posB);
+          if (gapA === null || gapB === null || Math.abs(gapB - gapA) <= tolerance) return;
+          placed.push('timing', dir, posA, posB, posA, posB);
+        }
+      },
+    );
     flushHunk();
   }
 
-  placed.sort((x, y) => x.a - y.a || x.b - y.b);
-  const differences = placed.map((item) => item.difference);
-  const outcomeA = closeOutcome(a);
-  const outcomeB = closeOutcome(b);
+  for (const at of placed.order()) {
+    const difference = placedDifference(placed, at, a, b, rules);
+    if (difference !== null) yield difference;
+  }
+  const outcomeA = setOutcome(a);
+  const outcomeB = setOutcome(b);
   if (!sameOutcome(outcomeA, outcomeB, rules)) {
     // The outcome line says what the close frames said; their frame-by-frame changes would repeat it.
-    differences.push({ ...emptyDifference('close', a, b), from: outcomeA, to: outcomeB });
+    yield { ...emptyDifference('close', a, b), from: outcomeA, to: outcomeB };
   } else {
     // Same outcome, different close frames (e.g. a different echo): report those frames.
-    differences.push(...changedCloses.map((item) => item.difference));
+    for (let at = 0; at < changedCloses.length; at++) {
+      const difference = placedDifference(changedCloses, at, a, b, rules);
+      if (difference !== null) yield difference;
+    }
   }
-  return differences;
 }
 
-function positionsOf(conversation: Conversation, dir: Direction): number[] {
-  const positions: number[] = [];
-  conversation.frames.forEach((frame, position) => {
-    if (frame.dir === dir) positions.push(position);
-  });
-  return positions;
+/** A placed difference as reported; null for a changed pair that compares equal after all. */
+function placedDifference(placed: Placed, at: number, a: FrameSet, b: FrameSet, rules: IgnoreRules): Difference | null {
+  const kind = KINDS[placed.kind[at] as number] as DifferenceKind;
+  const dir: Direction = placed.dir[at] === 1 ? 'in' : 'out';
+  const posA = placed.frameA[at] as number;
+  const posB = placed.frameB[at] as number;
+  const base: Difference = {
+    ...emptyDifference(kind, a, b),
+    dir,
+    type: posA !== -1 ? a.type(posA) : b.type(posB),
+    indexA: posA !== -1 ? a.index(posA) : null,
+    indexB: posB !== -1 ? b.index(posB) : null,
+  };
+  switch (kind) {
+    case 'changed': {
+      const mismatch = compareFrames(a.frame(posA), b.frame(posB), rules);
+      if (mismatch === null) return null;
+      return { ...base, from: mismatch.expected, to: mismatch.actual, changes: mismatch.changes ?? null };
+    }
+    case 'removed':
+      return { ...base, from: renderFrame(a.frame(posA)) };
+    case 'added':
+      return { ...base, to: renderFrame(b.frame(posB)) };
+    default: {
+      const gapA = gapOf(a, posA);
+      const gapB = gapOf(b, posB);
+      return { ...base, from: gapA, to: gapB, gapA, gapB };
+    }
+  }
 }
 
 /**
@@ -379,19 +492,19 @@ function positionsOf(conversation: Conversation, dir: Direction): number[] {
 function pairHunk(
   deletes: readonly number[],
   inserts: readonly number[],
-  positionsA: readonly number[],
-  positionsB: readonly number[],
-  a: Conversation,
-  b: Conversation,
+  positionsA: Int32Array,
+  positionsB: Int32Array,
+  a: FrameSet,
+  b: FrameSet,
 ): Array<{ a?: number; b?: number }> {
   const pairs: Array<{ a?: number; b?: number }> = [];
   const used = new Set<number>();
   let next = 0;
   for (const del of deletes) {
-    const type = (a.frames[positionsA[del] as number] as DiffFrame).type;
+    const type = a.type(positionsA[del] as number);
     let match = -1;
     for (let t = next; t < inserts.length; t++) {
-      if ((b.frames[positionsB[inserts[t] as number] as number] as DiffFrame).type === type) {
+      if (b.type(positionsB[inserts[t] as number] as number) === type) {
         match = t;
         break;
       }
@@ -409,25 +522,50 @@ function pairHunk(
   return pairs;
 }
 
-/**
- * Compare two archives' WebSocket connections, paired in order (the first of A with the first of
- * B, ...). A connection without a partner is a `connections` difference.
- */
-export function diffConnections(connsA: readonly Conversation[], connsB: readonly Conversation[], settings: DiffSettings): DiffResult {
-  const differences: Difference[] = [];
-  const pairs = Math.min(connsA.length, connsB.length);
-  for (let i = 0; i < pairs; i++) differences.push(...diffConversations(connsA[i] as Conversation, connsB[i] as Conversation, settings));
-  const extra = (conversation: Conversation, side: 'A' | 'B'): Difference => ({
-    ...emptyDifference('connections', side === 'A' ? conversation : null, side === 'B' ? conversation : null),
-    from: connsA.length,
-    to: connsB.length,
-    url: conversation.url,
-  });
-  for (const conversation of connsA.slice(pairs)) differences.push(extra(conversation, 'A'));
-  for (const conversation of connsB.slice(pairs)) differences.push(extra(conversation, 'B'));
-  const count = (conns: readonly Conversation[]): number => conns.slice(0, pairs).reduce((sum, c) => sum + c.frames.length, 0);
-  return { differences, pairs, framesA: count(connsA), framesB: count(connsB) };
+/** What a comparison of all connection pairs counted, for the summary line. */
+export interface DiffTally {
+  /** Differences of each kind. */
+  counts: Record<DifferenceKind, number>;
+  pairs: number;
+  framesA: number;
+  framesB: number;
 }
 
-// ---------------------------------------------------------------------------------------------
-// The human report
+/**
+ * Compare two archives' WebSocket connections, paired in order (the first of A with the first of
+ * B, ...). A connection without a partner is a `connections` difference. `tally` is filled in as
+ * the differences are given out.
+ */
+export function* diffAllFrameSets(setsA: readonly FrameSet[], setsB: readonly FrameSet[], settings: DiffSettings, tally: DiffTally): Generator<Difference> {
+  const pairs = Math.min(setsA.length, setsB.length);
+  tally.pairs = pairs;
+  tally.framesA = setsA.slice(0, pairs).reduce((sum, set) => sum + set.length, 0);
+  tally.framesB = setsB.slice(0, pairs).reduce((sum, set) => sum + set.length, 0);
+  const counted = (difference: Difference): Difference => {
+    tally.counts[difference.kind]++;
+    return difference;
+  };
+  for (let i = 0; i < pairs; i++) for (const difference of diffFrameSets(setsA[i] as FrameSet, setsB[i] as FrameSet, settings)) yield counted(difference);
+  const extra = (set: FrameSet, side: 'A' | 'B'): Difference => ({
+    ...emptyDifference('connections', side === 'A' ? set : null, side === 'B' ? set : null),
+    from: setsA.length,
+    to: setsB.length,
+    url: set.url,
+  });
+  for (const set of setsA.slice(pairs)) yield counted(extra(set, 'A'));
+  for (const set of setsB.slice(pairs)) yield counted(extra(set, 'B'));
+}
+
+/** A tally with nothing counted yet. */
+export function emptyTally(): DiffTally {
+  return { counts: { added: 0, removed: 0, changed: 0, close: 0, timing: 0, connections: 0 }, pairs: 0, framesA: 0, framesB: 0 };
+}
+
+/** diffAllFrameSets over conversations held in memory, all differences at once. */
+export function diffConnections(connsA: readonly Conversation[], connsB: readonly Conversation[], settings: DiffSettings): DiffResult {
+  const timing = settings.timingToleranceMs !== undefined;
+  const sets = (conns: readonly Conversation[]): FrameSet[] => conns.map((conversation) => fromConversation(conversation, settings.rules, timing));
+  const tally = emptyTally();
+  const differences = [...diffAllFrameSets(sets(connsA), sets(connsB), settings, tally)];
+  return { differences, pairs: tally.pairs, framesA: tally.framesA, framesB: tally.framesB };
+}

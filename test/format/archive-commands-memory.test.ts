@@ -7,8 +7,7 @@
  * connections open across the whole file, which `export` holds in temporary files until each
  * ends (src/har/message-spill.ts).
  *
- * Not covered, because they do not stream yet (README "Progress and large archives"): `import`
- * (holds the HAR) and `diff` (holds both archives' frames).
+ * `import` and `diff`, the same way: test/har/import-memory.test.ts, test/replay/diff-memory.test.ts.
  */
 import { spawn } from 'node:child_process';
 import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
