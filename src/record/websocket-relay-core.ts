@@ -377,7 +377,12 @@ export class WebSocketRelayCore {
       wireSize: frame.wireSize,
     };
     if (frame.maskKey) entry.mask = asBuffer(frame.maskKey).toString('hex');
-    if (frame.compressed) entry.compressed = true;
+    if (frame.compressed) {
+      entry.compressed = true;
+      // Per-fragment inflation (stream-observer.ts): said on the frames of a fragmented message,
+      // where it differs from what older versions wrote (docs/FORMAT.md).
+      if (!frame.fin || frame.type === 'continuation') entry.fragmentInflated = true;
+    }
     const payload = asBuffer(frame.payload);
     if (frame.type === 'close') {
       if (frame.closeCode !== undefined) entry.code = frame.closeCode;
