@@ -17,6 +17,7 @@
  * original bytes for what is unchanged and new frames for what changed. A connection switches
  * to the gates at a message boundary: the bytes of a message already on their way keep going.
  */
+import { isAscii } from 'node:buffer';
 import type { Closer, EndEntry, FrameEntry } from '../format/schema.js';
 import type { MessageDecision } from '../intervene/chain.js';
 import type { Actor, ControlFrame, Direction, Message } from '../intervene/hooks.js';
@@ -57,9 +58,10 @@ export type RelayAction =
   | { type: 'forward'; to: Side; bytes: Uint8Array }
   /**
    * Append a frame or end entry; `flush` when it must reach the file now. The last record of a
-   * chunk that completes frames has `flush`, and comes before that chunk's `forward`.
+   * chunk that completes frames has `flush`, and comes before that chunk's `forward`. `ascii`:
+   * every string of the entry is ASCII (the writer then copies its line instead of encoding it).
    */
-  | { type: 'record'; entry: FrameEntry | EndEntry; flush: boolean }
+  | { type: 'record'; entry: FrameEntry | EndEntry; flush: boolean; ascii?: boolean }
   /** Append an error entry about this connection (and flush). */
   | { type: 'error'; code: RecorderErrorCode; message: string; dir?: 'out' | 'in' }
   /** Close a side: `end` after what was written, or `destroy` at once. */
@@ -341,7 +343,7 @@ export class WebSocketRelayCore {
     if (side === 'client') this.bytesOut += chunk.length;
     else this.bytesIn += chunk.length;
     if (this.recorder.isClosed) return;
-    let last: { type: 'record'; entry: FrameEntry; flush: boolean } | null = null;
+    let last: { type: 'record'; entry: FrameEntry; flush: boolean; ascii: boolean } | null = null;
     this.partial[side] += chunk.length;
     for (const event of this.observers[side].push(chunk)) {
       if (event.type === 'error') {
@@ -349,7 +351,10 @@ export class WebSocketRelayCore {
         last = null;
       } else {
         this.track(side, event.frame);
-        last = { type: 'record', entry: { ...this.entryOf(side, event.frame), index: this.index++ }, flush: false };
+        // Numbered in place: the entry is this call's own object (no copy per frame).
+        const entry = this.entryOf(side, event.frame) as FrameEntry;
+        entry.index = this.index++;
+        last = { type: 'record', entry, flush: false, ascii: asciiEntry(event.frame) };
         this.actions.push(last);
         if (event.frame.type === 'close') this.noteClose(side, event.frame);
       }
@@ -442,6 +447,14 @@ export class WebSocketRelayCore {
       { type: 'done' },
     );
   }
+}
+
+/**
+ * Whether a frame's entry (entryOf) holds only ASCII strings: its text, or its close reason, comes
+ * from the payload; base64 and every other field (ids, times, hex, flags) are ASCII anyway.
+ */
+function asciiEntry(frame: ObservedFrame): boolean {
+  return !(frame.isText || frame.type === 'close') || isAscii(frame.payload);
 }
 
 /** Forwards merged by coalesceForwards stay under this many bytes (larger ones go as they are). */
