@@ -41,6 +41,8 @@ export interface AppendHint {
   ascii?: boolean;
   /** The caller calls flush() right after: no write is scheduled for later. */
   flushing?: boolean;
+  /** A frame's text as the ASCII bytes it was decoded from (a large one is escaped from them). */
+  textBytes?: Uint8Array;
 }
 
 /** 1 MiB of queued lines (counted in string length: close enough for a bound). */
@@ -140,7 +142,7 @@ export class ArchiveWriter {
     }
     let line: string;
     try {
-      line = entryLine(entry, this.#appended === 0);
+      line = entryLine(entry, this.#appended === 0, hint?.textBytes);
     } catch {
       // e.g. a payload too large to become one string: lose this entry (counted), not the recording.
       this.#entriesDropped++;

@@ -59,9 +59,10 @@ export type RelayAction =
   /**
    * Append a frame or end entry; `flush` when it must reach the file now. The last record of a
    * chunk that completes frames has `flush`, and comes before that chunk's `forward`. `ascii`:
-   * every string of the entry is ASCII (the writer then copies its line instead of encoding it).
+   * every string of the entry is ASCII (the writer then copies its line instead of encoding it);
+   * `textBytes`: the ASCII payload its `text` was decoded from (the writer may escape it from them).
    */
-  | { type: 'record'; entry: FrameEntry | EndEntry; flush: boolean; ascii?: boolean }
+  | { type: 'record'; entry: FrameEntry | EndEntry; flush: boolean; ascii?: boolean; textBytes?: Uint8Array }
   /** Append an error entry about this connection (and flush). */
   | { type: 'error'; code: RecorderErrorCode; message: string; dir?: 'out' | 'in' }
   /** Close a side: `end` after what was written, or `destroy` at once. */
@@ -343,7 +344,7 @@ export class WebSocketRelayCore {
     if (side === 'client') this.bytesOut += chunk.length;
     else this.bytesIn += chunk.length;
     if (this.recorder.isClosed) return;
-    let last: { type: 'record'; entry: FrameEntry; flush: boolean; ascii: boolean } | null = null;
+    let last: { type: 'record'; entry: FrameEntry; flush: boolean; ascii: boolean; textBytes?: Uint8Array } | null = null;
     this.partial[side] += chunk.length;
     for (const event of this.observers[side].push(chunk)) {
       if (event.type === 'error') {
@@ -352,9 +353,11 @@ export class WebSocketRelayCore {
       } else {
         this.track(side, event.frame);
         // Numbered in place: the entry is this call's own object (no copy per frame).
-        const entry = this.entryOf(side, event.frame) as FrameEntry;
+        const frame = event.frame;
+        const ascii = asciiEntry(frame);
+        const entry = this.entryOf(side, frame, ascii) as FrameEntry;
         entry.index = this.index++;
-        last = { type: 'record', entry, flush: false, ascii: asciiEntry(event.frame) };
+        last = { type: 'record', entry, flush: false, ascii, ...(ascii && frame.isText ? { textBytes: frame.payload } : {}) };
         this.actions.push(last);
         if (event.frame.type === 'close') this.noteClose(side, event.frame);
       }
@@ -363,7 +366,7 @@ export class WebSocketRelayCore {
   }
 
   /** The frame's entry, numbered when it is written (a held message's frames are written later). */
-  private entryOf(side: Side, frame: ObservedFrame): Omit<FrameEntry, 'index'> {
+  private entryOf(side: Side, frame: ObservedFrame, ascii = asciiEntry(frame)): Omit<FrameEntry, 'index'> {
     const stamp = this.recorder.now();
     const entry: Omit<FrameEntry, 'index'> = {
       kind: 'frame',
@@ -397,7 +400,8 @@ export class WebSocketRelayCore {
         entry.data = payload.toString('base64');
       }
     } else if (frame.isText) {
-      entry.text = payload.toString('utf8');
+      // ASCII decodes the same as Latin-1, which is a plain copy (UTF-8 decoding is not).
+      entry.text = payload.toString(ascii ? 'latin1' : 'utf8');
     } else if (payload.length > 0 || frame.size > 0) {
       entry.data = payload.toString('base64');
     } else {

@@ -179,7 +179,12 @@ export class WebSocketRelay {
         this.sockets[action.side].resume();
         break;
       case 'record':
-        this.recorder.append(action.entry, HINTS[action.ascii === true ? 1 : 0]![action.flush ? 1 : 0]);
+        this.recorder.append(
+          action.entry,
+          action.textBytes !== undefined
+            ? { ascii: action.ascii === true, flushing: action.flush, textBytes: action.textBytes }
+            : HINTS[action.ascii === true ? 1 : 0]![action.flush ? 1 : 0],
+        );
         if (action.flush) this.recorder.flush();
         break;
       case 'error':
