@@ -5,6 +5,11 @@
 
 /** The issue's targets for wstape, compared with direct. */
 export const TARGETS = { throughputRatio: 0.8, addedP50Us: 50 };
+/**
+ * Issue 13's targets, against rows of the same run: the tcp-pipe floor (a process on the path
+ * that does nothing) and mitmdump recording the same traffic (message rate, by message size).
+ */
+export const ISSUE13_TARGETS = { pipeRatio: 0.9, addedP50Us: 25, addedP99Us: 300, vsMitmdump: { '1 KiB': 20, '64 KiB': 3 }, idleKiBPerConnection: 40 };
 /** The targets of the later issues: wss relay, first connection to a new host, show's memory. */
 export const WSS_TARGETS = { throughputRatio: 0.7 };
 export const NEW_HOST_LEAF_MS = 50;
@@ -54,6 +59,12 @@ export function summarise(results, spec) {
       row.addedP50 = row.p50 - direct.p50;
       row.addedP99 = row.p99 - direct.p99;
     }
+    for (const row of rows) {
+      const cpu = mine(ofSize, row.config)
+        .map((r) => r.throughput.cpuUsPerRoundTrip)
+        .filter((v) => v !== undefined);
+      row.cpuUs = cpu.length > 0 ? median(cpu) : null;
+    }
     const wstape = rows.find((row) => row.config === subject);
     const targets =
       wstape && direct
@@ -68,8 +79,52 @@ export function summarise(results, spec) {
     const pipe = rows.find((row) => row.config === floor);
     const recordingCost =
       wstape && pipe ? { floor, ratio: wstape.msgPerSec / pipe.msgPerSec, addedP50: wstape.p50 - pipe.p50, addedP99: wstape.p99 - pipe.p99 } : null;
-    return { size, label, rows, targets, recordingCost };
+    const issue13 = spec.issue13 && wstape ? issue13Verdicts(rows, wstape, label) : null;
+    return { size, label, rows, targets, recordingCost, issue13 };
   });
+}
+
+const mine = (results, config) => results.filter((r) => r.config === config);
+
+/** Issue 13's verdicts for one message size: wstape against tcp-pipe and mitmdump of the same runs. */
+function issue13Verdicts(rows, wstape, label) {
+  const pipe = rows.find((row) => row.config === 'tcp-pipe');
+  const mitm = rows.find((row) => row.config === 'mitmdump');
+  const perRun = (other, f) =>
+    wstape.perRun.map((run) => {
+      const same = other.perRun.find((o) => o.rep === run.rep);
+      return same ? f(run, same) : NaN;
+    });
+  const range = (values) => [Math.min(...values), Math.max(...values)];
+  const out = {};
+  if (pipe) {
+    const ratio = wstape.msgPerSec / pipe.msgPerSec;
+    out.pipe = {
+      ratio,
+      ratioRange: range(perRun(pipe, (r, o) => r.msgPerSec / o.msgPerSec)),
+      addedP50: wstape.p50 - pipe.p50,
+      addedP99: wstape.p99 - pipe.p99,
+      cpuRatio: wstape.cpuUs && pipe.cpuUs ? wstape.cpuUs / pipe.cpuUs : null,
+      met: {
+        throughput: ratio >= ISSUE13_TARGETS.pipeRatio,
+        p50: wstape.p50 - pipe.p50 <= ISSUE13_TARGETS.addedP50Us,
+        p99: wstape.p99 - pipe.p99 <= ISSUE13_TARGETS.addedP99Us,
+      },
+    };
+  }
+  const target = ISSUE13_TARGETS.vsMitmdump[label];
+  if (mitm && target !== undefined) {
+    const ratio = wstape.msgPerSec / mitm.msgPerSec;
+    out.mitmdump = {
+      ratio,
+      ratioRange: range(perRun(mitm, (r, o) => r.msgPerSec / o.msgPerSec)),
+      target,
+      met: ratio >= target,
+      cpuRatio: wstape.cpuUs && mitm.cpuUs ? mitm.cpuUs / wstape.cpuUs : null,
+      floorRatio: pipe ? pipe.msgPerSec / mitm.msgPerSec : null,
+    };
+  }
+  return out;
 }
 
 const num = (n, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-');
@@ -97,11 +152,11 @@ function usageLine(usage) {
 /** The throughput/latency rows of one suite, per message size, with the target verdicts. */
 function formatRows(summary, { subject = 'wstape', floorNote } = {}) {
   const out = [];
-  for (const { label, rows, targets, recordingCost } of summary) {
+  for (const { label, rows, targets, recordingCost, issue13 } of summary) {
     out.push(`${label} messages`);
     out.push(
       table(
-        ['config', 'msg/s', 'MiB/s', 'vs direct', 'per run', 'p50 µs', 'p99 µs', '+p50 µs', '+p99 µs'],
+        ['config', 'msg/s', 'MiB/s', 'vs direct', 'per run', 'p50 µs', 'p99 µs', '+p50 µs', '+p99 µs', 'CPU µs/rt'],
         rows.map((row) => [
           row.config,
           num(row.msgPerSec),
@@ -112,6 +167,7 @@ function formatRows(summary, { subject = 'wstape', floorNote } = {}) {
           num(row.p99),
           row.config === 'direct' ? '' : signed(row.addedP50),
           row.config === 'direct' ? '' : signed(row.addedP99),
+          row.cpuUs === null || row.cpuUs === undefined ? '' : num(row.cpuUs, 1),
         ]),
       ),
     );
@@ -127,6 +183,24 @@ function formatRows(summary, { subject = 'wstape', floorNote } = {}) {
         `${subject} vs ${recordingCost.floor} (${floorNote ?? 'recording cost beyond one extra hop'}): throughput ${pct(recordingCost.ratio)}, p50 ${signed(recordingCost.addedP50)} µs, p99 ${signed(recordingCost.addedP99)} µs`,
       );
     }
+    if (issue13?.pipe) {
+      const v = issue13.pipe;
+      const verdict = (met) => (met ? 'MET' : 'NOT MET');
+      const spread = v.ratioRange.every(Number.isFinite) ? ` (per run ${pct(v.ratioRange[0])}-${pct(v.ratioRange[1])})` : '';
+      out.push(`issue 13: ${subject} msg/s >= ${pct(ISSUE13_TARGETS.pipeRatio)} of tcp-pipe's: ${pct(v.ratio)}${spread} — ${verdict(v.met.throughput)}`);
+      out.push(`issue 13: added p50 <= +${ISSUE13_TARGETS.addedP50Us} µs over tcp-pipe: ${signed(v.addedP50)} µs — ${verdict(v.met.p50)}`);
+      out.push(`issue 13: added p99 <= +${ISSUE13_TARGETS.addedP99Us} µs over tcp-pipe: ${signed(v.addedP99)} µs — ${verdict(v.met.p99)}`);
+      if (v.cpuRatio !== null) out.push(`(CPU per round trip: ${subject} ${v.cpuRatio.toFixed(1)}x tcp-pipe's)`);
+    }
+    if (issue13?.mitmdump) {
+      const v = issue13.mitmdump;
+      const spread = v.ratioRange.every(Number.isFinite) ? ` (per run ${v.ratioRange[0].toFixed(1)}x-${v.ratioRange[1].toFixed(1)}x)` : '';
+      out.push(
+        `issue 13: ${subject} msg/s >= ${v.target}x mitmdump's: ${v.ratio.toFixed(1)}x${spread}` +
+          `${v.cpuRatio ? `; ${v.cpuRatio.toFixed(1)}x less CPU per round trip` : ''} — ${v.met ? 'MET' : 'NOT MET'}` +
+          (v.floorRatio !== null && v.floorRatio < v.target ? ` (tcp-pipe itself reaches only ${v.floorRatio.toFixed(1)}x mitmdump's rate here)` : ''),
+      );
+    }
     out.push('');
   }
   return out;
@@ -134,8 +208,13 @@ function formatRows(summary, { subject = 'wstape', floorNote } = {}) {
 
 export function formatTable(summary, plan, info, usage) {
   const out = [];
-  out.push(`\nwstape bench — ${info.nproc} CPUs (${info.cpu}), Node ${info.node}; wstape ${info.source}`);
-  out.push(`ws:// relay, ${plan.type} messages; ${usageLine(usage)}`);
+  out.push(`\nwstape bench — ${info.nproc} CPUs (${info.cpu}), Node ${info.node}; wstape ${info.source}; load average before ${info.loadavg.join(' ')}`);
+  out.push(
+    `ws:// relay, ${plan.type} messages${plan.deflate ? ', permessage-deflate (client and echo server, context takeover, every message compressed)' : ''}; ${usageLine(usage)}`,
+  );
+  if (plan.configs.includes('mitmdump'))
+    out.push(`mitmdump: ${info.mitmdump?.version ?? 'mitmdump'} -q --mode reverse:http://… -w FLOWS (recording, no addon)`);
+  out.push("CPU µs/rt: the proxy process's own CPU time (user + system, /proc, 10 ms ticks) during the throughput run, per round trip");
   out.push(`throughput: window ${plan.window} in flight, per row min(count, time) after a warm-up; MiB/s = payload one way`);
   out.push(`latency: ${plan.latency.count} sequential round trips after ${plan.latency.warmup} warm-up; µs\n`);
   out.push(...formatRows(summary));
@@ -425,4 +504,28 @@ export function formatHooks(summary, usage, { mitm, notes = [] }) {
   }
   for (const note of notes) out.push(`note: ${note}`);
   return out.join('\n');
+}
+
+/** The idle-connection rows (bench/idle.mjs): RSS per held connection, per proxy. */
+export function formatIdle({ connections, rows }) {
+  const out = [`${connections.toLocaleString('en-US')} idle WebSocket connections held open through each proxy (opened, then nothing sent)`];
+  out.push(
+    table(
+      ['proxy', 'RSS before MiB', 'RSS with them MiB', 'KiB per connection', 'after closing MiB', 'archive'],
+      rows.map((row) => [
+        row.config,
+        num(row.rssBeforeKiB / 1024, 1),
+        num(row.rssOpenKiB / 1024, 1),
+        num(row.kibPerConnection, 1),
+        num(row.rssAfterKiB / 1024, 1),
+        row.recording ? (row.recording.ok ? `ok (${row.recording.connections} connections)` : `MISMATCH: ${row.recording.problems.join('; ')}`) : '',
+      ]),
+    ),
+  );
+  const wstape = rows.find((row) => row.config === 'wstape');
+  if (wstape)
+    out.push(
+      `issue 13: recorder RSS per idle connection <= ${ISSUE13_TARGETS.idleKiBPerConnection} KiB: ${num(wstape.kibPerConnection, 1)} KiB — ${wstape.kibPerConnection <= ISSUE13_TARGETS.idleKiBPerConnection ? 'MET' : 'NOT MET'}`,
+    );
+  return out.join('\n') + '\n';
 }

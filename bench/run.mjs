@@ -3,8 +3,12 @@
  * wstape benchmark. Sections (all by default; --only / --skip pick some):
  *
  *   relay    WebSocket echo traffic direct, through `wstape record` (reverse mode, really
- *            recording: the archive is counted after every run), and through peer proxies that
- *            record nothing
+ *            recording: the archive is counted after every run), through peer proxies that
+ *            record nothing, through the tcp-pipe floor and through mitmdump recording its flows
+ *            (-w; skipped with a note when mitmdump is not on PATH); issue 13's targets are
+ *            judged against the tcp-pipe and mitmdump rows of the same run
+ *   idle     --idle-conns (1,000) idle WebSocket connections held open through each proxy: its
+ *            RSS per connection
  *   memory   one large message through each proxy: peak RSS
  *   hooks    the same echo traffic through tcp-pipe, wstape with no hook, with a pass-through
  *            `--script` hook and with a JSON-rewriting one (bench/hooks/*.mjs), and mitmdump in
@@ -31,6 +35,9 @@
  *   node bench/run.mjs --only wss,first   some sections only (--skip show: all but these;
  *                                      --only hooks: the hooks rows alone, about 1 minute with --quick)
  *   node bench/run.mjs --type binary   relay rows: binary messages instead of text (JSON-like ASCII)
+ *   node bench/run.mjs --deflate       relay rows: client and echo server negotiate permessage-deflate
+ *                                      (context takeover, every message compressed)
+ *   node bench/run.mjs --idle-conns 500   connections of the idle row (default 1000)
  *   node bench/run.mjs --reps 5        more interleaved runs per row (median is reported)
  *   node bench/run.mjs --profile       CPU-profile the recorder on a short run, print the top
  *                                      self-time functions, and stop
@@ -51,20 +58,22 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkConnection, scanArchive } from './archive-check.mjs';
 import { close, connect, latency, sendLarge, throughput } from './client.mjs';
+import { idleRows } from './idle.mjs';
 import { findMitmdump, HOOK_ROWS, hooksSuite } from './hooks.mjs';
 import { backgroundLoad, cpuTimes, machineLoad, measured, waitForQuiet as waitForQuietFor } from './load.mjs';
-import { cpuMsOf, livePids, memoryOf, ROOT, startServer, startWstape } from './processes.mjs';
+import { cpuMsOf, livePids, memoryOf, ROOT, startMitmdump, startServer, startWstape, waitIdle } from './processes.mjs';
 import { topSelfTime } from './profile.mjs';
 import { replayRows } from './replay.mjs';
 import {
   formatFirstConnections,
   formatHooks,
+  formatIdle,
   formatMemory,
   formatReplay,
   formatShow,
@@ -88,6 +97,8 @@ const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     type: { type: 'string', default: 'text' },
+    deflate: { type: 'boolean', default: false },
+    'idle-conns': { type: 'string' },
     reps: { type: 'string' },
     profile: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
@@ -103,7 +114,7 @@ const { values: flags } = parseArgs({
     'replay-messages': { type: 'string' },
   },
 });
-const SECTIONS = ['relay', 'memory', 'hooks', 'wss', 'first', 'replay', 'show', 'bigfiles', 'startup'];
+const SECTIONS = ['relay', 'memory', 'idle', 'hooks', 'wss', 'first', 'replay', 'show', 'bigfiles', 'startup'];
 const listFlag = (value) =>
   (value ?? '')
     .split(',')
@@ -125,7 +136,10 @@ const plan = {
   ],
   latency: { count: quick ? 500 : 2_000, warmup: quick ? 100 : 200, maxMs: quick ? 3_000 : 6_000 },
   memory: { size: Number(flags['frame-mib'] ?? (quick ? 64 : 256)) * MiB },
-  configs: flags.profile ? ['wstape'] : ['direct', 'wstape', 'http-proxy', 'tcp-pipe'],
+  configs: flags.profile ? ['wstape'] : ['direct', 'wstape', 'http-proxy', 'tcp-pipe', ...(findMitmdump() ? ['mitmdump'] : [])],
+  /** Relay rows with permessage-deflate negotiated by the client and the echo server. */
+  deflate: flags.deflate,
+  idle: { connections: Number(flags['idle-conns'] ?? 1000) },
   /** A run during which other work used this share of the CPU or more is left out of the medians. */
   noisyPercent: 20,
   /** Extra runs allowed to replace noisy ones (within about two minutes of runs in all). */
@@ -147,6 +161,8 @@ const plan = {
   bigfiles: { mib: Number(flags['big-mib'] ?? (quick ? 128 : 1024)) },
 };
 if (!Number.isInteger(plan.reps) || plan.reps < 1 || plan.reps > 9) throw new Error('--reps must be 1..9');
+if (!(Number.isInteger(plan.idle.connections) && plan.idle.connections >= 10 && plan.idle.connections <= 10_000))
+  throw new Error('--idle-conns must be 10..10000');
 if (!(plan.waitQuiet >= 0 && plan.waitQuiet <= 600)) throw new Error('--wait-quiet must be 0..600 seconds');
 // The echo server accepts messages up to 1 GiB (servers.mjs).
 if (!(plan.memory.size > 0 && plan.memory.size <= 1024 * MiB)) throw new Error('--frame-mib must be 1..1024');
@@ -209,6 +225,8 @@ const measure = (what, step) => measured(what, { waitSeconds: plan.waitQuiet, no
  * verify(expected) (after stopPeers; → { ok, problems }).
  */
 function relaySuite(echoPort) {
+  /** The client's options: permessage-deflate offered (every message compressed) with --deflate. */
+  const clientOptions = plan.deflate ? { perMessageDeflate: { threshold: 0 } } : {};
   return {
     name: 'relay',
     configs: plan.configs,
@@ -216,17 +234,38 @@ function relaySuite(echoPort) {
     async start(rep, options = {}) {
       const proxies = {};
       const archive = path.join(archiveDir, `run-${rep}.wstape.json`);
+      const flows = path.join(archiveDir, `run-${rep}.mitmdump.flows`);
       for (const name of plan.configs) {
         if (name === 'direct') proxies[name] = { port: echoPort, stop: async () => ({}) };
         else if (name === 'wstape')
           proxies[name] = await startWstape({ targetPort: echoPort, out: archive, maxPayload: plan.maxPayload, cpuProfDir: options.cpuProfDir });
+        else if (name === 'mitmdump')
+          // Recording (-w) with no addon, in reverse mode like wstape: the same work, another tool.
+          proxies[name] = await startMitmdump({
+            targetPort: echoPort,
+            out: flows,
+            confdir: path.join(archiveDir, 'mitmproxy-conf'),
+            command: findMitmdump().command,
+          });
         else proxies[name] = await startServer(name, echoPort);
       }
       return {
         recorders: proxies.wstape ? { wstape: { recorder: proxies.wstape, archive } } : {},
-        open: (config) => connect(`ws://127.0.0.1:${proxies[config].port}/bench`),
+        open: (config) => connect(`ws://127.0.0.1:${proxies[config].port}/bench`, 10_000, clientOptions),
+        // The proxy's own CPU time per round trip (direct has no proxy).
+        pidOf: (config) => proxies[config].pid,
+        // mitmdump serialises a WebSocket flow when its connection closes: not during the next row.
+        settle: async (config) => {
+          if (config === 'mitmdump') await waitIdle(proxies[config].pid);
+        },
         async stopPeers() {
           for (const [name, proxy] of Object.entries(proxies)) if (name !== 'wstape') await proxy.stop();
+          if (proxies.mitmdump) {
+            // Not counted frame by frame (bench/hooks.mjs does that for its text rows): it must
+            // at least hold every payload byte that crossed it, both ways.
+            this.mitmdumpFlowBytes = existsSync(flows) ? statSync(flows).size : 0;
+            if (!flags.keep) rmSync(flows, { force: true });
+          }
         },
       };
     },
@@ -266,6 +305,7 @@ function wssSuite(tlsSetup, wssPort) {
 
 /** Warm the client and the echo server (JIT, buffers) before the first measured run. */
 async function warmUp(open, type) {
+  // (open is the caller's: the relay passes the client options of its rows.)
   const binary = type === 'binary';
   for (const { size, tput } of plan.sizes) {
     const payload = makePayload(size, type);
@@ -326,6 +366,19 @@ async function runOnce(suite, rep, options = {}) {
     if (!flags.keep) rmSync(archive, { force: true });
   }
   const recording = recordings.wstape ?? null;
+  if (session.mitmdumpFlowBytes !== undefined) {
+    const payloadBytes = expected.mitmdump.reduce((n, want) => n + 2 * want.messages * want.size, 0);
+    const ok = session.mitmdumpFlowBytes >= payloadBytes;
+    recordings.mitmdump = {
+      flowBytes: session.mitmdumpFlowBytes,
+      payloadBytes,
+      ok,
+      problems: ok ? [] : ['the flow file is smaller than the payloads it should hold'],
+    };
+    log(
+      `  mitmdump flow file: ${(session.mitmdumpFlowBytes / MiB).toFixed(0)} MiB for ${(payloadBytes / MiB).toFixed(0)} MiB of payloads: ${ok ? 'ok' : 'TOO SMALL'}`,
+    );
+  }
   const checks = session.verify ? await session.verify(expected) : null;
   const load = machineLoad(cpuBefore, cpuTimes());
   if (load) load.justBeforePercent = quietBefore?.otherPercent ?? null;
@@ -503,6 +556,7 @@ async function main() {
   const started = Date.now();
   const info = machine();
   info.loadBefore = await backgroundLoad();
+  info.mitmdump = findMitmdump();
   if (info.loadBefore && info.loadBefore.otherPercent >= 15) {
     log(
       `note: other work uses ${info.loadBefore.otherPercent}% of the machine's CPU; figures will be noisy` +
@@ -515,7 +569,7 @@ async function main() {
     `wstape bench: sections ${plan.sections.join(', ')}; ${plan.type} messages, ${plan.reps} run(s) per row${quick ? ' (quick)' : ''}; ` +
       `${info.nproc} CPUs (${info.cpu}), Node ${info.node}; wstape ${info.source}; work dir ${workDir}`,
   );
-  const echo = await startServer('echo');
+  const echo = await startServer(plan.deflate ? 'echo-deflate' : 'echo');
   livePids.add(echo.pid);
   let wssServer = null;
   const report = [];
@@ -541,15 +595,16 @@ async function main() {
     const relayRuns = [];
     await section('relay', async () => {
       const suite = relaySuite(echo.port);
-      await warmUp(() => connect(`ws://127.0.0.1:${echo.port}/warm-up`), plan.type);
+      await warmUp(() => connect(`ws://127.0.0.1:${echo.port}/warm-up`, 10_000, plan.deflate ? { perMessageDeflate: { threshold: 0 } } : {}), plan.type);
       const { runs, used, usage } = await runSuite(suite, 120);
       relayRuns.push(...runs);
       const summary = summarise(
         used.flatMap((run) => run.results),
-        { sizes: plan.sizes, configs: plan.configs, targets: TARGETS, floor: 'tcp-pipe' },
+        { sizes: plan.sizes, configs: plan.configs, targets: TARGETS, floor: 'tcp-pipe', issue13: true },
       );
       const recordingOk = runs.every((run) => run.recording?.ok);
       report.push(formatTable(summary, plan, info, usage));
+      if (!plan.configs.includes('mitmdump')) report.push('note: mitmdump is not on PATH (apt-get install mitmproxy): no mitmdump rows\n');
       report.push(
         recordingOk
           ? `Recording verified: every wstape archive holds exactly the frames the client sent and received (${runs.map((r) => r.recording.frames.toLocaleString('en-US')).join(', ')} frames per run).\n`
@@ -569,6 +624,15 @@ async function main() {
       report.push(formatMemory(memory));
       if (!memory.every((row) => row.recording?.ok ?? true)) failures.push('memory: recording check failed');
       results.memory = memory;
+    });
+
+    await section('idle', async () => {
+      const { value, load, noisy } = await measure('the idle-connection rows', () =>
+        idleRows({ echoPort: echo.port, connections: plan.idle.connections, archiveDir, mitm: findMitmdump(), keep: flags.keep, log }),
+      );
+      report.push(formatIdle(value) + `(other work on the machine meanwhile: ${load?.otherPercent ?? '?'}%${noisy ? ': NOISY' : ''})\n`);
+      if (!value.ok) failures.push(`idle: ${value.problems.join('; ')}`);
+      results.idle = { ...value, load, noisy };
     });
 
     const hooksRuns = [];

@@ -3,6 +3,8 @@
  * server and each proxy get their own event loop (as they would in real use):
  *
  *   node bench/servers.mjs echo                     ws echo server
+ *   node bench/servers.mjs echo-deflate             the same with permessage-deflate (context
+ *                                                   takeover, every message compressed)
  *   node bench/servers.mjs wss-echo <certs.json>    the same over TLS (https server), with a
  *                                                   certificate per SNI name from the JSON file
  *   node bench/servers.mjs http-proxy <targetPort>  node-http-proxy with `ws: true` (records nothing)
@@ -68,8 +70,8 @@ const WSS_OPTIONS = {
   clientTracking: true,
 };
 
-function echo() {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, ...WSS_OPTIONS });
+function echo(deflate = false) {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, ...WSS_OPTIONS, ...(deflate ? { perMessageDeflate: { threshold: 0 } } : {}) });
   wss.on('connection', onEchoConnection);
   wss.on('listening', () => ready(wss));
   return () => {
@@ -143,11 +145,12 @@ function tcpPipe() {
 
 let stop;
 if (role === 'echo') stop = echo();
+else if (role === 'echo-deflate') stop = echo(true);
 else if (role === 'wss-echo') stop = wssEcho(targetArg);
 else if (role === 'http-proxy') stop = await httpProxy();
 else if (role === 'tcp-pipe') stop = tcpPipe();
 else {
-  process.stderr.write(`servers.mjs: unknown role "${role}" (echo, wss-echo <certs.json>, http-proxy <port>, tcp-pipe <port>)\n`);
+  process.stderr.write(`servers.mjs: unknown role "${role}" (echo, echo-deflate, wss-echo <certs.json>, http-proxy <port>, tcp-pipe <port>)\n`);
   process.exit(2);
 }
 

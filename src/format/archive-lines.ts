@@ -13,6 +13,7 @@
  * JSON.stringify never emits a raw newline (it escapes them inside strings), so each value stays on
  * one line. docs/FORMAT.md describes the layout for people reading archives with other tools.
  */
+import { asciiJsonString } from './json-text.js';
 import type { ArchiveHeader, ArchiveTrailer, Entry } from './schema.js';
 
 /** What the header line ends with; the entries array it opens is closed by the trailer line. */
@@ -34,20 +35,38 @@ export function headerLine(header: ArchiveHeader): string {
 /** Payloads from this size on are spliced into the line instead of going through stringify. */
 const SPLICE_PAYLOAD_FROM = 1024;
 
-/** One entry's line: `{...}` for the first entry, `,{...}` for every later one. */
-export function entryLine(entry: Entry, first: boolean): string {
-  return (first ? '' : ',') + entryJson(entry) + '\n';
+/** Text payloads from this size on are escaped from their bytes when few need it (json-text.ts). */
+const ESCAPE_TEXT_FROM = 4096;
+
+/**
+ * One entry's line: `{...}` for the first entry, `,{...}` for every later one. `textBytes`: the
+ * ASCII bytes a frame's `text` was decoded from, when the caller has them (the recorder does).
+ */
+export function entryLine(entry: Entry, first: boolean, textBytes?: Uint8Array): string {
+  return (first ? '' : ',') + entryJson(entry, textBytes) + '\n';
 }
 
 /**
  * JSON.stringify(entry), faster for large frame payloads: base64 `data` needs no escaping, so it
- * is appended as is rather than scanned character by character with the rest of the entry
- * (it moves to the end of the object, which JSON does not mind).
+ * is appended as is rather than scanned character by character with the rest of the entry; a
+ * large ASCII `text` with little to escape is escaped from its bytes (json-text.ts). Either
+ * moves to the end of the object, which JSON does not mind.
  */
-function entryJson(entry: Entry): string {
-  if (entry.kind !== 'frame' || entry.data === undefined || entry.data.length < SPLICE_PAYLOAD_FROM) return JSON.stringify(entry);
-  const { data, ...rest } = entry;
-  return `${JSON.stringify(rest).slice(0, -1)},"data":"${data}"}`;
+function entryJson(entry: Entry, textBytes: Uint8Array | undefined): string {
+  if (entry.kind !== 'frame') return JSON.stringify(entry);
+  if (entry.data !== undefined && entry.data.length >= SPLICE_PAYLOAD_FROM) {
+    const { data, ...rest } = entry;
+    return `${JSON.stringify(rest).slice(0, -1)},"data":"${data}"}`;
+  }
+  if (entry.text !== undefined && textBytes !== undefined && textBytes.length >= ESCAPE_TEXT_FROM && textBytes.length === entry.text.length) {
+    // At most one byte in 64 to escape: past that, JSON.stringify is as fast.
+    const literal = asciiJsonString(textBytes, textBytes.length >>> 6);
+    if (literal !== null) {
+      const { text: _text, ...rest } = entry;
+      return `${JSON.stringify(rest).slice(0, -1)},"text":${literal}}`;
+    }
+  }
+  return JSON.stringify(entry);
 }
 
 /** The trailer line: `]` closes the entries array, then the trailer's fields close the document. */

@@ -35,6 +35,16 @@ export interface ArchiveWriterOptions {
   onWritten?: (entries: readonly Entry[]) => void;
 }
 
+/** What the caller knows about an entry it appends (the recorder's hot path). */
+export interface AppendHint {
+  /** The entry's JSON is ASCII (its strings are): the line is then copied, not UTF-8 encoded. */
+  ascii?: boolean;
+  /** The caller calls flush() right after: no write is scheduled for later. */
+  flushing?: boolean;
+  /** A frame's text as the ASCII bytes it was decoded from (a large one is escaped from them). */
+  textBytes?: Uint8Array;
+}
+
 /** 1 MiB of queued lines (counted in string length: close enough for a bound). */
 const DEFAULT_MAX_QUEUED = 1024 * 1024;
 
@@ -45,6 +55,8 @@ export class ArchiveWriter {
   readonly #maxQueued: number;
   #queue: string[] = [];
   #queuedLength = 0;
+  /** Every queued line was appended as ASCII (AppendHint.ascii). */
+  #queuedAscii = true;
   /** The entry of each queued line; null for the header line. */
   #queuedEntries: Array<Entry | null> = [];
   readonly #onWritten: ((entries: readonly Entry[]) => void) | undefined;
@@ -123,14 +135,14 @@ export class ArchiveWriter {
    * itself when the queue passes its bound, or at the latest one scheduled with setImmediate,
    * which runs before the event loop next waits for I/O. Never throws.
    */
-  append(entry: Entry): void {
+  append(entry: Entry, hint?: AppendHint): void {
     if (this.#closed || this.#error !== null) {
       this.#entriesDropped++;
       return;
     }
     let line: string;
     try {
-      line = entryLine(entry, this.#appended === 0);
+      line = entryLine(entry, this.#appended === 0, hint?.textBytes);
     } catch {
       // e.g. a payload too large to become one string: lose this entry (counted), not the recording.
       this.#entriesDropped++;
@@ -138,8 +150,9 @@ export class ArchiveWriter {
     }
     this.#appended++;
     this.#enqueue(line, entry);
+    if (hint?.ascii !== true) this.#queuedAscii = false;
     if (this.#queuedLength > this.#maxQueued) this.flush();
-    else if (this.#immediate === null) this.#immediate = setImmediate(() => this.flush());
+    else if (this.#immediate === null && hint?.flushing !== true) this.#immediate = setImmediate(() => this.flush());
   }
 
   /** Write everything queued, with one write(2) call (more only if the kernel takes part). Never throws. */
@@ -150,10 +163,12 @@ export class ArchiveWriter {
     }
     if (this.#queue.length === 0) return;
     const lines = this.#queue;
-    const data = Buffer.from(lines.length === 1 ? (lines[0] ?? '') : lines.join(''), 'utf8');
+    // ASCII is its own UTF-8: latin1 copies it byte for byte, without the encoder's work.
+    const data = Buffer.from(lines.length === 1 ? (lines[0] ?? '') : lines.join(''), this.#queuedAscii ? 'latin1' : 'utf8');
     const queued = this.#queuedEntries;
     this.#queue = [];
     this.#queuedLength = 0;
+    this.#queuedAscii = true;
     this.#queuedEntries = [];
     const written = this.#error === null ? this.#writeAll(data) : 0;
     // Usually every line; after a short write that ended in an error, the lines it completed.

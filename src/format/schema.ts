@@ -181,6 +181,12 @@ export const frameEntrySchema = z.object({
   masked: z.boolean(),
   mask: z.string().optional().describe('The masking key as 8 hex digits, when masked'),
   compressed: z.boolean().optional().describe('True when the payload was permessage-deflate compressed on the wire'),
+  fragmentInflated: z
+    .boolean()
+    .optional()
+    .describe(
+      'A compressed fragmented message: true when each frame carries what its fragment inflated to; absent (older archives): the final frame carries the whole message',
+    ),
   size: z.number().int().nonnegative().describe('Payload bytes after decompression'),
   wireSize: z.number().int().nonnegative().describe('Bytes on the wire: header plus (compressed) payload'),
   text: z.string().optional().describe('The payload, when it is (part of) a text message and valid UTF-8'),

@@ -10,10 +10,10 @@
  * order of the frame that completed them (a message's row is emitted when its final fragment
  * arrives, after any control frame that arrived in the middle of it).
  *
- * Compressed messages need no inflating here: the recorder reports every permessage-deflate
- * message's whole inflated payload on its final frame, and empty payloads on the fragments before
- * it (see src/wire/stream-observer.ts and docs/FORMAT.md), so joining the fragments' payloads
- * gives the message, compressed or not.
+ * Compressed messages need no inflating here: the recorder keeps each permessage-deflate
+ * fragment's inflated content on its frame (older archives: the whole message on the final frame
+ * and empty payloads before it; see src/wire/stream-observer.ts and docs/FORMAT.md), so joining
+ * the fragments' payloads gives the message, compressed or not, in either layout.
  *
  * Memory: one open message per connection and direction, each keeping at most `maxBytes`
  * (the rest is counted in `size` and marked `truncated`). Unfragmented messages are not copied.

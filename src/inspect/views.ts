@@ -58,6 +58,7 @@ function replacement(last: FrameEntry, first: FrameEntry): FrameEntry {
     size: forwarded.size,
   };
   delete frame.compressed;
+  delete frame.fragmentInflated;
   delete frame.text;
   delete frame.data;
   delete frame.truncated;

@@ -11,16 +11,20 @@ export interface Stamp {
 
 export class RecordingClock {
   readonly startedAt: Date;
-  private readonly startHr: bigint;
+  /** performance.now() at the start: monotonic, in ms with sub-microsecond digits. */
+  private readonly startMs: number;
 
   constructor() {
-    this.startHr = process.hrtime.bigint();
+    this.startMs = performance.now();
     this.startedAt = new Date();
   }
 
-  /** Microseconds since the start. */
+  /**
+   * Microseconds since the start. From performance.now() (a double), not process.hrtime.bigint():
+   * the same monotonic clock without a BigInt per reading, and this runs once per frame.
+   */
   elapsedMicros(): number {
-    return Number((process.hrtime.bigint() - this.startHr) / 1000n);
+    return Math.floor((performance.now() - this.startMs) * 1000);
   }
 
   /** The ISO text of the last millisecond asked for: many frames share one millisecond. */

@@ -11,7 +11,7 @@ import type { RecorderErrorCode } from '../format/error-codes.js';
 import type { ArchiveHeader, ArchiveTrailer, Entry } from '../format/schema.js';
 import type { CliError } from '../errors.js';
 import { ARCHIVE_FORMAT, ARCHIVE_VERSION } from '../format/schema.js';
-import { ArchiveWriter } from '../format/archive-writer.js';
+import { ArchiveWriter, type AppendHint } from '../format/archive-writer.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import { RecordingClock, type Stamp } from './clock.js';
 
@@ -93,14 +93,18 @@ export class Recorder {
     this.listeners.push(listener);
   }
 
-  /** Queue an entry. It reaches the file at the next flush() (or the end of this loop turn). */
-  append(entry: Entry): void {
+  /**
+   * Queue an entry. It reaches the file at the next flush() (or the end of this loop turn).
+   * `hint` (archive-writer.ts) is what the caller knows of it: said of the entry as given, so
+   * it is dropped when a redactor may change the entry.
+   */
+  append(entry: Entry, hint?: AppendHint): void {
     if (this.closed) return;
     count(this.totals, entry);
     if (this.redactor) {
       for (const redacted of this.redactor.push(entry)) this.write(redacted);
     } else {
-      this.write(entry);
+      this.write(entry, hint);
     }
   }
 
@@ -120,8 +124,8 @@ export class Recorder {
     this.flush();
   }
 
-  private write(entry: Entry): void {
-    this.writer.append(entry);
+  private write(entry: Entry, hint?: AppendHint): void {
+    this.writer.append(entry, hint);
     for (const listener of this.listeners) listener(entry);
   }
 

@@ -16,6 +16,7 @@
  * reach the connection through the LiveConnections registry, and become events like any other.
  */
 import type { Duplex } from 'node:stream';
+import type { AppendHint } from '../format/archive-writer.js';
 import type { ConnectionEntry } from '../format/schema.js';
 import type { HookChain, MessageDecision } from '../intervene/chain.js';
 import type { Actor, ConnectionInfo, Direction, Message, MessageContext } from '../intervene/hooks.js';
@@ -178,7 +179,12 @@ export class WebSocketRelay {
         this.sockets[action.side].resume();
         break;
       case 'record':
-        this.recorder.append(action.entry);
+        this.recorder.append(
+          action.entry,
+          action.textBytes !== undefined
+            ? { ascii: action.ascii === true, flushing: action.flush, textBytes: action.textBytes }
+            : HINTS[action.ascii === true ? 1 : 0]![action.flush ? 1 : 0],
+        );
         if (action.flush) this.recorder.flush();
         break;
       case 'error':
@@ -199,6 +205,12 @@ export class WebSocketRelay {
     }
   }
 }
+
+/** The writer's hints by [ascii][flush], made once (one per frame otherwise). */
+const HINTS: readonly (readonly AppendHint[])[] = [
+  [{}, { flushing: true }],
+  [{ ascii: true }, { ascii: true, flushing: true }],
+];
 
 function connectionInfo(id: string, connection: ConnectionEntry | undefined): ConnectionInfo {
   const headers = connection?.request.headers ?? [];

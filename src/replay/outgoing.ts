@@ -3,9 +3,11 @@
  * FIN, RSV2/RSV3 bits, fragmentation, payload, close code and reason. Masking follows the sender
  * (fresh keys for a client, none for a server).
  *
- * Compressed messages: the archive keeps a compressed message's whole content on its final frame
- * (see src/wire/stream-observer.ts), so such a message is re-sent as one frame, compressed again
- * when this connection negotiated permessage-deflate, plain otherwise.
+ * Compressed messages are re-sent whole, as one frame, compressed again when this connection
+ * negotiated permessage-deflate, plain otherwise: the content is the joined payloads of the
+ * message's frames, which is the message both in archives that inflate per fragment and in older
+ * ones that kept the whole message on the final frame (docs/FORMAT.md). (The sender's flush
+ * points are not in the archive, so its fragmentation could not be reproduced compressed.)
  */
 import zlib from 'node:zlib';
 import type { FrameEntry } from '../format/schema.js';
@@ -41,16 +43,21 @@ export interface OutgoingOptions {
 export class OutgoingFrames {
   /** The sender's messages: a compressed message re-sent whole takes its first frame's opcode. */
   private readonly messages = new MessageTracker();
+  /** The payloads of the compressed message in progress, joined on its final frame. */
+  private compressedParts: Buffer[] = [];
   constructor(private readonly options: OutgoingOptions) {}
 
   encode(frame: FrameEntry): Uint8Array | null {
     const place = this.messages.place(frame);
     const mask = this.options.mask ? true : undefined;
     if (frame.compressed === true) {
+      if (place.position === 'whole' || place.position === 'first') this.compressedParts = [];
+      this.compressedParts.push(payloadOf(frame));
       if (!frame.fin) return null;
       // RFC 6455 §5.4: a continuation has no type of its own; the message's first frame has it.
       const opcode = frame.type === 'continuation' ? opcodeOf(place.messageType ?? 'text') : frame.opcode;
-      const content = payloadOf(frame);
+      const content = this.compressedParts.length === 1 ? this.compressedParts[0]! : Buffer.concat(this.compressedParts);
+      this.compressedParts = [];
       if (this.options.deflate) {
         return encodeFrame({ opcode, payload: deflateMessage(content), rsv1: true, ...(mask ? { mask } : {}) });
       }

@@ -18,9 +18,10 @@
  *
  * They read only `type` and `fin` (and, to join, sizes, flags and a payload accessor), which both
  * the archive's frame entries and the stream observer's ObservedFrame have. Compressed
- * (permessage-deflate) messages need nothing special: the observer, and so the archive, put a
- * compressed message's whole inflated payload on its final frame and empty payloads on the
- * fragments before it (stream-observer.ts), so joining the payloads gives the message either way.
+ * (permessage-deflate) messages need nothing special: the observer, and so the archive, put on
+ * each fragment what it inflated to (stream-observer.ts; archives of older versions: the whole
+ * message on the final frame, empty payloads before it), so joining the payloads gives the
+ * message either way.
  *
  * Anomalies are reported by place, never thrown: a continuation with no message open is 'orphan'
  * (the recorder flagged it unexpected-continuation), and a text or binary frame while a message

@@ -1,12 +1,7 @@
 /**
- * permessage-deflate (RFC 7692) for an observer: read what the handshake negotiated, and inflate
- * the messages of one direction synchronously.
- *
- * Inflating is one `zlib.inflateRawSync` call per message. With context takeover a sender's
- * compressor may refer back to any of the last 32 KiB it sent earlier (the LZ77 sliding window),
- * so the inflater keeps the last 32 KiB of its own output and hands it to zlib as the preset
- * dictionary of the next message. That keeps recording synchronous (no zlib stream, no
- * callbacks) at the cost of a new zlib context per message.
+ * permessage-deflate (RFC 7692) for an observer: read what the handshake negotiated, inflate the
+ * messages of one direction synchronously, fragment by fragment (MessageInflater), and compress
+ * messages of wstape's own for a receiver that has context takeover (MessageDeflater).
  */
 
 import zlib from 'node:zlib';
@@ -145,21 +140,21 @@ function windowBits(value: string | true | undefined): number {
 export interface MessageInflaterOptions {
   /** True when the sender resets its compressor for every message (no shared window). */
   noContextTakeover: boolean;
-  /** Output bytes returned per message; the rest is counted and dropped. */
+  /** Output bytes returned per call (per fragment); the rest is counted and dropped. */
   maxOutput: number;
   /**
-   * The most a message may inflate to (zlib's maxOutputLength). The whole output is needed for
-   * the real size and the window, so this is the transient memory cost of one message.
-   * Default: the larger of maxOutput and 64 MiB.
+   * The most a message may inflate to, all its fragments together (the zip-bomb bound). Each
+   * call's whole output is needed for the real size and the window, so this is also the
+   * transient memory cost of one call. Default: the larger of maxOutput and 64 MiB.
    */
   maxInflatedSize?: number;
 }
 
-/** One inflated message. */
+/** What one message, or one fragment of it, inflated to. */
 export interface InflateResult {
-  /** The first maxOutput bytes of the inflated message. */
+  /** The first maxOutput bytes of the output. */
   output: Uint8Array;
-  /** The inflated size of the whole message. */
+  /** The real size of the output. */
   size: number;
   /** True when output holds fewer than `size` bytes. */
   truncated: boolean;
@@ -168,30 +163,50 @@ export interface InflateResult {
 const WINDOW = 32 * 1024;
 // RFC 7692 §7.2.2: the sender removed these 4 bytes (an empty stored block) from each message.
 const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
+// An empty final block with fixed Huffman codes (RFC 1951 §3.2.3, §3.2.6: BFINAL 1, BTYPE 01,
+// then the end-of-block code 0000000). Appended to a fragment, it ends the DEFLATE stream
+// cleanly only when the fragment ended on a block boundary: that is how a flush point is told.
+const END_BLOCK = new Uint8Array([0x03, 0x00]);
 const DEFAULT_MAX_INFLATED = 64 * 1024 * 1024;
 
 /**
- * Inflates the compressed messages of one direction, in order (RFC 7692 §7.2.2).
+ * Inflates the compressed messages of one direction, in order (RFC 7692 §7.2.2), a message
+ * whole or fragment by fragment.
+ *
+ * One `zlib.inflateRawSync` call per message or fragment, so that recording stays synchronous
+ * (no zlib stream, no callbacks): with context takeover a sender's compressor may refer back to
+ * any of the last 32 KiB it sent earlier (the LZ77 sliding window), so the inflater keeps the
+ * last 32 KiB of its own output and hands it to zlib as the preset dictionary of the next call.
+ * At a sync-flush point (what `ws` and Python websockets emit after every fragment: RFC 7692
+ * §7.2.1 removes the 00 00 ff ff only from the end of the message) the DEFLATE stream is on a
+ * byte-aligned block boundary and that window is all the state there is, so a fragment that
+ * ends there inflates on its own. A fragment that ends elsewhere (a sender that cut one
+ * compressed stream into frames) yields nothing yet: the caller passes its bytes again with the
+ * next fragment, and the output comes with the fragment that reaches a flush point (at the
+ * latest the final one).
  *
  * Once a message is not inflated (skipped, corrupt, or too large) while the sender uses context
  * takeover, later messages may refer to output that was never seen: the inflater becomes
- * unavailable (`available` false) and `inflate` throws WS_INFLATE_UNAVAILABLE from then on.
+ * unavailable (`available` false) and inflating throws WS_INFLATE_UNAVAILABLE from then on.
  */
 export class MessageInflater {
   private readonly noContextTakeover: boolean;
   private readonly maxOutput: number;
   private readonly maxInflatedSize: number;
   // The last <= 32 KiB of output live in window[windowStart, windowEnd), room to append after.
-  private readonly window: Uint8Array;
+  // Allocated on first use: an idle connection costs nothing. Without context takeover it holds
+  // the current message's output only (its later fragments refer back to its earlier ones).
+  private window: Uint8Array | null = null;
   private windowStart = 0;
   private windowEnd = 0;
+  /** Bytes the current message inflated to so far, for maxInflatedSize. */
+  private messageSize = 0;
   private lost = false;
 
   constructor(options: MessageInflaterOptions) {
     this.noContextTakeover = options.noContextTakeover;
     this.maxOutput = options.maxOutput;
     this.maxInflatedSize = options.maxInflatedSize ?? Math.max(options.maxOutput, DEFAULT_MAX_INFLATED);
-    this.window = new Uint8Array(this.noContextTakeover ? 0 : 2 * WINDOW);
   }
 
   /** False once the shared window is unknown (context takeover only). */
@@ -207,33 +222,60 @@ export class MessageInflater {
    *   maxInflatedSize, WS_INFLATE_UNAVAILABLE once the window is unknown.
    */
   inflate(compressed: Uint8Array | readonly Uint8Array[]): InflateResult {
+    return this.inflateFragment(compressed instanceof Uint8Array ? [compressed] : compressed, true) as InflateResult;
+  }
+
+  /**
+   * Inflates the next fragment of the message in progress: `pieces` are the compressed payloads
+   * of the fragments not consumed yet, this one last. Returns null for a non-final fragment that
+   * does not end on a flush point: nothing was consumed, pass the same pieces again, plus the
+   * next fragment's, next time. The final fragment always yields a result (or throws).
+   *
+   * @throws WireError as {@link inflate}; WS_INFLATE_TOO_LARGE once the message's fragments
+   *   together pass maxInflatedSize. After a throw the message is over for the inflater.
+   */
+  inflateFragment(pieces: readonly Uint8Array[], final: boolean): InflateResult | null {
     if (this.lost) {
       throw wireError('WS_INFLATE_UNAVAILABLE', 'an earlier message was not inflated');
     }
-    const pieces = compressed instanceof Uint8Array ? [compressed] : compressed;
-    let length = TAIL.length;
+    // A flush point ends with the empty stored block 00 00 ff ff (RFC 1951 §3.2.4). Checking for
+    // it first keeps the attempt below to fragments that are almost surely at one.
+    if (!final && !endsWithTail(pieces)) return null;
+    const end = final ? TAIL : END_BLOCK;
+    let length = end.length;
     for (const piece of pieces) length += piece.length;
-    const input = concat([...pieces, TAIL], length);
+    const input = concat([...pieces, end], length);
+    const room = this.maxInflatedSize - this.messageSize;
 
     let inflated: Buffer;
     try {
       inflated = zlib.inflateRawSync(input, {
-        // A message ends on a sync flush, not at the end of a DEFLATE stream.
-        finishFlush: zlib.constants.Z_SYNC_FLUSH,
+        // A message ends on a sync flush, not at the end of a DEFLATE stream; a fragment is
+        // checked by ending the stream with END_BLOCK (Z_FINISH, the default, fails otherwise).
+        ...(final ? { finishFlush: zlib.constants.Z_SYNC_FLUSH } : {}),
         windowBits: 15,
-        maxOutputLength: this.maxInflatedSize,
-        ...(this.windowEnd > this.windowStart ? { dictionary: this.window.subarray(this.windowStart, this.windowEnd) } : {}),
+        maxOutputLength: Math.max(1, room),
+        ...(this.window !== null && this.windowEnd > this.windowStart ? { dictionary: this.window.subarray(this.windowStart, this.windowEnd) } : {}),
       });
     } catch (error) {
-      this.skip();
       const tooLarge = (error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
+      // Not a flush point after all (the 4 bytes were data), or corrupt data: the final
+      // fragment, which inflates everything held, tells which.
+      if (!tooLarge && !final) return null;
+      this.skip();
       throw tooLarge
         ? wireError('WS_INFLATE_TOO_LARGE', `message inflates to over ${this.maxInflatedSize} bytes`, error)
         : wireError('WS_INFLATE_FAILED', 'compressed message is not valid DEFLATE data', error);
     }
 
     const size = inflated.length;
+    if (size > room) {
+      this.skip();
+      throw wireError('WS_INFLATE_TOO_LARGE', `message inflates to over ${this.maxInflatedSize} bytes`);
+    }
+    this.messageSize += size;
     this.remember(inflated);
+    if (final) this.endMessage();
     let output: Uint8Array;
     if (size <= this.maxOutput) {
       output = new Uint8Array(inflated.buffer, inflated.byteOffset, size);
@@ -246,17 +288,25 @@ export class MessageInflater {
   }
 
   /**
-   * Records that a message was not inflated. With context takeover the window is then unknown
-   * and the inflater unavailable for good; without it, nothing changes.
+   * Records that the message in progress was not inflated to its end. With context takeover the
+   * window is then unknown and the inflater unavailable for good; without it, the next message
+   * starts afresh.
    */
   skip(): void {
     if (!this.noContextTakeover) this.lost = true;
+    this.endMessage();
   }
 
-  /** Keeps the last 32 KiB of output as the next message's dictionary. */
+  private endMessage(): void {
+    this.messageSize = 0;
+    // RFC 7692 §7.1.1: without context takeover every message starts with an empty window.
+    if (this.noContextTakeover) this.windowStart = this.windowEnd = 0;
+  }
+
+  /** Keeps the last 32 KiB of output as the next call's dictionary. */
   private remember(output: Uint8Array): void {
-    if (this.noContextTakeover || output.length === 0) return;
-    const window = this.window;
+    if (output.length === 0) return;
+    const window = (this.window ??= new Uint8Array(2 * WINDOW));
     if (output.length >= WINDOW) {
       window.set(output.subarray(output.length - WINDOW));
       this.windowStart = 0;
@@ -273,6 +323,19 @@ export class MessageInflater {
     this.windowEnd += output.length;
     this.windowStart = Math.max(this.windowStart, this.windowEnd - WINDOW);
   }
+}
+
+/** Whether the pieces, joined, end with 00 00 ff ff. */
+function endsWithTail(pieces: readonly Uint8Array[]): boolean {
+  let matched = 0;
+  for (let p = pieces.length - 1; p >= 0 && matched < TAIL.length; p--) {
+    const piece = pieces[p]!;
+    for (let i = piece.length - 1; i >= 0 && matched < TAIL.length; i--) {
+      if (piece[i] !== TAIL[TAIL.length - 1 - matched]) return false;
+      matched++;
+    }
+  }
+  return matched === TAIL.length;
 }
 
 /**

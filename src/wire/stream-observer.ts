@@ -8,18 +8,23 @@
  *
  * How a compressed (permessage-deflate, RFC 7692) message is reported:
  * - Every frame of the message says `compressed: true`.
- * - The message is inflated when its final frame arrives, and the FINAL frame carries the whole
- *   inflated message: `payload` (at most maxPayload bytes), `size` (the real inflated size),
- *   `truncated`, `isText`. Earlier fragments report an empty payload and `size: 0` (and `isText`
- *   true in a text message: the empty string); their `wireSize` still counts their bytes on the
- *   wire. A reader finds each message once, on the frame that completed it, and nothing is
- *   delayed: every frame is reported as it arrives. Joining the payloads of a message's frames
- *   gives the message, compressed or not.
- * - If the message's compressed bytes exceed maxPayload, it is not inflated: the final frame
- *   reports an empty payload, `truncated: true` and `size` = the compressed size. The same holds
- *   when it would inflate past the inflater's maxInflatedSize (64 MiB by default).
- * - If its bytes are not valid DEFLATE data, the final frame carries the message's compressed
- *   bytes, `size` = the compressed size, `isText: false` and the 'inflate-error' flag.
+ * - Each fragment is inflated as it arrives (MessageInflater.inflateFragment) and carries what it
+ *   inflated to: `payload` (at most maxPayload bytes), `size` (its real inflated size),
+ *   `truncated`, `isText`. A sender that flushes after every fragment (`ws`, Python websockets)
+ *   thus gets each fragment's own content on its frame. A fragment that does not end on a flush
+ *   point yields nothing yet (empty payload, `size: 0`): its bytes are inflated with the next
+ *   fragment, at the latest with the final one. Joining the payloads of a message's frames
+ *   gives the message, compressed or not, and nothing is delayed: every frame is reported as it
+ *   arrives. (Before per-fragment inflation, the final frame carried the whole message and
+ *   earlier ones nothing: the same rule with every fragment's output held to the end.)
+ * - Compressed bytes waiting for a flush point are bounded by maxPayload, and a frame whose
+ *   payload was not kept whole (over maxPayload) cannot be inflated; inflating stops, too, once
+ *   the message's output passes the inflater's maxInflatedSize (64 MiB by default, the message's
+ *   zip-bomb bound). From that frame on, the message is not inflated: each of its frames reports
+ *   an empty payload, `truncated: true` and `size` = the compressed bytes it accounts for (its
+ *   own, plus those of earlier fragments still waiting).
+ * - If the bytes are not valid DEFLATE data, the final frame carries the compressed bytes not
+ *   inflated yet, `size` = their length, `isText: false` and the 'inflate-error' flag.
  * - With context takeover the sender's later messages may refer to the content of a message that
  *   was not inflated (or was interrupted), so from then on the direction cannot be inflated: one
  *   `{ type: 'error', error: { code: 'WS_INFLATE_UNAVAILABLE' } }` event follows the frame that
@@ -32,7 +37,8 @@
  * over a message's fragments and flagged on the frame where the error shows.
  *
  * Memory is bounded for frames and messages of any size: the parser keeps at most maxPayload
- * bytes of a frame, and a compressed message's kept fragments never total more than maxPayload.
+ * bytes of a frame, and the compressed fragments waiting for a flush point never total more than
+ * maxPayload.
  */
 
 import { parseClosePayload } from './close-codes.js';
@@ -40,7 +46,7 @@ import { concat } from './bytes.js';
 import { FrameParser } from './frame-parser.js';
 import { MessageTracker } from './message-assembler.js';
 import { frameTypeOf, isControlOpcode, Opcode, startsMessage } from './opcodes.js';
-import { MessageInflater } from './permessage-deflate.js';
+import { MessageInflater, type InflateResult } from './permessage-deflate.js';
 import type { AnomalyFlag, DeflateParams, ObservedFrame, ParsedFrame, Sender, StreamError } from './types.js';
 import { isValidUtf8, Utf8Validator } from './utf8.js';
 import { isWireError } from './wire-error.js';
@@ -86,10 +92,9 @@ export class StreamObserver {
   private messageCompressed = false;
   /** Compressed message shown raw: the inflater was unavailable when it began. */
   private messageRaw = false;
-  /** Compressed message too big to inflate. */
+  /** Compressed message not inflated from some frame on (too big). */
   private messageAbandoned = false;
-  /** Compressed bytes of the message on the wire, kept or not. */
-  private messageWireBytes = 0;
+  /** Compressed payloads of the message's fragments not inflated yet (no flush point). */
   private compressedPieces: Uint8Array[] = [];
   private compressedKept = 0;
   /** Streamed UTF-8 check of an uncompressed text message; null once it cannot go on. */
@@ -235,7 +240,6 @@ export class StreamObserver {
     this.messageCompressed = compressed;
     this.messageRaw = compressed && this.inflater?.available === false;
     this.messageAbandoned = false;
-    this.messageWireBytes = 0;
     this.utf8 = null;
   }
 
@@ -254,14 +258,16 @@ export class StreamObserver {
 
   private continueMessage(parsed: ParsedFrame, frame: ObservedFrame, first: boolean): void {
     const final = parsed.header.fin;
-    if (this.messageCompressed) this.compressedFrame(parsed, frame, final);
-    else if (this.messageText) this.textFrame(parsed, frame, first, final);
+    if (this.messageCompressed) this.compressedFrame(parsed, frame, first, final);
+    else if (this.messageText) this.textFrame(parsed.payload, parsed.truncated, frame, first, final);
     if (final) this.endMessage();
   }
 
-  /** An uncompressed text frame: UTF-8 is checked over the whole message (RFC 6455 §8.1). */
-  private textFrame(parsed: ParsedFrame, frame: ObservedFrame, first: boolean, final: boolean): void {
-    const { payload, truncated } = parsed;
+  /**
+   * A text frame's payload (as sent, or as its fragment inflated): UTF-8 is checked over the
+   * whole message (RFC 6455 §8.1).
+   */
+  private textFrame(payload: Uint8Array, truncated: boolean, frame: ObservedFrame, first: boolean, final: boolean): void {
     if (first && final && !truncated) {
       // The common case: a whole message in one frame.
       frame.isText = isValidUtf8(payload);
@@ -292,66 +298,69 @@ export class StreamObserver {
     frame.isText = valid && !wasPending && (truncated || !utf8.pending) ? true : textOnItsOwn(payload, truncated);
   }
 
-  private compressedFrame(parsed: ParsedFrame, frame: ObservedFrame, final: boolean): void {
+  private compressedFrame(parsed: ParsedFrame, frame: ObservedFrame, first: boolean, final: boolean): void {
     frame.compressed = true;
-    this.messageWireBytes += parsed.header.payloadLength;
     if (this.messageRaw) {
       frame.flags.push('inflate-error');
       return;
     }
-
-    if (!this.messageAbandoned) {
-      if (parsed.truncated || this.compressedKept + parsed.payload.length > this.maxPayload) {
-        this.messageAbandoned = true;
-        this.compressedPieces.length = 0;
-        this.compressedKept = 0;
-        this.loseContext();
-      } else {
-        this.compressedPieces.push(parsed.payload);
-        this.compressedKept += parsed.payload.length;
-      }
-    }
-
-    // Until the final frame, and when the message is not inflated, the payload is empty: as text
-    // of a text message it is valid.
+    const wire = parsed.header.payloadLength;
+    // Until the frame yields output, and when the message is not inflated, the payload is
+    // empty: as text of a text message it is valid.
     frame.payload = EMPTY;
     frame.size = 0;
     frame.truncated = false;
     frame.isText = this.messageText;
-    if (!final) return;
     if (this.messageAbandoned) {
-      frame.size = this.messageWireBytes;
+      frame.size = wire;
       frame.truncated = true;
       return;
     }
-    this.inflateMessage(frame);
-  }
+    if (parsed.truncated || this.compressedKept + parsed.payload.length > this.maxPayload) {
+      this.abandonMessage(frame, this.compressedKept + wire);
+      this.loseContext();
+      return;
+    }
+    this.compressedPieces.push(parsed.payload);
+    this.compressedKept += parsed.payload.length;
 
-  private inflateMessage(frame: ObservedFrame): void {
     const inflater = this.inflater as MessageInflater;
+    let result: InflateResult | null;
     try {
-      const result = inflater.inflate(this.compressedPieces);
-      frame.payload = result.output;
-      frame.size = result.size;
-      frame.truncated = result.truncated;
-      if (this.messageText) {
-        frame.isText = textOnItsOwn(result.output, result.truncated);
-        if (!frame.isText) frame.flags.push('invalid-utf8');
-      }
+      result = inflater.inflateFragment(this.compressedPieces, final);
     } catch (error) {
       if (isWireError(error, 'WS_INFLATE_TOO_LARGE')) {
-        frame.size = this.messageWireBytes;
-        frame.truncated = true;
+        this.abandonMessage(frame, this.compressedKept);
       } else if (isWireError(error, 'WS_INFLATE_FAILED')) {
         frame.isText = false;
         frame.payload = concat(this.compressedPieces, this.compressedKept);
-        frame.size = this.messageWireBytes;
+        frame.size = this.compressedKept;
         frame.flags.push('inflate-error');
       } else {
         throw error;
       }
       this.reportIfUnavailable();
+      return;
     }
+    if (result !== null) {
+      // Inflating copied the pieces, so the array can be reused.
+      this.compressedPieces.length = 0;
+      this.compressedKept = 0;
+      frame.payload = result.output;
+      frame.size = result.size;
+      frame.truncated = result.truncated;
+    }
+    if (this.messageText) this.textFrame(frame.payload, frame.truncated, frame, first, final);
+  }
+
+  /** From this frame on, the message is not inflated; `size` = the compressed bytes it accounts for. */
+  private abandonMessage(frame: ObservedFrame, size: number): void {
+    this.messageAbandoned = true;
+    this.compressedPieces.length = 0;
+    this.compressedKept = 0;
+    this.utf8 = null;
+    frame.size = size;
+    frame.truncated = true;
   }
 
   private loseContext(): void {

@@ -331,7 +331,7 @@ describe('runRedact on recorded sessions', () => {
     expect(await runRedact({ ...base, file: defaultRedactedPath(recorder.path), check: true }, fakeIo())).toBe(0);
   });
 
-  it('a permessage-deflate session: the final frame of each compressed message is redacted', async () => {
+  it('a permessage-deflate session: a secret cut across two compressed fragments is redacted', async () => {
     const secret = 'deflated-secret-value-31337';
     const { server, recorder, ends } = await record({ perMessageDeflate: { threshold: 0 } });
     server.wss.on('connection', (socket) => socket.on('message', (data, binary) => socket.send(data, { binary })));
@@ -356,14 +356,15 @@ describe('runRedact on recorded sessions', () => {
     expect(raw).not.toContain(secret.slice(8));
     const redacted = entries.filter((entry): entry is FrameEntry => entry.kind === 'frame' && entry.compressed === true);
     expect(redacted.map((f) => [f.index, f.fin, f.wireSize])).toEqual(compressed.map((f) => [f.index, f.fin, f.wireSize]));
-    // The fragments before the final one stay empty; the final one holds the redacted message.
-    const first = redacted.find((f) => f.dir === 'out' && !f.fin)!;
-    expect([first.size, first.text]).toEqual([0, '']);
+    // Each fragment holds its part (inflated per fragment), the secret cut between them: both
+    // parts are redacted, and the sizes follow the redacted payloads.
+    const parts = redacted.filter((f) => f.dir === 'out');
+    expect(parts.map((f) => f.fin)).toEqual([false, true]);
+    for (const f of parts) expect([f.fragmentInflated, f.size]).toEqual([true, Buffer.byteLength(f.text ?? '')]);
+    expect(parts[0]!.text).toMatch(/^\{"op":"auth","api_key":"\[REDACTED/);
     const expected = JSON.stringify({ op: 'auth', api_key: '[REDACTED]', pad: 'the same words again '.repeat(20) });
     expect(messages(entries, 'out')).toEqual([expected]);
     expect(messages(entries, 'in')).toEqual([expected]);
-    const final = redacted.find((f) => f.dir === 'out' && f.fin)!;
-    expect(final.size).toBe(Buffer.byteLength(expected));
     expect(existsSync(defaultRedactedPath(recorder.path))).toBe(true);
   });
 });

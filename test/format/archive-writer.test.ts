@@ -106,6 +106,31 @@ describe('ArchiveWriter', () => {
     writer.close(trailer);
   });
 
+  it('writes UTF-8 when any line of a batch is not said to be ASCII, and copies lines that are', async () => {
+    const path = join(tmp(), 'ascii.wstape.json');
+    const writer = ArchiveWriter.open(path, header);
+    writer.append(frame(0, 'plain'), { ascii: true, flushing: true });
+    writer.flush();
+    // A batch that mixes both: the whole batch is encoded, so the non-ASCII text survives.
+    writer.append(frame(1, 'ascii'), { ascii: true });
+    writer.append(frame(2, 'h\u00e9llo \u20ac'));
+    writer.close(trailer);
+    const texts = (await readAll(await openArchive(path))).flatMap((entry) => (entry.kind === 'frame' ? [entry.text] : []));
+    expect(texts).toEqual(['plain', 'ascii', 'h\u00e9llo \u20ac']);
+  });
+
+  it('flushing: the caller flushes, so nothing is scheduled for later', async () => {
+    const path = join(tmp(), 'flushing.wstape.json');
+    const writer = ArchiveWriter.open(path, header);
+    writer.append(frame(0, 'x'), { flushing: true });
+    await nextImmediate();
+    // Not written by itself: the hint promised a flush() that has not come yet.
+    expect(readFileSync(path, 'utf8').split('\n')).toHaveLength(2);
+    writer.flush();
+    expect(readFileSync(path, 'utf8').split('\n')).toHaveLength(3);
+    writer.close(trailer);
+  });
+
   it('flushes by itself in the same event-loop iteration when nobody calls flush()', async () => {
     const path = join(tmp(), 'a.wstape.json');
     const writer = ArchiveWriter.open(path, header);

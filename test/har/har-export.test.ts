@@ -127,14 +127,14 @@ describe('export --format har of a recorded session', () => {
     expect(byId('c3')._wstape?.end).toMatchObject({ closeCode: 1006, droppedBy: 'server', clean: false });
   });
 
-  it('writes a compressed message whole on its final frame, the first fragment carrying no bytes', () => {
+  it('writes a compressed fragmented message whole, each fragment counting the bytes it inflated to', () => {
     const c2 = byId('c2');
     expect(c2._wstape?.permessageDeflate).not.toBeNull();
     const [message, reply] = c2._webSocketMessages ?? [];
     expect(message?.data).toBe('compressed-part-1 compressed-part-2');
-    expect(message?._wstapeFrames?.map((frame) => [frame.rsv1, frame.compressed, frame.bytes])).toEqual([
-      [true, true, 0],
-      [false, true, 35],
+    expect(message?._wstapeFrames?.map((frame) => [frame.rsv1, frame.compressed, frame.fragmentInflated, frame.bytes])).toEqual([
+      [true, true, true, 18],
+      [false, true, true, 17],
     ]);
     expect(reply).toMatchObject({ type: 'receive', opcode: 1, data: 'ok, compressed' });
   });

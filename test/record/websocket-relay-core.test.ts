@@ -55,6 +55,19 @@ describe('WebSocketRelayCore', () => {
     expect(actions).toHaveLength(3);
   });
 
+  it('says which records are ASCII, so the writer may copy their lines instead of encoding them', () => {
+    const { run } = relay();
+    const utf8Text = Buffer.from('h\u00e9', 'utf8');
+    const chunk = Buffer.concat([bytes(serverHi), Buffer.from([0x81, utf8Text.length]), utf8Text, bytes('\x82\x02\xff\xfe')]);
+    const records = run([{ type: 'bytes', side: 'server', bytes: chunk }]).filter((action) => action.type === 'record');
+    expect(records.map((action) => [action.entry.kind === 'frame' ? (action.entry.text ?? action.entry.data) : null, action.ascii])).toEqual([
+      ['hi', true],
+      ['h\u00e9', false],
+      // Binary: base64 is ASCII whatever the bytes.
+      ['//4=', true],
+    ]);
+  });
+
   it('forwards the bytes of a frame not yet complete at once, and records it before the chunk that completes it', () => {
     const { core } = relay();
     const first = clientHello.slice(0, 4);

@@ -216,6 +216,59 @@ describe('MessageInflater against zlib streams', () => {
   });
 });
 
+describe('MessageInflater.inflateFragment: fragment by fragment', () => {
+  const inflater = (maxInflatedSize?: number) =>
+    new MessageInflater({ noContextTakeover: false, maxOutput: 1024, ...(maxInflatedSize !== undefined ? { maxInflatedSize } : {}) });
+
+  it('§7.2.3.5: two blocks flushed as two fragments inflate one by one', () => {
+    const one = inflater();
+    const first = one.inflateFragment([hex('f2 48 05 00 00 00 ff ff')], false);
+    expect(text(first!.output)).toBe('He');
+    expect(text(one.inflateFragment([hex('ca c9 c9 07 00')], true)!.output)).toBe('llo');
+  });
+
+  it('a fragment that does not end on a flush point yields nothing; its bytes come again with the next', () => {
+    const one = inflater();
+    expect(one.inflateFragment([hex('f2 48 cd')], false)).toBeNull();
+    expect(text(one.inflateFragment([hex('f2 48 cd'), hex('c9 c9 07 00')], true)!.output)).toBe('Hello');
+  });
+
+  it('00 00 ff ff that is data, not a flush point, is not taken for one', () => {
+    // A stored block of 8 bytes whose first 4 are 00 00 ff ff, cut right after them.
+    const block = hex('00 08 00 f7 ff 00 00 ff ff 41 42 43 44');
+    const one = inflater();
+    expect(one.inflateFragment([block.subarray(0, 9)], false)).toBeNull();
+    expect(toHex(one.inflateFragment([block.subarray(0, 9), block.subarray(9)], true)!.output)).toBe('0000ffff41424344');
+  });
+
+  it('caps the message, not each fragment: fragments together past maxInflatedSize throw', async () => {
+    // Three fragments of 40 000 zero bytes each from one stream, flushed after each.
+    const deflate = zlib.createDeflateRaw();
+    const pieces: Buffer[] = [];
+    for (let i = 0; i < 3; i++) {
+      const chunks: Buffer[] = [];
+      const onData = (chunk: Buffer): number => chunks.push(chunk);
+      deflate.on('data', onData);
+      deflate.write(new Uint8Array(40_000));
+      await new Promise<void>((resolve) => deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve()));
+      deflate.off('data', onData);
+      pieces.push(Buffer.concat(chunks));
+    }
+    deflate.close();
+    const last = pieces[2]!.subarray(0, pieces[2]!.length - 4);
+
+    const capped = inflater(100_000);
+    expect(capped.inflateFragment([pieces[0]!], false)?.size).toBe(40_000);
+    expect(capped.inflateFragment([pieces[1]!], false)?.size).toBe(40_000);
+    expect(code(() => capped.inflateFragment([last], true))).toBe('WS_INFLATE_TOO_LARGE');
+    expect(capped.available).toBe(false);
+
+    // The same fragments as three messages each stay under the bound.
+    const roomy = inflater(100_000);
+    for (const piece of [pieces[0]!, pieces[1]!, last]) expect(roomy.inflateFragment([piece], true)?.size).toBe(40_000);
+  });
+});
+
 describe('MessageDeflater: compressing for a receiver whose window came from another compressor', () => {
   /** What a sender with context takeover puts on the wire for each message (one zlib stream). */
   async function senderStream(messages: string[]): Promise<Uint8Array[]> {

@@ -244,7 +244,7 @@ describe('StreamObserver: permessage-deflate', () => {
     }
   });
 
-  it('reports a compressed fragmented message on its final frame (RFC 7692 §7.2.3.1)', () => {
+  it('a fragment that does not end on a flush point yields its content with a later one (RFC 7692 §7.2.3.1)', () => {
     const wire = join(
       server({ opcode: 1, rsv1: true, fin: false, payload: hex('f2 48 cd') }),
       server({ opcode: 9, payload: utf8('in between') }),
@@ -255,6 +255,81 @@ describe('StreamObserver: permessage-deflate', () => {
     expect(list[0]).toMatchObject({ type: 'text', compressed: true, payload: '', size: 0, wireSize: 5, truncated: false, isText: true, fin: false });
     expect(list[1]).toMatchObject({ type: 'ping', compressed: false, payload: toHex(utf8('in between')) });
     expect(list[2]).toMatchObject({ type: 'continuation', compressed: true, payload: toHex(utf8('Hello')), size: 5, wireSize: 6, isText: true });
+  });
+
+  // What `ws` and Python websockets send: a sync flush after every fragment, so each non-final
+  // fragment ends with 00 00 ff ff and only the final one has it removed (RFC 7692 §7.2.1).
+  // Message 1 is "Hello" + ", Hello" (the second fragment refers back into the first), message
+  // 2 is "Hello, Hello" whole, all from one zlib stream (context takeover).
+  const flushed = {
+    first: hex('f2 48 cd c9 c9 07 00 00 00 ff ff'),
+    second: hex('d2 51 f0 00 51 00 00'),
+    next: hex('f2 40 62 03 00'),
+  };
+
+  it('inflates each flushed fragment as it arrives, with the window across fragments and messages', () => {
+    for (const sender of ['client', 'server'] as const) {
+      const encode = sender === 'client' ? client : server;
+      const wire = join(
+        encode({ opcode: 1, rsv1: true, fin: false, payload: flushed.first }),
+        encode({ opcode: 9, payload: utf8('between') }),
+        encode({ opcode: 0, payload: flushed.second }),
+        encode({ opcode: 1, rsv1: true, payload: flushed.next }),
+      );
+      const events = expectSplitInvariant(wire, (pieces) => observe(pieces, { sender, deflate: TAKEOVER }));
+      const list = events.flatMap((e) => (e.type === 'frame' ? [e.frame] : []));
+      expect(list.map((f) => [f.type, Buffer.from(f.payload, 'hex').toString(), f.size, f.isText, f.compressed, f.flags])).toEqual([
+        ['text', 'Hello', 5, true, true, []],
+        ['ping', 'between', 7, false, false, []],
+        ['continuation', ', Hello', 7, true, true, []],
+        ['text', 'Hello, Hello', 12, true, true, []],
+      ]);
+    }
+  });
+
+  it('without context takeover, fragments of one message still share a window; the next message starts empty', () => {
+    // Message 2 is "Hello" from a fresh compressor: with message 1's window it would still
+    // inflate, so the check is that message 1's second fragment needs its first.
+    const wire = join(
+      server({ opcode: 2, rsv1: true, fin: false, payload: flushed.first }),
+      server({ opcode: 0, payload: flushed.second }),
+      server({ opcode: 1, rsv1: true, payload: hello }),
+    );
+    const list = expectSplitInvariant(wire, (pieces) => observe(pieces, { deflate: NO_TAKEOVER })).flatMap((e) => (e.type === 'frame' ? [e.frame] : []));
+    expect(list.map((f) => [Buffer.from(f.payload, 'hex').toString(), f.flags])).toEqual([
+      ['Hello', []],
+      [', Hello', []],
+      ['Hello', []],
+    ]);
+    // The second fragment alone, with no first one to refer back to, does not inflate.
+    const alone = frames(server({ opcode: 2, rsv1: true, payload: flushed.second }), { deflate: NO_TAKEOVER });
+    expect(alone[0]?.flags).toEqual(['inflate-error']);
+  });
+
+  it('checks UTF-8 across inflated fragments: a code point split between them is text as a message', () => {
+    // "€" (e2 82 ac) flushed after its second byte.
+    const wire = join(server({ opcode: 1, rsv1: true, fin: false, payload: hex('7a d4 04 00 00 00 ff ff') }), server({ opcode: 0, payload: hex('5a 03 00') }));
+    const list = expectSplitInvariant(wire, (pieces) => observe(pieces, { deflate: TAKEOVER })).flatMap((e) => (e.type === 'frame' ? [e.frame] : []));
+    expect(list.map((f) => [f.payload, f.size, f.flags])).toEqual([
+      ['e282', 2, []],
+      ['ac', 1, []],
+    ]);
+    // Cut inside a code point, each part on its own is not text; the message is (no invalid-utf8).
+    expect(list.map((f) => f.isText)).toEqual([false, false]);
+  });
+
+  it('inflates a message larger than maxPayload when its fragments are flushed', () => {
+    // Three flushed fragments of 40 stored bytes each: 45 compressed bytes per fragment, 135 in
+    // all, over maxPayload 64 only as a whole.
+    const part = (byte: number) => new Uint8Array(40).fill(byte);
+    const stored = (bytes: Uint8Array) => join(hex('00 28 00 d7 ff'), bytes);
+    const wire = join(
+      server({ opcode: 2, rsv1: true, fin: false, payload: join(stored(part(1)), hex('00 00 00 ff ff')) }),
+      server({ opcode: 0, fin: false, payload: join(stored(part(2)), hex('00 00 00 ff ff')) }),
+      server({ opcode: 0, payload: stored(part(3)) }),
+    );
+    const list = frames(wire, { deflate: TAKEOVER, maxPayload: 64 });
+    expect(list.map((f) => [f.payload, f.size, f.truncated, f.flags])).toEqual([1, 2, 3].map((byte) => [toHex(part(byte)), 40, false, []]));
   });
 
   it('leaves messages without RSV1 uncompressed', () => {
