@@ -114,7 +114,11 @@ function statsTable(stats: ConnectionStats): HTMLElement {
       `${code}${close.reason !== '' ? ` "${close.reason}"` : ''}, by ${close.closedBy ?? close.droppedBy}, ${close.clean ? 'clean' : 'not clean'}`,
     ]);
   }
-  return el('table', { class: 'stats' }, ...rows.map(([name, value]) => el('tr', {}, el('th', {}, name), el('td', {}, value))));
+  return el(
+    'div',
+    { class: 'stats' },
+    ...rows.map(([name, value]) => el('div', { class: 'stat' }, el('span', { class: 'stat-name' }, name), ' ', el('span', {}, value))),
+  );
 }
 
 /** The summary of the selected item; `openKeys`: the folds the user had open. */

@@ -32,7 +32,12 @@ function preview({ frame, place }: ListedFrame): string {
   if (frame.type === 'close') return `${closeText(frame)}${frame.reason !== undefined && frame.reason !== '' ? ` "${frame.reason}"` : ''}`;
   const label = frame.det !== undefined && (place.messageType === 'binary' || frame.text === undefined) ? `(${frame.det.label}) ` : '';
   if (frame.text !== undefined) return label + oneLine(frame.text.slice(0, PREVIEW_CHARS));
-  if (frame.data !== undefined) return label + hexPreview(frame.data);
+  if (frame.data !== undefined) {
+    // A ping's "hb-1" reads better as text, as the arrow view prints it.
+    const bytes = atob(frame.data.slice(0, PREVIEW_CHARS * 2));
+    if (label === '' && /^[\x20-\x7e]*$/.test(bytes)) return JSON.stringify(bytes);
+    return label + hexPreview(frame.data);
+  }
   return label;
 }
 

@@ -45,8 +45,10 @@ main { display: grid; grid-template-columns: minmax(320px, 38%) 1fr; min-height:
 .marker { font-size: 11px; }
 .m-warn { color: var(--warn); } .m-anomaly { color: var(--bad); } .m-info { color: var(--dim); } .m-action { color: var(--key); }
 .status-bad { color: var(--bad); } .status-warn { color: var(--warn); } .status-ok { color: var(--out); }
-#conn { display: grid; grid-template-rows: auto auto auto 1fr minmax(120px, 40%); min-height: 0; }
-#conn-summary { padding: 6px 10px; border-bottom: 1px solid var(--line); max-height: 30vh; overflow: auto; }
+#conn { display: grid; grid-template-rows: auto auto auto 1fr minmax(140px, 32%); min-height: 0; }
+#conn-summary { padding: 6px 10px; border-bottom: 1px solid var(--line); max-height: 28vh; overflow: auto; }
+.stats { display: grid; grid-template-columns: repeat(auto-fill, minmax(290px, 1fr)); gap: 0 16px; font-size: 12px; }
+.stat-name { color: var(--dim); }
 #conn-summary details summary { cursor: pointer; color: var(--dim); }
 #conn-summary table { border-collapse: collapse; font-size: 12px; }
 #conn-summary td, #conn-summary th { padding: 1px 8px 1px 0; text-align: left; vertical-align: top; }

@@ -276,7 +276,7 @@ describe("a connection's frames", () => {
   it("shows the connection's stats and close diagnosis", async () => {
     const stats = statsOf(await readEntries(archive)).find((report) => report.conn === 'c1')!;
     expect(await page.locator('#conn-summary .diagnosis').textContent()).toBe(`diagnosis: ${stats.diagnosis}`);
-    expect(await page.locator('#conn-summary table.stats').textContent()).toContain(`${stats.framesOut} / ${stats.framesIn}`);
+    expect(await page.locator('#conn-summary .stats').textContent()).toContain(`${stats.framesOut} / ${stats.framesIn}`);
   });
 
   it('moves with j/k and the arrow keys, switches lists with h/l, focuses the search with /', async () => {
