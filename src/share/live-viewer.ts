@@ -49,6 +49,11 @@ export interface LiveViewer {
   /** The page's URL, token included. */
   readonly url: string;
   readonly port: number;
+  /**
+   * Settles with the error when the file turned out not to be a readable archive before its
+   * header was read (nothing to show); never settles otherwise. Damage later on is a warning.
+   */
+  readonly failed: Promise<Error>;
   /** Stop following, end every stream, close the server. */
   close(): Promise<void>;
 }
@@ -157,6 +162,8 @@ export async function startLiveViewer(options: LiveViewerOptions, io: Io): Promi
   });
   port = (server.address() as AddressInfo).port;
 
+  let fail: (error: Error) => void = () => {};
+  const failed = new Promise<Error>((resolve) => (fail = resolve));
   const following = (async () => {
     try {
       let lastFlush = Date.now();
@@ -191,7 +198,8 @@ export async function startLiveViewer(options: LiveViewerOptions, io: Io): Promi
         }
       }
     } catch (error) {
-      io.stderr.write(`wstape: ${isCliError(error) ? error.message : String(error)}; the viewer shows what was read\n`);
+      if (header === null) fail(error instanceof Error ? error : new Error(String(error)));
+      else io.stderr.write(`wstape: ${isCliError(error) ? error.message : String(error)}; the viewer shows what was read\n`);
     }
   })();
 
@@ -201,6 +209,7 @@ export async function startLiveViewer(options: LiveViewerOptions, io: Io): Promi
   return {
     url,
     port,
+    failed,
     close: () => {
       closing ??= (async () => {
         abort.abort();
@@ -239,7 +248,9 @@ export async function runView(options: ViewOptions, io: Io): Promise<number> {
   const viewer = await startLiveViewer({ file: options.file, ...(options.port !== undefined ? { port: options.port } : {}), open: options.open === true }, io);
   io.stderr.write(`wstape: viewing ${options.file} at ${viewer.url}\n`);
   io.stderr.write('wstape: the URL holds a token: share it only with who may read the traffic; Ctrl-C stops\n');
-  await stop;
+  const failure = await Promise.race([stop.then(() => null), viewer.failed]);
   await viewer.close();
+  // Not an archive (or not readable): one line and its exit code, from the entry point.
+  if (failure !== null) throw failure;
   return 0;
 }

@@ -3,12 +3,15 @@
  * pages and DNS-rebinding pages get 403), what it serves, and `wstape record --view` starting it
  * with the recorder and stopping it with the recorder (the built CLI, a real process).
  */
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLiveViewer, type LiveViewer } from '../../src/share/live-viewer.js';
-import { spawnRecorder } from '../helpers/cli.js';
-import { captureIo, openClient, startWsServer, waitFor } from '../helpers/peers.js';
+import { BIN, runCli, spawnRecorder } from '../helpers/cli.js';
+import { captureIo, openClient, startWsServer, tempDir, waitFor } from '../helpers/peers.js';
 
 const ARCHIVE = fileURLToPath(new URL('../../fixtures/archives/v2-actions.wstape.json', import.meta.url));
 
@@ -137,6 +140,41 @@ describe('wstape record --view', () => {
     } finally {
       if (recorder.child.exitCode === null) recorder.child.kill('SIGKILL');
       await server.close();
+    }
+  });
+});
+
+describe('wstape view', () => {
+  it('refuses a file that is not an archive: one line, exit 2', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'notes.txt');
+    writeFileSync(file, 'hello\n');
+    const result = await runCli(['view', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^wstape: .*not a wstape archive/m);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('--open hands the URL to the system opener (xdg-open)', async () => {
+    const dir = tempDir();
+    const opened = path.join(dir, 'opened.txt');
+    const opener = path.join(dir, 'xdg-open');
+    writeFileSync(opener, `#!/bin/sh\nprintf '%s' "$1" > '${opened}'\n`);
+    chmodSync(opener, 0o755);
+    const child = spawn(process.execPath, [BIN, 'view', ARCHIVE, '--open'], {
+      env: { ...process.env, PATH: `${dir}${path.delimiter}${process.env.PATH ?? ''}` },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += String(chunk)));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await waitFor(() => /at (http\S+)/.test(stderr) && existsSync(opened) && readFileSync(opened, 'utf8') !== '', 10_000, 'the opener to run');
+      expect(readFileSync(opened, 'utf8')).toBe(/at (http\S+)/.exec(stderr)![1]);
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
 });
