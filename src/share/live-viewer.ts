@@ -34,6 +34,8 @@ import { pageParts, scriptSafeJson } from './viewer-html.js';
 const POLL_MS = 20;
 /** Stats cost a pass over every connection: recomputed at most this often while frames flow. */
 const STATS_EVERY_MS = 1000;
+/** Bytes queued for one page before it is dropped (it reconnects and starts from a snapshot). */
+const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 /** A comment line on idle streams, so proxies and browsers keep them open. */
 const KEEPALIVE_MS = 15_000;
 
@@ -94,6 +96,13 @@ export async function startLiveViewer(options: LiveViewerOptions, io: Io): Promi
   let port = 0;
 
   const send = (response: ServerResponse, event: string, data: unknown): void => {
+    // A page that stopped reading (a frozen tab) is dropped rather than buffered without bound;
+    // its EventSource reconnects and gets a fresh snapshot.
+    if (response.writableLength > MAX_BUFFERED_BYTES) {
+      streams.delete(response);
+      response.destroy();
+      return;
+    }
     response.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   };
   /** Push what changed to every page. */

@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FrameEntry } from '../../src/format/schema.js';
 import { statsOf } from '../../src/inspect/stats.js';
-import { runExport } from '../../src/share/export-archive.js';
+import { runExport, type ExportOptions } from '../../src/share/export-archive.js';
 import { captureIo, readEntries, tempDir } from '../helpers/peers.js';
 import { attributes, launchBrowser, openOffline, type OpenedPage } from '../helpers/viewer-browser.js';
 import { realHexdump } from '../output/real-hexdump.js';
@@ -29,7 +29,7 @@ const frameRows = (): ReturnType<Page['locator']> => page.locator('#frame-list .
 /** The number the frame list says it shows ("12 of 14 frames"). */
 const shown = async (): Promise<number> => Number(/^(\d+) of/.exec((await page.locator('#frame-count').textContent()) ?? '')?.[1]);
 
-async function exportHtml(options: { redact?: boolean } = {}): Promise<string> {
+async function exportHtml(options: Partial<ExportOptions> = {}): Promise<string> {
   const out = join(tempDir('wstape-viewer-'), 'report.html');
   const io = captureIo();
   expect(await runExport({ file: archive, out, format: 'html', ...options }, io)).toBe(0);
@@ -298,6 +298,22 @@ describe("a connection's frames", () => {
     await page.keyboard.press('/');
     expect(await page.evaluate('document.activeElement.id')).toBe('frame-search');
     await page.keyboard.press('Escape');
+  });
+});
+
+describe('an export with show filters', () => {
+  it('holds only what they select, and says which filters made it', async () => {
+    const filtered = await openOffline(browser, pathToFileURL(await exportHtml({ conn: ['c1'], dir: 'in' })).href);
+    try {
+      const rows = filtered.page.locator('#traffic-list .traffic-row');
+      expect(await attributes(rows, 'data-id')).toEqual(['c1']);
+      const want = c1().filter((frame) => frame.dir === 'in').length;
+      expect(await filtered.page.locator('#frame-count').textContent()).toBe(`${want} of ${want} frames`);
+      expect(await filtered.page.locator('#export-filters').textContent()).toBe('filtered: --conn c1 --dir in');
+      expect(filtered.blocked).toEqual([]);
+    } finally {
+      await filtered.context.close();
+    }
   });
 });
 
