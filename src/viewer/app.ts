@@ -10,42 +10,15 @@
  */
 import type { TimeFormat } from '../output/labels.js';
 import { append, clear, el } from './dom.js';
+import { buildFrameBar, buildTrafficBar } from './filter-bars.js';
 import { ConnFrames, DEFAULT_QUERY, runQuery, type FrameQuery, type ListedFrame } from './frame-query.js';
 import { frameRow } from './frame-row.js';
 import type { ViewerData, ViewerFrame, ViewerItem, ViewerUpdate } from './model.js';
 import { renderSummary, trafficRow } from './conn-summary.js';
 import { renderFrameDetail } from './payload-view.js';
 import { ROW_HEIGHT } from './styles.js';
+import { DEFAULT_TRAFFIC_QUERY, itemMatches, type TrafficQuery } from './traffic-query.js';
 import { VirtualList } from './virtual-list.js';
-
-interface TrafficQuery {
-  kind: 'all' | 'websocket' | 'http' | 'tunnel';
-  host: string;
-  status: string;
-  text: string;
-}
-
-/** `101`, `4xx`, `200,404`: does `status` pass? */
-function statusMatches(filter: string, status: number | null): boolean {
-  const parts = filter
-    .split(',')
-    .map((part) => part.trim().toLowerCase())
-    .filter((part) => part !== '');
-  if (parts.length === 0) return true;
-  if (status === null) return false;
-  return parts.some((part) => (/^\dxx$/.test(part) ? Math.floor(status / 100) === Number(part[0]) : Number(part) === status));
-}
-
-function hostOf(url: string): string {
-  const match = /^[a-z]+:\/\/([^/?#]+)/i.exec(url);
-  return (match?.[1] ?? url).toLowerCase();
-}
-
-function checkbox(id: string, label: string, checked: boolean): { box: HTMLInputElement; label: HTMLElement } {
-  const box = el('input', { type: 'checkbox', id });
-  box.checked = checked;
-  return { box, label: el('label', { for: id }, box, ` ${label}`) };
-}
 
 export class ViewerApp {
   #data: ViewerData;
@@ -61,7 +34,7 @@ export class ViewerApp {
   readonly #status = el('span', { id: 'live-status' });
   readonly #pause = el('button', { id: 'pause', type: 'button', title: 'Stop (or resume) following the newest frame' }, 'Pause');
   readonly #header = el('header', {});
-  #trafficQuery: TrafficQuery = { kind: 'all', host: '', status: '', text: '' };
+  #trafficQuery: TrafficQuery = { ...DEFAULT_TRAFFIC_QUERY };
   #query: FrameQuery = { ...DEFAULT_QUERY };
   #time: TimeFormat = 'clock';
   #selectedId: string | null = null;
@@ -97,8 +70,16 @@ export class ViewerApp {
         else if (atEnd && this.#pausedBy === 'scroll') this.#setPaused(null);
       },
     });
-    const trafficBar = this.#trafficBar();
-    const { bar: frameBar, search } = this.#frameBar();
+    const trafficBar = buildTrafficBar(this.#trafficCount, (query) => {
+      this.#trafficQuery = query;
+      this.#refreshTraffic();
+      this.#markTraffic();
+    });
+    const { bar: frameBar, search } = buildFrameBar(this.#frameCount, (query, time) => {
+      this.#query = query;
+      this.#time = time;
+      this.#refreshFrames(false);
+    });
     this.#inputs = { frameSearch: search, trafficText: trafficBar.text };
     const trafficPane = el('section', { class: 'pane', id: 'traffic' }, trafficBar.bar, trafficViewport);
     const connPane = el('section', { class: 'pane', id: 'conn' }, this.#summary, frameBar, this.#queryError, frameViewport, this.#detail);
@@ -216,100 +197,8 @@ export class ViewerApp {
     );
   }
 
-  #trafficBar(): { bar: HTMLElement; text: HTMLInputElement } {
-    const kind = el(
-      'select',
-      { id: 'kind-filter', title: 'kind' },
-      el('option', { value: 'all' }, 'all kinds'),
-      el('option', { value: 'websocket' }, 'WebSocket'),
-      el('option', { value: 'http' }, 'HTTP'),
-      el('option', { value: 'tunnel' }, 'tunnels'),
-    );
-    const host = el('input', { type: 'text', id: 'host-filter', placeholder: 'host', title: 'host contains' });
-    const status = el('input', { type: 'text', id: 'status-filter', placeholder: 'status', title: '101, 4xx, 200,404' });
-    const text = el('input', { type: 'search', id: 'traffic-search', placeholder: 'search URLs', class: 'wide' });
-    const update = (): void => {
-      this.#trafficQuery = { kind: kind.value as TrafficQuery['kind'], host: host.value, status: status.value, text: text.value };
-      this.#refreshTraffic();
-      this.#markTraffic();
-    };
-    for (const input of [kind, host, status, text]) input.addEventListener('input', update);
-    return { bar: el('div', { class: 'bar' }, kind, host, status, text, this.#trafficCount), text };
-  }
-
-  #frameBar(): { bar: HTMLElement; search: HTMLInputElement } {
-    const dir = el(
-      'select',
-      { id: 'dir-filter', title: 'direction' },
-      el('option', { value: 'all' }, '<-->'),
-      el('option', { value: 'out' }, '--> out'),
-      el('option', { value: 'in' }, '<-- in'),
-    );
-    const text = checkbox('type-text', 'text', true);
-    const binary = checkbox('type-binary', 'binary', true);
-    const control = checkbox('type-control', 'control', true);
-    const search = el('input', { type: 'search', id: 'frame-search', placeholder: 'search payloads (/)', class: 'wide' });
-    const regex = checkbox('regex', 'regex', false);
-    const since = el('input', { type: 'text', id: 'since', placeholder: 'from (s)', title: 'seconds since the start, or an ISO 8601 time' });
-    const until = el('input', { type: 'text', id: 'until', placeholder: 'to (s)', title: 'seconds since the start, or an ISO 8601 time' });
-    const heartbeats = checkbox('hide-heartbeats', 'hide heartbeats', false);
-    const messages = checkbox('messages', 'messages', false);
-    const time = el(
-      'select',
-      { id: 'time-format', title: 'time' },
-      el('option', { value: 'clock' }, 'clock'),
-      el('option', { value: 'utc' }, 'UTC'),
-      el('option', { value: 'rel' }, 'relative'),
-    );
-    const update = (): void => {
-      this.#query = {
-        dir: dir.value as FrameQuery['dir'],
-        text: text.box.checked,
-        binary: binary.box.checked,
-        control: control.box.checked,
-        search: search.value,
-        regex: regex.box.checked,
-        since: since.value,
-        until: until.value,
-        hideHeartbeats: heartbeats.box.checked,
-        messages: messages.box.checked,
-      };
-      this.#time = time.value as TimeFormat;
-      this.#refreshFrames(false);
-    };
-    for (const input of [dir, text.box, binary.box, control.box, search, regex.box, since, until, heartbeats.box, messages.box, time])
-      input.addEventListener('input', update);
-    const bar = el(
-      'div',
-      { class: 'bar', id: 'frame-bar' },
-      dir,
-      text.label,
-      binary.label,
-      control.label,
-      search,
-      regex.label,
-      since,
-      until,
-      heartbeats.label,
-      messages.label,
-      time,
-      this.#frameCount,
-    );
-    return { bar, search };
-  }
-
   #visibleItems(): ViewerItem[] {
-    const { kind, host, status, text } = this.#trafficQuery;
-    const hostNeedle = host.trim().toLowerCase();
-    const textNeedle = text.trim().toLowerCase();
-    return this.#data.items.filter((item) => {
-      const row = item.row;
-      if (kind !== 'all' && row.kind !== kind) return false;
-      if (hostNeedle !== '' && !hostOf(row.url).includes(hostNeedle)) return false;
-      if (!statusMatches(status, row.status)) return false;
-      if (textNeedle !== '' && !`${row.method ?? ''} ${row.url} ${row.id}`.toLowerCase().includes(textNeedle)) return false;
-      return true;
-    });
+    return this.#data.items.filter((item) => itemMatches(item, this.#trafficQuery));
   }
 
   #refreshTraffic(): void {
