@@ -13,8 +13,18 @@ export async function launchBrowser(): Promise<Browser> {
   if (executablePath === null) throw new Error('the viewer tests need chromium (Debian package "chromium"): run `apt-get install -y chromium`');
   return chromium.launch({
     executablePath,
-    // --no-sandbox: CI containers run as root; the rest keeps a shared 2-core machine quiet.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    // --no-sandbox: CI containers run as root. --disable-smooth-scrolling: a wheel scroll lands at
+    // once, so a test reads where it ended, not a point of an animation. The rest keeps a shared
+    // 2-core machine quiet.
+    args: [
+      '--no-sandbox',
+      '--disable-smooth-scrolling',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
   });
 }
 
