@@ -31,7 +31,7 @@ main { display: grid; grid-template-columns: minmax(320px, 38%) 1fr; min-height:
 .viewport { flex: 1; overflow: auto; position: relative; min-height: 60px; }
 .vspacer { position: relative; }
 .vrows { position: absolute; left: 0; right: 0; top: 0; }
-.vrow { height: ${ROW_HEIGHT}px; line-height: ${ROW_HEIGHT}px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; padding: 0 6px; cursor: pointer; border-bottom: 1px solid transparent; }
+.vrow { position: absolute; left: 0; right: 0; height: ${ROW_HEIGHT}px; line-height: ${ROW_HEIGHT}px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; padding: 0 6px; cursor: pointer; border-bottom: 1px solid transparent; }
 .vrow:hover { background: var(--head); }
 .vrow.selected { background: var(--sel); }
 .vrow > span { margin-right: 8px; }

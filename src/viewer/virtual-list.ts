@@ -26,6 +26,8 @@ export class VirtualList<T> {
   readonly #rows: HTMLElement;
   readonly #options: VirtualListOptions<T>;
   #items: readonly T[] = [];
+  /** The rows in the DOM, by index. */
+  readonly #rendered = new Map<number, HTMLElement>();
   #selected = -1;
   #pending = false;
   /** Where the list last scrolled itself to, so that its own scroll event is not taken for the user's. */
@@ -63,6 +65,8 @@ export class VirtualList<T> {
   setItems(items: readonly T[], selected = -1): void {
     this.#items = items;
     this.#selected = selected < items.length ? selected : -1;
+    clear(this.#rows);
+    this.#rendered.clear();
     this.#spacer.style.height = `${items.length * this.#options.rowHeight}px`;
     this.#render();
   }
@@ -109,19 +113,32 @@ export class VirtualList<T> {
     });
   }
 
+  /**
+   * Put the rows of the visible window in the DOM. A row that stays in the window keeps its
+   * element (only its selection mark is updated), so a click, a hover or a text selection on it
+   * survives a scroll; rows that left the window are removed. `setItems` drops them all.
+   */
   #render(): void {
     const { rowHeight } = this.#options;
     const viewport = this.#viewport;
     const first = Math.max(0, Math.floor(viewport.scrollTop / rowHeight) - OVERSCAN);
     const last = Math.min(this.#items.length, Math.ceil((viewport.scrollTop + viewport.clientHeight) / rowHeight) + OVERSCAN);
-    clear(this.#rows);
-    this.#rows.style.transform = `translateY(${first * rowHeight}px)`;
+    for (const [index, row] of this.#rendered) {
+      if (index >= first && index < last) continue;
+      row.remove();
+      this.#rendered.delete(index);
+    }
     for (let index = first; index < last; index++) {
-      const row = this.#options.render(this.#items[index] as T, index);
-      row.dataset.row = String(index);
-      row.classList.add('vrow');
-      if (index === this.#selected) row.classList.add('selected');
-      this.#rows.appendChild(row);
+      let row = this.#rendered.get(index);
+      if (row === undefined) {
+        row = this.#options.render(this.#items[index] as T, index);
+        row.dataset.row = String(index);
+        row.classList.add('vrow');
+        row.style.top = `${index * rowHeight}px`;
+        this.#rows.appendChild(row);
+        this.#rendered.set(index, row);
+      }
+      row.classList.toggle('selected', index === this.#selected);
     }
   }
 }
