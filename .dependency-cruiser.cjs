@@ -10,6 +10,7 @@
  *   output, inspect, record, replay, har, share, redact, demo
  *                              the layers in between; never src/commands
  *   commands                   yargs definitions; imported by src/cli.ts alone
+ *   viewer                     browser code: no node: module reachable, only the pure shared modules
  *
  * The rules were written from the imports as they are (2026-12), so a new edge across a layer is
  * a decision to make here, not an accident.
@@ -80,6 +81,25 @@ module.exports = {
       comment: 'The control channel (wstape send/close) acts through the LiveConnections of src/intervene; it knows nothing of the proxy or the archive.',
       from: { path: '^src/control/' },
       to: { path: outside(['control', 'intervene', 'wire'], ['errors\\.ts', 'io\\.ts']) },
+    },
+    {
+      name: 'viewer-runs-in-a-browser',
+      severity: 'error',
+      comment:
+        'src/viewer is the browser viewer (wstape export --format html, wstape view): nothing it reaches may need Node, so no node: module, directly or through the shared modules it imports (hexdump, close-code names, the message tracker).',
+      from: { path: '^src/viewer/' },
+      to: {
+        path: '^(node:)?(assert|buffer|child_process|crypto|dgram|dns|events|fs|fs/promises|http|https|module|net|os|path|process|readline|stream|timers|timers/promises|tls|url|util|worker_threads|zlib)$',
+        reachable: true,
+      },
+    },
+    {
+      name: 'viewer-imports-pure-modules',
+      severity: 'error',
+      comment:
+        'The viewer shares the pure parts of the layers below it; never the Node-side code that builds its data or serves it (src/share, src/commands), nor a layer with I/O.',
+      from: { path: '^src/viewer/' },
+      to: { path: '^src/(share|commands|record|replay|control|intervene|tls|demo|redact|har)/|^src/(cli|io)\\.ts$' },
     },
     {
       name: 'leaves-import-nothing',

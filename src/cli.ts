@@ -84,8 +84,13 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'export',
-    describe: 'Write an archive (or the part the filters select) as HAR for browser devtools, or as Markdown for a bug report',
+    describe: 'Write an archive (or the part the filters select) as HAR for browser devtools, Markdown or a self-contained HTML viewer for a bug report',
     load: async () => untyped((await import('./commands/export.js')).exportCommand),
+  },
+  {
+    name: 'view',
+    describe: 'Browse an archive in a browser, live while it is being recorded (served on 127.0.0.1 with a token)',
+    load: async () => untyped((await import('./commands/view.js')).viewCommand),
   },
   {
     name: 'import',

@@ -50,7 +50,8 @@ export const exportCommand: CommandModule<object, ExportOptions> = {
     })
       .option('format', {
         alias: 'f',
-        describe: 'har: HAR 1.2 (Chrome DevTools, HTTP Toolkit, ...); md: a Markdown transcript. Default: md for an --out ending in .md, else har',
+        describe:
+          'har: HAR 1.2 (Chrome DevTools, HTTP Toolkit, ...); md: a Markdown transcript; html: one self-contained page with a viewer. Default: md for an --out ending in .md, html for .html, else har',
         type: 'string',
         choices: EXPORT_FORMATS,
       })
@@ -85,7 +86,8 @@ export const exportCommand: CommandModule<object, ExportOptions> = {
       })
       .example('$0 export session.wstape.json -o session.har', 'Open it in Chrome DevTools: Network panel, Import HAR')
       .example('$0 export session.wstape.json --format md --conn c2 --redact > bug.md', 'A transcript of one connection for an issue')
-      .example('$0 export session.wstape.json --grep error -i --since 30 -o part.har', 'Only the messages that matter'),
+      .example('$0 export session.wstape.json --grep error -i --since 30 -o part.har', 'Only the messages that matter')
+      .example('$0 export session.wstape.json --redact -o report.html', 'A page to attach to a bug report: open it in any browser'),
   handler: async (argv) => {
     const io = processIo();
     checkExportTarget(argv, io);

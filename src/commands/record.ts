@@ -9,7 +9,7 @@ import { startRecording, summaryLine, type RecordOptions } from '../record/recor
 import { addInterventionOptions, interventionHooks, type InterventionOptions } from './intervention-options.js';
 
 /** Run `wstape record` until Ctrl-C; returns the exit code. */
-export async function runRecord(options: RecordOptions & Partial<InterventionOptions>, io: Io): Promise<number> {
+export async function runRecord(options: RecordOptions & Partial<InterventionOptions> & { view?: boolean }, io: Io): Promise<number> {
   // Scripts and flags are read before anything listens: a bad one is a usage error, no archive.
   const intervention = await interventionHooks(options, io.cwd);
   // The handlers go in before anything starts: a Ctrl-C the moment "Ctrl-C stops" is printed (or
@@ -34,12 +34,32 @@ export async function runRecord(options: RecordOptions & Partial<InterventionOpt
   } else {
     io.stderr.write(`wstape: connect clients to ${session.url.replace(/^http/, 'ws')}/... instead of the target; Ctrl-C stops\n`);
   }
+  // --view: the browser viewer follows the archive, and stops with the recorder.
+  let viewer: { close(): Promise<void> } | null = null;
+  if (options.view === true) {
+    try {
+      viewer = await startViewer(session.path, io);
+    } catch (error) {
+      stopRequested.cancel();
+      await session.stop();
+      throw error;
+    }
+  }
   await stopRequested.signalled;
   const trailer = await session.stop();
+  await viewer?.close();
   // The counts are what the archive holds; after a write error (already reported, once) that is
   // less than what passed through, and the exit code says the archive could not be written.
   io.stderr.write(`${summaryLine(trailer, session.path, session.recorder.entriesLost)}\n`);
   return session.recorder.writeError ? EXIT_IO : EXIT_OK;
+}
+
+/** The live viewer of `record --view` (loaded only then), its URL printed. */
+async function startViewer(file: string, io: Io): Promise<{ close(): Promise<void> }> {
+  const { startLiveViewer } = await import('../share/live-viewer.js');
+  const viewer = await startLiveViewer({ file }, io);
+  io.stderr.write(`wstape: viewer at ${viewer.url}\n`);
+  return viewer;
 }
 
 /** Resolves on the first SIGINT or SIGTERM; cancel() removes the handlers without waiting. */
@@ -60,7 +80,7 @@ function untilSignal(): { signalled: Promise<void>; cancel: () => void } {
   return { signalled, cancel };
 }
 
-export const recordCommand: CommandModule<object, RecordOptions & InterventionOptions> = {
+export const recordCommand: CommandModule<object, RecordOptions & InterventionOptions & { view?: boolean }> = {
   command: 'record',
   builder: (yargs: Argv) =>
     addInterventionOptions(yargs)
@@ -117,13 +137,18 @@ export const recordCommand: CommandModule<object, RecordOptions & InterventionOp
         array: true,
         describe: 'An extra redaction rule: header:NAME, query:NAME, json:KEY-REGEX, regex:PATTERN (repeatable; implies --redact)',
       })
+      .option('view', {
+        type: 'boolean',
+        default: false,
+        describe: 'Also serve the browser viewer of the recording on 127.0.0.1 (its URL, with a token, is printed); it stops with the recorder',
+      })
       .example('$0 record', 'forward proxy on 127.0.0.1:8080; set HTTP_PROXY=http://127.0.0.1:8080')
       .example('$0 record --target ws://localhost:9000 --port 9001', 'reverse proxy: clients connect to ws://127.0.0.1:9001')
       .example('$0 record --socks-auth me:secret', 'also a SOCKS5 proxy with a login: curl --socks5-hostname 127.0.0.1:8080 --proxy-user me:secret ...')
       .example('$0 record --upstream-proxy http://proxy.corp:3128', 'forward proxy that reaches the internet through a corporate proxy')
       .example('$0 record -o bug-123.wstape.json --quiet', 'record silently to a chosen file')
       .example('$0 record --target wss://api.example.com --tls', 'reverse proxy to a TLS server, serving TLS too') as unknown as Argv<
-      RecordOptions & InterventionOptions
+      RecordOptions & InterventionOptions & { view?: boolean }
     >,
   handler: async (argv) => {
     process.exitCode = await runRecord(argv, processIo());

@@ -13,7 +13,7 @@
  * - pings flowing but the silence outlasting them: a timeout shorter than the ping interval;
  * - a drop right after traffic: a process that exited or crashed, or the network.
  */
-import { CloseCode, closeCodeName } from '../wire/close-codes.js';
+import { CloseCode, closeCodeName } from '../wire/close-code-names.js';
 import { otherSide, SIDES, type Side } from '../wire/side.js';
 import { formatDuration } from '../output/units.js';
 import type { Actor, Closer } from '../format/schema.js';

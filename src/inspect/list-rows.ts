@@ -117,6 +117,11 @@ export class ListAggregator {
     }
   }
 
+  /** The row of one id, as it stands (the same object, updated by later entries). */
+  row(id: string): ListRow | undefined {
+    return this.#rows.get(id)?.row;
+  }
+
   /** The rows in order of their start time (archive order for equal times). */
   rows(): ListRow[] {
     return [...this.#rows.values()].sort((a, b) => a.start - b.start).map((state) => state.row);

@@ -23,6 +23,7 @@ import { arrowOf, type Direction } from '../wire/side.js';
 import { makePalette, stripAnsi, type Palette } from './colors.js';
 import { highlightJson, isJsonDocument, looksLikeJson } from './json-view.js';
 import { escapeChar, escapeText, hexBytes, payloadBytes, payloadPrefix, printableText } from './payload.js';
+import { formatTimestamp, type TimeFormat } from './labels.js';
 import { formatDuration, formatSize } from './units.js';
 
 /**
@@ -31,12 +32,7 @@ import { formatDuration, formatSize } from './units.js';
  */
 export type FrameLike = Omit<FrameEntry, 'kind'> & { kind?: 'frame'; fragments?: number; incomplete?: true };
 
-/**
- * How the time is shown: `clock` the local time of day (HH:MM:SS.mmm), `utc` the archive's ISO
- * 8601 UTC timestamp as stored, `rel` the seconds since the recording started (`+12.345678s`).
- */
-export type TimeFormat = 'clock' | 'utc' | 'rel';
-export const TIME_FORMATS: readonly TimeFormat[] = ['clock', 'utc', 'rel'];
+export { formatTimestamp, TIME_FORMATS, type TimeFormat } from './labels.js';
 
 export interface LineOptions {
   /** Add ANSI colours (the caller decides, usually with useColor from io.ts). */
@@ -59,16 +55,6 @@ const MIN_PAYLOAD_WIDTH = 24;
 const MAX_JSON_CHECK = 64 * 1024;
 /** Hex previews show at most this many bytes. */
 const MAX_HEX_BYTES = 16;
-
-/** The entry's time as the format asks. */
-export function formatTimestamp(time: string, elapsed: number, format: TimeFormat = 'clock'): string {
-  if (format === 'utc') return time;
-  if (format === 'rel') return `+${elapsed.toFixed(6)}s`;
-  const date = new Date(time);
-  if (Number.isNaN(date.getTime())) return time;
-  const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
-  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
-}
 
 function linePrefix(entry: { time: string; elapsed: number }, options: LineOptions, p: Palette): string {
   return p.dim(`[${formatTimestamp(entry.time, entry.elapsed, options.time)}]`);

@@ -5,6 +5,7 @@
  */
 import type { ListRow } from '../inspect/list-rows.js';
 import { stripAnsi, type Palette } from './colors.js';
+import { kindBadge } from './labels.js';
 import { escapeText } from './payload.js';
 import { renderTable, type TableColumn } from './table.js';
 import { formatDuration, formatSize } from './units.js';
@@ -21,18 +22,7 @@ export const LIST_COLUMNS: TableColumn[] = [
   { title: 'CLOSE' },
 ];
 
-/** WS / WSS / HTTP / HTTPS / TUNNEL. */
-export function kindBadge(row: Pick<ListRow, 'kind' | 'url'>): string {
-  const secure = /^(wss|https):/i.test(row.url);
-  switch (row.kind) {
-    case 'websocket':
-      return secure ? 'WSS' : 'WS';
-    case 'http':
-      return secure ? 'HTTPS' : 'HTTP';
-    case 'tunnel':
-      return 'TUNNEL';
-  }
-}
+export { kindBadge } from './labels.js';
 
 function statusCell(status: number | null, p: Palette): string {
   if (status === null) return '-';

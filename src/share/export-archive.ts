@@ -1,11 +1,13 @@
 /**
  * `wstape export`: an archive, or the part of it the show filters select, as a HAR 1.2 file
- * (src/har/to-har.ts, docs/HAR.md) or as a Markdown transcript (src/share/markdown.ts), with
+ * (src/har/to-har.ts, docs/HAR.md), a Markdown transcript (src/share/markdown.ts) or a
+ * self-contained HTML viewer (src/share/viewer-html.ts, src/viewer/), with
  * `--redact` run over the entries first. The yargs side is src/commands/export.ts.
  *
  * Streaming: HAR entries are written as they are completed (a WebSocket connection at its end
  * entry), so memory holds the open connections, not the archive. The Markdown transcript keeps
- * a bounded number of lines per connection. Output goes to stdout, or to `out`, written under a
+ * a bounded number of lines per connection. The HTML page embeds every kept frame, so it is built
+ * in memory (about the size of the page). Output goes to stdout, or to `out`, written under a
  * temporary name and renamed when complete, created readable by its owner only (0600): exports
  * hold what the archive holds, cookies and tokens included.
  */
@@ -13,7 +15,7 @@ import { createWriteStream, existsSync, mkdtempSync, renameSync, rmSync, type Wr
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { EXIT_OK, cliError } from '../errors.js';
-import type { ArchiveHeader, Entry } from '../format/schema.js';
+import type { ArchiveHeader, ArchiveTrailer, Entry } from '../format/schema.js';
 import { describeFilters, keepsId, type ExportScope } from '../har/export-scope.js';
 import { HarExporter, HarTextWriter } from '../har/to-har.js';
 import { buildFrameFilter, type FrameFilterSpec } from '../inspect/frame-filter.js';
@@ -22,13 +24,14 @@ import { warn, writeOut, type Io, type OutputStream } from '../io.js';
 import { TIME_FORMATS, type TimeFormat } from '../output/frame-line.js';
 import { PACKAGE_VERSION } from '../version.js';
 import { DEFAULT_MAX_FRAMES, MarkdownTranscript } from './markdown.js';
+import type { ViewerMeta } from './viewer-data.js';
 
-export type ExportFormat = 'har' | 'md';
-export const EXPORT_FORMATS: readonly ExportFormat[] = ['har', 'md'];
+export type ExportFormat = 'har' | 'md' | 'html';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['har', 'md', 'html'];
 
 export interface ExportOptions extends FrameFilterSpec {
   file: string;
-  /** Default: from the extension of `out` (.md, .markdown → md), otherwise har. */
+  /** Default: from the extension of `out` (.md, .markdown → md; .html, .htm → html), otherwise har. */
   format?: ExportFormat | undefined;
   /** Write here instead of stdout. */
   out?: string | undefined;
@@ -51,10 +54,11 @@ export interface ExportOptions extends FrameFilterSpec {
 /** What `--format` resolves to: explicit, else from the output's extension, else HAR. */
 export function resolveExportFormat(options: Pick<ExportOptions, 'format' | 'out'>): ExportFormat {
   if (options.format !== undefined) {
-    if (!EXPORT_FORMATS.includes(options.format)) throw cliError('ERR_USAGE', `unknown --format "${String(options.format)}"; use har or md`);
+    if (!EXPORT_FORMATS.includes(options.format)) throw cliError('ERR_USAGE', `unknown --format "${String(options.format)}"; use har, md or html`);
     return options.format;
   }
-  return options.out !== undefined && /\.(md|markdown)$/i.test(options.out) ? 'md' : 'har';
+  if (options.out !== undefined && /\.(md|markdown)$/i.test(options.out)) return 'md';
+  return options.out !== undefined && /\.html?$/i.test(options.out) ? 'html' : 'har';
 }
 
 /** Headers whose values are credentials: worth a warning when exporting without --redact. */
@@ -169,6 +173,28 @@ async function loadRedaction(options: ExportOptions): Promise<Redaction | null> 
   };
 }
 
+/** The HTML viewer page (src/share/viewer-html.ts): every kept entry is in memory until it is written. */
+async function writeHtml(
+  entries: AsyncIterable<Entry>,
+  stream: OutputStream,
+  options: Omit<ViewerMeta, 'wstape' | 'trailer'> & { trailer: () => ArchiveTrailer | null; scope: ExportScope; watch: (entry: Entry) => void },
+): Promise<number> {
+  // Loaded only for this format: the viewer's script is read from the package.
+  const [{ ViewerDataBuilder }, { pageParts, scriptSafeJson }] = await Promise.all([import('./viewer-data.js'), import('./viewer-html.js')]);
+  const parts = pageParts({ title: `wstape: ${options.source}`, live: false });
+  const builder = new ViewerDataBuilder({ scope: options.scope });
+  for await (const entry of entries) {
+    options.watch(entry);
+    builder.add(entry);
+  }
+  builder.finish();
+  const data = builder.snapshot({ ...options, trailer: options.trailer(), wstape: PACKAGE_VERSION });
+  await writeOut(stream, parts.head);
+  await writeOut(stream, scriptSafeJson({ mode: 'static', data }));
+  await writeOut(stream, parts.tail);
+  return builder.empty ? 0 : 1;
+}
+
 /** Run `wstape export`; returns the exit code. Bad options throw ERR_USAGE before reading. */
 export async function runExport(options: ExportOptions, io: Io): Promise<number> {
   const format = resolveExportFormat(options);
@@ -211,6 +237,16 @@ export async function runExport(options: ExportOptions, io: Io): Promise<number>
       for (const har of exporter.finish()) await writeChunks(output.stream, writer.entry(har));
       await writeOut(output.stream, writer.tail(exporter.logTail(reader.trailer)));
       exported = exporter.entries;
+    } else if (format === 'html') {
+      exported = await writeHtml(entries, output.stream, {
+        source: basename(options.file),
+        header,
+        trailer: () => reader.trailer,
+        redacted: redacting,
+        filters,
+        scope,
+        watch,
+      });
     } else {
       const transcript = new MarkdownTranscript({
         scope,

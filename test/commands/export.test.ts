@@ -43,6 +43,9 @@ describe('export: argv -> options', () => {
     [{ out: 'notes.MD' }, 'md'],
     [{ out: 'notes.markdown' }, 'md'],
     [{ out: 'x.md', format: 'har' }, 'har'],
+    [{ out: 'report.html' }, 'html'],
+    [{ out: 'report.HTM' }, 'html'],
+    [{ out: 'report.html', format: 'md' }, 'md'],
   ])('picks the format from %j: %s', (options, format) => {
     expect(resolveExportFormat(options)).toBe(format);
   });
