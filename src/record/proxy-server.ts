@@ -233,8 +233,8 @@ export class ProxyServer {
   private acceptTls(socket: net.Socket, route: Route, leaves: LeafProvider, defaultHost: string): void {
     acceptClientTls(socket, leaves, defaultHost, {
       secure: (secure) => this.ctx.startHttp(secure, route),
-      failed: (error) => {
-        if (error) this.ctx.recorder.error('CLIENT_TLS', clientTlsFailure(error, defaultHost));
+      failed: (failure) => {
+        if (failure) this.ctx.recorder.error('CLIENT_TLS', clientTlsFailure(failure, defaultHost));
       },
     });
   }

@@ -37,10 +37,10 @@ export async function interceptTls(ctx: ProxyContext, client: Socket, raw: Socke
       const upstream = connectUpstream(address, upstreamTls, raw);
       ctx.startHttp(secure, { kind: 'fixed', mode: 'connect', address, rewriteHost: false, tls: upstreamTls, connected: upstream });
     },
-    failed: (error) => {
+    failed: (failure) => {
       untrack();
       raw.destroy();
-      if (error) ctx.recorder.error('CLIENT_TLS', clientTlsFailure(error, formatAuthority(address, 443)));
+      if (failure) ctx.recorder.error('CLIENT_TLS', clientTlsFailure(failure, formatAuthority(address, 443)));
     },
   });
 }
