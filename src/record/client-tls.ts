@@ -8,7 +8,8 @@
  * its side of the handshake is done and destroys the socket: with TLS 1.3 its Finished is never
  * flushed, so the server sees the connection end after it sent its certificate, with no alert
  * and no error. Both leave a CLIENT_TLS entry; a client that leaves before the certificate went
- * out (a browser cancelling a speculative connection) leaves none.
+ * out leaves none. A browser abandoning a handshake it no longer needs looks like Node's
+ * rejection on the wire: client-trust.ts tells them apart.
  */
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
@@ -26,9 +27,10 @@ export interface LeafProvider {
  */
 /**
  * Why a client's handshake did not finish: an error (an alert from the client, a reset), or
- * (`left-after-certificate`) the client ended the connection after our certificate reached it.
+ * (`left-after-certificate`) the client ended the connection after our certificate for `host`
+ * (its SNI name, or the default host) went out.
  */
-export type ClientTlsFailure = { kind: 'error'; error: NodeJS.ErrnoException } | { kind: 'left-after-certificate' };
+export type ClientTlsFailure = { kind: 'error'; error: NodeJS.ErrnoException } | { kind: 'left-after-certificate'; host: string };
 
 export function acceptClientTls(
   socket: Socket,
@@ -80,7 +82,11 @@ export function acceptClientTls(
   secure.on('error', (error: NodeJS.ErrnoException) => fail({ kind: 'error', error }));
   // The client ended the connection (a FIN) mid-handshake. After our certificate went out, that
   // is how Node's clients reject it; before, it is a browser cancelling a speculative connection.
-  secure.on('end', () => fail(socket.bytesWritten > writtenBefore ? { kind: 'left-after-certificate' } : null));
+  secure.on('end', () =>
+    fail(
+      socket.bytesWritten > writtenBefore ? { kind: 'left-after-certificate', host: (secure.servername as string | false | undefined) || defaultHost } : null,
+    ),
+  );
   // Closed from our side (recording stopped) or after an error already handled.
   secure.on('close', () => fail(null));
 }

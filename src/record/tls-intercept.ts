@@ -33,6 +33,7 @@ export async function interceptTls(ctx: ProxyContext, client: Socket, raw: Socke
     secure: (secure) => {
       untrack();
       const servername = secure.servername || address.host;
+      ctx.clientTrust.trusted(servername);
       const upstreamTls: UpstreamTls = { servername, insecure: ctx.tls.insecure, extraCa: ctx.tls.extraCa };
       const upstream = connectUpstream(address, upstreamTls, raw);
       ctx.startHttp(secure, { kind: 'fixed', mode: 'connect', address, rewriteHost: false, tls: upstreamTls, connected: upstream });
@@ -40,7 +41,10 @@ export async function interceptTls(ctx: ProxyContext, client: Socket, raw: Socke
     failed: (failure) => {
       untrack();
       raw.destroy();
-      if (failure) ctx.recorder.error('CLIENT_TLS', clientTlsFailure(failure, formatAuthority(address, 443)));
+      if (failure) {
+        const host = failure.kind === 'left-after-certificate' ? failure.host : address.host;
+        ctx.clientTrust.failed(failure, host, clientTlsFailure(failure, formatAuthority(address, 443)));
+      }
     },
   });
 }

@@ -240,7 +240,8 @@ describe('a client that does not trust the wstape root CA', () => {
     // No `ca`: Node's default roots do not include the recorder's CA.
     const failure = await failingClient(recorder.port, `wss://localhost:${server.port}/untrusted`);
     expect(failure.message).toMatch(/certificate/);
-    await waitFor(() => live.out().includes('CLIENT_TLS'), 5000, 'the CLIENT_TLS line in the live view');
+    // Written once the grace time passed without a finished handshake for the host (client-trust.ts).
+    await waitFor(() => live.out().includes('CLIENT_TLS'), 15_000, 'the CLIENT_TLS line in the live view');
     await recorder.stop();
     const errors = await clientTlsErrors(recorder.path);
     expect(errors).toHaveLength(1);
@@ -262,7 +263,7 @@ describe('a client that does not trust the wstape root CA', () => {
     const ws = new WebSocket(`wss://localhost:${recorder.port}/rev`);
     const failure = await new Promise<Error>((resolve, reject) => ws.once('error', resolve).once('open', () => reject(new Error('trusted'))));
     expect(failure.message).toMatch(/certificate/);
-    await waitFor(() => recorder.recorder.totals.errors > 0, 5000, 'the error entry');
+    await waitFor(() => recorder.recorder.totals.errors > 0, 15_000, 'the error entry');
     await recorder.stop();
     const errors = await clientTlsErrors(recorder.path);
     expect(errors).toHaveLength(1);
@@ -338,7 +339,7 @@ describe('a client that leaves mid-handshake', () => {
     client.write(hello);
     await new Promise((resolve) => client.once('data', resolve)); // the recorder's ServerHello
     client.end();
-    await waitFor(() => recorder.recorder.totals.errors > 0, 5000, 'the error entry');
+    await waitFor(() => recorder.recorder.totals.errors > 0, 15_000, 'the error entry');
     await recorder.stop();
     expect(await clientTlsErrors(recorder.path)).toHaveLength(1);
   });
