@@ -1,6 +1,15 @@
 /**
  * The recorder's side of TLS with a client: it answers the client's handshake with a leaf
  * certificate, signed by the wstape root CA, for the host the client asked for.
+ *
+ * A client that does not trust that certificate fails in one of two ways. OpenSSL-based clients
+ * (curl, Python) verify during the handshake and send an alert (unknown_ca, bad_certificate): the
+ * handshake ends with an error. Node's tls (and so `ws` and undici) verifies in JavaScript once
+ * its side of the handshake is done and destroys the socket: with TLS 1.3 its Finished is never
+ * flushed, so the server sees the connection end after it sent its certificate, with no alert
+ * and no error. Both leave a CLIENT_TLS entry; a client that leaves before the certificate went
+ * out leaves none. A browser abandoning a handshake it no longer needs looks like Node's
+ * rejection on the wire: client-trust.ts tells them apart.
  */
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
@@ -16,14 +25,21 @@ export interface LeafProvider {
  * WebSocket over it. Bytes already read from the socket can be put back with unshift() first:
  * the TLS layer reads what the socket has buffered.
  */
+/**
+ * Why a client's handshake did not finish: an error (an alert from the client, a reset), or
+ * (`left-after-certificate`) the client ended the connection after our certificate for `host`
+ * (its SNI name, or the default host) went out.
+ */
+export type ClientTlsFailure = { kind: 'error'; error: NodeJS.ErrnoException } | { kind: 'left-after-certificate'; host: string };
+
 export function acceptClientTls(
   socket: Socket,
   leaves: LeafProvider,
   defaultHost: string,
   handlers: {
     secure: (secure: tls.TLSSocket) => void;
-    /** The handshake failed with this error, or (null) the client left before finishing it. */
-    failed: (error: NodeJS.ErrnoException | null) => void;
+    /** The handshake did not finish: see ClientTlsFailure; null when nothing points at the client's trust. */
+    failed: (failure: ClientTlsFailure | null) => void;
   },
 ): void {
   let context: tls.SecureContext;
@@ -32,9 +48,12 @@ export function acceptClientTls(
   } catch (error) {
     // A name that cannot go into a certificate (a hostile CONNECT target).
     socket.destroy();
-    handlers.failed(error as NodeJS.ErrnoException);
+    handlers.failed({ kind: 'error', error: error as NodeJS.ErrnoException });
     return;
   }
+  // What was written before the handshake (a CONNECT's 200) is not ours; more than that is our
+  // ServerHello and certificate.
+  const writtenBefore = socket.bytesWritten;
   const secure = new tls.TLSSocket(socket, {
     isServer: true,
     secureContext: context,
@@ -53,20 +72,30 @@ export function acceptClientTls(
     handlers.secure(secure);
   });
   let failed = false;
-  const fail = (error: NodeJS.ErrnoException | null): void => {
+  const fail = (failure: ClientTlsFailure | null): void => {
     // Later errors belong to whoever owns the connection by then.
     if (established || failed) return;
     failed = true;
     secure.destroy();
-    handlers.failed(error);
+    handlers.failed(failure);
   };
-  secure.on('error', fail);
-  // Browsers open speculative connections and close some mid-handshake without an alert.
-  secure.on('end', () => fail(null));
+  secure.on('error', (error: NodeJS.ErrnoException) => fail({ kind: 'error', error }));
+  // The client ended the connection (a FIN) mid-handshake. After our certificate went out, that
+  // is how Node's clients reject it; before, it is a browser cancelling a speculative connection.
+  secure.on('end', () =>
+    fail(
+      socket.bytesWritten > writtenBefore ? { kind: 'left-after-certificate', host: (secure.servername as string | false | undefined) || defaultHost } : null,
+    ),
+  );
+  // Closed from our side (recording stopped) or after an error already handled.
   secure.on('close', () => fail(null));
 }
 
-/** The one-line hint recorded when a client refuses our certificate. */
-export function clientTlsFailure(error: NodeJS.ErrnoException, where: string): string {
+/** The one-line hint recorded when a client refuses our certificate; `where` names the host. */
+export function clientTlsFailure(failure: ClientTlsFailure, where: string): string {
+  if (failure.kind === 'left-after-certificate') {
+    return `TLS handshake with the client for ${where} failed: the client closed the connection after receiving the certificate, without finishing the handshake (as Node's tls, ws and undici do when they reject it); the client does not trust the wstape root CA: see wstape ca info`;
+  }
+  const { error } = failure;
   return `TLS handshake with the client for ${where} failed (${error.code ?? error.message}); does the client trust the wstape root CA? See wstape ca info`;
 }

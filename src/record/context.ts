@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { HookChain } from '../intervene/chain.js';
 import type { LiveConnections } from '../intervene/live.js';
 import type { LeafProvider } from './client-tls.js';
+import type { ClientTrust } from './client-trust.js';
 import type { HttpRoute, ProxyLimits, SocketAddress } from './http-proxy-core.js';
 import type { Recorder } from './recorder.js';
 import type { UpstreamProxies } from './upstream-proxy.js';
@@ -50,6 +51,8 @@ export interface ProxyContext {
   startHttp(client: Duplex, route: Route, initialBytes?: Uint8Array): void;
   /** Whether an address is one this recorder listens on (an upstream there is a loop). */
   isOwnAddress: (remote: SocketAddress) => boolean;
+  /** Where failed client handshakes go, to be recorded as CLIENT_TLS (at once, or after a grace time). */
+  clientTrust: ClientTrust;
   /** The header and idle timeouts of HTTP sessions. */
   limits: ProxyLimits;
   /** The --script hooks and flags, or null: with none, every connection keeps the byte-exact path. */

@@ -11,6 +11,7 @@ import { cliError } from '../errors.js';
 import type { HookChain } from '../intervene/chain.js';
 import { LiveConnections } from '../intervene/live.js';
 import { acceptClientTls, clientTlsFailure, type LeafProvider } from './client-tls.js';
+import { ClientTrust } from './client-trust.js';
 import type { ProxyContext, Route, Stoppable, TlsSettings } from './context.js';
 import { classifyFirstBytes, leadingHex, TLS_HANDSHAKE_FAILURE_ALERT } from './first-bytes.js';
 import { DEFAULT_LIMITS, simpleResponse, type ProxyLimits, type SocketAddress } from './http-proxy-core.js';
@@ -78,6 +79,7 @@ export class ProxyServer {
         new HttpSession(this.ctx, client, route, initialBytes);
       },
       isOwnAddress: (remote) => this.isOwn(remote),
+      clientTrust: new ClientTrust((message) => recorderOf().error('CLIENT_TLS', message)),
       limits: { ...DEFAULT_LIMITS, ...options.limits },
       hooks: options.hooks ?? null,
       live: options.live ?? new LiveConnections(),
@@ -127,6 +129,7 @@ export class ProxyServer {
   async close(graceMs = 0): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     await this.settle(graceMs);
+    this.ctx.clientTrust.shutdown();
     for (const item of [...this.live]) item.shutdown();
     for (const socket of this.sockets) socket.destroy();
     // Destroyed sockets emit 'close' a turn or two later; their relays record the end then.
@@ -232,9 +235,15 @@ export class ProxyServer {
   /** Reverse mode with --tls: the client speaks TLS to us; the session runs inside it. */
   private acceptTls(socket: net.Socket, route: Route, leaves: LeafProvider, defaultHost: string): void {
     acceptClientTls(socket, leaves, defaultHost, {
-      secure: (secure) => this.ctx.startHttp(secure, route),
-      failed: (error) => {
-        if (error) this.ctx.recorder.error('CLIENT_TLS', clientTlsFailure(error, defaultHost));
+      secure: (secure) => {
+        this.ctx.clientTrust.trusted(secure.servername || defaultHost);
+        this.ctx.startHttp(secure, route);
+      },
+      failed: (failure) => {
+        if (failure) {
+          const host = failure.kind === 'left-after-certificate' ? failure.host : defaultHost;
+          this.ctx.clientTrust.failed(failure, host, clientTlsFailure(failure, host));
+        }
       },
     });
   }

@@ -33,14 +33,18 @@ export async function interceptTls(ctx: ProxyContext, client: Socket, raw: Socke
     secure: (secure) => {
       untrack();
       const servername = secure.servername || address.host;
+      ctx.clientTrust.trusted(servername);
       const upstreamTls: UpstreamTls = { servername, insecure: ctx.tls.insecure, extraCa: ctx.tls.extraCa };
       const upstream = connectUpstream(address, upstreamTls, raw);
       ctx.startHttp(secure, { kind: 'fixed', mode: 'connect', address, rewriteHost: false, tls: upstreamTls, connected: upstream });
     },
-    failed: (error) => {
+    failed: (failure) => {
       untrack();
       raw.destroy();
-      if (error) ctx.recorder.error('CLIENT_TLS', clientTlsFailure(error, formatAuthority(address, 443)));
+      if (failure) {
+        const host = failure.kind === 'left-after-certificate' ? failure.host : address.host;
+        ctx.clientTrust.failed(failure, host, clientTlsFailure(failure, formatAuthority(address, 443)));
+      }
     },
   });
 }

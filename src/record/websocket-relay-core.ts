@@ -127,6 +127,12 @@ export class WebSocketRelayCore {
   private readonly inMessage: Record<Side, boolean> = { client: false, server: false };
   private readonly closeSent: Record<Side, boolean> = { client: false, server: false };
   private droppedBy: Side | null = null;
+  /**
+   * Per side: it half-closed (FIN), which the relay passed on. Once both did, the connection is
+   * over even if a socket's 'close' is still on its way: a TLS socket over a stream (an upstream
+   * proxy's tunnel) closes a few event-loop turns after its FIN went out.
+   */
+  private readonly finished: Record<Side, boolean> = { client: false, server: false };
   private openSockets = 2;
   private ended = false;
   private actions: RelayAction[] = [];
@@ -188,6 +194,7 @@ export class WebSocketRelayCore {
         actions.push({ type: 'close', side: 'client', how: 'destroy' }, { type: 'close', side: 'server', how: 'destroy' });
         break;
       case 'ended':
+        this.finished[event.side] = true;
         this.noteDrop(event.side);
         actions.push({ type: 'close', side: otherSide(event.side), how: 'end' });
         break;
@@ -202,7 +209,9 @@ export class WebSocketRelayCore {
         if (this.openSockets === 0) this.finish();
         break;
       case 'stop':
-        if (!this.ended) {
+        // The end is recorded when the destroyed sockets report 'close'; the connection only
+        // counts as cut by the recorder when a side had not finished sending.
+        if (!this.ended && !(this.finished.client && this.finished.server)) {
           actions.push({
             type: 'error',
             code: 'RECORDING_STOPPED',

@@ -92,14 +92,16 @@ class TunnelingAgent extends https.Agent {
   }
 }
 
-async function record(options: { insecure?: boolean; upstreamCa?: boolean; noIntercept?: string[]; target?: string; tls?: boolean } = {}) {
-  const io = captureIo();
+async function record(
+  options: { insecure?: boolean; upstreamCa?: boolean; noIntercept?: string[]; target?: string; tls?: boolean; live?: ReturnType<typeof captureIo> } = {},
+) {
+  const io = options.live ?? captureIo();
   const session = await startRecording(
     {
       host: '127.0.0.1',
       port: 0,
       out: path.join(io.cwd, 'tls.wstape.json'),
-      quiet: true,
+      quiet: !options.live,
       maxPayload: '16MiB',
       caDir: recorderCaDir,
       insecure: options.insecure ?? false,
@@ -207,15 +209,100 @@ describe('intercepting wss:// through CONNECT', () => {
   });
 });
 
-describe('a client that leaves mid-handshake', () => {
-  it('closes the upstream connection the CONNECT opened (browsers cancel speculative connections)', async () => {
-    // Capture a real ClientHello from Node's TLS client.
-    const hello = await new Promise<Buffer>((resolve) => {
-      const sink = net.createServer((socket) => socket.once('data', (chunk: Buffer) => (resolve(chunk), socket.destroy(), sink.close())));
-      sink.listen(0, '127.0.0.1', () => {
-        tls.connect({ port: (sink.address() as net.AddressInfo).port, host: '127.0.0.1', servername: 'localhost' }).on('error', () => {});
+/** A real ClientHello from Node's TLS client, for `servername`. */
+function captureClientHello(servername: string): Promise<Buffer> {
+  return new Promise<Buffer>((resolve) => {
+    const sink = net.createServer((socket) => socket.once('data', (chunk: Buffer) => (resolve(chunk), socket.destroy(), sink.close())));
+    sink.listen(0, '127.0.0.1', () => {
+      tls.connect({ port: (sink.address() as net.AddressInfo).port, host: '127.0.0.1', servername }).on('error', () => {});
+    });
+  });
+}
+
+/** A ws client through the recorder's CONNECT that fails; resolves with its error. */
+function failingClient(proxyPort: number, url: string, ca: string[] = []): Promise<Error> {
+  const ws = new WebSocket(url, { agent: new TunnelingAgent(proxyPort), ...(ca.length > 0 ? { ca } : {}) });
+  return new Promise((resolve, reject) => {
+    ws.once('error', resolve);
+    ws.once('open', () => reject(new Error('the client trusted the recorder')));
+  });
+}
+
+const clientTlsErrors = async (file: string): Promise<ErrorEntry[]> =>
+  (await readEntries(file)).filter((entry): entry is ErrorEntry => entry.kind === 'error' && entry.code === 'CLIENT_TLS');
+
+describe('a client that does not trust the wstape root CA', () => {
+  it("Node's ws verifies after the handshake and closes: a CLIENT_TLS entry names the host and the cause, in the live view too", async () => {
+    const server = await startWssServer();
+    cleanups.push(server.close);
+    const live = captureIo();
+    const recorder = await record({ upstreamCa: true, live });
+    // No `ca`: Node's default roots do not include the recorder's CA.
+    const failure = await failingClient(recorder.port, `wss://localhost:${server.port}/untrusted`);
+    expect(failure.message).toMatch(/certificate/);
+    // Written once the grace time passed without a finished handshake for the host (client-trust.ts).
+    await waitFor(() => live.out().includes('CLIENT_TLS'), 15_000, 'the CLIENT_TLS line in the live view');
+    await recorder.stop();
+    const errors = await clientTlsErrors(recorder.path);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.message).toContain(`localhost:${server.port}`);
+    expect(errors[0]!.message).toContain('the client does not trust the wstape root CA: see wstape ca info');
+    const line = live
+      .out()
+      .split('\n')
+      .find((text) => text.includes('CLIENT_TLS'))!;
+    expect(line).toContain(`localhost:${server.port}`);
+    expect(line).toContain('wstape ca info');
+    expect(server.received).toEqual([]);
+  });
+
+  it('the same in reverse mode with --tls', async () => {
+    const server = await startWssServer();
+    cleanups.push(server.close);
+    const recorder = await record({ target: `wss://localhost:${server.port}`, upstreamCa: true, tls: true });
+    const ws = new WebSocket(`wss://localhost:${recorder.port}/rev`);
+    const failure = await new Promise<Error>((resolve, reject) => ws.once('error', resolve).once('open', () => reject(new Error('trusted'))));
+    expect(failure.message).toMatch(/certificate/);
+    await waitFor(() => recorder.recorder.totals.errors > 0, 15_000, 'the error entry');
+    await recorder.stop();
+    const errors = await clientTlsErrors(recorder.path);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.message).toContain('the client does not trust the wstape root CA: see wstape ca info');
+  });
+
+  it('a client that trusts the CA and closes cleanly after its exchange leaves no CLIENT_TLS entry', async () => {
+    const server = await startWssServer();
+    cleanups.push(server.close);
+    const recorder = await record({ upstreamCa: true });
+    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/fine`, [recorderCa.certPem]);
+    expect(await echo(ws, 'hello')).toBe('echo:hello');
+    const closed = new Promise((resolve) => ws.once('close', resolve));
+    ws.close(1000, 'done');
+    await closed;
+    // A trusting TLS client that finishes the handshake and leaves without a request (a pooled
+    // connection never used) is no trust failure either.
+    const idle = await new Promise<tls.TLSSocket>((resolve, reject) => {
+      const raw = net.connect(recorder.port, '127.0.0.1');
+      raw.write(`CONNECT localhost:${server.port} HTTP/1.1\r\nHost: localhost:${server.port}\r\n\r\n`);
+      raw.once('data', () => {
+        const secure = tls.connect({ socket: raw, servername: 'localhost', ca: [recorderCa.certPem] }, () => resolve(secure));
+        secure.once('error', reject);
       });
     });
+    const idleClosed = new Promise((resolve) => idle.once('close', resolve));
+    idle.end();
+    await idleClosed;
+    await waitFor(() => recorder.recorder.totals.bytes > 0, 5000, 'the end');
+    await recorder.stop();
+    const entries = await readEntries(recorder.path);
+    expect(entries.find((entry) => entry.kind === 'end')).toMatchObject({ closeCode: 1000, clean: true });
+    expect(entries.filter((entry) => entry.kind === 'error')).toEqual([]);
+  });
+});
+
+describe('a client that leaves mid-handshake', () => {
+  it('before our certificate: closes the upstream connection the CONNECT opened, no error entry (browsers cancel speculative connections)', async () => {
+    const hello = await captureClientHello('localhost');
     // An upstream that only counts its open connections.
     const open = new Set<net.Socket>();
     const upstream = net.createServer((socket) => {
@@ -231,14 +318,30 @@ describe('a client that leaves mid-handshake', () => {
     const client = net.connect(recorder.port, '127.0.0.1');
     client.write(`CONNECT localhost:${port} HTTP/1.1\r\nHost: localhost:${port}\r\n\r\n`);
     await new Promise((resolve) => client.once('data', resolve)); // 200 Connection established
-    client.write(hello);
-    await new Promise((resolve) => client.once('data', resolve)); // the recorder's ServerHello
+    // The record header and part of the ClientHello: enough to be taken for TLS, too little to answer.
+    client.write(hello.subarray(0, 20));
     await waitFor(() => open.size === 1, 5000, 'the upstream connection');
     client.end();
     await waitFor(() => open.size === 0, 5000, 'the upstream connection to close');
     await recorder.stop();
     const entries = await readEntries(recorder.path);
     expect(entries.filter((entry) => entry.kind === 'error')).toEqual([]);
+  });
+
+  it('after our certificate, without an alert: a CLIENT_TLS entry (what a rejecting Node client looks like on the wire)', async () => {
+    const server = await startWssServer();
+    cleanups.push(server.close);
+    const hello = await captureClientHello('localhost');
+    const recorder = await record({ upstreamCa: true });
+    const client = net.connect(recorder.port, '127.0.0.1');
+    client.write(`CONNECT localhost:${server.port} HTTP/1.1\r\nHost: localhost:${server.port}\r\n\r\n`);
+    await new Promise((resolve) => client.once('data', resolve)); // 200 Connection established
+    client.write(hello);
+    await new Promise((resolve) => client.once('data', resolve)); // the recorder's ServerHello
+    client.end();
+    await waitFor(() => recorder.recorder.totals.errors > 0, 15_000, 'the error entry');
+    await recorder.stop();
+    expect(await clientTlsErrors(recorder.path)).toHaveLength(1);
   });
 });
 

@@ -176,4 +176,26 @@ describe('WebSocketRelayCore', () => {
       { type: 'close', side: 'server', how: 'destroy' },
     ]);
   });
+
+  it("stop after the close handshake and a FIN each way, before a socket's 'close': no RECORDING_STOPPED, the end is clean", () => {
+    // A TLS socket over an upstream proxy's tunnel reports 'close' a few turns after its FIN.
+    const { run } = relay();
+    run([
+      send('client', clientClose),
+      send('server', serverClose),
+      { type: 'ended', side: 'server' },
+      { type: 'ended', side: 'client' },
+      { type: 'closed', side: 'client' },
+    ]);
+    const stopped = run([{ type: 'stop' }]);
+    expect(stopped.filter((action) => action.type === 'error')).toEqual([]);
+    const end = entries(run([{ type: 'closed', side: 'server' }])).find((entry) => (entry as { kind: string }).kind === 'end');
+    expect(end).toMatchObject({ closeCode: 1000, closedBy: 'client', clean: true });
+  });
+
+  it('stop when only one side sent its FIN: RECORDING_STOPPED', () => {
+    const { run } = relay();
+    run([send('client', clientClose), { type: 'ended', side: 'client' }]);
+    expect(run([{ type: 'stop' }]).filter((action) => action.type === 'error')).toMatchObject([{ code: 'RECORDING_STOPPED' }]);
+  });
 });
