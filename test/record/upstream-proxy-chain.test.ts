@@ -4,13 +4,17 @@
  *     front (node:tls, a certificate from a private CA) terminates TLS and hands the bytes to a
  *     real mitmdump; the recorder must verify the front's certificate (--upstream-ca, --insecure);
  *   - reverse mode (--target ws:// and wss://) through the upstream proxy;
+ *   - SOCKS5 clients' tunnels (curl --socks5-hostname) through the upstream proxy;
  *   - --upstream-proxy-env's rule: HTTPS_PROXY for TLS upstreams and CONNECT tunnels to port 443,
  *     HTTP_PROXY for the others, NO_PROXY to go direct.
  */
+import { execFile } from 'node:child_process';
+import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
+import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { ErrorEntry, FrameEntry } from '../../src/format/schema.js';
@@ -220,6 +224,40 @@ describe('reverse mode through the upstream proxy', () => {
     const errors = errorsOf(await readEntries(out));
     expect(errors.map((error) => error.code)).toEqual(['UPSTREAM_PROXY']);
     expect(errors[0]!.message).toContain(`upstream proxy 127.0.0.1:${down}`);
+  });
+});
+
+describe('SOCKS5 clients through the upstream proxy', () => {
+  const run = promisify(execFile);
+  /** curl through the recorder's SOCKS5 (names resolved by the proxy), without proxy variables. */
+  async function curlSocks(proxyPort: number, url: string): Promise<{ code: number; stdout: string }> {
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    try {
+      const { stdout } = await run('curl', ['--silent', '--max-time', '20', '--socks5-hostname', `127.0.0.1:${proxyPort}`, url], { env });
+      return { code: 0, stdout };
+    } catch (error) {
+      const failure = error as { code?: number; stdout?: string };
+      return { code: failure.code ?? -1, stdout: failure.stdout ?? '' };
+    }
+  }
+
+  it("a SOCKS5 CONNECT's upstream is a tunnel through the proxy; a proxy that is down fails the request with UPSTREAM_PROXY", async () => {
+    const mitm = await startMitmdump();
+    const server = http.createServer((request, response) => response.end(`hello ${request.url}`));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))));
+    const port = (server.address() as net.AddressInfo).port;
+    const chained = await record({ upstreamProxy: `http://127.0.0.1:${mitm.port}` });
+    expect(await curlSocks(chained.session.port, `http://127.0.0.1:${port}/socks`)).toEqual({ code: 0, stdout: 'hello /socks' });
+    await waitFor(() => mitm.output().includes(`server connect 127.0.0.1:${port}`), 10_000, 'mitmdump to carry the SOCKS5 tunnel');
+
+    const down = await freePort();
+    const broken = await record({ upstreamProxy: `http://127.0.0.1:${down}` });
+    expect((await curlSocks(broken.session.port, `http://127.0.0.1:${port}/never`)).code).not.toBe(0);
+    await broken.stop();
+    const errors = errorsOf(await readEntries(broken.out));
+    expect(errors.map((error) => error.code)).toEqual(['UPSTREAM_PROXY']);
+    expect(errors[0]!.message).toContain(`cannot connect to upstream proxy 127.0.0.1:${down}`);
   });
 });
 
