@@ -32,6 +32,9 @@ export interface LeafProvider {
  */
 export type ClientTlsFailure = { kind: 'error'; error: NodeJS.ErrnoException } | { kind: 'left-after-certificate'; host: string };
 
+/** Errors that mean the client went away (a TCP reset), not that it refused the handshake (an alert). */
+const LEFT_ERRORS: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE']);
+
 export function acceptClientTls(
   socket: Socket,
   leaves: LeafProvider,
@@ -79,14 +82,13 @@ export function acceptClientTls(
     secure.destroy();
     handlers.failed(failure);
   };
-  secure.on('error', (error: NodeJS.ErrnoException) => fail({ kind: 'error', error }));
-  // The client ended the connection (a FIN) mid-handshake. After our certificate went out, that
-  // is how Node's clients reject it; before, it is a browser cancelling a speculative connection.
-  secure.on('end', () =>
-    fail(
-      socket.bytesWritten > writtenBefore ? { kind: 'left-after-certificate', host: (secure.servername as string | false | undefined) || defaultHost } : null,
-    ),
-  );
+  // The client left mid-handshake, with a FIN or a reset and no alert. After our certificate went
+  // out, that is how Node's clients reject it (and how browsers abandon a handshake: see
+  // client-trust.ts); before, it says nothing about trust.
+  const left = (): ClientTlsFailure | null =>
+    socket.bytesWritten > writtenBefore ? { kind: 'left-after-certificate', host: (secure.servername as string | false | undefined) || defaultHost } : null;
+  secure.on('error', (error: NodeJS.ErrnoException) => fail(LEFT_ERRORS.has(error.code ?? '') ? left() : { kind: 'error', error }));
+  secure.on('end', () => fail(left()));
   // Closed from our side (recording stopped) or after an error already handled.
   secure.on('close', () => fail(null));
 }

@@ -328,20 +328,45 @@ describe('a client that leaves mid-handshake', () => {
     expect(entries.filter((entry) => entry.kind === 'error')).toEqual([]);
   });
 
-  it('after our certificate, without an alert: a CLIENT_TLS entry (what a rejecting Node client looks like on the wire)', async () => {
+  /** A raw client through CONNECT that sends `hello`, reads the recorder's answer, then leaves with `how`. */
+  async function leaveAfterCertificate(proxyPort: number, target: string, hello: Buffer, how: 'end' | 'reset'): Promise<void> {
+    const client = net.connect(proxyPort, '127.0.0.1');
+    client.on('error', () => {});
+    client.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
+    await new Promise((resolve) => client.once('data', resolve)); // 200 Connection established
+    client.write(hello);
+    await new Promise((resolve) => client.once('data', resolve)); // the recorder's ServerHello
+    const closed = new Promise((resolve) => client.once('close', resolve));
+    if (how === 'end') client.end();
+    else client.resetAndDestroy();
+    await closed;
+  }
+
+  it('after our certificate, with a FIN or a reset and no alert: a CLIENT_TLS entry each (what a rejecting Node client looks like)', async () => {
     const server = await startWssServer();
     cleanups.push(server.close);
     const hello = await captureClientHello('localhost');
     const recorder = await record({ upstreamCa: true });
-    const client = net.connect(recorder.port, '127.0.0.1');
-    client.write(`CONNECT localhost:${server.port} HTTP/1.1\r\nHost: localhost:${server.port}\r\n\r\n`);
-    await new Promise((resolve) => client.once('data', resolve)); // 200 Connection established
-    client.write(hello);
-    await new Promise((resolve) => client.once('data', resolve)); // the recorder's ServerHello
-    client.end();
-    await waitFor(() => recorder.recorder.totals.errors > 0, 15_000, 'the error entry');
+    await leaveAfterCertificate(recorder.port, `localhost:${server.port}`, hello, 'end');
+    await leaveAfterCertificate(recorder.port, `localhost:${server.port}`, hello, 'reset');
+    await waitFor(() => recorder.recorder.totals.errors >= 2, 15_000, 'the error entries');
     await recorder.stop();
-    expect(await clientTlsErrors(recorder.path)).toHaveLength(1);
+    const errors = await clientTlsErrors(recorder.path);
+    expect(errors).toHaveLength(2);
+    for (const error of errors) expect(error.message).toContain('the client closed the connection after receiving the certificate');
+  });
+
+  it('a reset after our certificate, then a handshake for the same host that finishes: no entry (a browser abandoning a handshake)', async () => {
+    const server = await startWssServer();
+    cleanups.push(server.close);
+    const hello = await captureClientHello('localhost');
+    const recorder = await record({ upstreamCa: true });
+    await leaveAfterCertificate(recorder.port, `localhost:${server.port}`, hello, 'reset');
+    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/after`, [recorderCa.certPem]);
+    expect(await echo(ws, 'second try')).toBe('echo:second try');
+    ws.terminate();
+    await recorder.stop();
+    expect(await clientTlsErrors(recorder.path)).toEqual([]);
   });
 });
 
