@@ -15,7 +15,7 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { ErrorEntry, FrameEntry } from '../../src/format/schema.js';
 import { startRecording, type RecordOptions } from '../../src/record/recording.js';
@@ -41,7 +41,21 @@ beforeAll(async () => {
   recorderCa = await loadOrCreateCa(recorderCaDir);
 });
 
-async function startMitmdump(): Promise<Mitmdump> {
+/**
+ * One mitmdump for the whole file, started on first use (each start is a second or more of
+ * Python start-up); tests tell their tunnels apart by the target's port in its log.
+ */
+let shared: Promise<Mitmdump> | null = null;
+function startMitmdump(): Promise<Mitmdump> {
+  shared ??= startMitmdumpProcess();
+  return shared;
+}
+afterAll(async () => {
+  if (shared) (await shared).kill();
+});
+
+/** A second, separate mitmdump, killed after the test. */
+async function anotherMitmdump(): Promise<Mitmdump> {
   const mitm = await startMitmdumpProcess();
   cleanups.push(mitm.kill);
   return mitm;
@@ -305,7 +319,7 @@ describe('--upstream-proxy-env: HTTPS_PROXY, HTTP_PROXY and NO_PROXY', () => {
 
   it('intercepted wss:// on another port is a TLS upstream: the recorder reaches it through HTTPS_PROXY', async () => {
     const forTls = await startMitmdump();
-    const forPlain = await startMitmdump();
+    const forPlain = await anotherMitmdump();
     const port = await secureEchoServer();
     const env = { HTTPS_PROXY: `http://127.0.0.1:${forTls.port}`, HTTP_PROXY: `http://127.0.0.1:${forPlain.port}` };
     const { session, out, stop } = await record({ upstreamProxyEnv: true }, env);
