@@ -256,18 +256,25 @@ describe('a client that does not trust the wstape root CA', () => {
     expect(server.received).toEqual([]);
   });
 
-  it('the same in reverse mode with --tls', async () => {
+  it("the same in reverse mode with --tls, for ws and for Node's fetch (undici)", async () => {
     const server = await startWssServer();
     cleanups.push(server.close);
     const recorder = await record({ target: `wss://localhost:${server.port}`, upstreamCa: true, tls: true });
     const ws = new WebSocket(`wss://localhost:${recorder.port}/rev`);
     const failure = await new Promise<Error>((resolve, reject) => ws.once('error', resolve).once('open', () => reject(new Error('trusted'))));
     expect(failure.message).toMatch(/certificate/);
-    await waitFor(() => recorder.recorder.totals.errors > 0, 15_000, 'the error entry');
+    // Node's global fetch is undici; its error's cause is the TLS client's verdict.
+    const fetched = await fetch(`https://localhost:${recorder.port}/api`).then(
+      () => null,
+      (error: Error & { cause?: Error }) => error,
+    );
+    expect(fetched?.cause?.message).toMatch(/certificate/);
+    await waitFor(() => recorder.recorder.totals.errors >= 2, 15_000, 'the error entries');
     await recorder.stop();
     const errors = await clientTlsErrors(recorder.path);
-    expect(errors).toHaveLength(1);
-    expect(errors[0]!.message).toContain('the client does not trust the wstape root CA: see wstape ca info');
+    expect(errors).toHaveLength(2);
+    for (const error of errors) expect(error.message).toContain('the client does not trust the wstape root CA: see wstape ca info');
+    expect(server.received).toEqual([]);
   });
 
   it('a client that trusts the CA and closes cleanly after its exchange leaves no CLIENT_TLS entry', async () => {
