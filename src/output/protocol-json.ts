@@ -7,9 +7,9 @@
  *                                                    { "x": 1 } ...
  *
  * Socket.IO (the data after `4<type>[attachments-][/nsp,][id]`), the Engine.IO open packet
- * (`0{...}`) and messages with JSON data (`4{...}`), STOMP (the body, when it is JSON; the command and headers stay on the first line),
- * SignalR (each record, each followed by its 0x1E separator) and both GraphQL protocols (the whole
- * message). Where the JSON parts are found is read from what the detector decoded.
+ * (`0{...}`) and messages with JSON data (`4{...}`), STOMP (the body, when it is JSON; the command
+ * and headers stay on the first line), SignalR (each record, each followed by its 0x1E separator)
+ * and both GraphQL protocols (the whole message). Where the JSON parts are found is read from what the detector decoded.
  */
 import type { Detection } from '../detect/types.js';
 import { stripAnsi, type Palette } from './colors.js';

@@ -20,21 +20,21 @@ export interface LeafProvider {
 }
 
 /**
- * Serve TLS on a client socket: the leaf for the SNI name, or for `defaultHost` when the client
- * sends none (an IP address). Only http/1.1 is offered in ALPN: the recorder parses HTTP/1.x and
- * WebSocket over it. Bytes already read from the socket can be put back with unshift() first:
- * the TLS layer reads what the socket has buffered.
- */
-/**
- * Why a client's handshake did not finish: an error (an alert from the client, a reset), or
- * (`left-after-certificate`) the client ended the connection after our certificate for `host`
- * (its SNI name, or the default host) went out.
+ * Why a client's handshake did not finish: an error (an alert from the client, a name
+ * that cannot get a certificate), or (`left-after-certificate`) the client went away, with a FIN
+ * or a reset, after our certificate for `host` (its SNI name, or the default host) went out.
  */
 export type ClientTlsFailure = { kind: 'error'; error: NodeJS.ErrnoException } | { kind: 'left-after-certificate'; host: string };
 
 /** Errors that mean the client went away (a TCP reset), not that it refused the handshake (an alert). */
 const LEFT_ERRORS: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE']);
 
+/**
+ * Serve TLS on a client socket: the leaf for the SNI name, or for `defaultHost` when the client
+ * sends none (an IP address). Only http/1.1 is offered in ALPN: the recorder parses HTTP/1.x and
+ * WebSocket over it. Bytes already read from the socket can be put back with unshift() first:
+ * the TLS layer reads what the socket has buffered.
+ */
 export function acceptClientTls(
   socket: Socket,
   leaves: LeafProvider,
