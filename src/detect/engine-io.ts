@@ -1,15 +1,19 @@
 /**
- * Engine.IO (the transport under Socket.IO, protocol v3 and v4) packets other than messages:
- * a text frame that is one packet-type digit, optionally followed by its data.
+ * Engine.IO (the transport under Socket.IO, protocol v3 and v4) packets: a text frame that is one
+ * packet-type digit, optionally followed by its data.
  *
  *   0{"sid":...}  open (the handshake: a JSON object with a string "sid")
  *   1             close
  *   2  / 2probe   ping (/ the upgrade probe)
  *   3  / 3probe   pong
+ *   4{...} 4[...] message whose data is a JSON object or array (Engine.IO used without Socket.IO)
  *   5             upgrade
  *   6             noop
  *
- * Type 4 (message) carries Socket.IO packets: see socket-io.ts. A bare "2" or "3" is claimed
+ * Other type 4 messages carry Socket.IO packets (`4` + a type digit): see socket-io.ts. A message
+ * whose data is plain text (`4hello`) is not claimed: it cannot be told from any text that starts
+ * with a 4. The JSON data of a message never starts with a digit, so it is never a Socket.IO
+ * packet, whatever the order the registry runs the two in. A bare "2" or "3" is claimed
  * although it could be a number in another protocol: Socket.IO negotiates no subprotocol, so
  * the registry runs this only on connections without a declared, known subprotocol.
  */
@@ -18,7 +22,7 @@ import { excerpt } from './bytes.js';
 import { isRecord, payloadText } from './payload-text.js';
 import type { Detection, Detector } from './types.js';
 
-/** The packet as the pretty view tags it: `ping`, `pong`, `ping probe`, `upgrade`, `open sid=…`. */
+/** The packet as the pretty view tags it: `ping`, `pong`, `ping probe`, `upgrade`, `open sid=…`, `message`. */
 export function engineIoTag(detection: Detection): string {
   return detection.label.replace(/^engine\.io /, '');
 }
@@ -47,6 +51,8 @@ export const engineIo: Detector = {
         return detection;
       }
     }
+    // A message packet is "4" + its data; only JSON object or array data is claimed (see above).
+    if (first === 0x34 && (bytes[1] === 0x7b || bytes[1] === 0x5b)) return jsonMessage(bytes);
     if (first !== 0x30 || bytes[1] !== 0x7b) return null;
     const text = payloadText(bytes);
     if (text === null) return null;
@@ -60,3 +66,16 @@ export const engineIo: Detector = {
     return { id: 'engine.io', label: `engine.io open sid=${excerpt(open.sid)}`, decoded: open };
   },
 };
+
+/** `4{...}` or `4[...]`: a message whose data parses as a JSON object or array; else null. */
+function jsonMessage(bytes: Uint8Array): Detection | null {
+  const text = payloadText(bytes);
+  if (text === null) return null;
+  let data: unknown;
+  try {
+    data = JSON.parse(text.slice(1));
+  } catch {
+    return null;
+  }
+  return { id: 'engine.io', label: 'engine.io message', decoded: data };
+}

@@ -7,9 +7,9 @@
  *                                                    { "x": 1 } ...
  *
  * Socket.IO (the data after `4<type>[attachments-][/nsp,][id]`), the Engine.IO open packet
- * (`0{...}`), STOMP (the body, when it is JSON; the command and headers stay on the first line),
- * SignalR (each record, each followed by its 0x1E separator) and both GraphQL protocols (the whole
- * message). Where the JSON parts are found is read from what the detector decoded.
+ * (`0{...}`) and messages with JSON data (`4{...}`), STOMP (the body, when it is JSON; the command
+ * and headers stay on the first line), SignalR (each record, each followed by its 0x1E separator)
+ * and both GraphQL protocols (the whole message). Where the JSON parts are found is read from what the detector decoded.
  */
 import type { Detection } from '../detect/types.js';
 import { stripAnsi, type Palette } from './colors.js';
@@ -44,7 +44,8 @@ export function protocolJsonSegments(detection: Detection, text: string): Segmen
       break;
     }
     case 'engine.io':
-      if (text.startsWith('0{')) segments = [{ before: '0', json: text.slice(1), after: '' }];
+      // The open packet (0{...}) and a message with JSON data (4{...}, 4[...]): one digit, then JSON.
+      if (/^(?:0\{|4[{[])/.test(text)) segments = [{ before: text[0]!, json: text.slice(1), after: '' }];
       break;
     case 'graphql-transport-ws':
     case 'graphql-ws':

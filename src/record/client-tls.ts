@@ -20,18 +20,21 @@ export interface LeafProvider {
 }
 
 /**
+ * Why a client's handshake did not finish: an error (an alert from the client, a name
+ * that cannot get a certificate), or (`left-after-certificate`) the client went away, with a FIN
+ * or a reset, after our certificate for `host` (its SNI name, or the default host) went out.
+ */
+export type ClientTlsFailure = { kind: 'error'; error: NodeJS.ErrnoException } | { kind: 'left-after-certificate'; host: string };
+
+/** Errors that mean the client went away (a TCP reset), not that it refused the handshake (an alert). */
+const LEFT_ERRORS: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE']);
+
+/**
  * Serve TLS on a client socket: the leaf for the SNI name, or for `defaultHost` when the client
  * sends none (an IP address). Only http/1.1 is offered in ALPN: the recorder parses HTTP/1.x and
  * WebSocket over it. Bytes already read from the socket can be put back with unshift() first:
  * the TLS layer reads what the socket has buffered.
  */
-/**
- * Why a client's handshake did not finish: an error (an alert from the client, a reset), or
- * (`left-after-certificate`) the client ended the connection after our certificate for `host`
- * (its SNI name, or the default host) went out.
- */
-export type ClientTlsFailure = { kind: 'error'; error: NodeJS.ErrnoException } | { kind: 'left-after-certificate'; host: string };
-
 export function acceptClientTls(
   socket: Socket,
   leaves: LeafProvider,
@@ -79,14 +82,13 @@ export function acceptClientTls(
     secure.destroy();
     handlers.failed(failure);
   };
-  secure.on('error', (error: NodeJS.ErrnoException) => fail({ kind: 'error', error }));
-  // The client ended the connection (a FIN) mid-handshake. After our certificate went out, that
-  // is how Node's clients reject it; before, it is a browser cancelling a speculative connection.
-  secure.on('end', () =>
-    fail(
-      socket.bytesWritten > writtenBefore ? { kind: 'left-after-certificate', host: (secure.servername as string | false | undefined) || defaultHost } : null,
-    ),
-  );
+  // The client left mid-handshake, with a FIN or a reset and no alert. After our certificate went
+  // out, that is how Node's clients reject it (and how browsers abandon a handshake: see
+  // client-trust.ts); before, it says nothing about trust.
+  const left = (): ClientTlsFailure | null =>
+    socket.bytesWritten > writtenBefore ? { kind: 'left-after-certificate', host: (secure.servername as string | false | undefined) || defaultHost } : null;
+  secure.on('error', (error: NodeJS.ErrnoException) => fail(LEFT_ERRORS.has(error.code ?? '') ? left() : { kind: 'error', error }));
+  secure.on('end', () => fail(left()));
   // Closed from our side (recording stopped) or after an error already handled.
   secure.on('close', () => fail(null));
 }

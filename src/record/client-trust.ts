@@ -9,7 +9,7 @@
  * finishes a handshake for that host, while the browser finishes one within moments. So a
  * client that left after the certificate is recorded as CLIENT_TLS only when no handshake for the
  * same host finished within `graceMs` before or after; the entry is written once that time has
- * passed, or when recording stops. Handshake errors (alerts, resets) are recorded at once.
+ * passed, or when recording stops. Handshake errors (alerts) are recorded at once.
  */
 import type { ClientTlsFailure } from './client-tls.js';
 

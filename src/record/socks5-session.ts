@@ -113,7 +113,9 @@ export class Socks5Session implements Stoppable {
   private connect(address: { host: string; port: number }): void {
     let socket: Socket;
     try {
-      socket = connectUpstream(address);
+      // Through --upstream-proxy like every other upstream. A tunnel through it has no local
+      // address of ours towards the target (that is the proxy's), so the reply's BND is 0.0.0.0:0.
+      socket = connectUpstream(address, undefined, undefined, this.ctx.tls.upstreamProxies);
     } catch (error) {
       // net.connect throws on arguments it refuses (a port out of range); the core's checks should
       // leave none, but a refusal is still a failed connect, never a crash.

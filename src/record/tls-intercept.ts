@@ -35,7 +35,13 @@ export async function interceptTls(ctx: ProxyContext, client: Socket, raw: Socke
       const servername = secure.servername || address.host;
       ctx.clientTrust.trusted(servername);
       const upstreamTls: UpstreamTls = { servername, insecure: ctx.tls.insecure, extraCa: ctx.tls.extraCa };
-      const upstream = connectUpstream(address, upstreamTls, raw);
+      // The tunnel's upstream opened before its bytes showed TLS, so through the proxy for its
+      // port (--upstream-proxy-env: HTTP_PROXY unless 443). TLS upstreams take HTTPS_PROXY: when
+      // that is another proxy, the recorder's TLS connection opens anew through it.
+      const proxies = ctx.tls.upstreamProxies ?? null;
+      const reopen = proxies !== null && proxies.proxyFor(address, true) !== proxies.proxyFor(address, false);
+      if (reopen) raw.destroy();
+      const upstream = reopen ? connectUpstream(address, upstreamTls, undefined, proxies) : connectUpstream(address, upstreamTls, raw);
       ctx.startHttp(secure, { kind: 'fixed', mode: 'connect', address, rewriteHost: false, tls: upstreamTls, connected: upstream });
     },
     failed: (failure) => {

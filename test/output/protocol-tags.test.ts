@@ -33,6 +33,11 @@ describe('tags, one protocol at a time', () => {
     ['Engine.IO probe', '2probe', null, 'engine.io ping probe'],
     ['Engine.IO upgrade', '5', null, 'engine.io upgrade'],
     ['Engine.IO open', '0{"sid":"abc","pingInterval":25000}', null, 'engine.io open sid=abc'],
+    ['Engine.IO message with JSON object data (no Socket.IO)', '4{"type":"chat","body":"hi"}', null, 'engine.io message'],
+    ['Engine.IO message with JSON array data', '4["a",1]', null, 'engine.io message'],
+    ['Engine.IO message with plain text data: no tag (any text may start with 4)', '4hello', null, null],
+    ['"4{" that is not JSON: no tag', '4{not json', null, null],
+    ['a Socket.IO event is still Socket.IO', '42["x"]', null, 'socket.io EVENT "x"'],
     [
       'graphql-transport-ws subscribe',
       '{"id":"1","type":"subscribe","payload":{"query":"subscription { t }","operationName":"OnTick"}}',
@@ -76,9 +81,12 @@ const ENTRIES: Entry[] = [
   text('c2', '2'),
   connection('c3', { url: 'ws://127.0.0.1:9000/hub' }),
   text('c3', '{"type":1,"target":"Send","arguments":[{"a":1}]}\x1e{"type":6}\x1e'),
+  connection('c4', { url: 'ws://127.0.0.1:9000/engine.io/?EIO=4&transport=websocket' }),
+  text('c4', '4{"type":"chat","body":"hi"}'),
   end('c1'),
   end('c2'),
   end('c3'),
+  end('c4'),
 ];
 
 describe('show, pretty form', () => {
@@ -110,6 +118,14 @@ describe('show, pretty form', () => {
     expect(lines[3]).toMatch(/ c2 <-- \[stomp MESSAGE \/topic\/prices\] MESSAGE\\ndestination/);
     expect(lines[4]).toMatch(/ c2 <-- 2$/);
     expect(lines[5]).toMatch(/ c3 <-- \[signalr 2 records: invocation Send, ping\] \{"type":1/);
+    expect(lines[6]).toMatch(/ c4 <-- \[engine\.io message\] 4\{"type":"chat","body":"hi"\}$/);
+  });
+
+  it('--pretty-json indents the JSON data of an Engine.IO message after its 4', async () => {
+    const lines = await show({ conn: ['c4'], prettyJson: true });
+    expect(lines[0]).toMatch(/ c4 <-- \[engine\.io message\] 4\{$/);
+    const column = lines[0]!.indexOf('4{');
+    expect(lines.slice(1).map((line) => line.slice(column))).toEqual(['  "type": "chat",', '  "body": "hi"', '}']);
   });
 
   it('--pretty-json indents the JSON of a Socket.IO event under its column, after the packet header', async () => {

@@ -256,18 +256,25 @@ describe('a client that does not trust the wstape root CA', () => {
     expect(server.received).toEqual([]);
   });
 
-  it('the same in reverse mode with --tls', async () => {
+  it("the same in reverse mode with --tls, for ws and for Node's fetch (undici)", async () => {
     const server = await startWssServer();
     cleanups.push(server.close);
     const recorder = await record({ target: `wss://localhost:${server.port}`, upstreamCa: true, tls: true });
     const ws = new WebSocket(`wss://localhost:${recorder.port}/rev`);
     const failure = await new Promise<Error>((resolve, reject) => ws.once('error', resolve).once('open', () => reject(new Error('trusted'))));
     expect(failure.message).toMatch(/certificate/);
-    await waitFor(() => recorder.recorder.totals.errors > 0, 15_000, 'the error entry');
+    // Node's global fetch is undici; its error's cause is the TLS client's verdict.
+    const fetched = await fetch(`https://localhost:${recorder.port}/api`).then(
+      () => null,
+      (error: Error & { cause?: Error }) => error,
+    );
+    expect(fetched?.cause?.message).toMatch(/certificate/);
+    await waitFor(() => recorder.recorder.totals.errors >= 2, 15_000, 'the error entries');
     await recorder.stop();
     const errors = await clientTlsErrors(recorder.path);
-    expect(errors).toHaveLength(1);
-    expect(errors[0]!.message).toContain('the client does not trust the wstape root CA: see wstape ca info');
+    expect(errors).toHaveLength(2);
+    for (const error of errors) expect(error.message).toContain('the client does not trust the wstape root CA: see wstape ca info');
+    expect(server.received).toEqual([]);
   });
 
   it('a client that trusts the CA and closes cleanly after its exchange leaves no CLIENT_TLS entry', async () => {
@@ -328,20 +335,45 @@ describe('a client that leaves mid-handshake', () => {
     expect(entries.filter((entry) => entry.kind === 'error')).toEqual([]);
   });
 
-  it('after our certificate, without an alert: a CLIENT_TLS entry (what a rejecting Node client looks like on the wire)', async () => {
+  /** A raw client through CONNECT that sends `hello`, reads the recorder's answer, then leaves with `how`. */
+  async function leaveAfterCertificate(proxyPort: number, target: string, hello: Buffer, how: 'end' | 'reset'): Promise<void> {
+    const client = net.connect(proxyPort, '127.0.0.1');
+    client.on('error', () => {});
+    client.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
+    await new Promise((resolve) => client.once('data', resolve)); // 200 Connection established
+    client.write(hello);
+    await new Promise((resolve) => client.once('data', resolve)); // the recorder's ServerHello
+    const closed = new Promise((resolve) => client.once('close', resolve));
+    if (how === 'end') client.end();
+    else client.resetAndDestroy();
+    await closed;
+  }
+
+  it('after our certificate, with a FIN or a reset and no alert: a CLIENT_TLS entry each (what a rejecting Node client looks like)', async () => {
     const server = await startWssServer();
     cleanups.push(server.close);
     const hello = await captureClientHello('localhost');
     const recorder = await record({ upstreamCa: true });
-    const client = net.connect(recorder.port, '127.0.0.1');
-    client.write(`CONNECT localhost:${server.port} HTTP/1.1\r\nHost: localhost:${server.port}\r\n\r\n`);
-    await new Promise((resolve) => client.once('data', resolve)); // 200 Connection established
-    client.write(hello);
-    await new Promise((resolve) => client.once('data', resolve)); // the recorder's ServerHello
-    client.end();
-    await waitFor(() => recorder.recorder.totals.errors > 0, 15_000, 'the error entry');
+    await leaveAfterCertificate(recorder.port, `localhost:${server.port}`, hello, 'end');
+    await leaveAfterCertificate(recorder.port, `localhost:${server.port}`, hello, 'reset');
+    await waitFor(() => recorder.recorder.totals.errors >= 2, 15_000, 'the error entries');
     await recorder.stop();
-    expect(await clientTlsErrors(recorder.path)).toHaveLength(1);
+    const errors = await clientTlsErrors(recorder.path);
+    expect(errors).toHaveLength(2);
+    for (const error of errors) expect(error.message).toContain('the client closed the connection after receiving the certificate');
+  });
+
+  it('a reset after our certificate, then a handshake for the same host that finishes: no entry (a browser abandoning a handshake)', async () => {
+    const server = await startWssServer();
+    cleanups.push(server.close);
+    const hello = await captureClientHello('localhost');
+    const recorder = await record({ upstreamCa: true });
+    await leaveAfterCertificate(recorder.port, `localhost:${server.port}`, hello, 'reset');
+    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/after`, [recorderCa.certPem]);
+    expect(await echo(ws, 'second try')).toBe('echo:second try');
+    ws.terminate();
+    await recorder.stop();
+    expect(await clientTlsErrors(recorder.path)).toEqual([]);
   });
 });
 

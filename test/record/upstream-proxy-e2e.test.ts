@@ -6,11 +6,9 @@
  * entry, with no credential in the archive), a proxy that is down, --no-upstream-proxy globs and
  * --upstream-proxy-env.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import tls from 'node:tls';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +17,8 @@ import type { ErrorEntry, FrameEntry, HttpEntry } from '../../src/format/schema.
 import { startRecording, type RecordOptions } from '../../src/record/recording.js';
 import { loadOrCreateCa, type RootCa } from '../../src/tls/ca.js';
 import { LeafCertificates } from '../../src/tls/leaf-certs.js';
+import { TlsInConnectAgent } from '../helpers/tls-agent.js';
+import { freePort, startMitmdump as startMitmdumpProcess, type Mitmdump } from '../helpers/mitmdump.js';
 import { ConnectAgent, captureIo, openClient, readEntries, startWsServer, tempDir, waitFor } from '../helpers/peers.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -26,50 +26,11 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** mitmdump as a regular forward proxy on 127.0.0.1; resolves once it says it listens. */
-async function startMitmdump(extra: string[] = []): Promise<{ port: number; output: () => string }> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    '/usr/bin/mitmdump',
-    [
-      '--mode',
-      'regular',
-      '--listen-host',
-      '127.0.0.1',
-      '--listen-port',
-      String(port),
-      '--set',
-      `confdir=${tempDir('wstape-mitm-')}`,
-      '--ignore-hosts',
-      '.*',
-      ...extra,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  cleanups.push(() => {
-    child.kill('SIGKILL');
-  });
-  await new Promise<void>((resolve, reject) => {
-    const onText = (text: Buffer): void => {
-      output += String(text);
-      if (output.includes(`listening at 127.0.0.1:${port}`)) resolve();
-    };
-    child.stdout!.on('data', onText);
-    child.stderr!.on('data', onText);
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`mitmdump exited (${code}): ${output}`)));
-  });
-  return { port, output: () => output };
-}
-
-/** A port nothing listens on (bound, then closed). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+/** mitmdump (test/helpers/mitmdump.ts), killed after the test. */
+async function startMitmdump(extra: string[] = []): Promise<Mitmdump> {
+  const mitm = await startMitmdumpProcess(extra);
+  cleanups.push(mitm.kill);
+  return mitm;
 }
 
 async function record(options: Partial<RecordOptions>, env: Record<string, string> = {}) {
@@ -173,32 +134,6 @@ describe('--upstream-proxy through mitmdump', () => {
     expect(server.seen).toEqual(['/ok']);
   });
 });
-
-/** An https.Agent that opens a CONNECT through the recorder, then TLS inside it trusting `ca`. */
-class TlsInConnectAgent extends https.Agent {
-  private readonly connect: ConnectAgent;
-
-  constructor(
-    proxyPort: number,
-    private readonly ca: string,
-  ) {
-    super({ keepAlive: false });
-    this.connect = new ConnectAgent(proxyPort);
-  }
-
-  override createConnection(
-    options: tls.ConnectionOptions & { host?: string; port?: number },
-    callback?: (error: Error | null, socket: net.Socket) => void,
-  ): net.Socket {
-    this.connect.createConnection({ host: options.host ?? '', port: options.port ?? 443 }, (error, raw) => {
-      if (error) return callback?.(error, raw);
-      const secure = tls.connect({ socket: raw, servername: options.host ?? '', ca: [this.ca] });
-      secure.once('secureConnect', () => callback?.(null, secure));
-      secure.once('error', (failure) => callback?.(failure, secure));
-    });
-    return undefined as unknown as net.Socket;
-  }
-}
 
 let upstreamCa: RootCa;
 let recorderCaDir: string;
