@@ -242,6 +242,7 @@ export interface ViewOptions {
 
 /** Run `wstape view` until SIGINT or SIGTERM; returns the exit code. */
 export async function runView(options: ViewOptions, io: Io): Promise<number> {
+  if (options.file === '-') throw cliError('ERR_USAGE', 'wstape view follows a file as it grows: give its path, not - (standard input)');
   if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
     throw cliError('ERR_USAGE', `invalid --port ${String(options.port)}: give a port from 0 to 65535 (0 picks a free one)`);
   }

@@ -155,6 +155,12 @@ describe('wstape view', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('refuses standard input: it follows a file', async () => {
+    const result = await runCli(['view', '-']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('wstape: wstape view follows a file as it grows: give its path, not - (standard input)\n');
+  });
+
   it('--open hands the URL to the system opener (xdg-open)', async () => {
     const dir = tempDir();
     const opened = path.join(dir, 'opened.txt');
