@@ -20,6 +20,9 @@ import { ROW_HEIGHT } from './styles.js';
 import { DEFAULT_TRAFFIC_QUERY, itemMatches, type TrafficQuery } from './traffic-query.js';
 import { VirtualList } from './virtual-list.js';
 
+/** How often a live page redraws the selected connection's summary while its frames flow. */
+const SUMMARY_EVERY_MS = 250;
+
 export class ViewerApp {
   #data: ViewerData;
   readonly #live: boolean;
@@ -39,6 +42,7 @@ export class ViewerApp {
   #time: TimeFormat = 'clock';
   #selectedId: string | null = null;
   #active: 'traffic' | 'frames' = 'traffic';
+  #summaryTimer: ReturnType<typeof setTimeout> | null = null;
   /** Live: following the newest frame; what stopped it, when it is stopped. */
   #pausedBy: 'scroll' | 'button' | null = null;
   readonly #inputs: { frameSearch: HTMLInputElement; trafficText: HTMLInputElement };
@@ -152,7 +156,7 @@ export class ViewerApp {
       }
       return;
     }
-    if (selectedChanged) this.#renderSummary();
+    if (selectedChanged) this.#scheduleSummary();
     if (newFrames.length > 0 || joined) this.#refreshFrames(true);
   }
 
@@ -231,6 +235,15 @@ export class ViewerApp {
 
   #selectedItem(): ViewerItem | undefined {
     return this.#data.items.find((item) => item.row.id === this.#selectedId);
+  }
+
+  /** Live: redraw the summary (counts, stats) at most every SUMMARY_EVERY_MS while frames flow. */
+  #scheduleSummary(): void {
+    if (this.#summaryTimer !== null) return;
+    this.#summaryTimer = setTimeout(() => {
+      this.#summaryTimer = null;
+      this.#renderSummary();
+    }, SUMMARY_EVERY_MS);
   }
 
   #renderSummary(): void {

@@ -207,7 +207,11 @@ describe("a connection's frames", () => {
           .then(() => p.locator('#frame-search').fill('^part-(one|TWO)')),
       (f) => /^part-(one|two)/.test(f.text ?? ''),
     ],
-    ['hide heartbeats', (p) => p.locator('#hide-heartbeats').check(), (f) => f.type !== 'ping' && f.type !== 'pong'],
+    [
+      'hide heartbeats (pings, pongs and the Engine.IO "2" and "3")',
+      (p) => p.locator('#hide-heartbeats').check(),
+      (f) => f.type !== 'ping' && f.type !== 'pong' && f.text !== '2' && f.text !== '3',
+    ],
     [
       'direction and search together',
       (p) => p.selectOption('#dir-filter', 'in').then(() => p.locator('#frame-search').fill('type')),
