@@ -79,7 +79,8 @@ export class ViewerApp {
       this.#refreshTraffic();
       this.#markTraffic();
     });
-    const { bar: frameBar, search } = buildFrameBar(this.#frameCount, (query, time) => {
+    this.#time = data.time ?? 'clock';
+    const { bar: frameBar, search } = buildFrameBar(this.#frameCount, this.#time, (query, time) => {
       this.#query = query;
       this.#time = time;
       this.#refreshFrames(false);

@@ -157,6 +157,17 @@ describe("a connection's frames", () => {
     expect(await close.locator('.preview').allTextContents()).toEqual(['4001 Private use "done"', '4001 Private use "done"']);
   });
 
+  it('first shows times as export --time asked', async () => {
+    const rel = await openOffline(browser, pathToFileURL(await exportHtml({ time: 'rel' })).href);
+    try {
+      await rel.page.locator('#frame-list .frame-row').first().waitFor();
+      expect(await rel.page.locator('#frame-list .frame-row .ftime').first().textContent()).toBe(`+${frames[0]!.elapsed.toFixed(6)}s`);
+      expect(await rel.page.locator('#time-format').inputValue()).toBe('rel');
+    } finally {
+      await rel.context.close();
+    }
+  });
+
   it('shows times as clock, UTC or relative', async () => {
     const frame = c1()[0]!;
     await page.selectOption('#time-format', 'utc');
