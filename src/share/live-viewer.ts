@@ -128,7 +128,8 @@ export async function startLiveViewer(options: LiveViewerOptions, io: Io): Promi
 
   const parts = pageParts({ title: `wstape view: ${source}`, live: true });
   const page = parts.head + scriptSafeJson({ mode: 'live', token, source }) + parts.tail;
-  const csp = /content="([^"]*)"/.exec(parts.head)?.[1] ?? "default-src 'none'";
+  // The page's own policy, and (only a header can say it) that no other page may frame it.
+  const csp = `${/content="([^"]*)"/.exec(parts.head)?.[1] ?? "default-src 'none'"}; frame-ancestors 'none'`;
 
   const server = http.createServer((request: IncomingMessage, response: ServerResponse) => {
     // DNS rebinding: a page of another site reaches us under its own name; only ours is served.
@@ -137,7 +138,7 @@ export async function startLiveViewer(options: LiveViewerOptions, io: Io): Promi
     const url = new URL(request.url ?? '/', `http://${host}`);
     if (!sameToken(url.searchParams.get('token'), token)) return refuse(response, 403, 'forbidden: the URL needs the token wstape view printed');
     if (request.method !== 'GET') return refuse(response, 405, 'method not allowed');
-    const common = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' };
+    const common = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' };
     if (url.pathname === '/') {
       response.writeHead(200, { ...common, 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': csp });
       response.end(page);

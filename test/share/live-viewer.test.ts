@@ -71,6 +71,8 @@ describe('the live viewer server', () => {
       expect(reply.type).toBe('text/html; charset=utf-8');
       expect(reply.headers['cache-control']).toBe('no-store');
       expect(reply.headers['content-security-policy']).toContain("connect-src 'self'");
+      expect(reply.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+      expect(reply.headers['x-frame-options']).toBe('DENY');
       expect(reply.body).toContain('<script id="wstape-data" type="application/json">');
     }
   });
