@@ -36,6 +36,8 @@ const POLL_MS = 20;
 const STATS_EVERY_MS = 1000;
 /** Bytes queued for one page before it is dropped (it reconnects and starts from a snapshot). */
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+/** How long `close({ drain: true })` waits for the follower to read the archive's end. */
+const DRAIN_MS = 2000;
 /** A comment line on idle streams, so proxies and browsers keep them open. */
 const KEEPALIVE_MS = 15_000;
 
@@ -56,8 +58,12 @@ export interface LiveViewer {
    * header was read (nothing to show); never settles otherwise. Damage later on is a warning.
    */
   readonly failed: Promise<Error>;
-  /** Stop following, end every stream, close the server. */
-  close(): Promise<void>;
+  /**
+   * Stop following, end every stream, close the server. `drain`: the archive was just closed
+   * (record --view stopping), so first let the pages get its last entries and its end, waiting
+   * at most DRAIN_MS for the follower to read them.
+   */
+  close(options?: { drain?: boolean }): Promise<void>;
 }
 
 function sameToken(given: string | null, token: string): boolean {
@@ -220,8 +226,13 @@ export async function startLiveViewer(options: LiveViewerOptions, io: Io): Promi
     url,
     port,
     failed,
-    close: () => {
+    close: (closeOptions = {}) => {
       closing ??= (async () => {
+        if (closeOptions.drain === true) {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([following, new Promise((resolve) => (timer = setTimeout(resolve, DRAIN_MS)))]);
+          clearTimeout(timer);
+        }
         abort.abort();
         await following;
         clearInterval(keepalive);
@@ -233,6 +244,13 @@ export async function startLiveViewer(options: LiveViewerOptions, io: Io): Promi
       return closing;
     },
   };
+}
+
+/** `record --view`: the viewer of the archive being recorded, its URL printed. */
+export async function startRecordingViewer(file: string, io: Io): Promise<LiveViewer> {
+  const viewer = await startLiveViewer({ file }, io);
+  io.stderr.write(`wstape: viewer at ${viewer.url}\n`);
+  return viewer;
 }
 
 export interface ViewOptions {
