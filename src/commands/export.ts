@@ -80,7 +80,7 @@ export const exportCommand: CommandModule<object, ExportOptions> = {
         type: 'number',
       })
       .option('time', {
-        describe: 'Markdown: utc (default), clock (local time of day) or rel (seconds since the start)',
+        describe: 'Markdown: utc (default), clock (local time of day) or rel (seconds since the start); HTML: how the page first shows times (default clock)',
         type: 'string',
         choices: TIME_FORMATS,
       })

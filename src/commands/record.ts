@@ -35,10 +35,11 @@ export async function runRecord(options: RecordOptions & Partial<InterventionOpt
     io.stderr.write(`wstape: connect clients to ${session.url.replace(/^http/, 'ws')}/... instead of the target; Ctrl-C stops\n`);
   }
   // --view: the browser viewer follows the archive, and stops with the recorder.
-  let viewer: { close(): Promise<void> } | null = null;
+  let viewer: { close(options?: { drain?: boolean }): Promise<void> } | null = null;
   if (options.view === true) {
     try {
-      viewer = await startViewer(session.path, io);
+      // Loaded only for --view.
+      viewer = await (await import('../share/live-viewer.js')).startRecordingViewer(session.path, io);
     } catch (error) {
       stopRequested.cancel();
       await session.stop();
@@ -47,19 +48,12 @@ export async function runRecord(options: RecordOptions & Partial<InterventionOpt
   }
   await stopRequested.signalled;
   const trailer = await session.stop();
-  await viewer?.close();
+  // The pages get the archive's last entries and its end before the viewer goes.
+  await viewer?.close({ drain: true });
   // The counts are what the archive holds; after a write error (already reported, once) that is
   // less than what passed through, and the exit code says the archive could not be written.
   io.stderr.write(`${summaryLine(trailer, session.path, session.recorder.entriesLost)}\n`);
   return session.recorder.writeError ? EXIT_IO : EXIT_OK;
-}
-
-/** The live viewer of `record --view` (loaded only then), its URL printed. */
-async function startViewer(file: string, io: Io): Promise<{ close(): Promise<void> }> {
-  const { startLiveViewer } = await import('../share/live-viewer.js');
-  const viewer = await startLiveViewer({ file }, io);
-  io.stderr.write(`wstape: viewer at ${viewer.url}\n`);
-  return viewer;
 }
 
 /** Resolves on the first SIGINT or SIGTERM; cancel() removes the handlers without waiting. */

@@ -5,7 +5,7 @@
 import type { CommandModule } from 'yargs';
 import { processIo } from '../io.js';
 import { runView, type ViewOptions } from '../share/live-viewer.js';
-import { lastValue } from './common.js';
+import { fileValue, lastValue } from './common.js';
 
 export const viewCommand: CommandModule<object, ViewOptions> = {
   command: 'view <file>',
@@ -15,6 +15,7 @@ export const viewCommand: CommandModule<object, ViewOptions> = {
         describe: 'The archive, finished or still being recorded (it is waited for if it does not exist yet)',
         type: 'string',
         demandOption: true,
+        coerce: fileValue,
       })
       .option('port', {
         alias: 'p',

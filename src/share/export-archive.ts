@@ -45,7 +45,7 @@ export interface ExportOptions extends FrameFilterSpec {
   rule?: string[] | undefined;
   /** Markdown: frame lines per connection. */
   maxFrames?: number | undefined;
-  /** Markdown: how times are shown (default utc). */
+  /** Markdown: how times are shown (default utc); HTML: how the page first shows them (default clock). */
   time?: TimeFormat | undefined;
   /** No progress line. */
   quiet?: boolean | undefined;
@@ -244,6 +244,7 @@ export async function runExport(options: ExportOptions, io: Io): Promise<number>
         trailer: () => reader.trailer,
         redacted: redacting,
         filters,
+        time: options.time ?? 'clock',
         scope,
         watch,
       });

@@ -36,6 +36,8 @@ const POLL_MS = 20;
 const STATS_EVERY_MS = 1000;
 /** Bytes queued for one page before it is dropped (it reconnects and starts from a snapshot). */
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+/** How long `close({ drain: true })` waits for the follower to read the archive's end. */
+const DRAIN_MS = 2000;
 /** A comment line on idle streams, so proxies and browsers keep them open. */
 const KEEPALIVE_MS = 15_000;
 
@@ -56,8 +58,12 @@ export interface LiveViewer {
    * header was read (nothing to show); never settles otherwise. Damage later on is a warning.
    */
   readonly failed: Promise<Error>;
-  /** Stop following, end every stream, close the server. */
-  close(): Promise<void>;
+  /**
+   * Stop following, end every stream, close the server. `drain`: the archive was just closed
+   * (record --view stopping), so first let the pages get its last entries and its end, waiting
+   * at most DRAIN_MS for the follower to read them.
+   */
+  close(options?: { drain?: boolean }): Promise<void>;
 }
 
 function sameToken(given: string | null, token: string): boolean {
@@ -128,7 +134,8 @@ export async function startLiveViewer(options: LiveViewerOptions, io: Io): Promi
 
   const parts = pageParts({ title: `wstape view: ${source}`, live: true });
   const page = parts.head + scriptSafeJson({ mode: 'live', token, source }) + parts.tail;
-  const csp = /content="([^"]*)"/.exec(parts.head)?.[1] ?? "default-src 'none'";
+  // The page's own policy, and (only a header can say it) that no other page may frame it.
+  const csp = `${/content="([^"]*)"/.exec(parts.head)?.[1] ?? "default-src 'none'"}; frame-ancestors 'none'`;
 
   const server = http.createServer((request: IncomingMessage, response: ServerResponse) => {
     // DNS rebinding: a page of another site reaches us under its own name; only ours is served.
@@ -137,7 +144,7 @@ export async function startLiveViewer(options: LiveViewerOptions, io: Io): Promi
     const url = new URL(request.url ?? '/', `http://${host}`);
     if (!sameToken(url.searchParams.get('token'), token)) return refuse(response, 403, 'forbidden: the URL needs the token wstape view printed');
     if (request.method !== 'GET') return refuse(response, 405, 'method not allowed');
-    const common = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' };
+    const common = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' };
     if (url.pathname === '/') {
       response.writeHead(200, { ...common, 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': csp });
       response.end(page);
@@ -219,8 +226,13 @@ export async function startLiveViewer(options: LiveViewerOptions, io: Io): Promi
     url,
     port,
     failed,
-    close: () => {
+    close: (closeOptions = {}) => {
       closing ??= (async () => {
+        if (closeOptions.drain === true) {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([following, new Promise((resolve) => (timer = setTimeout(resolve, DRAIN_MS)))]);
+          clearTimeout(timer);
+        }
         abort.abort();
         await following;
         clearInterval(keepalive);
@@ -234,6 +246,13 @@ export async function startLiveViewer(options: LiveViewerOptions, io: Io): Promi
   };
 }
 
+/** `record --view`: the viewer of the archive being recorded, its URL printed. */
+export async function startRecordingViewer(file: string, io: Io): Promise<LiveViewer> {
+  const viewer = await startLiveViewer({ file }, io);
+  io.stderr.write(`wstape: viewer at ${viewer.url}\n`);
+  return viewer;
+}
+
 export interface ViewOptions {
   file: string;
   port?: number | undefined;
@@ -242,6 +261,7 @@ export interface ViewOptions {
 
 /** Run `wstape view` until SIGINT or SIGTERM; returns the exit code. */
 export async function runView(options: ViewOptions, io: Io): Promise<number> {
+  if (options.file === '-') throw cliError('ERR_USAGE', 'wstape view follows a file as it grows: give its path, not - (standard input)');
   if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
     throw cliError('ERR_USAGE', `invalid --port ${String(options.port)}: give a port from 0 to 65535 (0 picks a free one)`);
   }

@@ -24,6 +24,7 @@ import { ListAggregator } from '../inspect/list-rows.js';
 import { MessageAssembler, rowBytes, type InspectRow } from '../inspect/messages.js';
 import { StatsAccumulator } from '../inspect/stats.js';
 import { decodedJson } from '../output/show-row.js';
+import type { TimeFormat } from '../output/labels.js';
 import type { MessageType } from '../wire/opcodes.js';
 import type { ViewerData, ViewerDetection, ViewerFrame, ViewerItem, ViewerUpdate } from '../viewer/model.js';
 
@@ -42,6 +43,7 @@ export interface ViewerMeta {
   wstape: string;
   redacted: boolean;
   filters: string;
+  time?: TimeFormat;
 }
 
 interface ItemState {
@@ -220,6 +222,7 @@ export class ViewerDataBuilder {
       exportedAt: new Date().toISOString(),
       redacted: meta.redacted,
       filters: meta.filters,
+      ...(meta.time !== undefined ? { time: meta.time } : {}),
       items: this.#exported(),
       frames: this.#frames,
       messages: this.#messages,

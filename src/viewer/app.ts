@@ -11,7 +11,7 @@
 import type { TimeFormat } from '../output/labels.js';
 import { append, clear, el } from './dom.js';
 import { buildFrameBar, buildTrafficBar } from './filter-bars.js';
-import { ConnFrames, DEFAULT_QUERY, runQuery, type FrameQuery, type ListedFrame } from './frame-query.js';
+import { compileQuery, ConnFrames, DEFAULT_QUERY, type CompiledQuery, type FrameQuery, type ListedFrame } from './frame-query.js';
 import { frameRow } from './frame-row.js';
 import type { ViewerData, ViewerFrame, ViewerItem, ViewerUpdate } from './model.js';
 import { renderSummary, trafficRow } from './conn-summary.js';
@@ -19,6 +19,17 @@ import { renderFrameDetail } from './payload-view.js';
 import { ROW_HEIGHT } from './styles.js';
 import { DEFAULT_TRAFFIC_QUERY, itemMatches, type TrafficQuery } from './traffic-query.js';
 import { VirtualList } from './virtual-list.js';
+
+/** The frame list's rows, and how far into its connection's frames they were tested. */
+interface ShownRows {
+  conn: ConnFrames;
+  query: CompiledQuery;
+  rows: ListedFrame[];
+  tested: number;
+}
+
+/** How often a live page redraws the selected connection's summary while its frames flow. */
+const SUMMARY_EVERY_MS = 250;
 
 export class ViewerApp {
   #data: ViewerData;
@@ -34,11 +45,14 @@ export class ViewerApp {
   readonly #status = el('span', { id: 'live-status' });
   readonly #pause = el('button', { id: 'pause', type: 'button', title: 'Stop (or resume) following the newest frame' }, 'Pause');
   readonly #header = el('header', {});
+  readonly #counts = el('span', { class: 'dim', id: 'counts' });
   #trafficQuery: TrafficQuery = { ...DEFAULT_TRAFFIC_QUERY };
   #query: FrameQuery = { ...DEFAULT_QUERY };
   #time: TimeFormat = 'clock';
   #selectedId: string | null = null;
   #active: 'traffic' | 'frames' = 'traffic';
+  #summaryTimer: ReturnType<typeof setTimeout> | null = null;
+  #shown: ShownRows | null = null;
   /** Live: following the newest frame; what stopped it, when it is stopped. */
   #pausedBy: 'scroll' | 'button' | null = null;
   readonly #inputs: { frameSearch: HTMLInputElement; trafficText: HTMLInputElement };
@@ -75,7 +89,8 @@ export class ViewerApp {
       this.#refreshTraffic();
       this.#markTraffic();
     });
-    const { bar: frameBar, search } = buildFrameBar(this.#frameCount, (query, time) => {
+    this.#time = data.time ?? 'clock';
+    const { bar: frameBar, search } = buildFrameBar(this.#frameCount, this.#time, (query, time) => {
       this.#query = query;
       this.#time = time;
       this.#refreshFrames(false);
@@ -143,6 +158,7 @@ export class ViewerApp {
     }
     if (update.trailer !== undefined) data.trailer = update.trailer;
     if (update.items.length > 0) this.#refreshTraffic();
+    this.#updateCounts();
     if (update.trailer !== undefined) this.#renderHeader();
     if (selected === null) {
       const first = data.items.find((item) => item.row.kind === 'websocket');
@@ -152,14 +168,19 @@ export class ViewerApp {
       }
       return;
     }
-    if (selectedChanged) this.#renderSummary();
+    if (selectedChanged) this.#scheduleSummary();
     if (newFrames.length > 0 || joined) this.#refreshFrames(true);
+  }
+
+  #updateCounts(): void {
+    this.#counts.textContent = `${this.#data.items.length} items, ${this.#data.frames.length} frames`;
   }
 
   #renderHeader(): void {
     const data = this.#data;
+    this.#updateCounts();
     clear(this.#header);
-    const counts = `${data.items.length} items, ${data.frames.length} frames`;
+
     append(
       this.#header,
       el('h1', {}, 'wstape'),
@@ -170,7 +191,7 @@ export class ViewerApp {
       data.filters !== ''
         ? el('span', { class: 'badge', id: 'export-filters', title: 'the export kept only what these filters select' }, `filtered: ${data.filters}`)
         : null,
-      el('span', { class: 'dim', id: 'counts' }, counts),
+      this.#counts,
     );
     if (this.#live) {
       this.#status.textContent = data.trailer === null ? 'live' : 'recording ended';
@@ -233,6 +254,15 @@ export class ViewerApp {
     return this.#data.items.find((item) => item.row.id === this.#selectedId);
   }
 
+  /** Live: redraw the summary (counts, stats) at most every SUMMARY_EVERY_MS while frames flow. */
+  #scheduleSummary(): void {
+    if (this.#summaryTimer !== null) return;
+    this.#summaryTimer = setTimeout(() => {
+      this.#summaryTimer = null;
+      this.#renderSummary();
+    }, SUMMARY_EVERY_MS);
+  }
+
   #renderSummary(): void {
     const item = this.#selectedItem();
     const open = new Set([...this.#summary.querySelectorAll<HTMLDetailsElement>('details[data-key]')].filter((d) => d.open).map((d) => d.dataset.key ?? ''));
@@ -241,21 +271,37 @@ export class ViewerApp {
     if (item !== undefined) this.#summary.append(renderSummary(item, open));
   }
 
-  /** Recompute the selected connection's rows; `grown`: only frames were added (live). */
+  /**
+   * Recompute the selected connection's rows. `grown` (live): frames were added; without
+   * messages mode only the new frames are tested, so a long live session does not re-filter
+   * every frame on each update.
+   */
   #refreshFrames(grown: boolean): void {
     const conn = this.#selectedId === null ? undefined : this.#conns.get(this.#selectedId);
     const item = this.#selectedItem();
     if (conn === undefined || item?.row.kind !== 'websocket') {
       this.#frames.setItems([]);
       this.#frameCount.textContent = '';
+      this.#shown = null;
       return;
     }
-    const result = runQuery(conn, this.#query);
-    const keep = grown ? this.#frames.selected : -1;
-    this.#frames.setItems(result.rows, keep);
-    this.#queryError.textContent = result.error ?? '';
+    const shown = this.#shown;
+    if (grown && !this.#query.messages && shown !== null && shown.conn === conn && shown.tested <= conn.frames.length) {
+      for (let i = shown.tested; i < conn.frames.length; i++) {
+        const listed = conn.frames[i] as ListedFrame;
+        if (shown.query.test(listed)) shown.rows.push(listed);
+      }
+      shown.tested = conn.frames.length;
+    } else {
+      const query = compileQuery(this.#query);
+      const source = this.#query.messages ? conn.messages() : conn.frames;
+      this.#shown = { conn, query, rows: source.filter(query.test), tested: conn.frames.length };
+      this.#queryError.textContent = query.error ?? '';
+    }
+    const rows = (this.#shown as ShownRows).rows;
+    this.#frames.setItems(rows, grown ? this.#frames.selected : -1);
     const total = this.#query.messages ? conn.messages().length : conn.frames.length;
-    this.#frameCount.textContent = `${result.rows.length} of ${total} ${this.#query.messages ? 'messages' : 'frames'}`;
+    this.#frameCount.textContent = `${rows.length} of ${total} ${this.#query.messages ? 'messages' : 'frames'}`;
     if (this.#live && this.#pausedBy === null) this.#frames.scrollToEnd();
   }
 

@@ -33,7 +33,11 @@ export function buildTrafficBar(count: HTMLElement, onChange: (query: TrafficQue
 }
 
 /** The frame list's bar; `search` is its search box (what `/` focuses). */
-export function buildFrameBar(count: HTMLElement, onChange: (query: FrameQuery, time: TimeFormat) => void): { bar: HTMLElement; search: HTMLInputElement } {
+export function buildFrameBar(
+  count: HTMLElement,
+  initialTime: TimeFormat,
+  onChange: (query: FrameQuery, time: TimeFormat) => void,
+): { bar: HTMLElement; search: HTMLInputElement } {
   const dir = el(
     'select',
     { id: 'dir-filter', title: 'direction' },
@@ -57,6 +61,7 @@ export function buildFrameBar(count: HTMLElement, onChange: (query: FrameQuery, 
     el('option', { value: 'utc' }, 'UTC'),
     el('option', { value: 'rel' }, 'relative'),
   );
+  time.value = initialTime;
   const changed = (): void =>
     onChange(
       {

@@ -108,8 +108,14 @@ export interface QueryResult {
   error: string | null;
 }
 
-/** The rows of `conn` that pass every filter of `query`. */
-export function runQuery(conn: ConnFrames, query: FrameQuery): QueryResult {
+/** A query made ready to test rows: its search compiled, its times parsed. */
+export interface CompiledQuery {
+  test: (listed: ListedFrame) => boolean;
+  /** A filter that could not be read (a bad regex or time); it is then not applied. */
+  error: string | null;
+}
+
+export function compileQuery(query: FrameQuery): CompiledQuery {
   const errors: string[] = [];
   let match: ((text: string) => boolean) | null = null;
   if (query.search !== '') {
@@ -135,8 +141,7 @@ export function runQuery(conn: ConnFrames, query: FrameQuery): QueryResult {
   };
   const since = bound(query.since, 'from');
   const until = bound(query.until, 'to');
-  const source = query.messages ? conn.messages() : conn.frames;
-  const rows = source.filter(({ frame, place }) => {
+  const test = ({ frame, place }: ListedFrame): boolean => {
     if (query.dir !== 'all' && frame.dir !== query.dir) return false;
     const type = place.messageType;
     if (type === 'text' ? !query.text : type === 'binary' ? !query.binary : place.position === 'orphan' ? !(query.text || query.binary) : !query.control) {
@@ -147,6 +152,13 @@ export function runQuery(conn: ConnFrames, query: FrameQuery): QueryResult {
     if (until !== null && compareTime(frame, until) > 0) return false;
     if (match !== null && !match(searchableText(frame))) return false;
     return true;
-  });
-  return { rows, error: errors.length > 0 ? errors.join('; ') : null };
+  };
+  return { test, error: errors.length > 0 ? errors.join('; ') : null };
+}
+
+/** The rows of `conn` that pass every filter of `query`. */
+export function runQuery(conn: ConnFrames, query: FrameQuery): QueryResult {
+  const compiled = compileQuery(query);
+  const source = query.messages ? conn.messages() : conn.frames;
+  return { rows: source.filter(compiled.test), error: compiled.error };
 }

@@ -7,6 +7,7 @@
 import type { ArchiveHeader, ArchiveTrailer, ConnectionEntry, EndEntry, ErrorEntry, FrameEntry, HttpEntry, TunnelEntry } from '../format/schema.js';
 import type { ConnectionStats } from '../inspect/stats-report.js';
 import type { ListRow } from '../inspect/list-rows.js';
+import type { TimeFormat } from '../output/labels.js';
 
 /** What content detection found in a payload (src/detect/), as `show --json` reports it. */
 export interface ViewerDetection {
@@ -57,6 +58,8 @@ export interface ViewerData {
   redacted: boolean;
   /** The show filters the export applied, as command-line text ('' for none). */
   filters: string;
+  /** How the page first shows times (`export --time`); the reader can change it. */
+  time?: TimeFormat;
   items: ViewerItem[];
   /** Every frame kept, in archive order. */
   frames: ViewerFrame[];

@@ -157,7 +157,10 @@ export function renderFrameDetail(frame: ViewerFrame, messageType: 'text' | 'bin
   }
   const mime = det !== undefined ? IMAGE_TYPES[det.id] : undefined;
   if (mime !== undefined && frame.data !== undefined && frame.truncated !== true) {
-    root.append(el('img', { class: 'payload-image', alt: det?.label ?? 'image', src: `data:${mime};base64,${frame.data}` }));
+    const image = el('img', { class: 'payload-image', alt: det?.label ?? 'image', src: `data:${mime};base64,${frame.data}` });
+    // A payload with an image's magic number need not be a whole image: say so, not a broken icon.
+    image.addEventListener('error', () => image.replaceWith(el('p', { class: 'note' }, `the ${det?.id ?? 'image'} payload does not decode as an image`)));
+    root.append(image);
   }
   if (det?.decoded !== undefined) {
     const tree = jsonTree(det.decoded);

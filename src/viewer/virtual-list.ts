@@ -36,7 +36,7 @@ export class VirtualList<T> {
   constructor(viewport: HTMLElement, options: VirtualListOptions<T>) {
     this.#viewport = viewport;
     this.#options = options;
-    this.#rows = el('div', { class: 'vrows' });
+    this.#rows = el('div', { class: 'vrows', role: 'listbox' });
     this.#spacer = el('div', { class: 'vspacer' }, this.#rows);
     viewport.appendChild(this.#spacer);
     viewport.addEventListener('scroll', () => {
@@ -134,11 +134,13 @@ export class VirtualList<T> {
         row = this.#options.render(this.#items[index] as T, index);
         row.dataset.row = String(index);
         row.classList.add('vrow');
+        row.setAttribute('role', 'option');
         row.style.top = `${index * rowHeight}px`;
         this.#rows.appendChild(row);
         this.#rendered.set(index, row);
       }
       row.classList.toggle('selected', index === this.#selected);
+      row.setAttribute('aria-selected', String(index === this.#selected));
     }
   }
 }

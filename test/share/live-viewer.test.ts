@@ -47,6 +47,26 @@ function get(port: number, path: string, host: string, method = 'GET', until?: s
   });
 }
 
+/** An event stream kept open until the server ends it: `snapshot` once the first event came, `closed` with everything. */
+function openStream(port: number, path: string, host: string): { snapshot: Promise<void>; closed: Promise<string> } {
+  let body = '';
+  let snapshotCame: () => void = () => {};
+  const snapshot = new Promise<void>((resolve) => (snapshotCame = resolve));
+  const closed = new Promise<string>((resolve, reject) => {
+    const request = http.request({ host: '127.0.0.1', port, path, headers: { host }, agent: false }, (response) => {
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+        if (body.includes('\n\n')) snapshotCame();
+      });
+      response.on('close', () => resolve(body));
+    });
+    request.on('error', reject);
+    request.end();
+  });
+  return { snapshot, closed };
+}
+
 let viewer: LiveViewer;
 let token: string;
 
@@ -71,6 +91,8 @@ describe('the live viewer server', () => {
       expect(reply.type).toBe('text/html; charset=utf-8');
       expect(reply.headers['cache-control']).toBe('no-store');
       expect(reply.headers['content-security-policy']).toContain("connect-src 'self'");
+      expect(reply.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+      expect(reply.headers['x-frame-options']).toBe('DENY');
       expect(reply.body).toContain('<script id="wstape-data" type="application/json">');
     }
   });
@@ -134,8 +156,14 @@ describe('wstape record --view', () => {
       const reply = await get(port, `/events${url.search}`, url.host, 'GET', 'through the recorder');
       expect(reply.body).toContain('through the recorder');
       client.close();
+      // A page still connected when the recorder stops gets the archive's end before the viewer goes.
+      const last = openStream(port, `/events${url.search}`, url.host);
+      await last.snapshot;
       recorder.child.kill('SIGINT');
       expect((await recorder.exited).code).toBe(0);
+      const ending = { body: await last.closed };
+      expect(ending.body).toMatch(/event: update\ndata: \{[^\n]*"trailer":\{"stoppedAt"/);
+      expect(ending.body).toContain('event: end\n');
       await expect(get(port, `/${url.search}`, url.host)).rejects.toThrow(/ECONNREFUSED/);
     } finally {
       if (recorder.child.exitCode === null) recorder.child.kill('SIGKILL');
@@ -153,6 +181,12 @@ describe('wstape view', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^wstape: .*not a wstape archive/m);
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses standard input: it follows a file', async () => {
+    const result = await runCli(['view', '-']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('wstape: wstape view follows a file as it grows: give its path, not - (standard input)\n');
   });
 
   it('--open hands the URL to the system opener (xdg-open)', async () => {

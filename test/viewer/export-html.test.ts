@@ -10,11 +10,13 @@ import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FrameEntry } from '../../src/format/schema.js';
+import { ArchiveWriter } from '../../src/format/archive-writer.js';
 import { statsOf } from '../../src/inspect/stats.js';
 import { runExport, type ExportOptions } from '../../src/share/export-archive.js';
 import { captureIo, readEntries, tempDir } from '../helpers/peers.js';
 import { attributes, launchBrowser, openOffline, type OpenedPage } from '../helpers/viewer-browser.js';
 import { realHexdump } from '../output/real-hexdump.js';
+import { connection, frame as frameEntry, header, isoAt } from '../output/test-archives.js';
 import { HOSTILE_IMG, HOSTILE_SCRIPT, PNG, recordViewerSession } from './viewer-session.js';
 
 let browser: Browser;
@@ -157,6 +159,17 @@ describe("a connection's frames", () => {
     expect(await close.locator('.preview').allTextContents()).toEqual(['4001 Private use "done"', '4001 Private use "done"']);
   });
 
+  it('first shows times as export --time asked', async () => {
+    const rel = await openOffline(browser, pathToFileURL(await exportHtml({ time: 'rel' })).href);
+    try {
+      await rel.page.locator('#frame-list .frame-row').first().waitFor();
+      expect(await rel.page.locator('#frame-list .frame-row .ftime').first().textContent()).toBe(`+${frames[0]!.elapsed.toFixed(6)}s`);
+      expect(await rel.page.locator('#time-format').inputValue()).toBe('rel');
+    } finally {
+      await rel.context.close();
+    }
+  });
+
   it('shows times as clock, UTC or relative', async () => {
     const frame = c1()[0]!;
     await page.selectOption('#time-format', 'utc');
@@ -207,7 +220,11 @@ describe("a connection's frames", () => {
           .then(() => p.locator('#frame-search').fill('^part-(one|TWO)')),
       (f) => /^part-(one|two)/.test(f.text ?? ''),
     ],
-    ['hide heartbeats', (p) => p.locator('#hide-heartbeats').check(), (f) => f.type !== 'ping' && f.type !== 'pong'],
+    [
+      'hide heartbeats (pings, pongs and the Engine.IO "2" and "3")',
+      (p) => p.locator('#hide-heartbeats').check(),
+      (f) => f.type !== 'ping' && f.type !== 'pong' && f.text !== '2' && f.text !== '3',
+    ],
     [
       'direction and search together',
       (p) => p.selectOption('#dir-filter', 'in').then(() => p.locator('#frame-search').fill('type')),
@@ -264,6 +281,27 @@ describe("a connection's frames", () => {
     const image = page.locator('#detail img.payload-image');
     await expect.poll(() => image.evaluate((node) => (node as unknown as { naturalWidth: number }).naturalWidth)).toBe(3);
     expect(await image.evaluate((node) => (node as unknown as { naturalHeight: number }).naturalHeight)).toBe(2);
+  });
+
+  it('says so when a payload with the PNG magic number does not decode as an image', async () => {
+    const dir = tempDir('wstape-viewer-');
+    const file = join(dir, 'cut.wstape.json');
+    const cut = PNG.subarray(0, 33);
+    const writer = ArchiveWriter.open(file, header());
+    writer.append(connection('c1'));
+    writer.append(frameEntry({ type: 'binary', opcode: 2, text: undefined, data: cut.toString('base64'), size: cut.length, wireSize: cut.length + 6 }));
+    writer.close({ stoppedAt: isoAt(9), summary: { connections: 1, exchanges: 0, tunnels: 0, frames: 1, bytes: 0, errors: 0 } });
+    const out = join(dir, 'cut.html');
+    expect(await runExport({ file, out, format: 'html' }, captureIo())).toBe(0);
+    const cutPage = await openOffline(browser, pathToFileURL(out).href);
+    try {
+      await cutPage.page.locator('#frame-list .frame-row').first().click();
+      await expect.poll(() => cutPage.page.locator('#detail .note').textContent()).toBe('the png payload does not decode as an image');
+      expect(await cutPage.page.locator('#detail img').count()).toBe(0);
+      expect(await cutPage.page.locator('#detail pre.hexdump').textContent()).toBe(realHexdump(cut));
+    } finally {
+      await cutPage.context.close();
+    }
   });
 
   it('decodes MessagePack into a tree', async () => {

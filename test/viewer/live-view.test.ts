@@ -117,6 +117,18 @@ describe('wstape view on a recording in progress', () => {
     await row('back-4').waitFor({ timeout: 10_000 });
   });
 
+  it('applies the filters to frames as they arrive', async () => {
+    await page.locator('#frame-search').fill('needle');
+    await expect.poll(count).toBe(0);
+    await sendMany('hay', 3);
+    client.send('a needle');
+    await row('a needle').waitFor({ timeout: 10_000 });
+    expect(await count()).toBe(1);
+    expect(await page.locator('#frame-list .frame-row', { hasText: 'hay-' }).count()).toBe(0);
+    await page.locator('#frame-search').fill('');
+    await expect.poll(count).toBeGreaterThan(1);
+  });
+
   it('says when the recording ended, and fetched nothing but its own origin', async () => {
     client.close(1000, 'bye');
     await recorder.stop();

@@ -7,7 +7,8 @@
  *   h2  GET /missing   404
  *   c1  /chat   JSON both ways, two hostile text payloads (a </script> breakout and an <img onerror>),
  *               a PNG image (fixtures/detect/image.png) from the server, a MessagePack message from
- *               the client, a ping answered by the automatic pong, a text message in two fragments,
+ *               the client, a ping answered by the automatic pong, an Engine.IO ping "2" and pong
+ *               "3", a text message in two fragments,
  *               close 4001 "done" by the client
  *   c2  /other  one text message, close 1000 by the server
  */
@@ -75,9 +76,14 @@ export async function recordViewerSession(): Promise<string> {
     await chat.inbox.count(4, 'msgpack');
     client.ping('hb-1');
     await waitFor(() => chat.inbox.pings === 1 && clientInbox.pongs === 1, 5000, 'ping and pong');
+    // Engine.IO keep-alives (a ping "2" from the server, a pong "3" from the client): heartbeats to hide.
+    chat.socket.send('2');
+    await clientInbox.count(3, 'engine.io ping');
+    client.send('3');
+    await chat.inbox.count(5, 'engine.io pong');
     client.send('part-one ', { fin: false });
     client.send('part-two', { fin: true });
-    await chat.inbox.count(5, 'fragmented message');
+    await chat.inbox.count(6, 'fragmented message');
     client.close(4001, 'done');
     await waitFor(() => ends() === 1, 5000, 'c1 end');
 
