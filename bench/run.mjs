@@ -332,12 +332,14 @@ async function runOnce(suite, rep, options = {}) {
         const t = await throughput(ws, payload, { binary, window: plan.window, ...tput });
         const cpuAfter = pid === undefined ? null : cpuMsOf(pid);
         if (cpuBefore !== null && cpuAfter !== null && t.messages > 0) t.cpuUsPerRoundTrip = ((cpuAfter - cpuBefore) * 1000) / t.messages;
-        await close(ws);
+        // A proxy that lags behind (mitmdump under load) may take a while to pass the close handshake.
+        await close(ws, 30_000);
         expected[config].push(expectation(t.sentTotal, size));
         await session.settle?.(config);
         ws = await session.open(config);
         const l = await latency(ws, payload, { binary, ...plan.latency });
-        await close(ws);
+        // A proxy that lags behind (mitmdump under load) may take a while to pass the close handshake.
+        await close(ws, 30_000);
         expected[config].push(expectation(l.sentTotal, size));
         await session.settle?.(config);
         results.push({ rep, size, label, config, throughput: t, latency: l });
