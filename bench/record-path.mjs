@@ -11,8 +11,12 @@
  *
  *   npm run build && node bench/record-path.mjs                    1 KiB and 64 KiB, text and binary
  *   node bench/record-path.mjs --root /other/checkout --rounds 3   A/B against another build's dist/
+ *   node bench/record-path.mjs --deflate       permessage-deflate negotiated, every message
+ *                                              compressed (context takeover: the inflater keeps
+ *                                              its 32 KiB window)
  */
 import { rmSync } from 'node:fs';
+import zlib from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +29,7 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: '1' },
     sizes: { type: 'string', default: '1024,65536' },
     types: { type: 'string', default: 'text,binary' },
+    deflate: { type: 'boolean', default: false },
   },
 });
 const roots = flags.root ?? [path.resolve(here, '..')];
@@ -47,12 +52,16 @@ async function measure(root, size, type) {
   const { encodeFrame } = await import(path.join(root, 'dist/wire/frame-encoder.js'));
   const payload = payloadOf(size, type);
   const opcode = type === 'binary' ? 2 : 1;
-  const clientFrame = Buffer.from(encodeFrame({ opcode, payload, mask: true }));
-  const serverFrame = Buffer.from(encodeFrame({ opcode, payload }));
+  // With --deflate each message is compressed on its own (RFC 7692 §7.2.1: a sync flush, the
+  // 00 00 ff ff removed): it refers to nothing before it, so sending it again stays valid.
+  const wire = flags.deflate ? zlib.deflateRawSync(payload, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4) : payload;
+  const clientFrame = Buffer.from(encodeFrame({ opcode, payload: wire, mask: true, rsv1: flags.deflate }));
+  const serverFrame = Buffer.from(encodeFrame({ opcode, payload: wire, rsv1: flags.deflate }));
   const file = path.join(os.tmpdir(), `wstape-record-path-${process.pid}.wstape.json`);
   rmSync(file, { force: true });
   const recorder = new Recorder({ path: file, maxPayload: 16 * 1024 * 1024, recorderInfo: { mode: 'reverse', listen: '127.0.0.1:0' } });
-  const core = new WebSocketRelayCore({ recorder, id: 'c1', deflate: null });
+  const deflate = flags.deflate ? { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 } : null;
+  const core = new WebSocketRelayCore({ recorder, id: 'c1', deflate });
   // As websocket-relay.ts performs the actions (the hints exist from issue 13 on; older builds ignore them).
   const perform = (actions) => {
     for (const action of actions) {
@@ -84,7 +93,7 @@ console.log(
     .map((n) => n.toFixed(2))
     .join(' ')}; ${os.availableParallelism()} CPUs; Node ${process.version}`,
 );
-console.log('CPU µs per round trip (user + system), in-process recording path');
+console.log(`CPU µs per round trip (user + system), in-process recording path${flags.deflate ? ', permessage-deflate' : ''}`);
 for (const size of flags.sizes.split(',').map(Number)) {
   for (const type of flags.types.split(',')) {
     for (let round = 0; round < rounds; round++) {

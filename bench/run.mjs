@@ -455,7 +455,8 @@ async function verifyArchive(archive, expected, summary, { label = null, check }
 async function memoryRow(echoPort) {
   const payload = randomBytes(plan.memory.size);
   const rows = [];
-  for (const name of plan.configs.filter((c) => c !== 'direct')) {
+  // mitmdump keeps a whole message for its flow: a 256 MiB one is not what this row compares.
+  for (const name of plan.configs.filter((c) => c !== 'direct' && c !== 'mitmdump')) {
     const archive = path.join(workDir, 'memory.wstape.json');
     const proxy = name === 'wstape' ? await startWstape({ targetPort: echoPort, out: archive }) : await startServer(name, echoPort);
     const ws = await connect(`ws://127.0.0.1:${proxy.port}/memory`);
