@@ -340,12 +340,14 @@ async function runOnce(suite, rep, options = {}) {
         const t = await throughput(ws, payload, { binary, window: plan.window, ...tput });
         const cpuAfter = pid === undefined ? null : cpuMsOf(pid);
         if (cpuBefore !== null && cpuAfter !== null && t.messages > 0) t.cpuUsPerRoundTrip = ((cpuAfter - cpuBefore) * 1000) / t.messages;
-        await close(ws);
+        // A proxy that lags behind (mitmdump under load) may take a while to pass the close handshake.
+        await close(ws, 30_000);
         expected[config].push(expectation(t.sentTotal, size));
         await session.settle?.(config);
         ws = await session.open(config);
         const l = await latency(ws, payload, { binary, ...plan.latency });
-        await close(ws);
+        // A proxy that lags behind (mitmdump under load) may take a while to pass the close handshake.
+        await close(ws, 30_000);
         expected[config].push(expectation(l.sentTotal, size));
         await session.settle?.(config);
         results.push({ rep, size, label, config, throughput: t, latency: l });
@@ -461,7 +463,8 @@ async function verifyArchive(archive, expected, summary, { label = null, check }
 async function memoryRow(echoPort) {
   const payload = randomBytes(plan.memory.size);
   const rows = [];
-  for (const name of plan.configs.filter((c) => c !== 'direct')) {
+  // mitmdump keeps a whole message for its flow: a 256 MiB one is not what this row compares.
+  for (const name of plan.configs.filter((c) => c !== 'direct' && c !== 'mitmdump')) {
     const archive = path.join(workDir, 'memory.wstape.json');
     const proxy = name === 'wstape' ? await startWstape({ targetPort: echoPort, out: archive }) : await startServer(name, echoPort);
     const ws = await connect(`ws://127.0.0.1:${proxy.port}/memory`);

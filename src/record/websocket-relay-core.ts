@@ -17,7 +17,6 @@
  * original bytes for what is unchanged and new frames for what changed. A connection switches
  * to the gates at a message boundary: the bytes of a message already on their way keep going.
  */
-import { isAscii } from 'node:buffer';
 import type { Closer, EndEntry, FrameEntry } from '../format/schema.js';
 import type { MessageDecision } from '../intervene/chain.js';
 import type { Actor, ControlFrame, Direction, Message } from '../intervene/hooks.js';
@@ -28,7 +27,7 @@ import { Opcode } from '../wire/opcodes.js';
 import { directionOf, otherSide, senderOf, type Side } from '../wire/side.js';
 import type { DeflateParams, ObservedFrame } from '../wire/types.js';
 import type { Stamp } from './clock.js';
-import { asBuffer } from './payload.js';
+import { asciiEntry, frameEntry } from './frame-entry.js';
 import { WebSocketGate, type GateOutput } from './websocket-gate.js';
 
 /** What happened on the relay's sockets. `side` names the socket: the client's or the server's. */
@@ -376,49 +375,7 @@ export class WebSocketRelayCore {
 
   /** The frame's entry, numbered when it is written (a held message's frames are written later). */
   private entryOf(side: Side, frame: ObservedFrame, ascii = asciiEntry(frame)): Omit<FrameEntry, 'index'> {
-    const stamp = this.recorder.now();
-    const entry: Omit<FrameEntry, 'index'> = {
-      kind: 'frame',
-      conn: this.id,
-      time: stamp.time,
-      elapsed: stamp.elapsed,
-      dir: directionOf(side),
-      type: frame.type,
-      opcode: frame.opcode,
-      fin: frame.fin,
-      rsv1: frame.rsv1,
-      rsv2: frame.rsv2,
-      rsv3: frame.rsv3,
-      masked: frame.masked,
-      size: frame.size,
-      wireSize: frame.wireSize,
-    };
-    if (frame.maskKey) entry.mask = asBuffer(frame.maskKey).toString('hex');
-    if (frame.compressed) {
-      entry.compressed = true;
-      // Per-fragment inflation (stream-observer.ts): said on the frames of a fragmented message,
-      // where it differs from what older versions wrote (docs/FORMAT.md).
-      if (!frame.fin || frame.type === 'continuation') entry.fragmentInflated = true;
-    }
-    const payload = asBuffer(frame.payload);
-    if (frame.type === 'close') {
-      if (frame.closeCode !== undefined) entry.code = frame.closeCode;
-      if (frame.closeCode !== undefined || frame.closeReason) entry.reason = frame.closeReason ?? '';
-      // Keep the raw payload too when the reason could not be read as text.
-      if (frame.flags.includes('invalid-utf8') || frame.flags.includes('invalid-close-payload')) {
-        entry.data = payload.toString('base64');
-      }
-    } else if (frame.isText) {
-      // ASCII decodes the same as Latin-1, which is a plain copy (UTF-8 decoding is not).
-      entry.text = payload.toString(ascii ? 'latin1' : 'utf8');
-    } else if (payload.length > 0 || frame.size > 0) {
-      entry.data = payload.toString('base64');
-    } else {
-      entry.data = '';
-    }
-    if (frame.truncated) entry.truncated = true;
-    if (frame.flags.length > 0) entry.flags = [...frame.flags];
-    return entry;
+    return frameEntry(frame, { conn: this.id, dir: directionOf(side), stamp: this.recorder.now(), ascii });
   }
 
   private noteClose(side: Side, frame: ObservedFrame): void {
@@ -460,14 +417,6 @@ export class WebSocketRelayCore {
       { type: 'done' },
     );
   }
-}
-
-/**
- * Whether a frame's entry (entryOf) holds only ASCII strings: its text, or its close reason, comes
- * from the payload; base64 and every other field (ids, times, hex, flags) are ASCII anyway.
- */
-function asciiEntry(frame: ObservedFrame): boolean {
-  return !(frame.isText || frame.type === 'close') || isAscii(frame.payload);
 }
 
 /** Forwards merged by coalesceForwards stay under this many bytes (larger ones go as they are). */

@@ -119,6 +119,19 @@ describe('ArchiveWriter', () => {
     expect(texts).toEqual(['plain', 'ascii', 'h\u00e9llo \u20ac']);
   });
 
+  it('batches of every size, one after another, reach the file as they were (the reused encoding buffer)', async () => {
+    const path = join(tmp(), 'sizes.wstape.json');
+    const writer = ArchiveWriter.open(path, header);
+    const texts = ['small', 'x'.repeat(700_000), 'é'.repeat(300_000), 'y'.repeat(3_000_000), 'tiny', 'z'.repeat(2_000)];
+    texts.forEach((text, i) => {
+      writer.append(frame(i, text), { ascii: !text.includes('é') });
+      writer.flush();
+    });
+    writer.close(trailer);
+    const read = (await readAll(await openArchive(path))).flatMap((entry) => (entry.kind === 'frame' ? [entry.text] : []));
+    expect(read).toEqual(texts);
+  });
+
   it('flushing: the caller flushes, so nothing is scheduled for later', async () => {
     const path = join(tmp(), 'flushing.wstape.json');
     const writer = ArchiveWriter.open(path, header);

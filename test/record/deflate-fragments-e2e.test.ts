@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FrameEntry } from '../../src/format/schema.js';
+import type { Hooks } from '../../src/intervene/hooks.js';
 import { FrameParser } from '../../src/wire/frame-parser.js';
 import { afterHead, openClient, readEntries, startRecorder, startTap, startWsServer, waitFor } from '../helpers/peers.js';
 
@@ -198,5 +199,34 @@ asyncio.run(main(sys.argv[1]))
     expect(out.messages).toEqual(atServer);
     expect(inbound.messages).toEqual([received!.got]);
     expect(inbound.fragments.map(String)).toEqual(['echo part one echo ', 'echo part two echo']);
+  });
+
+  it('hooks see a compressed fragmented message whole; after a rewrite, the later compressed messages still decode at the server', async () => {
+    const server = await startWsServer({ perMessageDeflate: { threshold: 0 } });
+    cleanups.push(server.close);
+    const atServer: string[] = [];
+    server.wss.on('connection', (socket) => socket.on('message', (data) => atServer.push(String(data))));
+    const seen: string[] = [];
+    const hooks: Hooks = {
+      onMessage: (message) => {
+        if (message.dir !== 'out') return undefined;
+        seen.push(message.text ?? '');
+        return seen.length === 1 ? `${message.text} (rewritten)` : undefined;
+      },
+    };
+    const recorder = await startRecorder({ target: server.url, hooks: [{ hooks, name: 'test.mjs', by: 'script' }] });
+    cleanups.push(() => recorder.stop());
+    const client = await openClient(`ws://127.0.0.1:${recorder.port}/hooked`, { perMessageDeflate: { threshold: 0 } });
+    client.send('hello hello ', { fin: false, compress: true });
+    client.send('fragment hello ', { fin: false, compress: true });
+    client.send('end hello', { fin: true, compress: true });
+    // Refers back into the first message through the client's window, which the server's
+    // inflater never saw as sent: wstape compresses it again for the server.
+    client.send('hello hello fragment ', { fin: false, compress: true });
+    client.send('hello end hello', { fin: true, compress: true });
+    await waitFor(() => atServer.length === 2, 5000, 'both messages at the server');
+    expect(seen).toEqual(['hello hello fragment hello end hello', 'hello hello fragment hello end hello']);
+    expect(atServer).toEqual(['hello hello fragment hello end hello (rewritten)', 'hello hello fragment hello end hello']);
+    client.close(1000);
   });
 });
