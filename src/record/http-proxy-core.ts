@@ -34,9 +34,9 @@
  *   Content-Length (http-reframe.ts), an unchanged one goes on as its original bytes.
  */
 import type { RecorderErrorCode } from '../format/error-codes.js';
-import type { Body, ConnectionEntry, HttpEntry, HttpResponseRecord } from '../format/schema.js';
+import type { Body, ConnectionEntry, HttpEntry } from '../format/schema.js';
 import type { ConnectionDecision, RequestDecision, ResponseDecision } from '../intervene/chain.js';
-import type { Actor, ConnectionInfo, HttpRequest, HttpResponse } from '../intervene/hooks.js';
+import type { Actor, ConnectionInfo, HttpResponse } from '../intervene/hooks.js';
 import {
   RequestParser,
   ResponseParser,
@@ -49,7 +49,6 @@ import {
   type ResponseHead,
 } from '../http/http-parser.js';
 import { negotiatedDeflate } from '../wire/permessage-deflate.js';
-import type { Stamp } from './clock.js';
 import { reasonPhrase, requestHead, responseMessage } from './http-reframe.js';
 import { CappedBuffer, bodyRecord, concatBytes } from './payload.js';
 import {
@@ -63,11 +62,11 @@ import {
   type UpstreamAddress,
   type UpstreamTls,
 } from './upstream-address.js';
+import { HeldBytes, copyHeaders, newExchangeHooks, responseRecord, type Exchange, type ExchangeHooks } from './http-proxy-exchange.js';
 import {
   MAX_HOOK_BODY,
   type CoreRecorder,
   type HookAnswer,
-  type HookQuestion,
   type HookWatch,
   type HttpProxyCoreOptions,
   type HttpRoute,
@@ -95,66 +94,6 @@ export type {
   SocketAddress,
 } from './http-proxy-types.js';
 export { DEFAULT_LIMITS, MAX_HOOK_BODY } from './http-proxy-types.js';
-
-interface Exchange {
-  stamp: Stamp;
-  head: RequestHead;
-  url: string;
-  address: UpstreamAddress;
-  mode: HttpEntry['mode'];
-  upgrade: boolean;
-  requestBody: CappedBuffer;
-  response: ResponseHead | null;
-  responseBody: CappedBuffer;
-  /** Bytes of the response already sent to the client (a 502 is only possible before any). */
-  responseStarted: boolean;
-  /** The request head as it goes upstream (with the proxy's rewrites). */
-  headBytes: Uint8Array;
-  /** The request-target as it goes upstream (origin-form). */
-  target: string;
-  /** Whether the request head went upstream (false while a hook decides it). */
-  sent: boolean;
-  /** Set when hooks see this exchange. */
-  hooks: ExchangeHooks | null;
-}
-
-/** An exchange the hooks see: what is held for them, what they are deciding, and what they did. */
-interface ExchangeHooks {
-  /** The archive id: "h1" for a plain exchange, "c1" for a WebSocket upgrade. */
-  id: string;
-  kind: 'http' | 'connection';
-  /** The question the core waits on, if any. */
-  waiting: HookQuestion['hook'] | null;
-  /** The request body as it arrived (raw, chunk framing included), held until onRequest decided; null once sent. */
-  heldRequest: HeldBytes | null;
-  /** The response head and body as they arrived, held for onResponse; null when not holding. */
-  heldResponse: HeldBytes | null;
-  /** Whether onResponse is to see the response. */
-  watchResponse: boolean;
-  /** The request as the hooks saw it, for onResponse. */
-  request: HttpRequest | null;
-  action?: NonNullable<HttpEntry['action']>;
-  by?: Actor;
-  forwarded: NonNullable<HttpEntry['forwarded']>;
-  /** The head of a response a hook made or changed, as the client got it. */
-  clientResponse?: ResponseHead;
-}
-
-/** Raw bytes held back for a hook, copied (socket buffers are reused), counted against a limit. */
-class HeldBytes {
-  readonly chunks: Uint8Array[] = [];
-  size = 0;
-
-  push(bytes: Uint8Array): void {
-    if (bytes.length === 0) return;
-    this.chunks.push(Uint8Array.prototype.slice.call(bytes));
-    this.size += bytes.length;
-  }
-
-  bytes(): Uint8Array {
-    return Buffer.concat(this.chunks, this.size);
-  }
-}
 
 /** The upstream connection the core asked for last. */
 interface Upstream {
@@ -1112,17 +1051,4 @@ export function simpleResponse(status: number, statusText: string, body: string)
     ),
     payload,
   ]);
-}
-
-function responseRecord(response: ResponseHead): HttpResponseRecord {
-  return { status: response.status, statusText: response.statusText, httpVersion: response.httpVersion, headers: response.headers };
-}
-
-function newExchangeHooks(kind: ExchangeHooks['kind'], id: string, watchResponse: boolean): ExchangeHooks {
-  return { id, kind, waiting: null, heldRequest: null, heldResponse: null, watchResponse, request: null, forwarded: {} };
-}
-
-/** Headers as a fresh list, so a hook that edits its copy changes nothing here. */
-function copyHeaders(headers: HeaderList): HeaderList {
-  return headers.map(([name, value]): [string, string] => [name, value]);
 }
