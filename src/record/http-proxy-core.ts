@@ -33,13 +33,11 @@
  *   for onResponse, up to MAX_HOOK_BODY (or --max-payload); a changed message is re-framed with
  *   Content-Length (http-reframe.ts), an unchanged one goes on as its original bytes.
  */
-import type { RecorderErrorCode } from '../format/error-codes.js';
 import type { Body, ConnectionEntry, HttpEntry } from '../format/schema.js';
 import type { ConnectionDecision, RequestDecision, ResponseDecision } from '../intervene/chain.js';
 import type { Actor, ConnectionInfo, HttpResponse } from '../intervene/hooks.js';
 import {
   RequestParser,
-  ResponseParser,
   headerHasToken,
   headerValue,
   type HeaderList,
@@ -60,23 +58,10 @@ import {
   rewriteRequestHead,
   type SocketError,
   type UpstreamAddress,
-  type UpstreamTls,
 } from './upstream-address.js';
+import { EMPTY, ProxyCoreBase, State, type Upstream } from './http-proxy-base.js';
 import { HeldBytes, copyHeaders, newExchangeHooks, responseRecord, type Exchange, type ExchangeHooks } from './http-proxy-exchange.js';
-import {
-  MAX_HOOK_BODY,
-  type CoreRecorder,
-  type HookAnswer,
-  type HookWatch,
-  type HttpProxyCoreOptions,
-  type HttpRoute,
-  type Peer,
-  type ProxyAction,
-  type ProxyEvent,
-  type ProxyLimits,
-  type ProxyTimer,
-  type SocketAddress,
-} from './http-proxy-types.js';
+import { type HookAnswer, type ProxyAction, type ProxyEvent, type ProxyTimer, type SocketAddress } from './http-proxy-types.js';
 
 // The core's vocabulary, for the adapter and the tests that import the core.
 export type {
@@ -94,77 +79,15 @@ export type {
   SocketAddress,
 } from './http-proxy-types.js';
 export { DEFAULT_LIMITS, MAX_HOOK_BODY } from './http-proxy-types.js';
+export { simpleResponse } from './http-proxy-base.js';
 
-/** The upstream connection the core asked for last. */
-interface Upstream {
-  address: UpstreamAddress;
-  connected: boolean;
-}
-
-const enum State {
-  /** Relaying HTTP requests and responses. */
-  Http,
-  /** The last response said the connection closes; waiting for the sockets to go. */
-  Closing,
-  /** A CONNECT's upstream is opening; the client's next bytes wait in the request parser. */
-  TunnelConnecting,
-  /** A CONNECT was answered 200; the first bytes either way decide what the tunnel carries. */
-  TunnelSniffing,
-  /** Both sockets were handed to another relay, or are closing: nothing left to decide. */
-  Done,
-}
-
-const EMPTY = new Uint8Array(0);
 /** How many stray CR/LF bytes between responses are tolerated before the stream counts as not HTTP. */
 const MAX_BLANK_LINES = 64;
 const CONNECTION_ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n', 'latin1');
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
 /** The HTTP/1.x proxy session of one client connection, as a pure state machine. */
-export class HttpProxyCore {
-  private readonly recorder: CoreRecorder;
-  private readonly client: { address: string; port: number };
-  private readonly passThrough: (host: string) => boolean;
-  private readonly isOwnAddress: (remote: SocketAddress) => boolean;
-  private readonly limits: Required<ProxyLimits>;
-  private route: HttpRoute;
-  private state = State.Http;
-  private requests = new RequestParser();
-  private responses = new ResponseParser();
-  private upstream: Upstream | null = null;
-  private exchange: Exchange | null = null;
-  /** The CONNECT request being served, while its tunnel opens. */
-  private connectHead: RequestHead | null = null;
-  /** CR/LF bytes the server sent between responses (see unsolicited()). */
-  private blankLines: Uint8Array = EMPTY;
-  /** Whether the client is paused because the core holds bytes it sent (see holdClient()). */
-  private clientHeld = false;
-  /** Whether the upstream is paused because the core holds bytes it sent past a response onResponse decides. */
-  private upstreamHeld = false;
-  /** The timers running now, as the core asked for them. */
-  private readonly timers = new Set<ProxyTimer>();
-  private readonly watch: HookWatch;
-  /** How much of a body may be held for a hook: MAX_HOOK_BODY, or less with a smaller --max-payload. */
-  private readonly holdLimit: number;
-  /** The client half-closed while its request waited for a hook: end the upstream once it is sent. */
-  private clientEndedEarly = false;
-  private actions: ProxyAction[] = [];
-
-  constructor(options: HttpProxyCoreOptions) {
-    this.recorder = options.recorder;
-    this.client = options.client;
-    this.passThrough = options.passThrough;
-    this.isOwnAddress = options.isOwnAddress ?? (() => false);
-    this.limits = { headerTimeoutMs: options.limits?.headerTimeoutMs ?? 0, idleTimeoutMs: options.limits?.idleTimeoutMs ?? 0 };
-    this.route = options.route;
-    this.watch = options.hooks ?? { connections: false, requests: false, responses: false };
-    this.holdLimit = Math.min(MAX_HOOK_BODY, options.recorder.maxPayload);
-    if (options.upstream && options.route.kind === 'fixed') {
-      this.upstream = { address: options.route.address, connected: options.upstream !== 'connecting' };
-      if (options.upstream === 'tunnel') this.state = State.TunnelSniffing;
-    }
-  }
-
+export class HttpProxyCore extends ProxyCoreBase {
   /** True once the sockets belong to another relay or are closing; later events are ignored. */
   get done(): boolean {
     return this.state === State.Done;
@@ -355,14 +278,6 @@ export class HttpProxyCore {
     const current = this.upstream;
     if (current && current.address.host === address.host && current.address.port === address.port) return;
     this.connect(address, this.route.kind === 'fixed' ? this.route.tls : undefined);
-  }
-
-  private connect(address: UpstreamAddress, tls: UpstreamTls | undefined): void {
-    // A new socket is not paused, whatever the last one was.
-    this.upstreamHeld = false;
-    this.upstream = { address, connected: false };
-    this.responses = new ResponseParser();
-    this.actions.push({ type: 'connect', address, tls });
   }
 
   // ---- upstream → client -------------------------------------------------------------------
@@ -713,14 +628,6 @@ export class HttpProxyCore {
     return !exchange.sent || exchange.hooks?.waiting === 'response';
   }
 
-  /** Forget the upstream; the next request that needs one connects again. */
-  private dropUpstream(how: 'end' | 'destroy', reason: string): void {
-    if (!this.upstream) return;
-    this.upstream = null;
-    this.upstreamHeld = false;
-    this.close('upstream', how, reason);
-  }
-
   /** A body for the archive's forwarded request or response, capped like the others. */
   private bodyField(body: Uint8Array): { body?: Body } {
     if (body.length === 0) return {};
@@ -918,56 +825,6 @@ export class HttpProxyCore {
     }
   }
 
-  // ---- limits -----------------------------------------------------------------------------
-
-  /** After each event: hold or release the client, and start or stop the timers. */
-  private updateLimits(): void {
-    if (this.state === State.Done) return;
-    // Held only while the bytes will be read later: not once the connection is closing.
-    const reading = this.state === State.Http || this.state === State.TunnelConnecting;
-    this.holdClient(reading && this.requests.detached && this.requests.hasPending);
-    // The same bound for a server that sends on while onResponse decides (only with hooks).
-    this.holdUpstream(this.upstream !== null && this.exchange?.hooks?.waiting === 'response' && this.responses.hasPending);
-    const inHttp = this.state === State.Http;
-    this.timer('idle', this.limits.idleTimeoutMs, inHttp && this.exchange === null && !this.requests.inHead);
-    this.timer('request-head', this.limits.headerTimeoutMs, inHttp && this.requests.inHead);
-    this.timer('response-head', this.limits.headerTimeoutMs, inHttp && this.exchange !== null && this.exchange.response === null && this.responses.inHead);
-  }
-
-  /**
-   * Bytes the client sent past a complete request wait in the request parser until its response
-   * ends; pausing the client while they do bounds them to one read, however much it pipelines.
-   */
-  private holdUpstream(hold: boolean): void {
-    if (hold === this.upstreamHeld) return;
-    this.upstreamHeld = hold;
-    this.actions.push({ type: hold ? 'pause' : 'resume', side: 'upstream' });
-  }
-
-  private holdClient(hold: boolean): void {
-    if (hold === this.clientHeld) return;
-    this.clientHeld = hold;
-    this.actions.push({ type: hold ? 'pause' : 'resume', side: 'client' });
-  }
-
-  private timer(timer: ProxyTimer, ms: number, wanted: boolean): void {
-    if (ms <= 0 || wanted === this.timers.has(timer)) return;
-    if (wanted) {
-      this.timers.add(timer);
-      this.actions.push({ type: 'set-timer', timer, ms });
-    } else {
-      this.timers.delete(timer);
-      this.actions.push({ type: 'clear-timer', timer });
-    }
-  }
-
-  /** Answer the client ourselves and close (nothing was sent upstream for this request). */
-  private refuse(status: number, statusText: string, message: string): void {
-    if (this.upstream) this.close('upstream', 'destroy', `refused: ${status} ${statusText}`);
-    this.respond(status, statusText, message);
-    this.release();
-  }
-
   /** From here on, relay bytes both ways without parsing, as a tunnel entry. */
   private becomeOpaque(reason: string, clientBytes: Uint8Array, serverBytes: Uint8Array): void {
     if (!this.upstream) {
@@ -996,36 +853,6 @@ export class HttpProxyCore {
     this.handOff({ type: 'tunnel', id, clientBytes, serverBytes });
   }
 
-  // ---- actions ----------------------------------------------------------------------------
-
-  private write(to: Peer, bytes: Uint8Array): void {
-    this.actions.push({ type: 'write', to, bytes });
-  }
-
-  private close(side: Peer, how: 'end' | 'destroy', reason: string): void {
-    this.actions.push({ type: 'close', side, how, reason });
-  }
-
-  private error(code: RecorderErrorCode, message: string, conn?: string): void {
-    this.actions.push(conn === undefined ? { type: 'error', code, message } : { type: 'error', code, message, conn });
-  }
-
-  /** A complete response from the recorder itself (errors, refusals); closes the connection. */
-  private respond(status: number, statusText: string, message: string): void {
-    this.write('client', simpleResponse(status, statusText, `${message}\n`));
-    this.close('client', 'end', `answered ${status} ${statusText}`);
-  }
-
-  private handOff(action: Extract<ProxyAction, { type: 'websocket' | 'tunnel' | 'intercept-tls' }>): void {
-    this.state = State.Done;
-    this.actions.push(action);
-  }
-
-  private release(): void {
-    this.state = State.Done;
-    this.actions.push({ type: 'release' });
-  }
-
   /** What connection and http entries share: when, where, and the request as the client sent it. */
   private exchangeRecord(exchange: Exchange): Pick<HttpEntry, 'time' | 'elapsed' | 'url' | 'mode' | 'client' | 'server' | 'request'> {
     const { head } = exchange;
@@ -1039,16 +866,4 @@ export class HttpProxyCore {
       request: { method: head.method, target: head.target, httpVersion: head.httpVersion, headers: head.headers },
     };
   }
-}
-
-/** The bytes of a complete `connection: close` response with a plain-text body. */
-export function simpleResponse(status: number, statusText: string, body: string): Uint8Array {
-  const payload = Buffer.from(body, 'utf8');
-  return Buffer.concat([
-    Buffer.from(
-      `HTTP/1.1 ${status} ${statusText}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${payload.length}\r\nconnection: close\r\n\r\n`,
-      'latin1',
-    ),
-    payload,
-  ]);
 }
