@@ -14,7 +14,7 @@
  * declared abstract here, next to the layer that defines them. No I/O in any of them.
  */
 import type { RecorderErrorCode } from '../format/error-codes.js';
-import { RequestParser, ResponseParser, type RequestHead } from '../http/http-parser.js';
+import { RequestParser, ResponseParser, type HttpEvent, type RequestHead } from '../http/http-parser.js';
 import type { Exchange } from './http-proxy-exchange.js';
 import {
   MAX_HOOK_BODY,
@@ -204,4 +204,9 @@ export abstract class ProxyCoreBase {
       this.actions.push({ type: 'clear-timer', timer });
     }
   }
+
+  // ---- steps of the layers above ------------------------------------------------------------
+
+  /** The request side (http-proxy-request.ts): act on what the request parser produced. */
+  protected abstract handleRequestEvents(events: Array<HttpEvent<RequestHead>>): void;
 }

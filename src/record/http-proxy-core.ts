@@ -36,16 +36,7 @@
 import type { Body, ConnectionEntry, HttpEntry } from '../format/schema.js';
 import type { ConnectionDecision, RequestDecision, ResponseDecision } from '../intervene/chain.js';
 import type { Actor, ConnectionInfo, HttpResponse } from '../intervene/hooks.js';
-import {
-  RequestParser,
-  headerHasToken,
-  headerValue,
-  type HeaderList,
-  type HttpErrorCode,
-  type HttpEvent,
-  type RequestHead,
-  type ResponseHead,
-} from '../http/http-parser.js';
+import { headerHasToken, headerValue, type HeaderList, type HttpErrorCode, type HttpEvent, type RequestHead, type ResponseHead } from '../http/http-parser.js';
 import { negotiatedDeflate } from '../wire/permessage-deflate.js';
 import { reasonPhrase, requestHead, responseMessage } from './http-reframe.js';
 import { CappedBuffer, bodyRecord, concatBytes } from './payload.js';
@@ -53,13 +44,13 @@ import {
   describeUpstreamError,
   formatAuthority,
   parseAbsoluteTarget,
-  parseAuthority,
   recordedUrl,
   rewriteRequestHead,
   type SocketError,
   type UpstreamAddress,
 } from './upstream-address.js';
-import { EMPTY, ProxyCoreBase, State, type Upstream } from './http-proxy-base.js';
+import { EMPTY, State } from './http-proxy-base.js';
+import { TunnelSteps } from './http-proxy-tunnel.js';
 import { HeldBytes, copyHeaders, newExchangeHooks, responseRecord, type Exchange, type ExchangeHooks } from './http-proxy-exchange.js';
 import { type HookAnswer, type ProxyAction, type ProxyEvent, type ProxyTimer, type SocketAddress } from './http-proxy-types.js';
 
@@ -83,11 +74,10 @@ export { simpleResponse } from './http-proxy-base.js';
 
 /** How many stray CR/LF bytes between responses are tolerated before the stream counts as not HTTP. */
 const MAX_BLANK_LINES = 64;
-const CONNECTION_ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection established\r\n\r\n', 'latin1');
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
 /** The HTTP/1.x proxy session of one client connection, as a pure state machine. */
-export class HttpProxyCore extends ProxyCoreBase {
+export class HttpProxyCore extends TunnelSteps {
   /** True once the sockets belong to another relay or are closing; later events are ignored. */
   get done(): boolean {
     return this.state === State.Done;
@@ -158,7 +148,7 @@ export class HttpProxyCore extends ProxyCoreBase {
 
   // ---- client → upstream -------------------------------------------------------------------
 
-  private handleRequestEvents(events: Array<HttpEvent<RequestHead>>): void {
+  protected override handleRequestEvents(events: Array<HttpEvent<RequestHead>>): void {
     for (const event of events) {
       if (this.state !== State.Http) return;
       switch (event.type) {
@@ -636,47 +626,6 @@ export class HttpProxyCore extends ProxyCoreBase {
 
   // ---- CONNECT ----------------------------------------------------------------------------
 
-  private openConnectTunnel(head: RequestHead): void {
-    const address = parseAuthority(head.target, 443);
-    if (!address) {
-      this.refuse(400, 'Bad Request', `CONNECT needs host:port, got "${head.target}".`);
-      return;
-    }
-    // A keep-alive upstream of earlier requests is not the tunnel's: the connect replaces it.
-    this.connectHead = head;
-    this.state = State.TunnelConnecting;
-    this.connect(address, undefined);
-  }
-
-  private tunnelOpened(): void {
-    this.state = State.TunnelSniffing;
-    this.write('client', CONNECTION_ESTABLISHED);
-    // Bytes the client sent after its CONNECT head, before the 200, wait in the request parser.
-    const early = this.requests.takeDetachedBytes();
-    if (early.length > 0) this.sniff(early, EMPTY);
-  }
-
-  /**
-   * The first bytes through an answered CONNECT decide what the tunnel carries: a TLS ClientHello
-   * is intercepted (or passes through), plaintext is HTTP, and a server speaking first is opaque.
-   */
-  private sniff(clientBytes: Uint8Array, serverBytes: Uint8Array): void {
-    const address = this.upstream!.address;
-    // RFC 8446 §5.1: a TLS record starts with content type 22 (handshake).
-    const isTls = clientBytes.length > 0 && clientBytes[0] === 0x16;
-    if (clientBytes.length > 0 && !isTls) {
-      this.state = State.Http;
-      this.route = { kind: 'fixed', mode: 'connect', address, rewriteHost: false };
-      this.connectHead = null;
-      this.requests = new RequestParser();
-      this.handleRequestEvents(this.requests.push(clientBytes));
-    } else if (isTls && !this.passThrough(address.host)) {
-      this.handOff({ type: 'intercept-tls', address, hello: clientBytes });
-    } else {
-      this.openTunnel(isTls ? 'no-intercept' : 'server spoke first', isTls, clientBytes, serverBytes);
-    }
-  }
-
   // ---- endings and failures ---------------------------------------------------------------
 
   private clientEnded(): void {
@@ -749,13 +698,6 @@ export class HttpProxyCore extends ProxyCoreBase {
     }
   }
 
-  private connectFailed(upstream: Upstream, error: SocketError | null): void {
-    const { code, reason } = describeUpstreamError(error ?? { message: 'closed before connecting' }, upstream.address, false);
-    this.error(code, `CONNECT ${this.connectHead!.target}: ${reason}`);
-    this.respond(502, 'Bad Gateway', `wstape: ${reason}`);
-    this.release();
-  }
-
   private requestParseFailed(code: HttpErrorCode, message: string, rest: Uint8Array): void {
     this.error(code, `request from ${this.client.address}:${this.client.port}: ${message}`);
     if (code === 'HTTP_PARSE' && this.upstream && this.route.kind === 'fixed' && !this.exchange) {
@@ -823,34 +765,6 @@ export class HttpProxyCore extends ProxyCoreBase {
       this.error('HTTP_TIMEOUT', `${this.exchange.head.method} ${this.exchange.url}: ${reason}`);
       this.abandonExchange(this.exchange, 504, 'Gateway Timeout', reason);
     }
-  }
-
-  /** From here on, relay bytes both ways without parsing, as a tunnel entry. */
-  private becomeOpaque(reason: string, clientBytes: Uint8Array, serverBytes: Uint8Array): void {
-    if (!this.upstream) {
-      this.close('client', 'destroy', `not HTTP: ${reason}`);
-      this.release();
-      return;
-    }
-    this.openTunnel(`not HTTP: ${reason}`, false, concatBytes(clientBytes, this.requests.takeDetachedBytes()), serverBytes);
-  }
-
-  private openTunnel(reason: string, secure: boolean, clientBytes: Uint8Array, serverBytes: Uint8Array): void {
-    const address = this.exchange?.address ?? this.upstream!.address;
-    const id = this.recorder.nextId('t');
-    this.actions.push({
-      type: 'record',
-      entry: {
-        kind: 'tunnel',
-        id,
-        ...this.recorder.now(),
-        url: `${secure ? 'https' : 'tcp'}://${formatAuthority(address, secure ? 443 : 0)}`,
-        client: { ...this.client },
-        server: { host: address.host, port: address.port },
-        reason,
-      },
-    });
-    this.handOff({ type: 'tunnel', id, clientBytes, serverBytes });
   }
 
   /** What connection and http entries share: when, where, and the request as the client sent it. */
