@@ -15,7 +15,7 @@
  */
 import type { RecorderErrorCode } from '../format/error-codes.js';
 import { RequestParser, ResponseParser, type HttpEvent, type RequestHead } from '../http/http-parser.js';
-import type { Exchange } from './http-proxy-exchange.js';
+import type { Exchange, ExchangeHooks } from './http-proxy-exchange.js';
 import {
   MAX_HOOK_BODY,
   type CoreRecorder,
@@ -209,4 +209,10 @@ export abstract class ProxyCoreBase {
 
   /** The request side (http-proxy-request.ts): act on what the request parser produced. */
   protected abstract handleRequestEvents(events: Array<HttpEvent<RequestHead>>): void;
+
+  /** The hooks (http-proxy-hooks.ts): a response is complete and held; ask onResponse. */
+  protected abstract askResponse(exchange: Exchange, hooks: ExchangeHooks): void;
+
+  /** The hooks (http-proxy-hooks.ts): a held body grew too large; let the exchange go on unseen. */
+  protected abstract skipHooks(exchange: Exchange, part: 'request' | 'response'): void;
 }
