@@ -210,6 +210,9 @@ export abstract class ProxyCoreBase {
   /** The request side (http-proxy-request.ts): act on what the request parser produced. */
   protected abstract handleRequestEvents(events: Array<HttpEvent<RequestHead>>): void;
 
+  /** The request side (http-proxy-request.ts): send the request upstream (its body as it arrives, or `body`). */
+  protected abstract sendRequest(exchange: Exchange, headBytes: Uint8Array, body?: Uint8Array, method?: string): void;
+
   /** The hooks (http-proxy-hooks.ts): a response is complete and held; ask onResponse. */
   protected abstract askResponse(exchange: Exchange, hooks: ExchangeHooks): void;
 
