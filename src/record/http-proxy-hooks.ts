@@ -18,7 +18,7 @@ import { bodyRecord } from './payload.js';
 import { formatAuthority, parseAbsoluteTarget } from './upstream-address.js';
 import { State } from './http-proxy-base.js';
 import { copyHeaders, newExchangeHooks, responseRecord, type Exchange, type ExchangeHooks } from './http-proxy-exchange.js';
-import { type HookAnswer } from './http-proxy-types.js';
+import type { HookAnswer } from './http-proxy-types.js';
 import { ResponseSide } from './http-proxy-response.js';
 
 /** onConnection, onRequest and onResponse: the layer above {@link ResponseSide}. */
