@@ -1,17 +1,18 @@
 /**
  * The state every part of the HTTP proxy core shares, and the actions they all take. The core is
- * one class built in layers, one file each, every layer extending the one below:
+ * one class, HttpProxyCore, built in layers, one file each, every layer extending the one below:
  *
  *   http-proxy-base.ts      this file: the session's state, the primitive actions (write, close,
  *                           respond, refuse, connect, hand off), the limits (pause, timers)
  *   http-proxy-tunnel.ts    CONNECT, the tunnel's first bytes, opaque tunnels
  *   http-proxy-response.ts  the response side: 1xx, 101 and the WebSocket hand-off, keep-alive
  *   http-proxy-hooks.ts     onConnection, onRequest and onResponse
- *   http-proxy-request.ts   the request side: routing, the checks on a request head, loops
+ *   http-proxy-request.ts   the request side: routing, refused heads (400, 431), loops (508)
  *   http-proxy-core.ts      HttpProxyCore, the entry: events in, actions out; endings, timeouts
  *
  * A layer calls what lies below it directly; the few steps it needs from a layer above are
- * declared abstract here, next to the layer that defines them. No I/O in any of them.
+ * declared abstract at the end of this class, each naming the file that defines it, so no file
+ * imports one above it (no cycles). No I/O in any of them.
  */
 import type { RecorderErrorCode } from '../format/error-codes.js';
 import { RequestParser, ResponseParser, type HttpEvent, type RequestHead } from '../http/http-parser.js';

@@ -7,6 +7,18 @@
  * to a WebSocket relay, an opaque tunnel or TLS interception. The core never touches a socket, a
  * timer or a file, so every path below is tested with literal bytes (test/record/http-proxy-core).
  *
+ * This file is the entry: HttpProxyCore (constructed with HttpProxyCoreOptions), `start()`,
+ * `handle(event)`, the dispatch of each event, the endings of either side and the timeouts. The
+ * class is built in layers, one file each, every layer extending the one below it:
+ *
+ *   http-proxy-types.ts     the vocabulary: events, actions, hook questions, options (re-exported here)
+ *   http-proxy-exchange.ts  one exchange's data and what is held for the hooks
+ *   http-proxy-base.ts      the shared state, the primitive actions, the limits (pause, timers)
+ *   http-proxy-tunnel.ts    CONNECT, the tunnel's first bytes, opaque tunnels
+ *   http-proxy-response.ts  the response side: 1xx, 101 and the WebSocket hand-off, keep-alive
+ *   http-proxy-hooks.ts     onConnection, onRequest and onResponse
+ *   http-proxy-request.ts   the request side: routing, refused heads (400, 431), loops (508)
+ *
  * What it decides:
  * - Requests are relayed one at a time (a pipelined request waits for the previous response,
  *   which keeps request/response matching exact and lets keep-alive requests change upstreams).
