@@ -37,6 +37,7 @@ export interface Upstream {
   connected: boolean;
 }
 
+/** Where the session is: the tunnel layer moves it, the response side to Closing, hand-offs to Done. */
 export const enum State {
   /** Relaying HTTP requests and responses. */
   Http,
@@ -82,9 +83,9 @@ export abstract class ProxyCoreBase {
   /** CR/LF bytes the server sent between responses (see unsolicited()). */
   protected blankLines: Uint8Array = EMPTY;
   /** Whether the client is paused because the core holds bytes it sent (see holdClient()). */
-  protected clientHeld = false;
+  private clientHeld = false;
   /** Whether the upstream is paused because the core holds bytes it sent past a response onResponse decides. */
-  protected upstreamHeld = false;
+  private upstreamHeld = false;
   /** The timers running now, as the core asked for them. */
   protected readonly timers = new Set<ProxyTimer>();
   protected readonly watch: HookWatch;
@@ -179,7 +180,7 @@ export abstract class ProxyCoreBase {
   }
 
   /** The same bound for the upstream, while onResponse decides a response it sent. */
-  protected holdUpstream(hold: boolean): void {
+  private holdUpstream(hold: boolean): void {
     if (hold === this.upstreamHeld) return;
     this.upstreamHeld = hold;
     this.actions.push({ type: hold ? 'pause' : 'resume', side: 'upstream' });
@@ -189,13 +190,13 @@ export abstract class ProxyCoreBase {
    * Bytes the client sent past a complete request wait in the request parser until its response
    * ends; pausing the client while they do bounds them to one read, however much it pipelines.
    */
-  protected holdClient(hold: boolean): void {
+  private holdClient(hold: boolean): void {
     if (hold === this.clientHeld) return;
     this.clientHeld = hold;
     this.actions.push({ type: hold ? 'pause' : 'resume', side: 'client' });
   }
 
-  protected timer(timer: ProxyTimer, ms: number, wanted: boolean): void {
+  private timer(timer: ProxyTimer, ms: number, wanted: boolean): void {
     if (ms <= 0 || wanted === this.timers.has(timer)) return;
     if (wanted) {
       this.timers.add(timer);

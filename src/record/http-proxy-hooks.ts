@@ -99,7 +99,7 @@ export abstract class HookSteps extends ResponseSide {
   }
 
   /** onConnection refused: the client gets the refusal, the archive an http entry, the upstream nothing. */
-  protected refuseConnection(exchange: Exchange, hooks: ExchangeHooks, refusal: NonNullable<ConnectionDecision['refuse']>, by: Actor): void {
+  private refuseConnection(exchange: Exchange, hooks: ExchangeHooks, refusal: NonNullable<ConnectionDecision['refuse']>, by: Actor): void {
     const headers: HeaderList = Object.entries(refusal.headers);
     if (headerValue(headers, 'connection') === undefined) headers.push(['Connection', 'close']);
     const body = Buffer.from(refusal.body, 'utf8');
@@ -116,7 +116,7 @@ export abstract class HookSteps extends ResponseSide {
     this.release();
   }
 
-  protected requestDecided(exchange: Exchange, hooks: ExchangeHooks, decision: RequestDecision, by: Actor): void {
+  private requestDecided(exchange: Exchange, hooks: ExchangeHooks, decision: RequestDecision, by: Actor): void {
     const held = hooks.heldRequest!;
     hooks.heldRequest = null;
     if (decision.response) {
@@ -158,7 +158,7 @@ export abstract class HookSteps extends ResponseSide {
   }
 
   /** onRequest answered itself: the client gets that response, and nothing goes upstream. */
-  protected mockResponse(exchange: Exchange, hooks: ExchangeHooks, response: HttpResponse, by: Actor): void {
+  private mockResponse(exchange: Exchange, hooks: ExchangeHooks, response: HttpResponse, by: Actor): void {
     const statusText = response.statusText ?? reasonPhrase(response.status);
     const message = responseMessage({ ...response, statusText }, '1.1', exchange.head.method);
     exchange.response = { status: response.status, statusText, httpVersion: '1.1', headers: message.headers };
@@ -170,7 +170,7 @@ export abstract class HookSteps extends ResponseSide {
     this.finishExchange(exchange);
   }
 
-  protected responseDecided(exchange: Exchange, hooks: ExchangeHooks, decision: ResponseDecision, by: Actor): void {
+  private responseDecided(exchange: Exchange, hooks: ExchangeHooks, decision: ResponseDecision, by: Actor): void {
     const held = hooks.heldResponse!;
     hooks.heldResponse = null;
     exchange.responseStarted = true;
@@ -222,7 +222,7 @@ export abstract class HookSteps extends ResponseSide {
   }
 
   /** A body for the archive's forwarded request or response, capped like the others. */
-  protected bodyField(body: Uint8Array): { body?: Body } {
+  private bodyField(body: Uint8Array): { body?: Body } {
     if (body.length === 0) return {};
     return { body: bodyRecord(body.subarray(0, this.recorder.maxPayload), body.length) };
   }

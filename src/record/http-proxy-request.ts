@@ -54,7 +54,7 @@ export abstract class RequestSide extends HookSteps {
     }
   }
 
-  protected startExchange(head: RequestHead, raw: Uint8Array): void {
+  private startExchange(head: RequestHead, raw: Uint8Array): void {
     this.blankLines = EMPTY;
     if (this.route.kind === 'forward' && head.method === 'CONNECT') {
       this.openConnectTunnel(head);
@@ -137,13 +137,13 @@ export abstract class RequestSide extends HookSteps {
   }
 
   /** Reuse the keep-alive upstream when it goes to the same place; otherwise connect anew. */
-  protected ensureUpstream(address: UpstreamAddress): void {
+  private ensureUpstream(address: UpstreamAddress): void {
     const current = this.upstream;
     if (current && current.address.host === address.host && current.address.port === address.port) return;
     this.connect(address, this.route.kind === 'fixed' ? this.route.tls : undefined);
   }
 
-  protected requestParseFailed(code: HttpErrorCode, message: string, rest: Uint8Array): void {
+  private requestParseFailed(code: HttpErrorCode, message: string, rest: Uint8Array): void {
     this.error(code, `request from ${this.client.address}:${this.client.port}: ${message}`);
     if (code === 'HTTP_PARSE' && this.upstream && this.route.kind === 'fixed' && !this.exchange) {
       // Not HTTP, but we know where it goes: relay it untouched.

@@ -140,7 +140,7 @@ export abstract class ResponseSide extends TunnelSteps {
     this.actions.push({ type: 'record', entry });
   }
 
-  protected switchToWebSocket(exchange: Exchange, responseHead: Uint8Array): void {
+  private switchToWebSocket(exchange: Exchange, responseHead: Uint8Array): void {
     const response = exchange.response!;
     // onConnection was told the connection's id already.
     const id = exchange.hooks?.kind === 'connection' ? exchange.hooks.id : this.recorder.nextId('c');
@@ -167,7 +167,7 @@ export abstract class ResponseSide extends TunnelSteps {
     });
   }
 
-  protected responseParseFailed(exchange: Exchange, code: HttpErrorCode, message: string, rest: Uint8Array): void {
+  private responseParseFailed(exchange: Exchange, code: HttpErrorCode, message: string, rest: Uint8Array): void {
     this.error(code, `response from ${exchange.url}: ${message}`);
     // A response held for onResponse did not reach the client either, but it was HTTP: a 502.
     if (code === 'HTTP_PARSE' && !exchange.responseStarted && !exchange.hooks?.heldResponse) {
@@ -192,7 +192,7 @@ export abstract class ResponseSide extends TunnelSteps {
   }
 
   /** What connection and http entries share: when, where, and the request as the client sent it. */
-  protected exchangeRecord(exchange: Exchange): Pick<HttpEntry, 'time' | 'elapsed' | 'url' | 'mode' | 'client' | 'server' | 'request'> {
+  private exchangeRecord(exchange: Exchange): Pick<HttpEntry, 'time' | 'elapsed' | 'url' | 'mode' | 'client' | 'server' | 'request'> {
     const { head } = exchange;
     return {
       time: exchange.stamp.time,

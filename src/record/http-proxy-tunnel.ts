@@ -73,7 +73,7 @@ export abstract class TunnelSteps extends ProxyCoreBase {
     this.openTunnel(`not HTTP: ${reason}`, false, concatBytes(clientBytes, this.requests.takeDetachedBytes()), serverBytes);
   }
 
-  protected openTunnel(reason: string, secure: boolean, clientBytes: Uint8Array, serverBytes: Uint8Array): void {
+  private openTunnel(reason: string, secure: boolean, clientBytes: Uint8Array, serverBytes: Uint8Array): void {
     const address = this.exchange?.address ?? this.upstream!.address;
     const id = this.recorder.nextId('t');
     this.actions.push({
