@@ -65,7 +65,7 @@ export function simpleResponse(status: number, statusText: string, body: string)
   ]);
 }
 
-/** The shared state and primitive actions of {@link HttpProxyCore}; only its layers extend it. */
+/** The shared state and primitive actions of HttpProxyCore (http-proxy-core.ts); only its layers extend it. */
 export abstract class ProxyCoreBase {
   protected readonly recorder: CoreRecorder;
   protected readonly client: { address: string; port: number };

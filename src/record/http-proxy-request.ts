@@ -21,6 +21,7 @@ const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
 /** The request side: the layer above {@link HookSteps}, below the entry class. */
 export abstract class RequestSide extends HookSteps {
+  /** Act on what the request parser produced: a head starts an exchange, a body follows it. */
   protected override handleRequestEvents(events: Array<HttpEvent<RequestHead>>): void {
     for (const event of events) {
       if (this.state !== State.Http) return;
@@ -54,6 +55,7 @@ export abstract class RequestSide extends HookSteps {
     }
   }
 
+  /** A request head: pick its upstream, rewrite it, then send it, or hold it for the hooks. */
   private startExchange(head: RequestHead, raw: Uint8Array): void {
     this.blankLines = EMPTY;
     if (this.route.kind === 'forward' && head.method === 'CONNECT') {

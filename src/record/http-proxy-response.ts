@@ -21,6 +21,7 @@ const MAX_BLANK_LINES = 64;
 
 /** The response side and the end of an exchange: the layer above {@link TunnelSteps}. */
 export abstract class ResponseSide extends TunnelSteps {
+  /** Act on what the response parser produced for the exchange in flight. */
   protected handleResponseEvents(events: Array<HttpEvent<ResponseHead>>): void {
     for (const event of events) {
       const exchange = this.exchange;

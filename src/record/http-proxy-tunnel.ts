@@ -15,6 +15,7 @@ const CONNECTION_ESTABLISHED = Buffer.from('HTTP/1.1 200 Connection established\
 
 /** CONNECT tunnels and opaque tunnels: the layer above {@link ProxyCoreBase}. */
 export abstract class TunnelSteps extends ProxyCoreBase {
+  /** A forward-proxy CONNECT: open its upstream; the 200 waits until it is open. */
   protected openConnectTunnel(head: RequestHead): void {
     const address = parseAuthority(head.target, 443);
     if (!address) {
@@ -27,6 +28,7 @@ export abstract class TunnelSteps extends ProxyCoreBase {
     this.connect(address, undefined);
   }
 
+  /** The CONNECT's upstream is open: answer 200, and let the first bytes decide. */
   protected tunnelOpened(): void {
     this.state = State.TunnelSniffing;
     this.write('client', CONNECTION_ESTABLISHED);
@@ -73,6 +75,7 @@ export abstract class TunnelSteps extends ProxyCoreBase {
     this.openTunnel(`not HTTP: ${reason}`, false, concatBytes(clientBytes, this.requests.takeDetachedBytes()), serverBytes);
   }
 
+  /** Record a tunnel entry and hand both sockets to the opaque tunnel relay. */
   private openTunnel(reason: string, secure: boolean, clientBytes: Uint8Array, serverBytes: Uint8Array): void {
     const address = this.exchange?.address ?? this.upstream!.address;
     const id = this.recorder.nextId('t');
