@@ -66,7 +66,7 @@ module.exports = {
       name: 'proxy-cores-are-sans-io',
       severity: 'error',
       comment: 'The proxy core and the WebSocket relay core decide without I/O: no sockets, TLS, files or timers, and none of the adapters that own them.',
-      from: { path: '^src/record/(http-proxy-core|websocket-relay-core|websocket-gate|upstream-address)\\.ts$' },
+      from: { path: '^src/record/(http-proxy-[a-z-]+|websocket-relay-core|websocket-gate|upstream-address)\\.ts$' },
       to: {
         path: [
           '^(node:)?(net|tls|fs|fs/promises|timers|timers/promises|child_process|dgram)$',

@@ -10,7 +10,7 @@ import type { HookChain } from '../intervene/chain.js';
 import type { LiveConnections } from '../intervene/live.js';
 import type { LeafProvider } from './client-tls.js';
 import type { ClientTrust } from './client-trust.js';
-import type { HttpRoute, ProxyLimits, SocketAddress } from './http-proxy-core.js';
+import type { HttpRoute, ProxyLimits, SocketAddress } from './http-proxy-types.js';
 import type { Recorder } from './recorder.js';
 import type { UpstreamProxies } from './upstream-proxy.js';
 

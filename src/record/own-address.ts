@@ -4,7 +4,7 @@
  * is refused as a loop instead of proxying to itself until it runs out of sockets. Decided on the
  * address the upstream socket actually reached, so no name needs resolving here.
  */
-import type { SocketAddress } from './http-proxy-core.js';
+import type { SocketAddress } from './http-proxy-types.js';
 
 /** `::ffff:127.0.0.1` → `127.0.0.1`; IPv6 in lower case. */
 function normalize(address: string): string {

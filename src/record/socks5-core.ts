@@ -18,7 +18,7 @@
  * PROXY_LOOP), and no byte sequence throws: every malformed field is an error entry and a close.
  */
 import type { RecorderErrorCode } from '../format/error-codes.js';
-import type { SocketAddress } from './http-proxy-core.js';
+import type { SocketAddress } from './http-proxy-types.js';
 import { describeUpstreamError, formatAuthority, type SocketError, type UpstreamAddress } from './upstream-address.js';
 
 /** RFC 1928 §6: the REP field of a reply. */
