@@ -154,7 +154,7 @@ export async function main(argv: string[]): Promise<void> {
       .alias('h', 'help')
       .wrap(Math.min(100, process.stdout.columns ?? 100))
       .epilogue(
-        `Exit codes: ${EXIT_OK} ok, ${EXIT_DIFFERENT} difference found, ${EXIT_USAGE} bad input or usage, ` +
+        `Exit codes: ${EXIT_OK} ok, ${EXIT_DIFFERENT} difference found or nothing matched, ${EXIT_USAGE} bad input or usage, ` +
           `${EXIT_IO} cannot listen or write, ${EXIT_INTERNAL} internal error.`,
       )
       .fail((message, error) => {

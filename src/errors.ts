@@ -21,6 +21,13 @@ export const EXIT_IO = 3;
 /** A bug: an unexpected exception (the stack is printed). */
 export const EXIT_INTERNAL = 70;
 
+/**
+ * `show`, `stats`: a `--conn` named a connection the archive does not have (a typo, most often),
+ * as grep exits 1 when nothing matched. The same number as EXIT_DIFFERENT: both say "the answer
+ * is not what you looked for", never an error.
+ */
+export const EXIT_NO_MATCH = EXIT_DIFFERENT;
+
 /** Every exit code by name, for the README test and the --help epilogue. */
 export const EXIT_CODES = { EXIT_OK, EXIT_DIFFERENT, EXIT_USAGE, EXIT_IO, EXIT_INTERNAL } as const;
 

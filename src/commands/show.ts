@@ -19,7 +19,7 @@
  * README "Machine-readable output" is the contract: add fields, never rename.
  */
 import type { CommandModule } from 'yargs';
-import { EXIT_OK, cliError } from '../errors.js';
+import { EXIT_NO_MATCH, EXIT_OK, cliError } from '../errors.js';
 import type { Detection, DetectContext } from '../detect/types.js';
 import { followArchive } from '../format/archive-follow.js';
 import type { ArchiveHeader, Entry, FrameEntry } from '../format/schema.js';
@@ -292,7 +292,10 @@ export async function runShow(options: ShowOptions, io: Io, runtime: ShowRuntime
   await rows.caughtUp();
   // Read to the end: a --conn naming no connection is a typo, not a quiet one (as stats says it).
   const unknownConns = readToEnd && runtime.signal?.aborted !== true ? connections.warning(filter.conns, options.file) : null;
-  if (unknownConns !== null) warn(io, unknownConns);
+  if (unknownConns !== null) {
+    warn(io, unknownConns);
+    return EXIT_NO_MATCH;
+  }
   return EXIT_OK;
 }
 

@@ -62,7 +62,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { StatsAccumulator, type ConnectionStats, type TypeCounts } from '../inspect/stats.js';
-import { EXIT_OK } from '../errors.js';
+import { EXIT_NO_MATCH, EXIT_OK } from '../errors.js';
 import { processIo, useColor, warn, writeOut, type Io } from '../io.js';
 import { makePalette, type Palette } from '../output/colors.js';
 import { formatTimestamp } from '../output/frame-line.js';
@@ -219,10 +219,14 @@ export async function runStats(options: StatsOptions, io: Io): Promise<number> {
     accumulator.add(entry);
   }
   const reports = accumulator.report();
+  let noMatch = false;
   if (wanted !== null) {
     const found = new Set(reports.map((report) => report.conn));
     const missing = [...wanted].filter((id) => !found.has(id));
-    if (missing.length > 0) warn(io, `no WebSocket connection ${missing.join(', ')} in ${options.file} (see wstape list)`);
+    if (missing.length > 0) {
+      warn(io, `no WebSocket connection ${missing.join(', ')} in ${options.file} (see wstape list)`);
+      noMatch = true;
+    }
   } else if (reports.length === 0) {
     warn(io, `${options.file} holds no WebSocket connections`);
   }
@@ -232,7 +236,7 @@ export async function runStats(options: StatsOptions, io: Io): Promise<number> {
     if (options.json) await writeOut(io.stdout, `${JSON.stringify(report)}\n`);
     else await writeOut(io.stdout, `${position > 0 ? '\n' : ''}${formatStatsBlock(report, p)}`);
   }
-  return EXIT_OK;
+  return noMatch ? EXIT_NO_MATCH : EXIT_OK;
 }
 
 export const statsCommand: CommandModule<object, StatsOptions> = {

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runShow, type ShowOptions } from '../../src/commands/show.js';
+import { EXIT_NO_MATCH } from '../../src/errors.js';
 import type { Entry } from '../../src/format/schema.js';
 import { connection, end, fakeIo, frame, tempDir, writeArchive } from '../output/test-archives.js';
 
@@ -129,19 +130,22 @@ describe('show --conn naming no connection', () => {
   });
   afterAll(async () => cleanup());
 
-  it('warns on stderr with the ids the archive has, and exits 0 as stats does', async () => {
+  it('warns on stderr with the ids the archive has, and exits 1 (nothing matched) as stats does', async () => {
     const io = fakeIo();
-    expect(await runShow({ file: archive, json: false, conn: ['c99'] }, io)).toBe(0);
+    expect(await runShow({ file: archive, json: false, conn: ['c99'] }, io)).toBe(EXIT_NO_MATCH);
     expect(io.out()).toBe('');
     expect(io.err()).toBe(`wstape: warning: no connection c99 in ${archive} (it has c1-c3)\n`);
   });
 
   it('names only the missing ones, and says nothing when every id exists', async () => {
     const io = fakeIo();
-    await runShow({ file: archive, json: true, conn: ['c2,c7'] }, io);
+    // One id of two is a typo: c2's rows are printed, and the exit code still says so.
+    expect(await runShow({ file: archive, json: true, conn: ['c2,c7'] }, io)).toBe(EXIT_NO_MATCH);
+    expect(io.out()).not.toBe('');
     expect(io.err()).toBe(`wstape: warning: no connection c7 in ${archive} (it has c1-c3)\n`);
     const quiet = fakeIo();
-    await runShow({ file: archive, json: false, conn: ['c3'], type: ['binary'] }, quiet);
+    // Every id exists; that no frame passes the other filters is an answer, not a typo.
+    expect(await runShow({ file: archive, json: false, conn: ['c3'], type: ['binary'] }, quiet)).toBe(0);
     expect(quiet.err()).toBe('');
   });
 });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { runStats, statsCommand, type StatsOptions } from '../../src/commands/stats.js';
-import { isCliError } from '../../src/errors.js';
+import { EXIT_NO_MATCH, isCliError } from '../../src/errors.js';
 import type { Entry } from '../../src/format/schema.js';
 import type { ConnectionStats } from '../../src/inspect/stats.js';
 import { openClient, startRecorder, startWsServer, waitFor, countEntries } from '../helpers/peers.js';
@@ -271,9 +271,16 @@ describe('stats on hand-built archives', () => {
 
   it('warns about --conn ids it did not find, and about archives without WebSocket connections', async () => {
     const path = await writeArchive(join(dir, 'warn.wstape'), ENTRIES);
-    const { stats, err } = await statsJson(path, ['c2', 'c9']);
-    expect(stats.map((s) => s.conn)).toEqual(['c2']);
-    expect(err).toMatch(/^wstape: warning: no WebSocket connection c9 in .*\n$/);
+    const io = fakeIo();
+    expect(await runStats({ file: path, json: true, conn: ['c2', 'c9'] }, io)).toBe(EXIT_NO_MATCH);
+    expect(
+      io
+        .out()
+        .trimEnd()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as ConnectionStats).conn),
+    ).toEqual(['c2']);
+    expect(io.err()).toMatch(/^wstape: warning: no WebSocket connection c9 in .*\n$/);
     const empty = await writeArchive(join(dir, 'empty.wstape'), []);
     expect((await statsJson(empty)).err).toMatch(/^wstape: warning: .* holds no WebSocket connections\n$/);
   });
