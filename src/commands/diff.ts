@@ -67,8 +67,7 @@ function diffFrame(entry: FrameEntry): DiffFrame {
 /**
  * The WebSocket conversations of an archive as FrameSets, in the order of their connection
  * entries, their frames kept in files under `dir`; with `only`, just that connection (ERR_USAGE
- * when the archive has no WebSocket connection by that id). The caller closes the sets' builders
- * and removes `dir`.
+ * when the archive has no WebSocket connection by that id). The caller removes `dir`.
  */
 export async function loadFrameSets(
   file: string,
@@ -151,7 +150,6 @@ export async function runDiff(options: DiffOptions, io: Io): Promise<number> {
       await writeOut(io.stdout, `${total > 0 ? p.bold(summaryLine(tally)) : p.green(summaryLine(tally))}\n`);
     }
   } finally {
-    for (const builder of builders) builder.close();
     rmSync(dir, { recursive: true, force: true });
   }
   const found = Object.values(tally.counts).some((count) => count > 0);

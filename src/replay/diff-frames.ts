@@ -57,13 +57,14 @@ function hashKey(key: string, out: Uint32Array, at: number): void {
 /** Growable typed arrays of the compact fields. */
 class Columns {
   length = 0;
-  dirType = new Uint8Array(1024);
-  indexes = new Uint32Array(1024);
-  hashes = new Uint32Array(3 * 1024);
+  // Small to start with: an archive may hold thousands of short connections.
+  dirType = new Uint8Array(64);
+  indexes = new Uint32Array(64);
+  hashes = new Uint32Array(3 * 64);
   elapsed: Float64Array | null;
 
   constructor(timing: boolean) {
-    this.elapsed = timing ? new Float64Array(1024) : null;
+    this.elapsed = timing ? new Float64Array(64) : null;
   }
 
   push(frame: DiffFrame, rules: IgnoreRules): void {
@@ -123,8 +124,8 @@ export function fromConversation(conversation: Conversation, rules: IgnoreRules,
   return frameSet(info, columns, (p) => conversation.frames[p] as DiffFrame);
 }
 
-/** Text of frames held before it is appended to the connection's file. */
-const BUFFER_CHARS = 256 * 1024;
+/** Text of frames held before it is appended to the connection's file (per open connection). */
+const BUFFER_CHARS = 16 * 1024;
 
 /**
  * A connection's FrameSet built as its frames stream by, the frames written to a file of their
@@ -135,10 +136,9 @@ export class SpilledFrameSetBuilder {
   readonly #rules: IgnoreRules;
   readonly #columns: Columns;
   /** Byte offset of each frame's JSON in the file (and, at the end, the file's size). */
-  #offsets = new Float64Array(1024);
+  #offsets = new Float64Array(64);
   #bytes = 0;
   #buffer = '';
-  #fd: number | null = null;
   readonly info: Pick<FrameSet, 'id' | 'url' | 'start' | 'end' | 'firstClose'>;
 
   constructor(dir: string, info: { id: string; url: string; start: number | undefined }, rules: IgnoreRules, timing: boolean) {
@@ -170,23 +170,25 @@ export class SpilledFrameSetBuilder {
     this.#buffer = '';
   }
 
-  /** The set, reading frames back from the file (closed by close()). */
+  /**
+   * The set, reading frames back from the file; each read opens and closes it, so that a diff
+   * of thousands of differing connections holds no descriptor between reads.
+   */
   finish(): FrameSet {
     this.#flush();
     const offsets = this.#offsets;
     offsets[this.#columns.length] = this.#bytes;
     const read = (p: number): DiffFrame => {
-      this.#fd ??= openSync(this.#path, 'r');
       const start = offsets[p] as number;
       const bytes = Buffer.alloc((offsets[p + 1] as number) - start);
-      readSync(this.#fd, bytes, 0, bytes.length, start);
+      const fd = openSync(this.#path, 'r');
+      try {
+        readSync(fd, bytes, 0, bytes.length, start);
+      } finally {
+        closeSync(fd);
+      }
       return JSON.parse(bytes.toString('utf8')) as DiffFrame;
     };
     return frameSet(this.info, this.#columns, read);
-  }
-
-  close(): void {
-    if (this.#fd !== null) closeSync(this.#fd);
-    this.#fd = null;
   }
 }
