@@ -15,7 +15,7 @@
  * Exit code: 0 when no difference was found, 1 when one was, 2 on bad usage or a bad archive.
  *
  * Memory: each archive is streamed once; of the connections being compared, each frame leaves
- * about 25 bytes in memory (replay/diff-frames.ts) and its JSON in a temporary file, read back
+ * about 17 bytes in memory (replay/diff-frames.ts) and its JSON in a temporary file, read back
  * only for the differences reported; everything else is dropped as it is read.
  */
 import { mkdtempSync, rmSync } from 'node:fs';

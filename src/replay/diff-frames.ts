@@ -1,9 +1,10 @@
 /**
  * One connection's frames as `wstape diff` compares them, in a form that does not grow with the
- * payloads: per frame, its direction and type (one byte), its `index`, a 96-bit hash of its match
- * key (match.ts frameKey, under the ignore rules) and, when timing is compared, its `elapsed`:
- * about 21 bytes a frame, 29 with timing. The alignment needs nothing more; the frames themselves
- * are read back only for the differences to report, from wherever the set keeps them: memory
+ * payloads: per frame, its direction and type (one byte), a 96-bit hash of its match key (match.ts
+ * frameKey, under the ignore rules) and, when timing is compared, its `elapsed`: 13 bytes a frame,
+ * 21 with timing (and 4 more where the frame's JSON is kept in a file: its length). The alignment
+ * needs nothing more; the frames themselves (their `index` too) are read back only for the
+ * differences to report, from wherever the set keeps them: memory
  * (fromConversation, for callers that hold the frames anyway) or a temporary file
  * (SpilledFrameSetBuilder, for `wstape diff` over archives of any size).
  *
@@ -35,7 +36,6 @@ export interface FrameSet {
   readonly length: number;
   dir(position: number): Direction;
   type(position: number): FrameType;
-  index(position: number): number;
   /** Seconds; only when the set was made with timing. */
   elapsed(position: number): number;
   /** True when frame `position` and `other`'s frame `otherPosition` have the same key. */
@@ -59,7 +59,6 @@ class Columns {
   length = 0;
   // Small to start with: an archive may hold thousands of short connections.
   dirType = new Uint8Array(64);
-  indexes = new Uint32Array(64);
   hashes = new Uint32Array(3 * 64);
   elapsed: Float64Array | null;
 
@@ -71,7 +70,6 @@ class Columns {
     if (this.length === this.dirType.length) this.#grow();
     const at = this.length++;
     this.dirType[at] = TYPES.indexOf(frame.type) | (frame.dir === 'in' ? IN : 0);
-    this.indexes[at] = frame.index;
     hashKey(frameKey(frame, rules), this.hashes, 3 * at);
     if (this.elapsed !== null) this.elapsed[at] = frame.elapsed;
   }
@@ -83,7 +81,6 @@ class Columns {
       return next;
     };
     this.dirType = grow(this.dirType, new Uint8Array(size));
-    this.indexes = grow(this.indexes, new Uint32Array(size));
     this.hashes = grow(this.hashes, new Uint32Array(3 * size));
     if (this.elapsed !== null) this.elapsed = grow(this.elapsed, new Float64Array(size));
   }
@@ -91,14 +88,13 @@ class Columns {
 
 /** The FrameSet methods over Columns; `read` gives a frame back. */
 function frameSet(info: Pick<FrameSet, 'id' | 'url' | 'start' | 'end' | 'firstClose'>, columns: Columns, read: (position: number) => DiffFrame): FrameSet {
-  const { dirType, indexes, hashes, elapsed, length } = columns;
+  const { dirType, hashes, elapsed, length } = columns;
   return {
     ...info,
     length,
     hashes,
     dir: (p) => (((dirType[p] as number) & IN) !== 0 ? 'in' : 'out'),
     type: (p) => TYPES[(dirType[p] as number) & 0x7f] as FrameType,
-    index: (p) => indexes[p] as number,
     elapsed: (p) => elapsed?.[p] ?? NaN,
     same: (p, other, q) => {
       const h = other.hashes;
@@ -124,6 +120,9 @@ export function fromConversation(conversation: Conversation, rules: IgnoreRules,
   return frameSet(info, columns, (p) => conversation.frames[p] as DiffFrame);
 }
 
+/** One frame in this many has its file offset kept; the others' are summed from their lengths. */
+const CHECKPOINT = 64;
+
 /** Text of frames held before it is appended to the connection's file (per open connection). */
 const BUFFER_CHARS = 16 * 1024;
 
@@ -135,8 +134,9 @@ export class SpilledFrameSetBuilder {
   readonly #path: string;
   readonly #rules: IgnoreRules;
   readonly #columns: Columns;
-  /** Byte offset of each frame's JSON in the file (and, at the end, the file's size). */
-  #offsets = new Float64Array(64);
+  /** Bytes of each frame's JSON in the file, and the offset of every CHECKPOINT-th frame. */
+  #lengths = new Uint32Array(64);
+  #checkpoints = new Float64Array(1);
   #bytes = 0;
   #buffer = '';
   readonly info: Pick<FrameSet, 'id' | 'url' | 'start' | 'end' | 'firstClose'>;
@@ -152,14 +152,24 @@ export class SpilledFrameSetBuilder {
     const position = this.#columns.length;
     this.#columns.push(frame, this.#rules);
     if (this.info.firstClose === null && frame.type === 'close') this.info.firstClose = firstCloseOf(frame);
-    if (position + 1 >= this.#offsets.length) {
-      const next = new Float64Array(this.#offsets.length * 2);
-      next.set(this.#offsets);
-      this.#offsets = next;
+    if (position === this.#lengths.length) {
+      const next = new Uint32Array(this.#lengths.length * 2);
+      next.set(this.#lengths);
+      this.#lengths = next;
     }
-    this.#offsets[position] = this.#bytes;
+    if (position % CHECKPOINT === 0) {
+      const at = position / CHECKPOINT;
+      if (at === this.#checkpoints.length) {
+        const next = new Float64Array(this.#checkpoints.length * 2);
+        next.set(this.#checkpoints);
+        this.#checkpoints = next;
+      }
+      this.#checkpoints[at] = this.#bytes;
+    }
     const json = JSON.stringify(frame);
-    this.#bytes += Buffer.byteLength(json);
+    const bytes = Buffer.byteLength(json);
+    this.#lengths[position] = bytes;
+    this.#bytes += bytes;
     this.#buffer += json;
     if (this.#buffer.length >= BUFFER_CHARS) this.#flush();
   }
@@ -176,11 +186,13 @@ export class SpilledFrameSetBuilder {
    */
   finish(): FrameSet {
     this.#flush();
-    const offsets = this.#offsets;
-    offsets[this.#columns.length] = this.#bytes;
+    const lengths = this.#lengths;
+    const checkpoints = this.#checkpoints;
     const read = (p: number): DiffFrame => {
-      const start = offsets[p] as number;
-      const bytes = Buffer.alloc((offsets[p + 1] as number) - start);
+      // The offset: the checkpoint before it, plus the lengths of the frames between.
+      let start = checkpoints[Math.floor(p / CHECKPOINT)] as number;
+      for (let q = p - (p % CHECKPOINT); q < p; q++) start += lengths[q] as number;
+      const bytes = Buffer.alloc(lengths[p] as number);
       const fd = openSync(this.#path, 'r');
       try {
         readSync(fd, bytes, 0, bytes.length, start);

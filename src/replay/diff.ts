@@ -37,7 +37,7 @@
  *   url      connections: the URL of the connection only one archive has; null otherwise
  *
  * Memory: the comparison works on FrameSets (diff-frames.ts): per frame a byte of direction and
- * type, its index and a hash of its key (and its time with --timing-tolerance), about 21-29 bytes;
+ * type and a hash of its key (and its time with --timing-tolerance), 13-21 bytes;
  * the frames themselves are read back only for the differences reported. The alignment costs
  * O(D²) for D edits and gives up above MAX_EDITS (then the differing middle of the direction is
  * compared position by position); the differences of one connection pair are placed in order
@@ -459,29 +459,26 @@ function placedDifference(placed: Placed, at: number, a: FrameSet, b: FrameSet, 
   const dir: Direction = placed.dir[at] === 1 ? 'in' : 'out';
   const posA = placed.frameA[at] as number;
   const posB = placed.frameB[at] as number;
+  // Read back from the sets' store: only the frames of differences ever are.
+  const frameA = posA !== -1 ? a.frame(posA) : null;
+  const frameB = posB !== -1 ? b.frame(posB) : null;
   const base: Difference = {
     ...emptyDifference(kind, a, b),
     dir,
-    type: posA !== -1 ? a.type(posA) : b.type(posB),
-    indexA: posA !== -1 ? a.index(posA) : null,
-    indexB: posB !== -1 ? b.index(posB) : null,
+    type: (frameA ?? frameB)?.type ?? null,
+    indexA: frameA?.index ?? null,
+    indexB: frameB?.index ?? null,
   };
-  switch (kind) {
-    case 'changed': {
-      const mismatch = compareFrames(a.frame(posA), b.frame(posB), rules);
-      if (mismatch === null) return null;
-      return { ...base, from: mismatch.expected, to: mismatch.actual, changes: mismatch.changes ?? null };
-    }
-    case 'removed':
-      return { ...base, from: renderFrame(a.frame(posA)) };
-    case 'added':
-      return { ...base, to: renderFrame(b.frame(posB)) };
-    default: {
-      const gapA = gapOf(a, posA);
-      const gapB = gapOf(b, posB);
-      return { ...base, from: gapA, to: gapB, gapA, gapB };
-    }
+  if (kind === 'changed' && frameA !== null && frameB !== null) {
+    const mismatch = compareFrames(frameA, frameB, rules);
+    if (mismatch === null) return null;
+    return { ...base, from: mismatch.expected, to: mismatch.actual, changes: mismatch.changes ?? null };
   }
+  if (kind === 'removed' && frameA !== null) return { ...base, from: renderFrame(frameA) };
+  if (kind === 'added' && frameB !== null) return { ...base, to: renderFrame(frameB) };
+  const gapA = gapOf(a, posA);
+  const gapB = gapOf(b, posB);
+  return { ...base, from: gapA, to: gapB, gapA, gapB };
 }
 
 /**
