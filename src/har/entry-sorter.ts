@@ -15,8 +15,8 @@ import type { Entry } from '../format/schema.js';
 import type { SortKey } from './websocket-from-har.js';
 
 /** JSON text held in memory (UTF-16 code units) before a run is written. */
-export const SORT_BUDGET_CHARS = 8 * 1024 * 1024;
-const READ_BYTES = 64 * 1024;
+export const SORT_BUDGET_CHARS = 4 * 1024 * 1024;
+const READ_BYTES = 16 * 1024;
 
 interface Item {
   key: SortKey;
@@ -125,7 +125,7 @@ export class EntrySorter {
       let text = '';
       for (const item of this.#items) {
         text += runLine(item);
-        if (text.length >= READ_BYTES * 4) {
+        if (text.length >= 256 * 1024) {
           writeSync(fd, text);
           text = '';
         }
