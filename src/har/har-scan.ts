@@ -16,7 +16,8 @@ import { cliError } from '../errors.js';
 import { epochMicros } from './har-common.js';
 import { describeIssue, harInputSchema, inputEntry, inputMessage, type HarInput, type HarInputEntry } from './har-schema.js';
 import { MESSAGE_LISTS, type HarVisitor, type JsonKind, type MessageList } from './har-tokens.js';
-import { makesFrames, TimeStats } from './websocket-from-har.js';
+import { TimeStats } from './message-clock.js';
+import { makesFrames } from './websocket-from-har.js';
 
 /** Flags kept per entry. */
 export const IS_WEBSOCKET = 1;

@@ -15,7 +15,8 @@ import { EntrySorter } from '../../src/har/entry-sorter.js';
 import { timeUnit } from '../../src/har/har-common.js';
 import { parseHarText } from '../../src/har/har-schema.js';
 import { runImport } from '../../src/har/import-har.js';
-import { TimeStats, type SortKey } from '../../src/har/websocket-from-har.js';
+import { TimeStats } from '../../src/har/message-clock.js';
+import type { SortKey } from '../../src/har/websocket-from-har.js';
 import { fakeIo } from '../output/test-archives.js';
 import { importHar, scratch } from './helpers.js';
 
