@@ -4,7 +4,7 @@
  * its messages, each message), and keeps what the second pass (from-har.ts) must know before it
  * converts anything: each entry's start time (the archive starts at the earliest), whether it is
  * a WebSocket, its recorded id, and its message clock (seconds or milliseconds, decided by the
- * median of all its message times). About 40 bytes per entry, plus a few per WebSocket entry.
+ * median of all its message times). About 100 bytes per entry with its id, more per WebSocket entry.
  *
  * A bad HAR gets the one line the whole-document validation gave (parseHarText): the same JSON
  * path and words, and the same choice of first problem (zod's order: `log.version` and
