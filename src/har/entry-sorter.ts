@@ -43,13 +43,17 @@ function compareKeys(a: SortKey, b: SortKey): number {
 const compareItems = (a: Item, b: Item): number => compareKeys(a.key, b.key);
 
 /**
- * A run file read back a line at a time. Lines are decoded one by one from the bytes, so no line
- * keeps a larger piece of text alive (a slice of a string holds its whole parent).
+ * A run file read back a line at a time, through one buffer of READ_BYTES that is reused (the
+ * merge holds one reader per run, hundreds for a large import, so each keeps little and
+ * allocates nothing per read); a line longer than the buffer gets a larger one until it is read.
+ * Lines are decoded one by one from the bytes, so no line keeps a larger text alive.
  */
 class RunReader {
   readonly #fd: number;
-  #bytes: Buffer = Buffer.alloc(0);
-  #at = 0;
+  #buffer = Buffer.allocUnsafe(READ_BYTES);
+  /** The unread bytes are buffer[start, end). */
+  #start = 0;
+  #end = 0;
   #eof = false;
   head: Item | null = null;
 
@@ -61,23 +65,44 @@ class RunReader {
   /** Read the next item into `head` (null at the end). */
   advance(): void {
     for (;;) {
-      const newline = this.#bytes.indexOf(0x0a, this.#at);
-      if (newline !== -1) {
-        this.head = parseRunLine(this.#bytes.toString('utf8', this.#at, newline));
-        this.#at = newline + 1;
+      const newline = this.#buffer.indexOf(0x0a, this.#start);
+      if (newline !== -1 && newline < this.#end) {
+        this.head = parseRunLine(this.#buffer.toString('utf8', this.#start, newline));
+        this.#start = newline + 1;
+        this.#shrink();
         return;
       }
       if (this.#eof) {
         this.head = null;
         return;
       }
-      const chunk = Buffer.alloc(READ_BYTES);
-      const read = readSync(this.#fd, chunk, 0, READ_BYTES, null);
-      if (read === 0) this.#eof = true;
-      // What is left of the last chunk (part of a line), then the new bytes.
-      this.#bytes = Buffer.concat([this.#bytes.subarray(this.#at), chunk.subarray(0, read)]);
-      this.#at = 0;
+      this.#fill();
     }
+  }
+
+  /** Move the unread bytes to the front (growing the buffer when they fill it), then read more. */
+  #fill(): void {
+    const unread = this.#end - this.#start;
+    if (unread === this.#buffer.length) {
+      const larger = Buffer.allocUnsafe(this.#buffer.length * 2);
+      this.#buffer.copy(larger, 0, this.#start, this.#end);
+      this.#buffer = larger;
+    } else this.#buffer.copyWithin(0, this.#start, this.#end);
+    this.#start = 0;
+    this.#end = unread;
+    const read = readSync(this.#fd, this.#buffer, this.#end, this.#buffer.length - this.#end, null);
+    if (read === 0) this.#eof = true;
+    this.#end += read;
+  }
+
+  /** After a long line: back to a buffer of READ_BYTES when what is unread fits one. */
+  #shrink(): void {
+    if (this.#buffer.length === READ_BYTES || this.#end - this.#start > READ_BYTES) return;
+    const small = Buffer.allocUnsafe(READ_BYTES);
+    this.#buffer.copy(small, 0, this.#start, this.#end);
+    this.#end -= this.#start;
+    this.#start = 0;
+    this.#buffer = small;
   }
 
   close(): void {

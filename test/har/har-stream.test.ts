@@ -65,6 +65,20 @@ describe('EntrySorter', () => {
   });
 });
 
+describe('EntrySorter runs with lines longer than its read buffer', () => {
+  it('gives every entry back whole and in order', () => {
+    const sorter = new EntrySorter(100_000);
+    // Texts of 0 to 60,000 characters, some of them multi-byte, in a shuffled order of keys.
+    const texts = Array.from({ length: 120 }, (_, at) => `${at}:${(at % 3 === 0 ? 'é' : 'x').repeat((at * 7919) % 60_000)}`);
+    const order = texts.map((_, at) => (at * 37) % texts.length);
+    order.forEach((at) => sorter.add([at, 0, 0, 0, 0, 0, 0], { ...frame(at, texts[at] as string), conn: `c${at % 4}` }, at % 2 === 0));
+    expect(sorter.runs).toBeGreaterThan(3);
+    const got = [...sorter.sorted()].map(({ json, conn }) => [(JSON.parse(json) as { text: string }).text, conn]);
+    sorter.dispose();
+    expect(got).toEqual(texts.map((text, at) => [text, at % 2 === 0 ? `c${at % 4}` : '']));
+  });
+});
+
 describe('TimeStats', () => {
   it('decides the unit as timeUnit() does over the same times', () => {
     const time = fc.oneof(fc.double({ min: -2e12, max: 2e12, noNaN: true }), fc.constantFrom(1e11, -1e11, 1e11 - 1, 0, 1.7e9, 1.7e12));
