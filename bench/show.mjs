@@ -181,7 +181,9 @@ export const ARCHIVE_COMMAND_RSS_MIB = 200;
 
 /** The big-file rows as a BENCHMARKS.md block, with the RSS target met or not. */
 export function formatArchiveCommands(sets) {
-  const out = ['Big files: `show --json`, `list`, `stats`, `export -o X.har`, `import X.har`, `diff FILE FILE --json`, `redact -o R` on a generated archive; wall time and peak RSS'];
+  const out = [
+    'Big files: `show --json`, `list`, `stats`, `export -o X.har`, `import X.har`, `diff FILE FILE --json`, `redact -o R` on a generated archive; wall time and peak RSS',
+  ];
   out.push('');
   out.push('| archive | command | input | seconds | peak RSS MiB | other work |');
   out.push('| --- | --- | --- | --- | --- | --- |');
