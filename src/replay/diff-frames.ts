@@ -17,7 +17,7 @@ import { appendFileSync, closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FrameType } from '../format/schema.js';
 import type { Direction } from '../wire/side.js';
-import type { CloseOutcome, Conversation, DiffFrame } from './diff.js';
+import type { CloseOutcome, Conversation, DiffFrame } from './diff-types.js';
 import { frameKey, type IgnoreRules } from './match.js';
 
 const TYPES: readonly FrameType[] = ['text', 'binary', 'continuation', 'close', 'ping', 'pong', 'reserved'];

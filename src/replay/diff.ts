@@ -43,41 +43,15 @@
  * compared position by position); the differences of one connection pair are placed in order
  * before they are given out, about 40 bytes each.
  */
-import type { Closer, FrameType } from '../format/schema.js';
+import type { FrameType } from '../format/schema.js';
 import { CloseCode } from '../wire/close-codes.js';
 import { DIRECTIONS, senderOf, type Direction } from '../wire/side.js';
 import { alignBy, MAX_EDITS } from './align.js';
 import { fromConversation, type FrameSet } from './diff-frames.js';
-import { compareFrames, maskText, renderFrame, type FrameView, type IgnoreRules, type JsonChange } from './match.js';
+import type { CloseOutcome, Conversation } from './diff-types.js';
+import { compareFrames, maskText, renderFrame, type IgnoreRules, type JsonChange } from './match.js';
 
-/** A frame as diff needs it: what matching looks at, plus where and when it was. */
-export interface DiffFrame extends FrameView {
-  dir: Direction;
-  /** The archive's `index`: the frame's number within its connection, both directions. */
-  index: number;
-  /** Seconds since the recording started (the archive's `elapsed`). */
-  elapsed: number;
-}
-
-/** How a connection ended, as its end entry (or first close frame) says. */
-export interface CloseOutcome {
-  /** The first close frame's code, 1005 for one without a code, 1006 for none at all. */
-  code: number | null;
-  reason: string;
-  closedBy: Closer | null;
-}
-
-/** One WebSocket connection's conversation. */
-export interface Conversation {
-  id: string;
-  url: string;
-  /** The connection entry's `elapsed`: the first frame's gap is measured from it. */
-  start?: number | undefined;
-  /** Frames in capture order. */
-  frames: DiffFrame[];
-  /** The end entry's fields; null or absent when the archive has none (still open, cut short). */
-  end?: CloseOutcome | null | undefined;
-}
+export type { CloseOutcome, Conversation, DiffFrame } from './diff-types.js';
 
 export type DifferenceKind = 'added' | 'removed' | 'changed' | 'close' | 'timing' | 'connections';
 
