@@ -108,8 +108,8 @@ export async function runImport(options: ImportOptions, io: Io): Promise<number>
   } catch (error) {
     throw readError(options.file, error);
   }
-  // Two passes (the scan, then the conversion), so the line counts the file twice.
-  const progress = startProgress(io, { label: 'import', total: 2 * size, quiet: options.quiet });
+  // One line per pass: `wstape import (checking): ...`, then `wstape import (converting): ...`.
+  let progress = startProgress(io, { label: 'import (checking)', total: size, quiet: options.quiet });
   const onWarning = (message: string): void => {
     progress.clear();
     warn(io, message);
@@ -120,9 +120,11 @@ export async function runImport(options: ImportOptions, io: Io): Promise<number>
     const scanner = new HarScanner(options.file);
     await walk(options.file, scanner, (read) => progress.update(read));
     const scan = scanner.finish();
+    progress.done();
+    progress = startProgress(io, { label: 'import (converting)', total: size, quiet: options.quiet });
     const plan = planImport(scan);
     const converter = new HarConverter(scan, plan, sorter, onWarning);
-    await walk(options.file, converter, (read) => progress.update(size + read));
+    await walk(options.file, converter, (read) => progress.update(read));
     converter.finish();
     progress.done();
     const { header, trailer } = archiveEnds(scan, plan, converter.counts, converter.totals, PACKAGE_VERSION);
