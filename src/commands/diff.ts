@@ -15,7 +15,7 @@
  * Exit code: 0 when no difference was found, 1 when one was, 2 on bad usage or a bad archive.
  *
  * Memory: each archive is streamed once; of the connections being compared, each frame leaves
- * about 25 bytes in memory (replay/diff-frames.ts) and its JSON in a temporary file, read back
+ * about 17 bytes in memory (replay/diff-frames.ts) and its JSON in a temporary file, read back
  * only for the differences reported; everything else is dropped as it is read.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -67,8 +67,7 @@ function diffFrame(entry: FrameEntry): DiffFrame {
 /**
  * The WebSocket conversations of an archive as FrameSets, in the order of their connection
  * entries, their frames kept in files under `dir`; with `only`, just that connection (ERR_USAGE
- * when the archive has no WebSocket connection by that id). The caller closes the sets' builders
- * and removes `dir`.
+ * when the archive has no WebSocket connection by that id). The caller removes `dir`.
  */
 export async function loadFrameSets(
   file: string,
@@ -151,7 +150,6 @@ export async function runDiff(options: DiffOptions, io: Io): Promise<number> {
       await writeOut(io.stdout, `${total > 0 ? p.bold(summaryLine(tally)) : p.green(summaryLine(tally))}\n`);
     }
   } finally {
-    for (const builder of builders) builder.close();
     rmSync(dir, { recursive: true, force: true });
   }
   const found = Object.values(tally.counts).some((count) => count > 0);

@@ -50,6 +50,8 @@ const SCRATCH_MAX = 1024 * 1024;
 
 /** 1 MiB of queued lines (counted in string length: close enough for a bound). */
 const DEFAULT_MAX_QUEUED = 1024 * 1024;
+/** Marks a queued line appended as JSON (appendJson). */
+const AS_JSON = Symbol('json');
 
 export class ArchiveWriter {
   readonly #path: string;
@@ -61,7 +63,8 @@ export class ArchiveWriter {
   /** Every queued line was appended as ASCII (AppendHint.ascii). */
   #queuedAscii = true;
   /** The entry of each queued line; null for the header line. */
-  #queuedEntries: Array<Entry | null> = [];
+  /** Per queued line: its entry, null for the header, JSON for an entry queued as its text (appendJson). */
+  #queuedEntries: Array<Entry | null | typeof AS_JSON> = [];
   readonly #onWritten: ((entries: readonly Entry[]) => void) | undefined;
   #appended = 0;
   #entriesWritten = 0;
@@ -160,6 +163,26 @@ export class ArchiveWriter {
     else if (this.#immediate === null && hint?.flushing !== true) this.#immediate = setImmediate(() => this.flush());
   }
 
+  /**
+   * Queue one entry given as its JSON, exactly the text append() would write for it (entryLine's,
+   * without the leading comma and the newline): for copying entries serialised before, e.g. the
+   * sorted runs of `wstape import`, without parsing and stringifying them again. The caller
+   * vouches that it is a valid entry. Counted in entriesWritten, not given to onWritten.
+   */
+  appendJson(json: string): void {
+    if (this.#closed || this.#error !== null) {
+      this.#entriesDropped++;
+      return;
+    }
+    const line = (this.#appended === 0 ? '' : ',') + json + '\n';
+    this.#appended++;
+    this.#enqueue(line, AS_JSON);
+    // Any text may be in it: the batch is encoded as UTF-8, not copied as ASCII.
+    this.#queuedAscii = false;
+    if (this.#queuedLength > this.#maxQueued) this.flush();
+    else if (this.#immediate === null) this.#immediate = setImmediate(() => this.flush());
+  }
+
   /** Write everything queued, with one write(2) call (more only if the kernel takes part). Never throws. */
   flush(): void {
     if (this.#immediate !== null) {
@@ -179,13 +202,15 @@ export class ArchiveWriter {
     // Usually every line; after a short write that ended in an error, the lines it completed.
     const complete = written === data.length ? lines.length : completeLines(lines, written);
     const entries: Entry[] = [];
+    let asJson = 0;
     for (let i = 0; i < queued.length; i++) {
       const entry = queued[i];
       if (!entry) continue; // the header line
-      if (i < complete) entries.push(entry);
-      else this.#entriesDropped++;
+      if (i >= complete) this.#entriesDropped++;
+      else if (entry === AS_JSON) asJson++;
+      else entries.push(entry);
     }
-    this.#entriesWritten += entries.length;
+    this.#entriesWritten += entries.length + asJson;
     if (entries.length > 0) this.#onWritten?.(entries);
   }
 
@@ -223,7 +248,7 @@ export class ArchiveWriter {
     return this.#scratch.subarray(0, written);
   }
 
-  #enqueue(line: string, entry: Entry | null): void {
+  #enqueue(line: string, entry: Entry | null | typeof AS_JSON): void {
     this.#queue.push(line);
     this.#queuedLength += line.length;
     this.#queuedEntries.push(entry);

@@ -10,25 +10,26 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
+import { entryLine } from '../format/archive-lines.js';
 import type { Entry } from '../format/schema.js';
 import type { SortKey } from './websocket-from-har.js';
 
 /** JSON text held in memory (UTF-16 code units) before a run is written. */
-export const SORT_BUDGET_CHARS = 8 * 1024 * 1024;
-const READ_BYTES = 64 * 1024;
+export const SORT_BUDGET_CHARS = 2 * 1024 * 1024;
+const READ_BYTES = 16 * 1024;
 
 interface Item {
   key: SortKey;
-  /** The frame's `index` is set from its position in its connection when it comes out. */
-  position: boolean;
+  /** A frame whose `index` is its position in its connection: its connection's id ('' otherwise). */
+  conn: string;
+  /** The entry as the archive writer writes it (entryLine, without comma and newline). */
   json: string;
 }
 
-/** An entry in its final order. */
+/** An entry in its final order, as its archive JSON; `conn` as in Item. */
 export interface SortedEntry {
-  entry: Entry;
-  position: boolean;
+  json: string;
+  conn: string;
 }
 
 function compareKeys(a: SortKey, b: SortKey): number {
@@ -41,13 +42,18 @@ function compareKeys(a: SortKey, b: SortKey): number {
 
 const compareItems = (a: Item, b: Item): number => compareKeys(a.key, b.key);
 
-/** A run file read back a line at a time. */
+/**
+ * A run file read back a line at a time, through one buffer of READ_BYTES that is reused (the
+ * merge holds one reader per run, hundreds for a large import, so each keeps little and
+ * allocates nothing per read); a line longer than the buffer gets a larger one until it is read.
+ * Lines are decoded one by one from the bytes, so no line keeps a larger text alive.
+ */
 class RunReader {
   readonly #fd: number;
-  readonly #buffer = Buffer.alloc(READ_BYTES);
-  readonly #decoder = new StringDecoder('utf8');
-  #text = '';
-  #at = 0;
+  #buffer = Buffer.allocUnsafe(READ_BYTES);
+  /** The unread bytes are buffer[start, end). */
+  #start = 0;
+  #end = 0;
   #eof = false;
   head: Item | null = null;
 
@@ -59,21 +65,44 @@ class RunReader {
   /** Read the next item into `head` (null at the end). */
   advance(): void {
     for (;;) {
-      const newline = this.#text.indexOf('\n', this.#at);
-      if (newline !== -1) {
-        this.head = parseRunLine(this.#text.slice(this.#at, newline));
-        this.#at = newline + 1;
+      const newline = this.#buffer.indexOf(0x0a, this.#start);
+      if (newline !== -1 && newline < this.#end) {
+        this.head = parseRunLine(this.#buffer.toString('utf8', this.#start, newline));
+        this.#start = newline + 1;
+        this.#shrink();
         return;
       }
       if (this.#eof) {
         this.head = null;
         return;
       }
-      const read = readSync(this.#fd, this.#buffer, 0, READ_BYTES, null);
-      this.#text = this.#text.slice(this.#at) + (read > 0 ? this.#decoder.write(this.#buffer.subarray(0, read)) : this.#decoder.end());
-      this.#at = 0;
-      if (read === 0) this.#eof = true;
+      this.#fill();
     }
+  }
+
+  /** Move the unread bytes to the front (growing the buffer when they fill it), then read more. */
+  #fill(): void {
+    const unread = this.#end - this.#start;
+    if (unread === this.#buffer.length) {
+      const larger = Buffer.allocUnsafe(this.#buffer.length * 2);
+      this.#buffer.copy(larger, 0, this.#start, this.#end);
+      this.#buffer = larger;
+    } else this.#buffer.copyWithin(0, this.#start, this.#end);
+    this.#start = 0;
+    this.#end = unread;
+    const read = readSync(this.#fd, this.#buffer, this.#end, this.#buffer.length - this.#end, null);
+    if (read === 0) this.#eof = true;
+    this.#end += read;
+  }
+
+  /** After a long line: back to a buffer of READ_BYTES when what is unread fits one. */
+  #shrink(): void {
+    if (this.#buffer.length === READ_BYTES || this.#end - this.#start > READ_BYTES) return;
+    const small = Buffer.allocUnsafe(READ_BYTES);
+    this.#buffer.copy(small, 0, this.#start, this.#end);
+    this.#end -= this.#start;
+    this.#start = 0;
+    this.#buffer = small;
   }
 
   close(): void {
@@ -81,16 +110,20 @@ class RunReader {
   }
 }
 
-/** `k1 k2 ... k7 p<TAB>json`: the key's numbers as JavaScript writes them (they read back exactly). */
+/**
+ * `k1 k2 ... k7 conn<TAB>json`: the key's numbers as JavaScript writes them (they read back
+ * exactly), the connection URI-encoded (no space, tab or newline), the JSON (none either:
+ * JSON.stringify escapes them).
+ */
 function runLine(item: Item): string {
-  return `${item.key.join(' ')} ${item.position ? 1 : 0}\t${item.json}\n`;
+  return `${item.key.join(' ')} ${encodeURIComponent(item.conn)}\t${item.json}\n`;
 }
 
 function parseRunLine(line: string): Item {
   const tab = line.indexOf('\t');
-  const numbers = line.slice(0, tab).split(' ').map(Number);
-  const position = numbers.pop() === 1;
-  return { key: numbers as SortKey, position, json: line.slice(tab + 1) };
+  const fields = line.slice(0, tab).split(' ');
+  const conn = decodeURIComponent(fields.pop() ?? '');
+  return { key: fields.map(Number) as SortKey, conn, json: line.slice(tab + 1) };
 }
 
 export class EntrySorter {
@@ -109,9 +142,10 @@ export class EntrySorter {
     return this.#runs.length;
   }
 
+  /** `position`: the frame's `index` is to be set from its position in its connection. */
   add(key: SortKey, entry: Entry, position: boolean): void {
-    const json = JSON.stringify(entry);
-    this.#items.push({ key, position, json });
+    const json = entryLine(entry, true).slice(0, -1);
+    this.#items.push({ key, conn: position && entry.kind === 'frame' ? entry.conn : '', json });
     this.#chars += json.length + 64;
     if (this.#chars >= this.#budget) this.#spill();
   }
@@ -125,7 +159,7 @@ export class EntrySorter {
       let text = '';
       for (const item of this.#items) {
         text += runLine(item);
-        if (text.length >= READ_BYTES * 4) {
+        if (text.length >= 256 * 1024) {
           writeSync(fd, text);
           text = '';
         }
@@ -145,7 +179,7 @@ export class EntrySorter {
       this.#items.sort(compareItems);
       const items = this.#items;
       this.#items = [];
-      for (const item of items) yield { entry: JSON.parse(item.json) as Entry, position: item.position };
+      for (const item of items) yield { json: item.json, conn: item.conn };
       return;
     }
     if (this.#items.length > 0) this.#spill();
@@ -176,7 +210,7 @@ export class EntrySorter {
       while (heap.length > 0) {
         const top = heap[0] as RunReader;
         const item = top.head as Item;
-        yield { entry: JSON.parse(item.json) as Entry, position: item.position };
+        yield { json: item.json, conn: item.conn };
         top.advance();
         if (top.head === null) {
           const last = heap.pop() as RunReader;

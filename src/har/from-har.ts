@@ -34,8 +34,8 @@ import { fromHarHeaders, fromHarHttpVersion, headerValue } from './har-common.js
 import { FAILED, INDEXED, IS_WEBSOCKET, isoMicros, type HarScan } from './har-scan.js';
 import { describeIssue, inputEntry, inputMessage, type HarInputEntry, type HarInputMessage } from './har-schema.js';
 import { MESSAGE_LISTS, type HarVisitor, type MessageList } from './har-tokens.js';
-import { exchangeBase, messageClock, stampOf, webSocketUrl, WebSocketConversion, type EntryContext, type SortKey } from './websocket-from-har.js';
-import { TimeStats } from './websocket-from-har.js';
+import { messageClock, TimeStats } from './message-clock.js';
+import { exchangeBase, stampOf, webSocketUrl, WebSocketConversion, type EntryContext, type SortKey } from './websocket-from-har.js';
 
 export { isoMicros };
 

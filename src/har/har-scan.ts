@@ -4,7 +4,7 @@
  * its messages, each message), and keeps what the second pass (from-har.ts) must know before it
  * converts anything: each entry's start time (the archive starts at the earliest), whether it is
  * a WebSocket, its recorded id, and its message clock (seconds or milliseconds, decided by the
- * median of all its message times). About 40 bytes per entry, plus a few per WebSocket entry.
+ * median of all its message times). About 100 bytes per entry with its id, more per WebSocket entry.
  *
  * A bad HAR gets the one line the whole-document validation gave (parseHarText): the same JSON
  * path and words, and the same choice of first problem (zod's order: `log.version` and
@@ -16,7 +16,8 @@ import { cliError } from '../errors.js';
 import { epochMicros } from './har-common.js';
 import { describeIssue, harInputSchema, inputEntry, inputMessage, type HarInput, type HarInputEntry } from './har-schema.js';
 import { MESSAGE_LISTS, type HarVisitor, type JsonKind, type MessageList } from './har-tokens.js';
-import { makesFrames, TimeStats } from './websocket-from-har.js';
+import { TimeStats } from './message-clock.js';
+import { makesFrames } from './websocket-from-har.js';
 
 /** Flags kept per entry. */
 export const IS_WEBSOCKET = 1;

@@ -10,7 +10,9 @@
  *   failed response with status -1), strict about the shapes the importer relies on, so a bad
  *   file is refused with the JSON path of the first problem instead of a half-made archive.
  *
- * parseHarText() turns text into a validated document or a one-line ERR_HAR.
+ * parseHarText() turns text into a validated document or a one-line ERR_HAR: the check of a whole
+ * document in memory. `wstape import` streams instead (har-scan.ts validates each part with these
+ * schemas as it arrives) and gives the same line for the same file (test/har/har-stream.test.ts).
  */
 import * as z from 'zod';
 import { cliError } from '../errors.js';

@@ -12,7 +12,7 @@ import { stat } from 'node:fs/promises';
 import path, { basename } from 'node:path';
 import { EXIT_OK, cliError, isCliError } from '../errors.js';
 import { ArchiveWriter } from '../format/archive-writer.js';
-import type { ArchiveHeader, ArchiveTrailer } from '../format/schema.js';
+import type { ArchiveHeader, ArchiveTrailer, FrameEntry } from '../format/schema.js';
 import { sameFile, warn, type Io } from '../io.js';
 import { startProgress } from '../output/progress.js';
 import { PACKAGE_VERSION } from '../version.js';
@@ -65,19 +65,24 @@ async function walk(file: string, visitor: HarVisitor, onBytes: (read: number) =
 }
 
 /**
- * The sorted entries into the archive; a frame whose `index` is its position in its connection
- * (a HAR without wstape's frame details) gets it here, in the connection's order.
+ * The sorted entries into the archive, as the JSON they were sorted as (no second parse). A frame
+ * whose `index` is its position in its connection (a HAR without wstape's frame details) was made
+ * with index 0, which comes right after `kind` and `conn` (the schema's order, which validation
+ * gives every made entry): that 0 becomes the position, counted in the connection's order here.
  */
 function writeArchive(out: string, header: ArchiveHeader, trailer: ArchiveTrailer, sorter: EntrySorter, overwrite: boolean): void {
   const writer = ArchiveWriter.open(out, header, { overwrite });
   const positions = new Map<string, number>();
-  for (const { entry, position } of sorter.sorted()) {
-    if (position && entry.kind === 'frame') {
-      const next = positions.get(entry.conn) ?? 0;
-      entry.index = next;
-      positions.set(entry.conn, next + 1);
+  for (const { json, conn } of sorter.sorted()) {
+    if (conn === '') {
+      writer.appendJson(json);
+      continue;
     }
-    writer.append(entry);
+    const position = positions.get(conn) ?? 0;
+    positions.set(conn, position + 1);
+    const placeholder = `{"kind":"frame","conn":${JSON.stringify(conn)},"index":0,`;
+    if (json.startsWith(placeholder)) writer.appendJson(`${placeholder.slice(0, -2)}${position},${json.slice(placeholder.length)}`);
+    else writer.append({ ...(JSON.parse(json) as FrameEntry), index: position });
   }
   writer.close(trailer);
   if (writer.error !== null) throw writer.error;
@@ -103,8 +108,8 @@ export async function runImport(options: ImportOptions, io: Io): Promise<number>
   } catch (error) {
     throw readError(options.file, error);
   }
-  // Two passes (the scan, then the conversion), so the line counts the file twice.
-  const progress = startProgress(io, { label: 'import', total: 2 * size, quiet: options.quiet });
+  // One line per pass: `wstape import (checking): ...`, then `wstape import (converting): ...`.
+  let progress = startProgress(io, { label: 'import (checking)', total: size, quiet: options.quiet });
   const onWarning = (message: string): void => {
     progress.clear();
     warn(io, message);
@@ -115,9 +120,11 @@ export async function runImport(options: ImportOptions, io: Io): Promise<number>
     const scanner = new HarScanner(options.file);
     await walk(options.file, scanner, (read) => progress.update(read));
     const scan = scanner.finish();
+    progress.done();
+    progress = startProgress(io, { label: 'import (converting)', total: size, quiet: options.quiet });
     const plan = planImport(scan);
     const converter = new HarConverter(scan, plan, sorter, onWarning);
-    await walk(options.file, converter, (read) => progress.update(size + read));
+    await walk(options.file, converter, (read) => progress.update(read));
     converter.finish();
     progress.done();
     const { header, trailer } = archiveEnds(scan, plan, converter.counts, converter.totals, PACKAGE_VERSION);

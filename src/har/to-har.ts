@@ -22,7 +22,7 @@ import {
 } from './har-common.js';
 import type { HarContent, HarEntry, HarLog, HarPostData, HarResponse, HarWebSocketMessage, WstapeEntryExtras } from './har-types.js';
 import { indentJson as indent, messageItemText } from './message-spill.js';
-import { spilledMessages, WebSocketCollector } from './websocket-to-har.js';
+import { spilledList, WebSocketCollector } from './websocket-to-har.js';
 
 export interface HarExportOptions {
   scope: ExportScope;
@@ -315,7 +315,7 @@ export class HarTextWriter {
     const fields = Object.entries(entry).filter(([, value]) => value !== undefined);
     for (const [at, [key, value]] of fields.entries()) {
       const comma = at < fields.length - 1 ? ',' : '';
-      const spill = key === '_webSocketMessages' ? spilledMessages(entry) : null;
+      const spill = spilledList(entry, key);
       if (spill !== null && spill.length > 0) {
         yield `\n        ${JSON.stringify(key)}: [`;
         yield* spill.chunks();

@@ -55,13 +55,19 @@ const harDirection = (dir: Direction): 'send' | 'receive' => (dir === 'out' ? 's
 /** Milliseconds, rounded to microseconds so floats print short. */
 const millis = (seconds: number): number => Math.round(Math.max(0, seconds) * 1e6) / 1e3;
 
-/** Where an entry made with a spill directory keeps its `_webSocketMessages` (its array is then empty). */
-const SPILLED_MESSAGES = Symbol('wstape.spilledMessages');
-type SpilledEntry = HarEntry & { [SPILLED_MESSAGES]?: MessageSpill };
+/**
+ * Where an entry made with a spill directory keeps its `_webSocketMessages` and its
+ * `_wstapeControlFrames` (their arrays are then empty): a long connection's pings and pongs
+ * would otherwise be held until it ends, as its messages were.
+ */
+const SPILLED = Symbol('wstape.spilledLists');
+type SpilledEntry = HarEntry & { [SPILLED]?: Partial<Record<SpilledList, MessageSpill>> };
+type SpilledList = '_webSocketMessages' | '_wstapeControlFrames';
 
-/** The spilled messages of an entry, for HarTextWriter; null for an entry that holds its own. */
-export function spilledMessages(entry: HarEntry): MessageSpill | null {
-  return (entry as SpilledEntry)[SPILLED_MESSAGES] ?? null;
+/** The spilled items of an entry's list, for HarTextWriter; null for a list the entry holds itself. */
+export function spilledList(entry: HarEntry, key: string): MessageSpill | null {
+  if (key !== '_webSocketMessages' && key !== '_wstapeControlFrames') return null;
+  return (entry as SpilledEntry)[SPILLED]?.[key] ?? null;
 }
 
 /** Collects one connection's entries and turns them into its HAR entry. */
@@ -78,6 +84,8 @@ export class WebSocketCollector {
   /** With a spill directory: the messages, as text, in a temporary file (message-spill.ts). */
   readonly #spill: MessageSpill | null;
   readonly #controls: HarWebSocketMessage[] = [];
+  /** The same for the control frames. */
+  readonly #controlSpill: MessageSpill | null;
   readonly #dropped: HarWebSocketMessage[] = [];
   readonly #errors: ErrorEntry[] = [];
   readonly #anomalies = new Map<string, number>();
@@ -90,6 +98,7 @@ export class WebSocketCollector {
     this.id = id;
     this.#scope = scope;
     this.#spill = spillDir !== undefined ? new MessageSpill(spillDir, id) : null;
+    this.#controlSpill = spillDir !== undefined ? new MessageSpill(spillDir, `${id}.controls`) : null;
   }
 
   get kept(): number {
@@ -198,12 +207,16 @@ export class WebSocketCollector {
       _resourceType: 'websocket',
       _webSocketMessages: this.#messages,
     };
-    if (this.#spill !== null) (entry as SpilledEntry)[SPILLED_MESSAGES] = this.#spill;
+    if (this.#spill !== null) (entry as SpilledEntry)[SPILLED] = { _webSocketMessages: this.#spill };
     const ip = ipAddressOf(connection.server.host);
     if (ip !== undefined) entry.serverIPAddress = ip;
     const close = closeOf(end);
     if (close !== undefined) entry._webSocketClose = close;
     if (this.#controls.length > 0) entry._wstapeControlFrames = this.#controls;
+    if (this.#controlSpill !== null && this.#controlSpill.length > 0) {
+      entry._wstapeControlFrames = [];
+      ((entry as SpilledEntry)[SPILLED] ??= {})._wstapeControlFrames = this.#controlSpill;
+    }
     if (this.#dropped.length > 0) entry._wstapeDropped = this.#dropped;
     entry._wstape = extras;
     return entry;
@@ -265,7 +278,8 @@ export class WebSocketCollector {
       _wstapeFrames: [frameMeta(frame)],
     };
     if (frame.flags !== undefined && frame.flags.length > 0) item._wstapeFlags = [...frame.flags];
-    this.#controls.push(item);
+    if (this.#controlSpill !== null) this.#controlSpill.push(item);
+    else this.#controls.push(item);
     this.#kept++;
   }
 }

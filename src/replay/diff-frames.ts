@@ -1,9 +1,10 @@
 /**
  * One connection's frames as `wstape diff` compares them, in a form that does not grow with the
- * payloads: per frame, its direction and type (one byte), its `index`, a 96-bit hash of its match
- * key (match.ts frameKey, under the ignore rules) and, when timing is compared, its `elapsed`:
- * about 21 bytes a frame, 29 with timing. The alignment needs nothing more; the frames themselves
- * are read back only for the differences to report, from wherever the set keeps them: memory
+ * payloads: per frame, its direction and type (one byte), a 96-bit hash of its match key (match.ts
+ * frameKey, under the ignore rules) and, when timing is compared, its `elapsed`: 13 bytes a frame,
+ * 21 with timing (and 4 more where the frame's JSON is kept in a file: its length). The alignment
+ * needs nothing more; the frames themselves (their `index` too) are read back only for the
+ * differences to report, from wherever the set keeps them: memory
  * (fromConversation, for callers that hold the frames anyway) or a temporary file
  * (SpilledFrameSetBuilder, for `wstape diff` over archives of any size).
  *
@@ -35,7 +36,6 @@ export interface FrameSet {
   readonly length: number;
   dir(position: number): Direction;
   type(position: number): FrameType;
-  index(position: number): number;
   /** Seconds; only when the set was made with timing. */
   elapsed(position: number): number;
   /** True when frame `position` and `other`'s frame `otherPosition` have the same key. */
@@ -57,20 +57,19 @@ function hashKey(key: string, out: Uint32Array, at: number): void {
 /** Growable typed arrays of the compact fields. */
 class Columns {
   length = 0;
-  dirType = new Uint8Array(1024);
-  indexes = new Uint32Array(1024);
-  hashes = new Uint32Array(3 * 1024);
+  // Small to start with: an archive may hold thousands of short connections.
+  dirType = new Uint8Array(64);
+  hashes = new Uint32Array(3 * 64);
   elapsed: Float64Array | null;
 
   constructor(timing: boolean) {
-    this.elapsed = timing ? new Float64Array(1024) : null;
+    this.elapsed = timing ? new Float64Array(64) : null;
   }
 
   push(frame: DiffFrame, rules: IgnoreRules): void {
     if (this.length === this.dirType.length) this.#grow();
     const at = this.length++;
     this.dirType[at] = TYPES.indexOf(frame.type) | (frame.dir === 'in' ? IN : 0);
-    this.indexes[at] = frame.index;
     hashKey(frameKey(frame, rules), this.hashes, 3 * at);
     if (this.elapsed !== null) this.elapsed[at] = frame.elapsed;
   }
@@ -82,7 +81,6 @@ class Columns {
       return next;
     };
     this.dirType = grow(this.dirType, new Uint8Array(size));
-    this.indexes = grow(this.indexes, new Uint32Array(size));
     this.hashes = grow(this.hashes, new Uint32Array(3 * size));
     if (this.elapsed !== null) this.elapsed = grow(this.elapsed, new Float64Array(size));
   }
@@ -90,14 +88,13 @@ class Columns {
 
 /** The FrameSet methods over Columns; `read` gives a frame back. */
 function frameSet(info: Pick<FrameSet, 'id' | 'url' | 'start' | 'end' | 'firstClose'>, columns: Columns, read: (position: number) => DiffFrame): FrameSet {
-  const { dirType, indexes, hashes, elapsed, length } = columns;
+  const { dirType, hashes, elapsed, length } = columns;
   return {
     ...info,
     length,
     hashes,
     dir: (p) => (((dirType[p] as number) & IN) !== 0 ? 'in' : 'out'),
     type: (p) => TYPES[(dirType[p] as number) & 0x7f] as FrameType,
-    index: (p) => indexes[p] as number,
     elapsed: (p) => elapsed?.[p] ?? NaN,
     same: (p, other, q) => {
       const h = other.hashes;
@@ -123,8 +120,11 @@ export function fromConversation(conversation: Conversation, rules: IgnoreRules,
   return frameSet(info, columns, (p) => conversation.frames[p] as DiffFrame);
 }
 
-/** Text of frames held before it is appended to the connection's file. */
-const BUFFER_CHARS = 256 * 1024;
+/** One frame in this many has its file offset kept; the others' are summed from their lengths. */
+const CHECKPOINT = 64;
+
+/** Text of frames held before it is appended to the connection's file (per open connection). */
+const BUFFER_CHARS = 16 * 1024;
 
 /**
  * A connection's FrameSet built as its frames stream by, the frames written to a file of their
@@ -134,11 +134,11 @@ export class SpilledFrameSetBuilder {
   readonly #path: string;
   readonly #rules: IgnoreRules;
   readonly #columns: Columns;
-  /** Byte offset of each frame's JSON in the file (and, at the end, the file's size). */
-  #offsets = new Float64Array(1024);
+  /** Bytes of each frame's JSON in the file, and the offset of every CHECKPOINT-th frame. */
+  #lengths = new Uint32Array(64);
+  #checkpoints = new Float64Array(1);
   #bytes = 0;
   #buffer = '';
-  #fd: number | null = null;
   readonly info: Pick<FrameSet, 'id' | 'url' | 'start' | 'end' | 'firstClose'>;
 
   constructor(dir: string, info: { id: string; url: string; start: number | undefined }, rules: IgnoreRules, timing: boolean) {
@@ -152,14 +152,24 @@ export class SpilledFrameSetBuilder {
     const position = this.#columns.length;
     this.#columns.push(frame, this.#rules);
     if (this.info.firstClose === null && frame.type === 'close') this.info.firstClose = firstCloseOf(frame);
-    if (position + 1 >= this.#offsets.length) {
-      const next = new Float64Array(this.#offsets.length * 2);
-      next.set(this.#offsets);
-      this.#offsets = next;
+    if (position === this.#lengths.length) {
+      const next = new Uint32Array(this.#lengths.length * 2);
+      next.set(this.#lengths);
+      this.#lengths = next;
     }
-    this.#offsets[position] = this.#bytes;
+    if (position % CHECKPOINT === 0) {
+      const at = position / CHECKPOINT;
+      if (at === this.#checkpoints.length) {
+        const next = new Float64Array(this.#checkpoints.length * 2);
+        next.set(this.#checkpoints);
+        this.#checkpoints = next;
+      }
+      this.#checkpoints[at] = this.#bytes;
+    }
     const json = JSON.stringify(frame);
-    this.#bytes += Buffer.byteLength(json);
+    const bytes = Buffer.byteLength(json);
+    this.#lengths[position] = bytes;
+    this.#bytes += bytes;
     this.#buffer += json;
     if (this.#buffer.length >= BUFFER_CHARS) this.#flush();
   }
@@ -170,23 +180,27 @@ export class SpilledFrameSetBuilder {
     this.#buffer = '';
   }
 
-  /** The set, reading frames back from the file (closed by close()). */
+  /**
+   * The set, reading frames back from the file; each read opens and closes it, so that a diff
+   * of thousands of differing connections holds no descriptor between reads.
+   */
   finish(): FrameSet {
     this.#flush();
-    const offsets = this.#offsets;
-    offsets[this.#columns.length] = this.#bytes;
+    const lengths = this.#lengths;
+    const checkpoints = this.#checkpoints;
     const read = (p: number): DiffFrame => {
-      this.#fd ??= openSync(this.#path, 'r');
-      const start = offsets[p] as number;
-      const bytes = Buffer.alloc((offsets[p + 1] as number) - start);
-      readSync(this.#fd, bytes, 0, bytes.length, start);
+      // The offset: the checkpoint before it, plus the lengths of the frames between.
+      let start = checkpoints[Math.floor(p / CHECKPOINT)] as number;
+      for (let q = p - (p % CHECKPOINT); q < p; q++) start += lengths[q] as number;
+      const bytes = Buffer.alloc(lengths[p] as number);
+      const fd = openSync(this.#path, 'r');
+      try {
+        readSync(fd, bytes, 0, bytes.length, start);
+      } finally {
+        closeSync(fd);
+      }
       return JSON.parse(bytes.toString('utf8')) as DiffFrame;
     };
     return frameSet(this.info, this.#columns, read);
-  }
-
-  close(): void {
-    if (this.#fd !== null) closeSync(this.#fd);
-    this.#fd = null;
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The conversations `wstape diff` compares (diff.ts), in their own file so that diff.ts and
- * diff-frames.ts, which both use them, do not import each other.
+ * The conversation types `wstape diff` compares (a connection's frames and how it ended), apart
+ * from diff.ts so that the frame stores (diff-frames.ts) and the comparison can both use them.
  */
 import type { Closer } from '../format/schema.js';
 import type { Direction } from '../wire/side.js';

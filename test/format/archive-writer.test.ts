@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as nextImmediate } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { headerLine } from '../../src/format/archive-lines.js';
+import { entryLine, headerLine } from '../../src/format/archive-lines.js';
 import { openArchive } from '../../src/format/archive-reader.js';
 import { ArchiveWriter, type WriterFs } from '../../src/format/archive-writer.js';
 import { archiveSchema } from '../../src/format/schema.js';
@@ -180,6 +180,24 @@ describe('ArchiveWriter', () => {
     expect(statSync(path).size).toBe(size);
     expect(writer.error).toBeNull();
     expect(writer.entriesDropped).toBe(1);
+  });
+});
+
+describe('ArchiveWriter.appendJson', () => {
+  it('writes an entry given as its JSON byte for byte as append() writes the entry, and counts it', () => {
+    const { text: _text, ...binary } = frame(7, 'x');
+    const entries = [...sampleEntries(), { ...binary, data: 'QUJD'.repeat(400) }];
+    const viaEntries = join(tmp(), 'a.wstape.json');
+    const viaJson = join(tmp(), 'b.wstape.json');
+    const a = ArchiveWriter.open(viaEntries, header);
+    for (const entry of entries) a.append(entry);
+    a.close(trailer);
+    const b = ArchiveWriter.open(viaJson, header);
+    for (const entry of entries) b.appendJson(entryLine(entry, true).slice(0, -1));
+    b.flush();
+    expect(b.entriesWritten).toBe(entries.length);
+    b.close(trailer);
+    expect(readFileSync(viaJson, 'utf8')).toBe(readFileSync(viaEntries, 'utf8'));
   });
 });
 

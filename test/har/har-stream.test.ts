@@ -15,11 +15,17 @@ import { EntrySorter } from '../../src/har/entry-sorter.js';
 import { timeUnit } from '../../src/har/har-common.js';
 import { parseHarText } from '../../src/har/har-schema.js';
 import { runImport } from '../../src/har/import-har.js';
-import { TimeStats, type SortKey } from '../../src/har/websocket-from-har.js';
+import { TimeStats } from '../../src/har/message-clock.js';
+import type { SortKey } from '../../src/har/websocket-from-har.js';
+import { frame } from '../format/helpers.js';
 import { fakeIo } from '../output/test-archives.js';
 import { importHar, scratch } from './helpers.js';
 
-const errorEntry = (n: number): Entry => ({ kind: 'error', time: '2026-11-25T10:30:00.000Z', elapsed: n, code: 'HAR_WEBSOCKET_ERROR', message: `m${n}` });
+/** An entry that says where it was added: its `elapsed`. Even ones are frames to be numbered. */
+const madeEntry = (n: number): Entry =>
+  n % 2 === 0
+    ? { ...frame(0, `f${n}`), elapsed: n }
+    : { kind: 'error', time: '2026-11-25T10:30:00.000Z', elapsed: n, code: 'HAR_WEBSOCKET_ERROR', message: `m${n}` };
 
 describe('EntrySorter', () => {
   it('gives the order of a stable in-memory sort, whether it spills runs to disk or not, and leaves no file', () => {
@@ -40,9 +46,9 @@ describe('EntrySorter', () => {
             for (const budget of [1, 500, 1e9]) {
               const sorter = new EntrySorter(budget);
               // The position in the input as the last key field keeps equal keys apart, as the import's keys are.
-              keys.forEach(([a, b, c], at) => sorter.add([a, b, c, 0, 0, 0, at] as SortKey, errorEntry(at), at % 2 === 0));
+              keys.forEach(([a, b, c], at) => sorter.add([a, b, c, 0, 0, 0, at] as SortKey, madeEntry(at), at % 2 === 0));
               const spilled = sorter.runs > 0;
-              const got = [...sorter.sorted()].map(({ entry, position }) => [entry.elapsed, position]);
+              const got = [...sorter.sorted()].map(({ json, conn }) => [(JSON.parse(json) as Entry).elapsed, conn !== '']);
               sorter.dispose();
               expect(got).toEqual(expected.map(({ at }) => [at, at % 2 === 0]));
               if (budget === 1 && keys.length > 0) expect(spilled).toBe(true);
@@ -56,6 +62,20 @@ describe('EntrySorter', () => {
       else process.env.TMPDIR = saved;
     }
     expect(readdirSync(own)).toEqual([]);
+  });
+});
+
+describe('EntrySorter runs with lines longer than its read buffer', () => {
+  it('gives every entry back whole and in order', () => {
+    const sorter = new EntrySorter(100_000);
+    // Texts of 0 to 60,000 characters, some of them multi-byte, in a shuffled order of keys.
+    const texts = Array.from({ length: 120 }, (_, at) => `${at}:${(at % 3 === 0 ? 'é' : 'x').repeat((at * 7919) % 60_000)}`);
+    const order = texts.map((_, at) => (at * 37) % texts.length);
+    order.forEach((at) => sorter.add([at, 0, 0, 0, 0, 0, 0], { ...frame(at, texts[at] as string), conn: `c${at % 4}` }, at % 2 === 0));
+    expect(sorter.runs).toBeGreaterThan(3);
+    const got = [...sorter.sorted()].map(({ json, conn }) => [(JSON.parse(json) as { text: string }).text, conn]);
+    sorter.dispose();
+    expect(got).toEqual(texts.map((text, at) => [text, at % 2 === 0 ? `c${at % 4}` : '']));
   });
 });
 

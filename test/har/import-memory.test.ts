@@ -1,6 +1,6 @@
 /**
  * `wstape import` does not hold the HAR: the built CLI with a V8 heap of 40 MiB imports a HAR of
- * about 50 MiB (the whole-document import needed the text, the parsed document and the archive
+ * about 45 MB (the whole-document import needed the text, the parsed document and the archive
  * at once: several times that). The HAR has Chrome's shape (`_webSocketMessages` in epoch
  * seconds, no frame details, no close information) and lists each connection's messages whole,
  * one connection after the other, while their times interleave: the import must put them in time
@@ -17,7 +17,7 @@ import { runCapped } from '../helpers/capped-cli.js';
 const MiB = 1024 * 1024;
 const HEAP_MIB = 40;
 const CONNECTIONS = 4;
-const MESSAGES = 12_000;
+const MESSAGES = 10_500;
 const PAYLOAD = 'p'.repeat(1000);
 let dir = '';
 let har = '';

@@ -2,7 +2,8 @@
  * The export's message spill (src/har/message-spill.ts): a HAR written with each open
  * connection's messages in a temporary file is byte for byte the HAR written from memory, for
  * connections interleaved over the archive, with multi-byte text that falls across the file's
- * read boundaries; the files are gone once their entries are written.
+ * read boundaries, and pings and pongs (the control frames, spilled too); the files are gone once
+ * their entries are written.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,6 +53,19 @@ function archive(): Entry[] {
     const conn = `c${(i % 3) + 1}`;
     // 3-byte and 4-byte UTF-8 characters at varying offsets, so some straddle a 1 MiB read.
     entries.push({ ...frame(Math.floor(i / 3), `${'é'.repeat(i % 7)} 東京 🙂 ${i} ${'x'.repeat(300 + (i % 13))}`), conn, elapsed: 2 + i / 1000 });
+    if (i % 10 === 0) {
+      const { text: _text, ...control } = frame(Math.floor(i / 3), '');
+      const type = i % 20 === 0 ? 'ping' : 'pong';
+      entries.push({
+        ...control,
+        type,
+        opcode: type === 'ping' ? 9 : 10,
+        data: Buffer.from(`${type} ${i}`).toString('base64'),
+        size: 7,
+        conn,
+        elapsed: 2 + i / 1000,
+      });
+    }
   }
   entries.push(end('c1', 9), end('c2', 9.5));
   return entries;
@@ -74,7 +88,8 @@ describe('the export message spill', () => {
       const inMemory = exportText();
       expect(spilled.length).toBeGreaterThan(3 * 1024 * 1024); // over a MiB per connection
       expect(spilled).toBe(inMemory);
-      expect(JSON.parse(spilled)).toMatchObject({ log: { entries: [{}, {}, {}] } });
+      const har = JSON.parse(spilled) as { log: { entries: Array<{ _wstapeControlFrames?: unknown[] }> } };
+      expect(har.log.entries.map((entry) => entry._wstapeControlFrames?.length)).toEqual([300, 300, 300]);
       expect(readdirSync(dir)).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

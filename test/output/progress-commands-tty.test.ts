@@ -2,7 +2,7 @@
  * The progress line of the commands test/output/progress-tty.test.ts does not run (list, redact,
  * diff, import), under a real pseudo-terminal over inputs of about 10 MiB: drawn on stderr
  * (`wstape list: ... of ...`, with erase-line) and erased at the end; never with --quiet, and
- * never when stderr is piped. `import` reads its HAR twice, and its line counts both passes.
+ * never when stderr is piped. `import` reads its HAR twice: a line for each pass.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,38 +50,44 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** What each command is run as; its line starts `wstape LABEL: `. */
-const commands = (): Array<[string, string[]]> => [
-  ['list', ['list', archive]],
-  ['redact', ['redact', archive, '-o', join(dir, 'r.wstape.json'), '--force']],
-  ['diff ten.wstape.json', ['diff', archive, archive]],
-  ['import', ['import', har, '-o', join(dir, 'i.wstape.json'), '--force']],
+/** What each command is run as, and the labels of its lines (`wstape LABEL: `): import has one per pass. */
+const commands = (): Array<[string[], string[]]> => [
+  [['list'], ['list', archive]],
+  [['redact'], ['redact', archive, '-o', join(dir, 'r.wstape.json'), '--force']],
+  [['diff ten.wstape.json'], ['diff', archive, archive]],
+  [
+    ['import (checking)', 'import (converting)'],
+    ['import', har, '-o', join(dir, 'i.wstape.json'), '--force'],
+  ],
 ];
+const pattern = (label: string): string => label.replace(/[()]/g, '\\$&');
 
 describe('the progress line of list, redact, diff and import', () => {
   it('shows on a terminal and is erased before the command ends', async () => {
-    for (const [label, args] of commands()) {
+    for (const [labels, args] of commands()) {
       const { code, screen } = await underPty(args);
-      expect([label, code]).toEqual([label, 0]);
-      expect(screen).toMatch(new RegExp(`\\r\\u001b\\[2Kwstape ${label}: [\\d.]+ (KiB|MiB) of [\\d.]+ MiB \\(\\d+%\\)`));
-      expect(screen.lastIndexOf(ERASE)).toBeGreaterThan(screen.lastIndexOf(`wstape ${label}: `));
+      expect([labels, code]).toEqual([labels, 0]);
+      for (const label of labels) {
+        expect(screen).toMatch(new RegExp(`\\r\\u001b\\[2Kwstape ${pattern(label)}: [\\d.]+ (KiB|MiB) of [\\d.]+ MiB \\(\\d+%\\)`));
+        expect(screen.lastIndexOf(ERASE)).toBeGreaterThan(screen.lastIndexOf(`wstape ${label}: `));
+      }
     }
   });
 
   it('never shows with --quiet, even on a terminal', async () => {
-    for (const [label, args] of commands()) {
+    for (const [labels, args] of commands()) {
       const { code, screen } = await underPty([...args, '--quiet']);
-      expect([label, code]).toEqual([label, 0]);
-      expect(screen).not.toContain(`wstape ${label}: `);
+      expect([labels, code]).toEqual([labels, 0]);
+      for (const label of labels) expect(screen).not.toContain(`wstape ${label}: `);
       expect(screen).not.toContain(ERASE);
     }
   });
 
   it('never shows when stderr is piped', async () => {
-    for (const [label, args] of commands()) {
+    for (const [labels, args] of commands()) {
       const result = await runCli(args, { timeoutMs: 60_000 });
-      expect([label, result.code]).toEqual([label, 0]);
-      expect(result.stderr).not.toContain(`wstape ${label}: `);
+      expect([labels, result.code]).toEqual([labels, 0]);
+      for (const label of labels) expect(result.stderr).not.toContain(`wstape ${label}: `);
       expect(result.stderr).not.toContain('\u001b');
     }
   });
