@@ -12,15 +12,13 @@
 import { rmSync } from 'node:fs';
 import https from 'node:https';
 import type net from 'node:net';
-import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { startRecording, type RecordingSession } from '../../src/record/recording.js';
 import type { ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, HttpEntry } from '../../src/format/schema.js';
 import { loadOrCreateCa, type RootCa } from '../../src/tls/ca.js';
 import { LeafCertificates } from '../../src/tls/leaf-certs.js';
-import { homeTrusting, launchChromium, requireTools, servePage } from '../helpers/chromium.js';
-import { captureIo, readEntries, tempDir, waitFor } from '../helpers/peers.js';
+import { cleanupsAfterEach, homeTrusting, launchChromium, requireTools, servePage } from '../helpers/chromium.js';
+import { readEntries, startRecorder, tempDir, waitFor } from '../helpers/peers.js';
 
 /** What the page sends, in order, after the server's welcome. */
 const PAGE_JSON = '{"hello":"from chromium","n":1}';
@@ -122,16 +120,7 @@ async function startUpstream(ca: RootCa): Promise<Upstream> {
   };
 }
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    try {
-      await cleanup();
-    } catch {
-      // keep cleaning up
-    }
-  }
-});
+const cleanups = cleanupsAfterEach();
 
 let upstreamCa: RootCa;
 let recorderCaDir: string;
@@ -150,22 +139,7 @@ describe('Chromium through the recorder', () => {
     const upstream = await startUpstream(upstreamCa);
     cleanups.push(upstream.close);
 
-    const io = captureIo();
-    const session: RecordingSession = await startRecording(
-      {
-        host: '127.0.0.1',
-        port: 0,
-        out: path.join(io.cwd, 'chromium.wstape.json'),
-        quiet: true,
-        maxPayload: '16MiB',
-        caDir: recorderCaDir,
-        upstreamCa: [upstreamCa.paths.cert],
-        insecure: false,
-        noIntercept: [],
-        tls: false,
-      },
-      io,
-    );
+    const session = await startRecorder({ caDir: recorderCaDir, upstreamCa: [upstreamCa.paths.cert], insecure: false, noIntercept: [], tls: false });
     cleanups.push(() => session.stop());
     const live: Entry[] = [];
     session.recorder.onEntry((entry) => live.push(entry));

@@ -6,15 +6,13 @@
  */
 import https from 'node:https';
 import net from 'node:net';
-import path from 'node:path';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { ConnectionEntry, FrameEntry } from '../../src/format/schema.js';
-import { startRecording } from '../../src/record/recording.js';
 import { loadOrCreateCa } from '../../src/tls/ca.js';
 import { LeafCertificates } from '../../src/tls/leaf-certs.js';
-import { captureIo, countEntries, readEntries, tempDir, waitFor } from '../helpers/peers.js';
+import { countEntries, readEntries, startRecorder, tempDir, waitFor } from '../helpers/peers.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -60,19 +58,7 @@ describe('SOCKS5 and TLS interception', () => {
           server.close(() => resolve());
         }),
     );
-    const io = captureIo();
-    const session = await startRecording(
-      {
-        host: '127.0.0.1',
-        port: 0,
-        out: path.join(io.cwd, 'tls.wstape.json'),
-        quiet: true,
-        maxPayload: '16MiB',
-        caDir: recorderCaDir,
-        upstreamCa: [upstreamCa.paths.cert],
-      },
-      io,
-    );
+    const session = await startRecorder({ caDir: recorderCaDir, upstreamCa: [upstreamCa.paths.cert] });
     cleanups.push(() => session.stop());
     const ends = countEntries(session, 'end');
 
