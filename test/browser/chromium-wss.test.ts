@@ -15,10 +15,10 @@ import type net from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import type { ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, HttpEntry } from '../../src/format/schema.js';
-import { loadOrCreateCa, type RootCa } from '../../src/tls/ca.js';
-import { LeafCertificates } from '../../src/tls/leaf-certs.js';
+import type { RootCa } from '../../src/tls/ca.js';
 import { cleanupsAfterEach, homeTrusting, launchChromium, requireTools, servePage } from '../helpers/chromium.js';
-import { readEntries, startRecorder, tempDir, waitFor } from '../helpers/peers.js';
+import { readEntries, startRecorder, waitFor } from '../helpers/peers.js';
+import { interceptionCas, localhostCertificate } from '../helpers/tls-site.js';
 
 /** What the page sends, in order, after the server's welcome. */
 const PAGE_JSON = '{"hello":"from chromium","n":1}';
@@ -76,8 +76,7 @@ interface Upstream {
 
 /** The site: https://localhost:PORT/page and its wss:// endpoint /socket, certificate from `ca`. */
 async function startUpstream(ca: RootCa): Promise<Upstream> {
-  const leaf = new LeafCertificates(ca).certificateFor('localhost');
-  const server = https.createServer({ key: ca.leafKeyPem, cert: leaf.certPem + ca.certPem }, servePage(pageHtml()));
+  const server = https.createServer(localhostCertificate(ca), servePage(pageHtml()));
   const wss = new WebSocketServer({ server, path: '/socket' });
   const received: Array<string | Buffer> = [];
   let onClosed!: (value: { code: number; reason: string }) => void;
@@ -126,12 +125,8 @@ let upstreamCa: RootCa;
 let recorderCaDir: string;
 let recorderCa: RootCa;
 
-beforeAll(async () => {
-  // Two installs: the site's own private CA, and the recorder's root that Chromium trusts.
-  upstreamCa = await loadOrCreateCa(tempDir('wstape-upstream-ca-'));
-  recorderCaDir = tempDir('wstape-recorder-ca-');
-  recorderCa = await loadOrCreateCa(recorderCaDir);
-});
+// Two installs: the site's own private CA, and the recorder's root that Chromium trusts.
+beforeAll(async () => ({ site: upstreamCa, recorderDir: recorderCaDir, recorder: recorderCa } = await interceptionCas()));
 
 describe('Chromium through the recorder', () => {
   it('records a wss:// conversation and the https:// page, with the recorder root trusted through NSS', { timeout: 60_000 }, async () => {

@@ -143,6 +143,8 @@ export type RecorderOptions = Partial<RecordOptions> & {
   hookTimeoutMs?: number;
   /** The Io it runs with (its cwd holds the archive); a fresh captureIo() by default. */
   io?: ReturnType<typeof captureIo>;
+  /** Variables added to the Io's environment (e.g. HTTPS_PROXY for --upstream-proxy-env). */
+  env?: Record<string, string>;
 };
 
 /**
@@ -150,7 +152,8 @@ export type RecorderOptions = Partial<RecordOptions> & {
  * --max-payload 16MiB unless `options` say otherwise. The caller stops it.
  */
 export async function startRecorder(options: RecorderOptions = {}): Promise<RecordingSession & { io: ReturnType<typeof captureIo> }> {
-  const { hooks, hookTimeoutMs, io = captureIo(), ...recording } = options;
+  const { hooks, hookTimeoutMs, io = captureIo(), env, ...recording } = options;
+  if (env) io.env = { ...io.env, ...env };
   const session = await startRecording(
     {
       ...recording,

@@ -7,14 +7,12 @@
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
-import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
-import { startRecording } from '../../src/record/recording.js';
+import { WebSocket } from 'ws';
 import type { ConnectionEntry, ErrorEntry, FrameEntry, HttpEntry, TunnelEntry } from '../../src/format/schema.js';
-import { loadOrCreateCa, type RootCa } from '../../src/tls/ca.js';
-import { LeafCertificates } from '../../src/tls/leaf-certs.js';
-import { captureIo, readEntries, tempDir, waitFor } from '../helpers/peers.js';
+import type { RootCa } from '../../src/tls/ca.js';
+import { captureIo, readEntries, startRecorder, waitFor } from '../helpers/peers.js';
+import { interceptionCas, startWssEcho, type WssEchoSite } from '../helpers/tls-site.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -25,39 +23,15 @@ let upstreamCa: RootCa;
 let recorderCaDir: string;
 let recorderCa: RootCa;
 
-beforeAll(async () => {
-  // The upstream's own private CA, and the recorder's root CA: two different installs.
-  upstreamCa = await loadOrCreateCa(tempDir('wstape-upstream-ca-'));
-  recorderCaDir = tempDir('wstape-recorder-ca-');
-  recorderCa = await loadOrCreateCa(recorderCaDir);
-});
+// The upstream's own private CA, and the recorder's root CA: two different installs.
+beforeAll(async () => ({ site: upstreamCa, recorderDir: recorderCaDir, recorder: recorderCa } = await interceptionCas()));
 
 /** A wss:// echo server (and plain https:// responder) on 127.0.0.1 with a certificate for localhost. */
-async function startWssServer(): Promise<{ port: number; received: string[]; close: () => Promise<void> }> {
-  const leaf = new LeafCertificates(upstreamCa).certificateFor('localhost');
-  const server = https.createServer({ key: upstreamCa.leafKeyPem, cert: leaf.certPem + upstreamCa.certPem }, (request, response) => {
+function startWssServer(): Promise<WssEchoSite> {
+  return startWssEcho(upstreamCa, (request, response) => {
     response.setHeader('content-type', 'application/json');
     response.end(JSON.stringify({ secure: true, path: request.url }));
   });
-  const wss = new WebSocketServer({ server });
-  const received: string[] = [];
-  wss.on('connection', (socket) => {
-    socket.on('message', (data) => {
-      received.push(String(data));
-      socket.send(`echo:${String(data)}`);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const client of wss.clients) client.terminate();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 /** An https.Agent that tunnels through the proxy's CONNECT, then speaks TLS inside, as browsers do. */
@@ -95,23 +69,16 @@ class TunnelingAgent extends https.Agent {
 async function record(
   options: { insecure?: boolean; upstreamCa?: boolean; noIntercept?: string[]; target?: string; tls?: boolean; live?: ReturnType<typeof captureIo> } = {},
 ) {
-  const io = options.live ?? captureIo();
-  const session = await startRecording(
-    {
-      host: '127.0.0.1',
-      port: 0,
-      out: path.join(io.cwd, 'tls.wstape.json'),
-      quiet: !options.live,
-      maxPayload: '16MiB',
-      caDir: recorderCaDir,
-      insecure: options.insecure ?? false,
-      upstreamCa: options.upstreamCa ? [upstreamCa.paths.cert] : [],
-      noIntercept: options.noIntercept ?? [],
-      tls: options.tls ?? false,
-      ...(options.target ? { target: options.target } : {}),
-    },
-    io,
-  );
+  const session = await startRecorder({
+    ...(options.live ? { io: options.live } : {}),
+    quiet: !options.live,
+    caDir: recorderCaDir,
+    insecure: options.insecure ?? false,
+    upstreamCa: options.upstreamCa ? [upstreamCa.paths.cert] : [],
+    noIntercept: options.noIntercept ?? [],
+    tls: options.tls ?? false,
+    target: options.target,
+  });
   cleanups.push(() => session.stop());
   return session;
 }
