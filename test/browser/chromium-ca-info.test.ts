@@ -16,10 +16,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Entry, ErrorEntry, HttpEntry } from '../../src/format/schema.js';
 import { loadOrCreateCa } from '../../src/tls/ca.js';
-import { LeafCertificates } from '../../src/tls/leaf-certs.js';
 import { cleanupsAfterEach, launchChromium, requireTools, servePage } from '../helpers/chromium.js';
 import { runCli } from '../helpers/cli.js';
 import { readEntries, startRecorder, tempDir } from '../helpers/peers.js';
+import { localhostCertificate } from '../helpers/tls-site.js';
 
 /** How long Chromium gets to start, load the page and run its script. */
 const BROWSER_BUDGET_MS = 25_000;
@@ -58,8 +58,7 @@ describe('the Chromium trust command from wstape ca info', () => {
     let onLoaded!: (query: string) => void;
     const loaded = new Promise<string>((resolve) => (onLoaded = resolve));
     const page = servePage(PAGE_HTML);
-    const leaf = new LeafCertificates(upstreamCa).certificateFor('localhost');
-    const server = https.createServer({ key: upstreamCa.leafKeyPem, cert: leaf.certPem + upstreamCa.certPem }, (request, response) => {
+    const server = https.createServer(localhostCertificate(upstreamCa), (request, response) => {
       if (request.url?.startsWith('/loaded?')) {
         response.writeHead(204).end();
         onLoaded(request.url.slice('/loaded?'.length));
