@@ -12,13 +12,13 @@
 import { rmSync } from 'node:fs';
 import https from 'node:https';
 import type net from 'node:net';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import type { ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, HttpEntry } from '../../src/format/schema.js';
 import type { RootCa } from '../../src/tls/ca.js';
 import { cleanupsAfterEach, homeTrusting, launchChromium, requireTools, servePage } from '../helpers/chromium.js';
 import { readEntries, startRecorder, waitFor } from '../helpers/peers.js';
-import { interceptionCas, localhostCertificate } from '../helpers/tls-site.js';
+import { interceptionCasBeforeAll, localhostCertificate } from '../helpers/tls-site.js';
 
 /** What the page sends, in order, after the server's welcome. */
 const PAGE_JSON = '{"hello":"from chromium","n":1}';
@@ -121,25 +121,21 @@ async function startUpstream(ca: RootCa): Promise<Upstream> {
 
 const cleanups = cleanupsAfterEach();
 
-let upstreamCa: RootCa;
-let recorderCaDir: string;
-let recorderCa: RootCa;
-
 // Two installs: the site's own private CA, and the recorder's root that Chromium trusts.
-beforeAll(async () => ({ site: upstreamCa, recorderDir: recorderCaDir, recorder: recorderCa } = await interceptionCas()));
+const cas = interceptionCasBeforeAll();
 
 describe('Chromium through the recorder', () => {
   it('records a wss:// conversation and the https:// page, with the recorder root trusted through NSS', { timeout: 60_000 }, async () => {
     const tools = requireTools();
-    const upstream = await startUpstream(upstreamCa);
+    const upstream = await startUpstream(cas.site);
     cleanups.push(upstream.close);
 
-    const session = await startRecorder({ caDir: recorderCaDir, upstreamCa: [upstreamCa.paths.cert], insecure: false, noIntercept: [], tls: false });
+    const session = await startRecorder({ caDir: cas.recorderDir, upstreamCa: [cas.site.paths.cert], insecure: false, noIntercept: [], tls: false });
     cleanups.push(() => session.stop());
     const live: Entry[] = [];
     session.recorder.onEntry((entry) => live.push(entry));
 
-    const home = homeTrusting(tools.certutil, recorderCa.paths.cert);
+    const home = homeTrusting(tools.certutil, cas.recorder.paths.cert);
     // Runs after the browser is killed (cleanups run in reverse): the profile is a few MB.
     cleanups.push(() => rmSync(home, { recursive: true, force: true }));
     const pageUrl = `https://localhost:${upstream.port}/page`;

@@ -8,6 +8,7 @@
 import https from 'node:https';
 import type http from 'node:http';
 import type net from 'node:net';
+import { beforeAll } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { loadOrCreateCa, type RootCa } from '../../src/tls/ca.js';
 import { LeafCertificates } from '../../src/tls/leaf-certs.js';
@@ -27,6 +28,18 @@ export async function interceptionCas(): Promise<InterceptionCas> {
   const recorderDir = tempDir('wstape-recorder-ca-');
   const recorder = await loadOrCreateCa(recorderDir);
   return { site, recorderDir, recorder };
+}
+
+/**
+ * Both CAs, made once for the test file (in its beforeAll): the fields of what this returns are
+ * there from the first test on.
+ */
+export function interceptionCasBeforeAll(): InterceptionCas {
+  const cas = {} as InterceptionCas;
+  beforeAll(async () => {
+    Object.assign(cas, await interceptionCas());
+  });
+  return cas;
 }
 
 /** A server's key and certificate chain for `localhost`, signed by `ca` (for https.createServer). */

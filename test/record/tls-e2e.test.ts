@@ -7,28 +7,23 @@
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { ConnectionEntry, ErrorEntry, FrameEntry, HttpEntry, TunnelEntry } from '../../src/format/schema.js';
-import type { RootCa } from '../../src/tls/ca.js';
 import { captureIo, readEntries, startRecorder, waitFor } from '../helpers/peers.js';
-import { interceptionCas, startWssEcho, type WssEchoSite } from '../helpers/tls-site.js';
+import { interceptionCasBeforeAll, startWssEcho, type WssEchoSite } from '../helpers/tls-site.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-let upstreamCa: RootCa;
-let recorderCaDir: string;
-let recorderCa: RootCa;
-
 // The upstream's own private CA, and the recorder's root CA: two different installs.
-beforeAll(async () => ({ site: upstreamCa, recorderDir: recorderCaDir, recorder: recorderCa } = await interceptionCas()));
+const cas = interceptionCasBeforeAll();
 
 /** A wss:// echo server (and plain https:// responder) on 127.0.0.1 with a certificate for localhost. */
 function startWssServer(): Promise<WssEchoSite> {
-  return startWssEcho(upstreamCa, (request, response) => {
+  return startWssEcho(cas.site, (request, response) => {
     response.setHeader('content-type', 'application/json');
     response.end(JSON.stringify({ secure: true, path: request.url }));
   });
@@ -72,9 +67,9 @@ async function record(
   const session = await startRecorder({
     ...(options.live ? { io: options.live } : {}),
     quiet: !options.live,
-    caDir: recorderCaDir,
+    caDir: cas.recorderDir,
     insecure: options.insecure ?? false,
-    upstreamCa: options.upstreamCa ? [upstreamCa.paths.cert] : [],
+    upstreamCa: options.upstreamCa ? [cas.site.paths.cert] : [],
     noIntercept: options.noIntercept ?? [],
     tls: options.tls ?? false,
     target: options.target,
@@ -103,7 +98,7 @@ describe('intercepting wss:// through CONNECT', () => {
     const server = await startWssServer();
     cleanups.push(server.close);
     const recorder = await record({ upstreamCa: true });
-    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/secure?x=1`, [recorderCa.certPem]);
+    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/secure?x=1`, [cas.recorder.certPem]);
     expect(await echo(ws, 'over tls')).toBe('echo:over tls');
     expect(await echo(ws, '{"n":2}')).toBe('echo:{"n":2}');
     const closed = new Promise((resolve) => ws.once('close', resolve));
@@ -125,7 +120,7 @@ describe('intercepting wss:// through CONNECT', () => {
     const server = await startWssServer();
     cleanups.push(server.close);
     const strict = await record();
-    const failure = await connectThrough(strict.port, `wss://localhost:${server.port}/`, [recorderCa.certPem]).catch((error: { status?: number }) => error);
+    const failure = await connectThrough(strict.port, `wss://localhost:${server.port}/`, [cas.recorder.certPem]).catch((error: { status?: number }) => error);
     expect((failure as { status?: number }).status).toBe(502);
     await strict.stop();
     const errors = (await readEntries(strict.path)).filter((entry): entry is ErrorEntry => entry.kind === 'error');
@@ -133,7 +128,7 @@ describe('intercepting wss:// through CONNECT', () => {
     expect(errors.find((error) => error.code === 'UPSTREAM_TLS')!.message).toMatch(/could not be verified/);
 
     const insecure = await record({ insecure: true });
-    const ws = await connectThrough(insecure.port, `wss://localhost:${server.port}/`, [recorderCa.certPem]);
+    const ws = await connectThrough(insecure.port, `wss://localhost:${server.port}/`, [cas.recorder.certPem]);
     expect(await echo(ws, 'trust me')).toBe('echo:trust me');
     ws.terminate();
   });
@@ -144,7 +139,7 @@ describe('intercepting wss:// through CONNECT', () => {
     const recorder = await record({ upstreamCa: true });
     const body = await new Promise<string>((resolve, reject) => {
       https
-        .get({ host: 'localhost', port: server.port, path: '/api?q=1', agent: new TunnelingAgent(recorder.port), ca: [recorderCa.certPem] }, (response) => {
+        .get({ host: 'localhost', port: server.port, path: '/api?q=1', agent: new TunnelingAgent(recorder.port), ca: [cas.recorder.certPem] }, (response) => {
           let text = '';
           response.on('data', (chunk) => (text += String(chunk)));
           response.on('end', () => resolve(text));
@@ -162,7 +157,7 @@ describe('intercepting wss:// through CONNECT', () => {
     cleanups.push(server.close);
     const recorder = await record({ noIntercept: ['local*'] });
     // The client sees the real upstream certificate, so it must trust the upstream's CA.
-    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/`, [upstreamCa.certPem]);
+    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/`, [cas.site.certPem]);
     expect(await echo(ws, 'opaque')).toBe('echo:opaque');
     ws.terminate();
     await waitFor(() => recorder.recorder.totals.bytes > 0, 5000, 'the tunnel end');
@@ -248,7 +243,7 @@ describe('a client that does not trust the wstape root CA', () => {
     const server = await startWssServer();
     cleanups.push(server.close);
     const recorder = await record({ upstreamCa: true });
-    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/fine`, [recorderCa.certPem]);
+    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/fine`, [cas.recorder.certPem]);
     expect(await echo(ws, 'hello')).toBe('echo:hello');
     const closed = new Promise((resolve) => ws.once('close', resolve));
     ws.close(1000, 'done');
@@ -259,7 +254,7 @@ describe('a client that does not trust the wstape root CA', () => {
       const raw = net.connect(recorder.port, '127.0.0.1');
       raw.write(`CONNECT localhost:${server.port} HTTP/1.1\r\nHost: localhost:${server.port}\r\n\r\n`);
       raw.once('data', () => {
-        const secure = tls.connect({ socket: raw, servername: 'localhost', ca: [recorderCa.certPem] }, () => resolve(secure));
+        const secure = tls.connect({ socket: raw, servername: 'localhost', ca: [cas.recorder.certPem] }, () => resolve(secure));
         secure.once('error', reject);
       });
     });
@@ -336,7 +331,7 @@ describe('a client that leaves mid-handshake', () => {
     const hello = await captureClientHello('localhost');
     const recorder = await record({ upstreamCa: true });
     await leaveAfterCertificate(recorder.port, `localhost:${server.port}`, hello, 'reset');
-    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/after`, [recorderCa.certPem]);
+    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/after`, [cas.recorder.certPem]);
     expect(await echo(ws, 'second try')).toBe('echo:second try');
     ws.terminate();
     await recorder.stop();
@@ -350,7 +345,7 @@ describe('reverse mode with TLS', () => {
     cleanups.push(server.close);
     const recorder = await record({ target: `wss://localhost:${server.port}`, upstreamCa: true, tls: true });
     expect(recorder.url).toMatch(/^https:/);
-    const ws = new WebSocket(`wss://localhost:${recorder.port}/rev`, { ca: [recorderCa.certPem] });
+    const ws = new WebSocket(`wss://localhost:${recorder.port}/rev`, { ca: [cas.recorder.certPem] });
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     expect(await echo(ws, 'reverse tls')).toBe('echo:reverse tls');
     ws.close();

@@ -9,15 +9,14 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { ErrorEntry, FrameEntry, HttpEntry } from '../../src/format/schema.js';
 import type { RecordOptions } from '../../src/record/recording.js';
-import type { RootCa } from '../../src/tls/ca.js';
 import { TlsInConnectAgent } from '../helpers/tls-agent.js';
 import { freePort, startMitmdump as startMitmdumpProcess, type Mitmdump } from '../helpers/mitmdump.js';
 import { ConnectAgent, openClient, readEntries, startRecorder, startWsServer, waitFor } from '../helpers/peers.js';
-import { interceptionCas, startWssEcho } from '../helpers/tls-site.js';
+import { interceptionCasBeforeAll, startWssEcho } from '../helpers/tls-site.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -126,20 +125,17 @@ describe('--upstream-proxy through mitmdump', () => {
   });
 });
 
-let upstreamCa: RootCa;
-let recorderCaDir: string;
-let recorderCa: RootCa;
-beforeAll(async () => ({ site: upstreamCa, recorderDir: recorderCaDir, recorder: recorderCa } = await interceptionCas()));
+const cas = interceptionCasBeforeAll();
 
 describe('--upstream-proxy with intercepted TLS', () => {
   it("records wss:// frames exactly: TLS to the client, the recorder's verified TLS through mitmdump to the server", async () => {
     const mitm = await startMitmdump();
-    const site = await startWssEcho(upstreamCa);
+    const site = await startWssEcho(cas.site);
     cleanups.push(site.close);
     const port = site.port;
-    const { session, out, stop } = await record({ upstreamProxy: `http://127.0.0.1:${mitm.port}`, caDir: recorderCaDir, upstreamCa: [upstreamCa.paths.cert] });
+    const { session, out, stop } = await record({ upstreamProxy: `http://127.0.0.1:${mitm.port}`, caDir: cas.recorderDir, upstreamCa: [cas.site.paths.cert] });
     // A CONNECT through the recorder, then TLS inside it that trusts only the recorder's root CA.
-    const ws = new WebSocket(`wss://localhost:${port}/secure`, { agent: new TlsInConnectAgent(session.port, recorderCa.certPem) });
+    const ws = new WebSocket(`wss://localhost:${port}/secure`, { agent: new TlsInConnectAgent(session.port, cas.recorder.certPem) });
     await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
     const reply = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
     ws.send('secret over two hops');
