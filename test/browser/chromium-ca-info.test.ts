@@ -13,14 +13,13 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import type net from 'node:net';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Entry, ErrorEntry, HttpEntry } from '../../src/format/schema.js';
-import { startRecording } from '../../src/record/recording.js';
 import { loadOrCreateCa } from '../../src/tls/ca.js';
-import { LeafCertificates } from '../../src/tls/leaf-certs.js';
-import { launchChromium, requireTools, servePage } from '../helpers/chromium.js';
+import { cleanupsAfterEach, launchChromium, requireTools, servePage } from '../helpers/chromium.js';
 import { runCli } from '../helpers/cli.js';
-import { captureIo, readEntries, tempDir } from '../helpers/peers.js';
+import { readEntries, startRecorder, tempDir } from '../helpers/peers.js';
+import { localhostCertificate } from '../helpers/tls-site.js';
 
 /** How long Chromium gets to start, load the page and run its script. */
 const BROWSER_BUDGET_MS = 25_000;
@@ -29,16 +28,7 @@ const PAGE_HTML =
   '<!doctype html><html><head><meta charset="utf-8"><title>wstape</title></head>' +
   "<body><script>fetch('/loaded?from=' + location.protocol)</script></body></html>";
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    try {
-      await cleanup();
-    } catch {
-      // keep cleaning up
-    }
-  }
-});
+const cleanups = cleanupsAfterEach();
 
 /** The command `wstape ca info` prints for Chromium on Linux. */
 async function printedChromiumCommand(caDir: string): Promise<string> {
@@ -68,8 +58,7 @@ describe('the Chromium trust command from wstape ca info', () => {
     let onLoaded!: (query: string) => void;
     const loaded = new Promise<string>((resolve) => (onLoaded = resolve));
     const page = servePage(PAGE_HTML);
-    const leaf = new LeafCertificates(upstreamCa).certificateFor('localhost');
-    const server = https.createServer({ key: upstreamCa.leafKeyPem, cert: leaf.certPem + upstreamCa.certPem }, (request, response) => {
+    const server = https.createServer(localhostCertificate(upstreamCa), (request, response) => {
       if (request.url?.startsWith('/loaded?')) {
         response.writeHead(204).end();
         onLoaded(request.url.slice('/loaded?'.length));
@@ -87,22 +76,7 @@ describe('the Chromium trust command from wstape ca info', () => {
     );
     const port = (server.address() as net.AddressInfo).port;
 
-    const io = captureIo();
-    const session = await startRecording(
-      {
-        host: '127.0.0.1',
-        port: 0,
-        out: path.join(io.cwd, 'ca-info.wstape.json'),
-        quiet: true,
-        maxPayload: '16MiB',
-        caDir: recorderCaDir,
-        upstreamCa: [upstreamCa.paths.cert],
-        insecure: false,
-        noIntercept: [],
-        tls: false,
-      },
-      io,
-    );
+    const session = await startRecorder({ caDir: recorderCaDir, upstreamCa: [upstreamCa.paths.cert], insecure: false, noIntercept: [], tls: false });
     cleanups.push(() => session.stop());
     const live: Entry[] = [];
     // A refused certificate (Chromium sends an alert) ends the wait at once, not at the budget.

@@ -12,15 +12,13 @@
 import { rmSync } from 'node:fs';
 import https from 'node:https';
 import type net from 'node:net';
-import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { startRecording, type RecordingSession } from '../../src/record/recording.js';
 import type { ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, HttpEntry } from '../../src/format/schema.js';
-import { loadOrCreateCa, type RootCa } from '../../src/tls/ca.js';
-import { LeafCertificates } from '../../src/tls/leaf-certs.js';
-import { homeTrusting, launchChromium, requireTools, servePage } from '../helpers/chromium.js';
-import { captureIo, readEntries, tempDir, waitFor } from '../helpers/peers.js';
+import type { RootCa } from '../../src/tls/ca.js';
+import { cleanupsAfterEach, homeTrusting, launchChromium, requireTools, servePage } from '../helpers/chromium.js';
+import { readEntries, startRecorder, waitFor } from '../helpers/peers.js';
+import { interceptionCasBeforeAll, localhostCertificate } from '../helpers/tls-site.js';
 
 /** What the page sends, in order, after the server's welcome. */
 const PAGE_JSON = '{"hello":"from chromium","n":1}';
@@ -78,8 +76,7 @@ interface Upstream {
 
 /** The site: https://localhost:PORT/page and its wss:// endpoint /socket, certificate from `ca`. */
 async function startUpstream(ca: RootCa): Promise<Upstream> {
-  const leaf = new LeafCertificates(ca).certificateFor('localhost');
-  const server = https.createServer({ key: ca.leafKeyPem, cert: leaf.certPem + ca.certPem }, servePage(pageHtml()));
+  const server = https.createServer(localhostCertificate(ca), servePage(pageHtml()));
   const wss = new WebSocketServer({ server, path: '/socket' });
   const received: Array<string | Buffer> = [];
   let onClosed!: (value: { code: number; reason: string }) => void;
@@ -122,55 +119,23 @@ async function startUpstream(ca: RootCa): Promise<Upstream> {
   };
 }
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    try {
-      await cleanup();
-    } catch {
-      // keep cleaning up
-    }
-  }
-});
+const cleanups = cleanupsAfterEach();
 
-let upstreamCa: RootCa;
-let recorderCaDir: string;
-let recorderCa: RootCa;
-
-beforeAll(async () => {
-  // Two installs: the site's own private CA, and the recorder's root that Chromium trusts.
-  upstreamCa = await loadOrCreateCa(tempDir('wstape-upstream-ca-'));
-  recorderCaDir = tempDir('wstape-recorder-ca-');
-  recorderCa = await loadOrCreateCa(recorderCaDir);
-});
+// Two installs: the site's own private CA, and the recorder's root that Chromium trusts.
+const cas = interceptionCasBeforeAll();
 
 describe('Chromium through the recorder', () => {
   it('records a wss:// conversation and the https:// page, with the recorder root trusted through NSS', { timeout: 60_000 }, async () => {
     const tools = requireTools();
-    const upstream = await startUpstream(upstreamCa);
+    const upstream = await startUpstream(cas.site);
     cleanups.push(upstream.close);
 
-    const io = captureIo();
-    const session: RecordingSession = await startRecording(
-      {
-        host: '127.0.0.1',
-        port: 0,
-        out: path.join(io.cwd, 'chromium.wstape.json'),
-        quiet: true,
-        maxPayload: '16MiB',
-        caDir: recorderCaDir,
-        upstreamCa: [upstreamCa.paths.cert],
-        insecure: false,
-        noIntercept: [],
-        tls: false,
-      },
-      io,
-    );
+    const session = await startRecorder({ caDir: cas.recorderDir, upstreamCa: [cas.site.paths.cert], insecure: false, noIntercept: [], tls: false });
     cleanups.push(() => session.stop());
     const live: Entry[] = [];
     session.recorder.onEntry((entry) => live.push(entry));
 
-    const home = homeTrusting(tools.certutil, recorderCa.paths.cert);
+    const home = homeTrusting(tools.certutil, cas.recorder.paths.cert);
     // Runs after the browser is killed (cleanups run in reverse): the profile is a few MB.
     cleanups.push(() => rmSync(home, { recursive: true, force: true }));
     const pageUrl = `https://localhost:${upstream.port}/page`;

@@ -1,13 +1,33 @@
 /**
  * Headless Debian Chromium for end-to-end tests: finding it (and certutil), a throwaway $HOME
- * whose NSS database trusts a root CA, and launching it through a proxy. Shared by
- * test/browser/chromium-wss.test.ts (HTTP CONNECT) and test/record/socks5-chromium.test.ts (SOCKS5).
+ * whose NSS database trusts a root CA, launching it through a proxy, and cleaning up after it.
+ * Shared by test/browser/chromium-wss.test.ts (HTTP CONNECT), chromium-ca-info.test.ts and
+ * test/record/socks5-chromium.test.ts (SOCKS5).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
+import { afterEach } from 'vitest';
 import { tempDir } from './peers.js';
+
+/**
+ * The list a browser test pushes its cleanups on: after each test they run in reverse, each one
+ * even when an earlier one failed, so a browser that would not die leaves no server open.
+ */
+export function cleanupsAfterEach(): Array<() => unknown> {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch {
+        // keep cleaning up
+      }
+    }
+  });
+  return cleanups;
+}
 
 /** The test site's request handler: `html` at /page (never cached), 404 for anything else. */
 export function servePage(html: string): (request: IncomingMessage, response: ServerResponse) => void {

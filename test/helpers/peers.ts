@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WebSocket, WebSocketServer, type ServerOptions } from 'ws';
-import { startRecording, type RecordingSession } from '../../src/record/recording.js';
+import { startRecording, type RecordOptions, type RecordingSession } from '../../src/record/recording.js';
 import type { Io } from '../../src/io.js';
 import { openArchive } from '../../src/format/archive-reader.js';
 import type { Entry } from '../../src/format/schema.js';
@@ -137,36 +137,34 @@ export class ConnectAgent extends http.Agent {
   }
 }
 
-/** Start an in-process recorder writing to a temp archive. */
-export async function startRecorder(
-  options: {
-    target?: string;
-    maxPayload?: string;
-    redact?: boolean;
-    rule?: string[];
-    headerTimeout?: number;
-    idleTimeout?: number;
-    port?: number;
-    hooks?: NamedHooks[];
-    hookTimeoutMs?: number;
-  } = {},
-): Promise<RecordingSession & { io: ReturnType<typeof captureIo> }> {
-  const io = captureIo();
+/** What startRecorder takes: any `wstape record` option, the hooks, and the Io. */
+export type RecorderOptions = Partial<RecordOptions> & {
+  hooks?: NamedHooks[];
+  hookTimeoutMs?: number;
+  /** The Io it runs with (its cwd holds the archive); a fresh captureIo() by default. */
+  io?: ReturnType<typeof captureIo>;
+  /** Variables added to the Io's environment (e.g. HTTPS_PROXY for --upstream-proxy-env). */
+  env?: Record<string, string>;
+};
+
+/**
+ * Start an in-process recorder writing to a temp archive: on 127.0.0.1, a free port, quiet,
+ * --max-payload 16MiB unless `options` say otherwise. The caller stops it.
+ */
+export async function startRecorder(options: RecorderOptions = {}): Promise<RecordingSession & { io: ReturnType<typeof captureIo> }> {
+  const { hooks, hookTimeoutMs, io = captureIo(), env, ...recording } = options;
+  if (env) io.env = { ...io.env, ...env };
   const session = await startRecording(
     {
-      host: '127.0.0.1',
-      port: options.port ?? 0,
-      out: path.join(io.cwd, 'test.wstape.json'),
-      ...(options.headerTimeout !== undefined ? { headerTimeout: options.headerTimeout } : {}),
-      ...(options.idleTimeout !== undefined ? { idleTimeout: options.idleTimeout } : {}),
-      quiet: true,
-      maxPayload: options.maxPayload ?? '16MiB',
-      ...(options.target ? { target: options.target } : {}),
-      ...(options.redact ? { redact: true } : {}),
-      ...(options.rule ? { rule: options.rule } : {}),
+      ...recording,
+      host: recording.host ?? '127.0.0.1',
+      port: recording.port ?? 0,
+      out: recording.out ?? path.join(io.cwd, 'test.wstape.json'),
+      quiet: recording.quiet ?? true,
+      maxPayload: recording.maxPayload ?? '16MiB',
     },
     io,
-    { ...(options.hooks ? { hooks: options.hooks } : {}), ...(options.hookTimeoutMs !== undefined ? { hookTimeoutMs: options.hookTimeoutMs } : {}) },
+    { ...(hooks ? { hooks } : {}), ...(hookTimeoutMs !== undefined ? { hookTimeoutMs } : {}) },
   );
   return Object.assign(session, { io });
 }

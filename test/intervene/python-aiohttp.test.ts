@@ -3,13 +3,10 @@
  * option), with permessage-deflate (`compress=15`, context takeover), while hooks rewrite and drop
  * messages both ways: aiohttp must decode all it gets, and the server gets exactly the rest.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Hooks } from '../../src/intervene/hooks.js';
 import { startRecorder, startWsServer, waitFor } from '../helpers/peers.js';
-
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+import { runPython } from '../helpers/python.js';
 
 const CLIENT = `
 import asyncio, json, sys
@@ -57,21 +54,12 @@ describe('aiohttp through the forward proxy, with hooks and permessage-deflate',
     };
     const recorder = await startRecorder({ hooks: [{ hooks, name: 'test.mjs', by: 'script' }] });
     cleanups.push(() => recorder.stop());
-    const child = spawn(PYTHON, ['-c', CLIENT, `ws://127.0.0.1:${server.port}/aio`, `http://127.0.0.1:${recorder.port}`], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += String(chunk)));
-    child.stderr.on('data', (chunk) => (stderr += String(chunk)));
-    const killer = setTimeout(() => child.kill(), 20_000);
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    clearTimeout(killer);
+    const { code, stderr, lines } = await runPython<{ extensions?: string; got?: string[] }>(CLIENT, [
+      `ws://127.0.0.1:${server.port}/aio`,
+      `http://127.0.0.1:${recorder.port}`,
+    ]);
     expect(code, stderr).toBe(0);
-    const [negotiated, received] = stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { extensions?: string; got?: string[] });
+    const [negotiated, received] = lines;
     expect(negotiated!.extensions).toMatch(/permessage-deflate/);
     expect(received!.got).toEqual([
       'from ws keep 0 keep keep keep (seen by wstape)',

@@ -3,15 +3,11 @@
  * websockets (Debian's python3-websockets) as the client and `ws` as the server: each peer must
  * decode every message it gets. Python's client offers deflate with context takeover by default.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FrameEntry } from '../../src/format/schema.js';
 import type { Hooks } from '../../src/intervene/hooks.js';
 import { readEntries, startRecorder, startWsServer, waitFor } from '../helpers/peers.js';
-
-// Debian's interpreter, where python3-websockets is installed (a pyenv python3 may come first on PATH).
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+import { runPython } from '../helpers/python.js';
 
 const CLIENT = `
 import asyncio, json, sys
@@ -61,19 +57,9 @@ describe('permessage-deflate with context takeover, Python websockets and ws', (
     const recorder = await startRecorder({ target: server.url, hooks: [{ hooks, name: 'test.mjs', by: 'script' }] });
     cleanups.push(() => recorder.stop());
 
-    const child = spawn(PYTHON, ['-c', CLIENT, `ws://127.0.0.1:${recorder.port}/py`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += String(chunk)));
-    child.stderr.on('data', (chunk) => (stderr += String(chunk)));
-    const killer = setTimeout(() => child.kill(), 20_000);
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    clearTimeout(killer);
+    const { code, stderr, lines } = await runPython<{ extensions?: string; got?: string[] }>(CLIENT, [`ws://127.0.0.1:${recorder.port}/py`]);
     expect(code, stderr).toBe(0);
-    const [negotiated, received] = stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { extensions?: string; got?: string[] });
+    const [negotiated, received] = lines;
     expect(negotiated!.extensions).toMatch(/permessage-deflate/);
     expect(negotiated!.extensions).not.toMatch(/no_context_takeover/);
 

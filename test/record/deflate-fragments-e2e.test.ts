@@ -6,16 +6,13 @@
  * a receiver's inflater runs) inflates fragment by fragment: each recorded frame must carry
  * what its fragment inflates to, and the joined frames must be what the peer received.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FrameEntry } from '../../src/format/schema.js';
 import type { Hooks } from '../../src/intervene/hooks.js';
 import { FrameParser } from '../../src/wire/frame-parser.js';
-import { afterHead, openClient, readEntries, startRecorder, startTap, startWsServer, waitFor } from '../helpers/peers.js';
-
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+import { afterHead, openClient, readEntries, startRecorder, startTap, startWsServer, waitFor, type WsServer } from '../helpers/peers.js';
+import { runPython } from '../helpers/python.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -77,6 +74,21 @@ async function recordThroughTap() {
   return { server, tap, recorder };
 }
 
+/**
+ * Keeps what the server gets; after the second message, sends `replies` compressed, each
+ * `[text, fin]` one frame (fin false: a fragment of a message the next ones continue).
+ */
+function replyAfterTwo(server: WsServer, replies: Array<[string, boolean]>): string[] {
+  const atServer: string[] = [];
+  server.wss.on('connection', (socket) => {
+    socket.on('message', (data) => {
+      atServer.push(String(data));
+      if (atServer.length === 2) for (const [text, fin] of replies) socket.send(text, { fin, compress: true });
+    });
+  });
+  return atServer;
+}
+
 /** Checks the archive against the tap's bytes, both ways; returns what was recorded. */
 async function checkAgainstWire(path: string, tap: { clientToServer(): Buffer; serverToClient(): Buffer }) {
   const frames = (await readEntries(path)).filter((entry): entry is FrameEntry => entry.kind === 'frame');
@@ -97,19 +109,13 @@ async function checkAgainstWire(path: string, tap: { clientToServer(): Buffer; s
 describe('per-fragment inflation with real peers', () => {
   it('ws ↔ ws: each fragment carries what it inflates to, both ways, with context takeover', async () => {
     const { server, tap, recorder } = await recordThroughTap();
-    const atServer: string[] = [];
-    server.wss.on('connection', (socket) => {
-      socket.on('message', (data) => {
-        atServer.push(String(data));
-        if (atServer.length === 2) {
-          // A fragmented reply, then one that refers back into it.
-          socket.send('reply hello hello ', { fin: false, compress: true });
-          socket.send('more reply hello ', { fin: false, compress: true });
-          socket.send('last reply hello', { fin: true, compress: true });
-          socket.send('reply hello hello more reply hello last reply hello', { compress: true });
-        }
-      });
-    });
+    // A fragmented reply, then one that refers back into it.
+    const atServer = replyAfterTwo(server, [
+      ['reply hello hello ', false],
+      ['more reply hello ', false],
+      ['last reply hello', true],
+      ['reply hello hello more reply hello last reply hello', true],
+    ]);
     const client = await openClient(`ws://127.0.0.1:${recorder.port}/frag`, { perMessageDeflate: { threshold: 0 } });
     expect(client.extensions).toMatch(/permessage-deflate/);
     const atClient: string[] = [];
@@ -142,16 +148,10 @@ describe('per-fragment inflation with real peers', () => {
 
   it('Python websockets → ws: a message sent from an async iterator is recorded fragment by fragment', async () => {
     const { server, tap, recorder } = await recordThroughTap();
-    const atServer: string[] = [];
-    server.wss.on('connection', (socket) => {
-      socket.on('message', (data) => {
-        atServer.push(String(data));
-        if (atServer.length === 2) {
-          socket.send('echo part one echo ', { fin: false, compress: true });
-          socket.send('echo part two echo', { fin: true, compress: true });
-        }
-      });
-    });
+    const atServer = replyAfterTwo(server, [
+      ['echo part one echo ', false],
+      ['echo part two echo', true],
+    ]);
     const script = `
 import asyncio, json, sys
 import websockets
@@ -170,19 +170,9 @@ async def main(url):
 
 asyncio.run(main(sys.argv[1]))
 `;
-    const child = spawn(PYTHON, ['-c', script, `ws://127.0.0.1:${recorder.port}/py`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += String(chunk)));
-    child.stderr.on('data', (chunk) => (stderr += String(chunk)));
-    const killer = setTimeout(() => child.kill(), 20_000);
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    clearTimeout(killer);
+    const { code, stderr, lines } = await runPython<{ extensions?: string; got?: string }>(script, [`ws://127.0.0.1:${recorder.port}/py`]);
     expect(code, stderr).toBe(0);
-    const [negotiated, received] = stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { extensions?: string; got?: string });
+    const [negotiated, received] = lines;
     expect(negotiated!.extensions).toMatch(/permessage-deflate/);
     await waitFor(() => tap.serverToClient().length > 0, 5000, 'the traffic');
     await recorder.stop();

@@ -6,13 +6,12 @@
  * each is recorded. The classifier itself is tested on literal bytes.
  */
 import net from 'node:net';
-import path from 'node:path';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ErrorEntry } from '../../src/format/schema.js';
 import { classifyFirstBytes } from '../../src/record/first-bytes.js';
-import { startRecording, type RecordingSession } from '../../src/record/recording.js';
-import { captureIo, readEntries } from '../helpers/peers.js';
+import type { RecordingSession } from '../../src/record/recording.js';
+import { readEntries, startRecorder } from '../helpers/peers.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -21,20 +20,7 @@ afterEach(async () => {
 
 /** A recorder whose header and idle timeouts (10 minutes) cannot be what answers a client here. */
 async function recorder(target?: string): Promise<RecordingSession> {
-  const io = captureIo();
-  const session = await startRecording(
-    {
-      host: '127.0.0.1',
-      port: 0,
-      out: path.join(io.cwd, 'port.wstape.json'),
-      quiet: true,
-      maxPayload: '16MiB',
-      headerTimeout: 600,
-      idleTimeout: 600,
-      ...(target ? { target } : {}),
-    },
-    io,
-  );
+  const session = await startRecorder({ headerTimeout: 600, idleTimeout: 600, target });
   cleanups.push(() => session.stop());
   return session;
 }

@@ -8,13 +8,11 @@
 import { rmSync } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import type { ConnectionEntry, EndEntry, ErrorEntry, FrameEntry, HttpEntry } from '../../src/format/schema.js';
-import { startRecording } from '../../src/record/recording.js';
-import { launchChromium, servePage, which } from '../helpers/chromium.js';
-import { captureIo, countEntries, readEntries, tempDir, waitFor } from '../helpers/peers.js';
+import { cleanupsAfterEach, launchChromium, servePage, which } from '../helpers/chromium.js';
+import { countEntries, readEntries, startRecorder, tempDir, waitFor } from '../helpers/peers.js';
 
 const PAGE_TEXT = 'hello from chromium over socks5';
 const PAGE_DONE = 'done';
@@ -27,16 +25,7 @@ ws.onopen = () => ws.send('${PAGE_TEXT}');`;
   return `<!doctype html><html><head><meta charset="utf-8"><title>wstape</title></head><body><script>${script}</script></body></html>`;
 }
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    try {
-      await cleanup();
-    } catch {
-      // keep cleaning up
-    }
-  }
-});
+const cleanups = cleanupsAfterEach();
 
 describe('Chromium through SOCKS5', () => {
   it('records the page and a ws:// conversation', { timeout: 60_000 }, async () => {
@@ -66,11 +55,7 @@ describe('Chromium through SOCKS5', () => {
         }),
     );
 
-    const io = captureIo();
-    const session = await startRecording(
-      { host: '127.0.0.1', port: 0, out: path.join(io.cwd, 'chromium-socks.wstape.json'), quiet: true, maxPayload: '16MiB' },
-      io,
-    );
+    const session = await startRecorder();
     cleanups.push(() => session.stop());
     const ends = countEntries(session, 'end');
     const home = tempDir('wstape-chromium-home-');

@@ -8,13 +8,12 @@
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import type { ConnectionEntry, EndEntry, Entry, ErrorEntry, FrameEntry, HttpEntry } from '../../src/format/schema.js';
-import { startRecording, type RecordingSession } from '../../src/record/recording.js';
-import { captureIo, countEntries, readEntries, waitFor } from '../helpers/peers.js';
+import type { RecordingSession } from '../../src/record/recording.js';
+import { countEntries, readEntries, startRecorder, waitFor } from '../helpers/peers.js';
 
 const run = promisify(execFile);
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -23,19 +22,7 @@ afterEach(async () => {
 });
 
 async function recorder(options: { socksAuth?: string; headerTimeout?: number } = {}): Promise<RecordingSession> {
-  const io = captureIo();
-  const session = await startRecording(
-    {
-      host: '127.0.0.1',
-      port: 0,
-      out: path.join(io.cwd, 'socks.wstape.json'),
-      quiet: true,
-      maxPayload: '16MiB',
-      ...(options.socksAuth !== undefined ? { socksAuth: options.socksAuth } : {}),
-      ...(options.headerTimeout !== undefined ? { headerTimeout: options.headerTimeout } : {}),
-    },
-    io,
-  );
+  const session = await startRecorder(options);
   cleanups.push(() => session.stop());
   return session;
 }

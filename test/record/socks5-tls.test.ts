@@ -4,17 +4,13 @@
  * CA, then wss:// to an upstream whose certificate comes from another CA (trusted by the recorder
  * through --upstream-ca). The archive holds the wss:// connection and its frames in clear.
  */
-import https from 'node:https';
 import net from 'node:net';
-import path from 'node:path';
 import tls from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket } from 'ws';
 import type { ConnectionEntry, FrameEntry } from '../../src/format/schema.js';
-import { startRecording } from '../../src/record/recording.js';
-import { loadOrCreateCa } from '../../src/tls/ca.js';
-import { LeafCertificates } from '../../src/tls/leaf-certs.js';
-import { captureIo, countEntries, readEntries, tempDir, waitFor } from '../helpers/peers.js';
+import { countEntries, readEntries, startRecorder, waitFor } from '../helpers/peers.js';
+import { interceptionCas, startWssEcho } from '../helpers/tls-site.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -43,36 +39,11 @@ function socksConnect(proxyPort: number, host: string, port: number): Promise<ne
 
 describe('SOCKS5 and TLS interception', () => {
   it('records a wss:// conversation in clear', async () => {
-    const upstreamCa = await loadOrCreateCa(tempDir('wstape-upstream-ca-'));
-    const recorderCaDir = tempDir('wstape-recorder-ca-');
-    const recorderCa = await loadOrCreateCa(recorderCaDir);
-    const leaf = new LeafCertificates(upstreamCa).certificateFor('localhost');
-    const server = https.createServer({ key: upstreamCa.leafKeyPem, cert: leaf.certPem + upstreamCa.certPem });
-    const wss = new WebSocketServer({ server });
-    wss.on('connection', (socket) => socket.on('message', (data) => socket.send(`echo:${String(data)}`)));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as net.AddressInfo).port;
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          for (const client of wss.clients) client.terminate();
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    );
-    const io = captureIo();
-    const session = await startRecording(
-      {
-        host: '127.0.0.1',
-        port: 0,
-        out: path.join(io.cwd, 'tls.wstape.json'),
-        quiet: true,
-        maxPayload: '16MiB',
-        caDir: recorderCaDir,
-        upstreamCa: [upstreamCa.paths.cert],
-      },
-      io,
-    );
+    const { site: upstreamCa, recorderDir: recorderCaDir, recorder: recorderCa } = await interceptionCas();
+    const site = await startWssEcho(upstreamCa);
+    cleanups.push(site.close);
+    const port = site.port;
+    const session = await startRecorder({ caDir: recorderCaDir, upstreamCa: [upstreamCa.paths.cert] });
     cleanups.push(() => session.stop());
     const ends = countEntries(session, 'end');
 

@@ -7,57 +7,26 @@
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
-import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
-import { startRecording } from '../../src/record/recording.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import type { ConnectionEntry, ErrorEntry, FrameEntry, HttpEntry, TunnelEntry } from '../../src/format/schema.js';
-import { loadOrCreateCa, type RootCa } from '../../src/tls/ca.js';
-import { LeafCertificates } from '../../src/tls/leaf-certs.js';
-import { captureIo, readEntries, tempDir, waitFor } from '../helpers/peers.js';
+import { captureIo, readEntries, startRecorder, waitFor } from '../helpers/peers.js';
+import { interceptionCasBeforeAll, startWssEcho, type WssEchoSite } from '../helpers/tls-site.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-let upstreamCa: RootCa;
-let recorderCaDir: string;
-let recorderCa: RootCa;
-
-beforeAll(async () => {
-  // The upstream's own private CA, and the recorder's root CA: two different installs.
-  upstreamCa = await loadOrCreateCa(tempDir('wstape-upstream-ca-'));
-  recorderCaDir = tempDir('wstape-recorder-ca-');
-  recorderCa = await loadOrCreateCa(recorderCaDir);
-});
+// The upstream's own private CA, and the recorder's root CA: two different installs.
+const cas = interceptionCasBeforeAll();
 
 /** A wss:// echo server (and plain https:// responder) on 127.0.0.1 with a certificate for localhost. */
-async function startWssServer(): Promise<{ port: number; received: string[]; close: () => Promise<void> }> {
-  const leaf = new LeafCertificates(upstreamCa).certificateFor('localhost');
-  const server = https.createServer({ key: upstreamCa.leafKeyPem, cert: leaf.certPem + upstreamCa.certPem }, (request, response) => {
+function startWssServer(): Promise<WssEchoSite> {
+  return startWssEcho(cas.site, (request, response) => {
     response.setHeader('content-type', 'application/json');
     response.end(JSON.stringify({ secure: true, path: request.url }));
   });
-  const wss = new WebSocketServer({ server });
-  const received: string[] = [];
-  wss.on('connection', (socket) => {
-    socket.on('message', (data) => {
-      received.push(String(data));
-      socket.send(`echo:${String(data)}`);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const client of wss.clients) client.terminate();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 /** An https.Agent that tunnels through the proxy's CONNECT, then speaks TLS inside, as browsers do. */
@@ -95,23 +64,16 @@ class TunnelingAgent extends https.Agent {
 async function record(
   options: { insecure?: boolean; upstreamCa?: boolean; noIntercept?: string[]; target?: string; tls?: boolean; live?: ReturnType<typeof captureIo> } = {},
 ) {
-  const io = options.live ?? captureIo();
-  const session = await startRecording(
-    {
-      host: '127.0.0.1',
-      port: 0,
-      out: path.join(io.cwd, 'tls.wstape.json'),
-      quiet: !options.live,
-      maxPayload: '16MiB',
-      caDir: recorderCaDir,
-      insecure: options.insecure ?? false,
-      upstreamCa: options.upstreamCa ? [upstreamCa.paths.cert] : [],
-      noIntercept: options.noIntercept ?? [],
-      tls: options.tls ?? false,
-      ...(options.target ? { target: options.target } : {}),
-    },
-    io,
-  );
+  const session = await startRecorder({
+    ...(options.live ? { io: options.live } : {}),
+    quiet: !options.live,
+    caDir: cas.recorderDir,
+    insecure: options.insecure ?? false,
+    upstreamCa: options.upstreamCa ? [cas.site.paths.cert] : [],
+    noIntercept: options.noIntercept ?? [],
+    tls: options.tls ?? false,
+    target: options.target,
+  });
   cleanups.push(() => session.stop());
   return session;
 }
@@ -136,7 +98,7 @@ describe('intercepting wss:// through CONNECT', () => {
     const server = await startWssServer();
     cleanups.push(server.close);
     const recorder = await record({ upstreamCa: true });
-    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/secure?x=1`, [recorderCa.certPem]);
+    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/secure?x=1`, [cas.recorder.certPem]);
     expect(await echo(ws, 'over tls')).toBe('echo:over tls');
     expect(await echo(ws, '{"n":2}')).toBe('echo:{"n":2}');
     const closed = new Promise((resolve) => ws.once('close', resolve));
@@ -158,7 +120,7 @@ describe('intercepting wss:// through CONNECT', () => {
     const server = await startWssServer();
     cleanups.push(server.close);
     const strict = await record();
-    const failure = await connectThrough(strict.port, `wss://localhost:${server.port}/`, [recorderCa.certPem]).catch((error: { status?: number }) => error);
+    const failure = await connectThrough(strict.port, `wss://localhost:${server.port}/`, [cas.recorder.certPem]).catch((error: { status?: number }) => error);
     expect((failure as { status?: number }).status).toBe(502);
     await strict.stop();
     const errors = (await readEntries(strict.path)).filter((entry): entry is ErrorEntry => entry.kind === 'error');
@@ -166,7 +128,7 @@ describe('intercepting wss:// through CONNECT', () => {
     expect(errors.find((error) => error.code === 'UPSTREAM_TLS')!.message).toMatch(/could not be verified/);
 
     const insecure = await record({ insecure: true });
-    const ws = await connectThrough(insecure.port, `wss://localhost:${server.port}/`, [recorderCa.certPem]);
+    const ws = await connectThrough(insecure.port, `wss://localhost:${server.port}/`, [cas.recorder.certPem]);
     expect(await echo(ws, 'trust me')).toBe('echo:trust me');
     ws.terminate();
   });
@@ -177,7 +139,7 @@ describe('intercepting wss:// through CONNECT', () => {
     const recorder = await record({ upstreamCa: true });
     const body = await new Promise<string>((resolve, reject) => {
       https
-        .get({ host: 'localhost', port: server.port, path: '/api?q=1', agent: new TunnelingAgent(recorder.port), ca: [recorderCa.certPem] }, (response) => {
+        .get({ host: 'localhost', port: server.port, path: '/api?q=1', agent: new TunnelingAgent(recorder.port), ca: [cas.recorder.certPem] }, (response) => {
           let text = '';
           response.on('data', (chunk) => (text += String(chunk)));
           response.on('end', () => resolve(text));
@@ -195,7 +157,7 @@ describe('intercepting wss:// through CONNECT', () => {
     cleanups.push(server.close);
     const recorder = await record({ noIntercept: ['local*'] });
     // The client sees the real upstream certificate, so it must trust the upstream's CA.
-    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/`, [upstreamCa.certPem]);
+    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/`, [cas.site.certPem]);
     expect(await echo(ws, 'opaque')).toBe('echo:opaque');
     ws.terminate();
     await waitFor(() => recorder.recorder.totals.bytes > 0, 5000, 'the tunnel end');
@@ -281,7 +243,7 @@ describe('a client that does not trust the wstape root CA', () => {
     const server = await startWssServer();
     cleanups.push(server.close);
     const recorder = await record({ upstreamCa: true });
-    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/fine`, [recorderCa.certPem]);
+    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/fine`, [cas.recorder.certPem]);
     expect(await echo(ws, 'hello')).toBe('echo:hello');
     const closed = new Promise((resolve) => ws.once('close', resolve));
     ws.close(1000, 'done');
@@ -292,7 +254,7 @@ describe('a client that does not trust the wstape root CA', () => {
       const raw = net.connect(recorder.port, '127.0.0.1');
       raw.write(`CONNECT localhost:${server.port} HTTP/1.1\r\nHost: localhost:${server.port}\r\n\r\n`);
       raw.once('data', () => {
-        const secure = tls.connect({ socket: raw, servername: 'localhost', ca: [recorderCa.certPem] }, () => resolve(secure));
+        const secure = tls.connect({ socket: raw, servername: 'localhost', ca: [cas.recorder.certPem] }, () => resolve(secure));
         secure.once('error', reject);
       });
     });
@@ -369,7 +331,7 @@ describe('a client that leaves mid-handshake', () => {
     const hello = await captureClientHello('localhost');
     const recorder = await record({ upstreamCa: true });
     await leaveAfterCertificate(recorder.port, `localhost:${server.port}`, hello, 'reset');
-    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/after`, [recorderCa.certPem]);
+    const ws = await connectThrough(recorder.port, `wss://localhost:${server.port}/after`, [cas.recorder.certPem]);
     expect(await echo(ws, 'second try')).toBe('echo:second try');
     ws.terminate();
     await recorder.stop();
@@ -383,7 +345,7 @@ describe('reverse mode with TLS', () => {
     cleanups.push(server.close);
     const recorder = await record({ target: `wss://localhost:${server.port}`, upstreamCa: true, tls: true });
     expect(recorder.url).toMatch(/^https:/);
-    const ws = new WebSocket(`wss://localhost:${recorder.port}/rev`, { ca: [recorderCa.certPem] });
+    const ws = new WebSocket(`wss://localhost:${recorder.port}/rev`, { ca: [cas.recorder.certPem] });
     await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
     expect(await echo(ws, 'reverse tls')).toBe('echo:reverse tls');
     ws.close();

@@ -10,36 +10,26 @@
  */
 import { execFile } from 'node:child_process';
 import http from 'node:http';
-import https from 'node:https';
 import net from 'node:net';
-import path from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import type { ErrorEntry, FrameEntry } from '../../src/format/schema.js';
-import { startRecording, type RecordOptions } from '../../src/record/recording.js';
-import { loadOrCreateCa, type RootCa } from '../../src/tls/ca.js';
-import { LeafCertificates } from '../../src/tls/leaf-certs.js';
+import type { RecordOptions } from '../../src/record/recording.js';
 import { freePort, startMitmdump as startMitmdumpProcess, type Mitmdump } from '../helpers/mitmdump.js';
-import { ConnectAgent, captureIo, openClient, readEntries, startWsServer, tempDir, waitFor } from '../helpers/peers.js';
+import { ConnectAgent, openClient, readEntries, startRecorder, startWsServer, waitFor } from '../helpers/peers.js';
 import { TlsInConnectAgent } from '../helpers/tls-agent.js';
+import { interceptionCasBeforeAll, localhostCertificate, startWssEcho } from '../helpers/tls-site.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-let siteCa: RootCa;
-let recorderCaDir: string;
-let recorderCa: RootCa;
-beforeAll(async () => {
-  // The private CA of the TLS servers here (the https:// proxy front, the wss:// site), and the
-  // recorder's own root that the clients trust.
-  siteCa = await loadOrCreateCa(tempDir('wstape-chain-site-ca-'));
-  recorderCaDir = tempDir('wstape-chain-recorder-ca-');
-  recorderCa = await loadOrCreateCa(recorderCaDir);
-});
+// The private CA of the TLS servers here (the https:// proxy front, the wss:// site), and the
+// recorder's own root that the clients trust.
+const cas = interceptionCasBeforeAll();
 
 /**
  * One mitmdump for the whole file, started on first use (each start is a second or more of
@@ -62,31 +52,20 @@ async function anotherMitmdump(): Promise<Mitmdump> {
 }
 
 async function record(options: Partial<RecordOptions>, env: Record<string, string> = {}) {
-  const io = captureIo();
-  io.env = { ...io.env, ...env };
-  const out = path.join(io.cwd, 'chain.wstape.json');
-  const session = await startRecording(
-    { host: '127.0.0.1', port: 0, out, quiet: true, maxPayload: '16MiB', caDir: recorderCaDir, upstreamCa: [siteCa.paths.cert], ...options },
-    io,
-  );
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (!stopped) await session.stop();
-    stopped = true;
-  };
+  const session = await startRecorder({ caDir: cas.recorderDir, upstreamCa: [cas.site.paths.cert], ...options, env });
+  const stop = (): Promise<unknown> => session.stop();
   cleanups.push(stop);
-  return { session, out, stop };
+  return { session, out: session.path, stop };
 }
 
 /**
- * An https:// proxy: TLS on 127.0.0.1 with a certificate for localhost from siteCa, each
+ * An https:// proxy: TLS on 127.0.0.1 with a certificate for localhost from cas.site, each
  * decrypted connection handed to mitmdump. `handshakes` counts the TLS sessions it served.
  */
 async function startTlsFront(mitmPort: number): Promise<{ port: number; handshakes: () => number }> {
-  const leaf = new LeafCertificates(siteCa).certificateFor('localhost');
   let handshakes = 0;
   const sockets = new Set<net.Socket>();
-  const server = tls.createServer({ key: siteCa.leafKeyPem, cert: leaf.certPem + siteCa.certPem, allowHalfOpen: true }, (secure) => {
+  const server = tls.createServer({ ...localhostCertificate(cas.site), allowHalfOpen: true }, (secure) => {
     handshakes += 1;
     const inner = net.connect({ port: mitmPort, host: '127.0.0.1', allowHalfOpen: true });
     sockets.add(secure).add(inner);
@@ -116,15 +95,11 @@ async function echoServer() {
   return server;
 }
 
-/** A wss:// echo server with a certificate for localhost from siteCa. */
+/** A wss:// echo server with a certificate for localhost from cas.site. */
 async function secureEchoServer(): Promise<number> {
-  const leaf = new LeafCertificates(siteCa).certificateFor('localhost');
-  const server = https.createServer({ key: siteCa.leafKeyPem, cert: leaf.certPem + siteCa.certPem });
-  const wss = new WebSocketServer({ server });
-  wss.on('connection', (socket) => socket.on('message', (data) => socket.send(`echo:${String(data)}`)));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise((resolve) => (wss.clients.forEach((client) => client.terminate()), server.closeAllConnections(), server.close(resolve))));
-  return (server.address() as net.AddressInfo).port;
+  const site = await startWssEcho(cas.site);
+  cleanups.push(site.close);
+  return site.port;
 }
 
 async function echo(ws: WebSocket, text: string): Promise<string> {
@@ -169,7 +144,7 @@ describe('an https:// upstream proxy', () => {
     const front = await startTlsFront(mitm.port);
     const port = await secureEchoServer();
     const { session, out, stop } = await record({ upstreamProxy: `https://localhost:${front.port}` });
-    const ws = await open(new WebSocket(`wss://localhost:${port}/double`, { agent: new TlsInConnectAgent(session.port, recorderCa.certPem) }));
+    const ws = await open(new WebSocket(`wss://localhost:${port}/double`, { agent: new TlsInConnectAgent(session.port, cas.recorder.certPem) }));
     expect(await echo(ws, 'tls in tls')).toBe('echo:tls in tls');
     ws.close(1000);
     await new Promise((resolve) => ws.once('close', resolve));
@@ -323,7 +298,7 @@ describe('--upstream-proxy-env: HTTPS_PROXY, HTTP_PROXY and NO_PROXY', () => {
     const port = await secureEchoServer();
     const env = { HTTPS_PROXY: `http://127.0.0.1:${forTls.port}`, HTTP_PROXY: `http://127.0.0.1:${forPlain.port}` };
     const { session, out, stop } = await record({ upstreamProxyEnv: true }, env);
-    const ws = await open(new WebSocket(`wss://localhost:${port}/env`, { agent: new TlsInConnectAgent(session.port, recorderCa.certPem) }));
+    const ws = await open(new WebSocket(`wss://localhost:${port}/env`, { agent: new TlsInConnectAgent(session.port, cas.recorder.certPem) }));
     expect(await echo(ws, 'https proxy for tls')).toBe('echo:https proxy for tls');
     ws.close(1000);
     await new Promise((resolve) => ws.once('close', resolve));

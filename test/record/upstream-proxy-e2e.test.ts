@@ -8,18 +8,15 @@
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import https from 'node:https';
-import net from 'node:net';
-import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
+import type net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import type { ErrorEntry, FrameEntry, HttpEntry } from '../../src/format/schema.js';
-import { startRecording, type RecordOptions } from '../../src/record/recording.js';
-import { loadOrCreateCa, type RootCa } from '../../src/tls/ca.js';
-import { LeafCertificates } from '../../src/tls/leaf-certs.js';
+import type { RecordOptions } from '../../src/record/recording.js';
 import { TlsInConnectAgent } from '../helpers/tls-agent.js';
 import { freePort, startMitmdump as startMitmdumpProcess, type Mitmdump } from '../helpers/mitmdump.js';
-import { ConnectAgent, captureIo, openClient, readEntries, startWsServer, tempDir, waitFor } from '../helpers/peers.js';
+import { ConnectAgent, openClient, readEntries, startRecorder, startWsServer, waitFor } from '../helpers/peers.js';
+import { interceptionCasBeforeAll, startWssEcho } from '../helpers/tls-site.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -34,17 +31,10 @@ async function startMitmdump(extra: string[] = []): Promise<Mitmdump> {
 }
 
 async function record(options: Partial<RecordOptions>, env: Record<string, string> = {}) {
-  const io = captureIo();
-  io.env = { ...io.env, ...env };
-  const out = path.join(io.cwd, 'chain.wstape.json');
-  const session = await startRecording({ host: '127.0.0.1', port: 0, out, quiet: true, maxPayload: '16MiB', ...options }, io);
-  let stopped = false;
-  const stop = async () => {
-    if (!stopped) await session.stop();
-    stopped = true;
-  };
+  const session = await startRecorder({ ...options, env });
+  const stop = (): Promise<unknown> => session.stop();
   cleanups.push(stop);
-  return { session, io, out, stop };
+  return { session, io: session.io, out: session.path, stop };
 }
 
 /** An http:// server on 127.0.0.1 that answers every request with its path. */
@@ -135,31 +125,17 @@ describe('--upstream-proxy through mitmdump', () => {
   });
 });
 
-let upstreamCa: RootCa;
-let recorderCaDir: string;
-let recorderCa: RootCa;
-beforeAll(async () => {
-  upstreamCa = await loadOrCreateCa(tempDir('wstape-chain-upstream-ca-'));
-  recorderCaDir = tempDir('wstape-chain-recorder-ca-');
-  recorderCa = await loadOrCreateCa(recorderCaDir);
-});
+const cas = interceptionCasBeforeAll();
 
 describe('--upstream-proxy with intercepted TLS', () => {
   it("records wss:// frames exactly: TLS to the client, the recorder's verified TLS through mitmdump to the server", async () => {
     const mitm = await startMitmdump();
-    const leaf = new LeafCertificates(upstreamCa).certificateFor('localhost');
-    const server = https.createServer({ key: upstreamCa.leafKeyPem, cert: leaf.certPem + upstreamCa.certPem });
-    const wss = new WebSocketServer({ server });
-    wss.on('connection', (socket) => socket.on('message', (data) => socket.send(`echo:${String(data)}`)));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    // Upgraded sockets are no longer the HTTP server's to close: terminate them. mitmdump 8 (Debian)
-    // passes on the server's FIN but not always the recorder's FIN after it, so the server's side
-    // of the connection may still be open here, waiting.
-    cleanups.push(() => new Promise((resolve) => (wss.clients.forEach((client) => client.terminate()), server.closeAllConnections(), server.close(resolve))));
-    const port = (server.address() as net.AddressInfo).port;
-    const { session, out, stop } = await record({ upstreamProxy: `http://127.0.0.1:${mitm.port}`, caDir: recorderCaDir, upstreamCa: [upstreamCa.paths.cert] });
+    const site = await startWssEcho(cas.site);
+    cleanups.push(site.close);
+    const port = site.port;
+    const { session, out, stop } = await record({ upstreamProxy: `http://127.0.0.1:${mitm.port}`, caDir: cas.recorderDir, upstreamCa: [cas.site.paths.cert] });
     // A CONNECT through the recorder, then TLS inside it that trusts only the recorder's root CA.
-    const ws = new WebSocket(`wss://localhost:${port}/secure`, { agent: new TlsInConnectAgent(session.port, recorderCa.certPem) });
+    const ws = new WebSocket(`wss://localhost:${port}/secure`, { agent: new TlsInConnectAgent(session.port, cas.recorder.certPem) });
     await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
     const reply = new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
     ws.send('secret over two hops');
