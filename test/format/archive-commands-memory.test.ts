@@ -9,15 +9,13 @@
  *
  * `import` and `diff`, the same way: test/har/import-memory.test.ts, test/replay/diff-memory.test.ts.
  */
-import { spawn } from 'node:child_process';
 import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveWriter } from '../../src/format/archive-writer.js';
-import type { ConnectionEntry, EndEntry } from '../../src/format/schema.js';
-import { BIN } from '../helpers/cli.js';
-import { frame, header, trailer } from './helpers.js';
+import { runCapped } from '../helpers/capped-cli.js';
+import { frame, header, trailer, wsConnection, wsEnd } from './helpers.js';
 
 const MiB = 1024 * 1024;
 const HEAP_MIB = 40;
@@ -26,62 +24,6 @@ const FRAMES = 150;
 let dir = '';
 let archive = '';
 let interleaved = '';
-
-function connection(id: string, elapsed: number): ConnectionEntry {
-  return {
-    kind: 'connection',
-    id,
-    time: '2026-11-25T10:30:02.000Z',
-    elapsed,
-    url: 'ws://example.test/chat',
-    mode: 'forward',
-    client: { address: '127.0.0.1', port: 52101 },
-    server: { host: 'example.test', port: 80 },
-    request: { method: 'GET', target: '/chat', httpVersion: '1.1', headers: [['Host', 'example.test']] },
-    response: { status: 101, statusText: 'Switching Protocols', httpVersion: '1.1', headers: [['Upgrade', 'websocket']] },
-    subprotocol: null,
-    extensions: null,
-    permessageDeflate: null,
-  };
-}
-
-function end(conn: string, elapsed: number): EndEntry {
-  return {
-    kind: 'end',
-    conn,
-    time: '2026-11-25T10:30:04.000Z',
-    elapsed,
-    closeCode: 1000,
-    closeReason: 'bye',
-    closedBy: 'client',
-    droppedBy: 'server',
-    clean: true,
-    bytesOut: 0,
-    bytesIn: 0,
-  };
-}
-
-/** Run the CLI with a capped heap; stdout is counted by lines, not kept. */
-function capped(args: string[]): Promise<{ code: number | null; lines: number; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [`--max-old-space-size=${HEAP_MIB}`, BIN, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    let lines = 0;
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      for (const byte of chunk) if (byte === 0x0a) lines++;
-    });
-    child.stderr.on('data', (chunk) => (stderr += String(chunk)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, lines, stderr });
-    });
-  });
-}
 
 /** How often `needle` occurs in a file, read in chunks (a needle never spans two: it is one line's start). */
 async function countIn(path: string, needle: string): Promise<number> {
@@ -106,18 +48,18 @@ beforeAll(() => {
   const payload = 'p'.repeat(1000);
   for (let c = 1; c <= CONNECTIONS; c++) {
     const id = `c${c}`;
-    writer.append(connection(id, c));
+    writer.append(wsConnection(id, c));
     for (let i = 0; i < FRAMES; i++) writer.append({ ...frame(i, `${i} ${payload}`), conn: id, elapsed: c + i / 1e4 });
-    writer.append(end(id, c + 0.5));
+    writer.append(wsEnd(id, c + 0.5));
   }
   writer.close(trailer);
   expect(statSync(archive).size).toBeGreaterThan(HEAP_MIB * MiB);
 
   interleaved = join(dir, 'long.wstape.json');
   const long = ArchiveWriter.open(interleaved, header);
-  for (let c = 1; c <= 4; c++) long.append(connection(`c${c}`, c / 10));
+  for (let c = 1; c <= 4; c++) long.append(wsConnection(`c${c}`, c / 10));
   for (let i = 0; i < CONNECTIONS * FRAMES; i++) long.append({ ...frame(Math.floor(i / 4), `${i} ${payload}`), conn: `c${(i % 4) + 1}`, elapsed: 1 + i / 1e4 });
-  for (let c = 1; c <= 4; c++) long.append(end(`c${c}`, 1e4));
+  for (let c = 1; c <= 4; c++) long.append(wsEnd(`c${c}`, 1e4));
   long.close(trailer);
   expect(statSync(interleaved).size).toBeGreaterThan(HEAP_MIB * MiB);
 });
@@ -126,14 +68,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe(`commands over an archive larger than their heap (${HEAP_MIB} MiB)`, () => {
   it('stats --json: one line per connection', async () => {
-    const result = await capped(['stats', archive, '--json']);
+    const result = await runCapped(HEAP_MIB, ['stats', archive, '--json']);
     expect(result.stderr).toBe('');
     expect([result.code, result.lines]).toEqual([0, CONNECTIONS]);
   });
 
   it('export --format har: every connection and every message in the HAR', async () => {
     const out = join(dir, 'many.har');
-    const result = await capped(['export', archive, '-o', out]);
+    const result = await runCapped(HEAP_MIB, ['export', archive, '-o', out]);
     expect(result.code).toBe(0);
     expect(await countIn(out, '"_resourceType": "websocket"')).toBe(CONNECTIONS);
     expect(await countIn(out, '"type": "send"')).toBe((CONNECTIONS * FRAMES) / 2);
@@ -142,7 +84,7 @@ describe(`commands over an archive larger than their heap (${HEAP_MIB} MiB)`, ()
 
   it('export --format har of connections open across the whole archive: every message', async () => {
     const out = join(dir, 'long.har');
-    const result = await capped(['export', interleaved, '-o', out]);
+    const result = await runCapped(HEAP_MIB, ['export', interleaved, '-o', out]);
     expect(result.code).toBe(0);
     expect(await countIn(out, '"_resourceType": "websocket"')).toBe(4);
     expect(await countIn(out, '"type": "send"')).toBe((CONNECTIONS * FRAMES) / 2);
@@ -151,7 +93,7 @@ describe(`commands over an archive larger than their heap (${HEAP_MIB} MiB)`, ()
 
   it('redact: every entry written', async () => {
     const out = join(dir, 'many.redacted.wstape.json');
-    const result = await capped(['redact', archive, '-o', out]);
+    const result = await runCapped(HEAP_MIB, ['redact', archive, '-o', out]);
     expect(result.code).toBe(0);
     expect(await countIn(out, '"kind":"frame"')).toBe(CONNECTIONS * FRAMES);
     rmSync(out);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import type { ArchiveReader } from '../../src/format/archive-reader.js';
-import type { ArchiveHeader, ArchiveTrailer, Entry, FrameEntry } from '../../src/format/schema.js';
+import type { ArchiveHeader, ArchiveTrailer, ConnectionEntry, EndEntry, Entry, FrameEntry } from '../../src/format/schema.js';
 
 export const FIXTURES = new URL('../../fixtures/archives/', import.meta.url).pathname;
 
@@ -132,4 +132,40 @@ export async function thrown(fn: () => unknown): Promise<{ code?: unknown; messa
     return error as { code?: unknown; message: string };
   }
   throw new Error('expected an error, got none');
+}
+
+/** A WebSocket connection entry at `elapsed` seconds, to ws://example.test/ID (no extensions). */
+export function wsConnection(id: string, elapsed: number): ConnectionEntry {
+  return {
+    kind: 'connection',
+    id,
+    time: '2026-11-25T10:30:02.000Z',
+    elapsed,
+    url: `ws://example.test/${id}`,
+    mode: 'forward',
+    client: { address: '127.0.0.1', port: 52101 },
+    server: { host: 'example.test', port: 80 },
+    request: { method: 'GET', target: `/${id}`, httpVersion: '1.1', headers: [['Host', 'example.test']] },
+    response: { status: 101, statusText: 'Switching Protocols', httpVersion: '1.1', headers: [['Upgrade', 'websocket']] },
+    subprotocol: null,
+    extensions: null,
+    permessageDeflate: null,
+  };
+}
+
+/** The end of `conn` after a clean close that the client began. */
+export function wsEnd(conn: string, elapsed: number, time = '2026-11-25T10:30:04.000Z'): EndEntry {
+  return {
+    kind: 'end',
+    conn,
+    time,
+    elapsed,
+    closeCode: 1000,
+    closeReason: 'bye',
+    closedBy: 'client',
+    droppedBy: 'server',
+    clean: true,
+    bytesOut: 0,
+    bytesIn: 0,
+  };
 }

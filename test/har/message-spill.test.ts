@@ -9,46 +9,16 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ConnectionEntry, EndEntry, Entry } from '../../src/format/schema.js';
+import type { Entry } from '../../src/format/schema.js';
 import { HarExporter, HarTextWriter } from '../../src/har/to-har.js';
 import { buildFrameFilter } from '../../src/inspect/frame-filter.js';
-import { frame, header } from '../format/helpers.js';
+import { frame, header, wsConnection, wsEnd } from '../format/helpers.js';
 
-function connection(id: string, elapsed: number): ConnectionEntry {
-  return {
-    kind: 'connection',
-    id,
-    time: '2026-11-25T10:30:02.000Z',
-    elapsed,
-    url: `ws://example.test/${id}`,
-    mode: 'forward',
-    client: { address: '127.0.0.1', port: 52101 },
-    server: { host: 'example.test', port: 80 },
-    request: { method: 'GET', target: `/${id}`, httpVersion: '1.1', headers: [['Host', 'example.test']] },
-    response: { status: 101, statusText: 'Switching Protocols', httpVersion: '1.1', headers: [['Upgrade', 'websocket']] },
-    subprotocol: null,
-    extensions: null,
-    permessageDeflate: null,
-  };
-}
-
-const end = (conn: string, elapsed: number): EndEntry => ({
-  kind: 'end',
-  conn,
-  time: '2026-11-25T10:30:09.000Z',
-  elapsed,
-  closeCode: 1000,
-  closeReason: 'bye',
-  closedBy: 'client',
-  droppedBy: 'server',
-  clean: true,
-  bytesOut: 0,
-  bytesIn: 0,
-});
+const SPILL_END_TIME = '2026-11-25T10:30:09.000Z';
 
 /** Three connections open across the archive, their frames interleaved; c3 never ends. */
 function archive(): Entry[] {
-  const entries: Entry[] = [connection('c1', 1), connection('c2', 1.1), connection('c3', 1.2)];
+  const entries: Entry[] = [wsConnection('c1', 1), wsConnection('c2', 1.1), wsConnection('c3', 1.2)];
   for (let i = 0; i < 9000; i++) {
     const conn = `c${(i % 3) + 1}`;
     // 3-byte and 4-byte UTF-8 characters at varying offsets, so some straddle a 1 MiB read.
@@ -67,7 +37,7 @@ function archive(): Entry[] {
       });
     }
   }
-  entries.push(end('c1', 9), end('c2', 9.5));
+  entries.push(wsEnd('c1', 9, SPILL_END_TIME), wsEnd('c2', 9.5, SPILL_END_TIME));
   return entries;
 }
 

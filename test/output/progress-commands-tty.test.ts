@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveWriter } from '../../src/format/archive-writer.js';
 import { PROGRESS_MIN_BYTES } from '../../src/output/progress.js';
-import { frame, header, trailer } from '../format/helpers.js';
+import { frame, header, trailer, wsConnection } from '../format/helpers.js';
 import { runCli } from '../helpers/cli.js';
 import { underPty } from '../helpers/pty.js';
 
@@ -24,21 +24,7 @@ beforeAll(async () => {
   archive = join(dir, 'ten.wstape.json');
   const writer = ArchiveWriter.open(archive, header);
   // A connection, so that the export has an entry to hold the frames.
-  writer.append({
-    kind: 'connection',
-    id: 'c1',
-    time: '2026-11-25T10:30:00.500Z',
-    elapsed: 0.5,
-    url: 'ws://example.test/chat',
-    mode: 'forward',
-    client: { address: '127.0.0.1', port: 52101 },
-    server: { host: 'example.test', port: 80 },
-    request: { method: 'GET', target: '/chat', httpVersion: '1.1', headers: [['Host', 'example.test']] },
-    response: { status: 101, statusText: 'Switching Protocols', httpVersion: '1.1', headers: [['Upgrade', 'websocket']] },
-    subprotocol: null,
-    extensions: null,
-    permessageDeflate: null,
-  });
+  writer.append({ ...wsConnection('c1', 0.5), time: '2026-11-25T10:30:00.500Z' });
   const payload = 'p'.repeat(600);
   for (let i = 0; i < 14_000; i++) writer.append(frame(i, payload));
   writer.close(trailer);

@@ -4,7 +4,6 @@
  * same commands with stderr piped. On the terminal the line appears (`wstape stats: ... of ...`,
  * drawn with erase-line) and is erased at the end; piped, or with --quiet, it never appears.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,30 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveWriter } from '../../src/format/archive-writer.js';
 import { PROGRESS_MIN_BYTES } from '../../src/output/progress.js';
 import { frame, header, trailer } from '../format/helpers.js';
-import { BIN, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { underPty } from '../helpers/pty.js';
 
 let dir = '';
 const tmp = (): string => dir;
 const ERASE = '\r\u001b[2K';
 let archive = '';
-
-/** Run `node wstape ARGS` under `script -qec`, stdin from /dev/null; what the terminal showed. */
-function underPty(args: string[], env: Record<string, string> = {}, stdoutTo?: string): Promise<{ code: number | null; screen: string }> {
-  const quote = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`;
-  const command = [process.execPath, BIN, ...args].map(quote).join(' ') + (stdoutTo !== undefined ? ` > ${quote(stdoutTo)}` : '');
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm', ...env } });
-    let screen = '';
-    child.stdout.on('data', (chunk) => (screen += String(chunk)));
-    child.stderr.on('data', (chunk) => (screen += String(chunk)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, screen });
-    });
-  });
-}
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArchiveWriter } from '../../src/format/archive-writer.js';
-import type { ConnectionEntry, EndEntry } from '../../src/format/schema.js';
-import { frame, header, trailer } from '../format/helpers.js';
+import { frame, header, trailer, wsConnection, wsEnd } from '../format/helpers.js';
 import { runCapped } from '../helpers/capped-cli.js';
 
 const MiB = 1024 * 1024;
@@ -23,46 +22,12 @@ let dir = '';
 let original = '';
 let changed = '';
 
-function connection(id: string, elapsed: number): ConnectionEntry {
-  return {
-    kind: 'connection',
-    id,
-    time: '2026-11-25T10:30:02.000Z',
-    elapsed,
-    url: `ws://example.test/${id}`,
-    mode: 'forward',
-    client: { address: '127.0.0.1', port: 52101 },
-    server: { host: 'example.test', port: 80 },
-    request: { method: 'GET', target: `/${id}`, httpVersion: '1.1', headers: [['Host', 'example.test']] },
-    response: { status: 101, statusText: 'Switching Protocols', httpVersion: '1.1', headers: [['Upgrade', 'websocket']] },
-    subprotocol: null,
-    extensions: null,
-    permessageDeflate: null,
-  };
-}
-
-function end(conn: string): EndEntry {
-  return {
-    kind: 'end',
-    conn,
-    time: '2026-11-25T10:30:04.000Z',
-    elapsed: 1e4,
-    closeCode: 1000,
-    closeReason: 'bye',
-    closedBy: 'client',
-    droppedBy: 'server',
-    clean: true,
-    bytesOut: 0,
-    bytesIn: 0,
-  };
-}
-
 /** Four connections open across the file; frame i's text from `text(i)`. */
 function write(path: string, text: (i: number) => string): void {
   const writer = ArchiveWriter.open(path, header);
-  for (let c = 1; c <= 4; c++) writer.append(connection(`c${c}`, c / 10));
+  for (let c = 1; c <= 4; c++) writer.append(wsConnection(`c${c}`, c / 10));
   for (let i = 0; i < FRAMES; i++) writer.append({ ...frame(Math.floor(i / 4), text(i)), conn: `c${(i % 4) + 1}`, elapsed: 1 + i / 1e4 });
-  for (let c = 1; c <= 4; c++) writer.append(end(`c${c}`));
+  for (let c = 1; c <= 4; c++) writer.append(wsEnd(`c${c}`, 1e4));
   writer.close(trailer);
 }
 
