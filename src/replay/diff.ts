@@ -1,7 +1,7 @@
 /**
  * `wstape diff`'s logic: compare two recorded WebSocket conversations and list what differs.
- * Pure: it takes the conversations (loaded by commands/diff.ts) and returns differences; the
- * report formatting is here too, as plain functions of a difference.
+ * Pure: it takes the conversations (loaded by diff-archives.ts) and returns differences (the
+ * report lines are diff-report.ts's plain functions of a difference).
  *
  * How: each direction (client to server, server to client) is aligned on its own, a longest
  * common subsequence of frames (Myers' algorithm) under frameKey from match.ts, so the ignore
