@@ -15,7 +15,7 @@ import type { Entry } from '../format/schema.js';
 import type { SortKey } from './websocket-from-har.js';
 
 /** JSON text held in memory (UTF-16 code units) before a run is written. */
-export const SORT_BUDGET_CHARS = 2 * 1024 * 1024;
+const SORT_BUDGET_CHARS = 2 * 1024 * 1024;
 const READ_BYTES = 16 * 1024;
 
 interface Item {

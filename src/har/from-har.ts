@@ -37,8 +37,6 @@ import { MESSAGE_LISTS, type HarVisitor, type MessageList } from './har-tokens.j
 import { messageClock, TimeStats } from './message-clock.js';
 import { exchangeBase, stampOf, webSocketUrl, WebSocketConversion, type EntryContext, type SortKey } from './websocket-from-har.js';
 
-export { isoMicros };
-
 /**
  * Chrome's record of a WebSocket that never connected: no 101, and only `type: "error"` (opcode
  * -1) messages, each carrying the error text. Returns the texts, or null for any other entry.

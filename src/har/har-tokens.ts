@@ -149,7 +149,7 @@ type Level =
   | { at: 'list'; entry: number; list: MessageList; next: number };
 
 /** Feeds tokens to a visitor (see the file comment). */
-export class HarWalker {
+class HarWalker {
   readonly #visitor: HarVisitor;
   readonly #levels: Level[] = [{ at: 'root' }];
   /** A value being built, and what to do with it. */

@@ -17,7 +17,7 @@ import {
   toHarHttpVersion,
 } from '../../src/har/har-common.js';
 import { formatJsonPath, harSchema } from '../../src/har/har-schema.js';
-import { isoMicros } from '../../src/har/from-har.js';
+import { isoMicros } from '../../src/har/har-scan.js';
 import { frameHeaderSize } from '../../src/wire/frame-encoder.js';
 import { frameTypeOf } from '../../src/wire/opcodes.js';
 
