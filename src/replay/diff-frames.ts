@@ -54,6 +54,12 @@ function hashKey(key: string, out: Uint32Array, at: number): void {
   out[at + 2] = digest.readUInt32LE(8);
 }
 
+/** `next` (a larger typed array) with `old`'s values at its start. */
+export function grown<T extends Uint8Array | Int32Array | Uint32Array | Float64Array>(old: T, next: T): T {
+  next.set(old);
+  return next;
+}
+
 /** Growable typed arrays of the compact fields. */
 class Columns {
   length = 0;
@@ -76,13 +82,9 @@ class Columns {
 
   #grow(): void {
     const size = this.dirType.length * 2;
-    const grow = <T extends Uint8Array | Uint32Array | Float64Array>(old: T, next: T): T => {
-      next.set(old);
-      return next;
-    };
-    this.dirType = grow(this.dirType, new Uint8Array(size));
-    this.hashes = grow(this.hashes, new Uint32Array(3 * size));
-    if (this.elapsed !== null) this.elapsed = grow(this.elapsed, new Float64Array(size));
+    this.dirType = grown(this.dirType, new Uint8Array(size));
+    this.hashes = grown(this.hashes, new Uint32Array(3 * size));
+    if (this.elapsed !== null) this.elapsed = grown(this.elapsed, new Float64Array(size));
   }
 }
 
@@ -152,18 +154,10 @@ export class SpilledFrameSetBuilder {
     const position = this.#columns.length;
     this.#columns.push(frame, this.#rules);
     if (this.info.firstClose === null && frame.type === 'close') this.info.firstClose = firstCloseOf(frame);
-    if (position === this.#lengths.length) {
-      const next = new Uint32Array(this.#lengths.length * 2);
-      next.set(this.#lengths);
-      this.#lengths = next;
-    }
+    if (position === this.#lengths.length) this.#lengths = grown(this.#lengths, new Uint32Array(this.#lengths.length * 2));
     if (position % CHECKPOINT === 0) {
       const at = position / CHECKPOINT;
-      if (at === this.#checkpoints.length) {
-        const next = new Float64Array(this.#checkpoints.length * 2);
-        next.set(this.#checkpoints);
-        this.#checkpoints = next;
-      }
+      if (at === this.#checkpoints.length) this.#checkpoints = grown(this.#checkpoints, new Float64Array(this.#checkpoints.length * 2));
       this.#checkpoints[at] = this.#bytes;
     }
     const json = JSON.stringify(frame);

@@ -47,7 +47,7 @@ import type { FrameType } from '../format/schema.js';
 import { CloseCode } from '../wire/close-codes.js';
 import { DIRECTIONS, senderOf, type Direction } from '../wire/side.js';
 import { alignBy, MAX_EDITS } from './align.js';
-import { fromConversation, type FrameSet } from './diff-frames.js';
+import { fromConversation, grown, type FrameSet } from './diff-frames.js';
 import type { CloseOutcome, Conversation } from './diff-types.js';
 import { compareFrames, maskText, renderFrame, type IgnoreRules, type JsonChange } from './match.js';
 
@@ -168,16 +168,12 @@ class Placed {
 
   #grow(): void {
     const size = this.kind.length * 2;
-    const grow = <T extends Uint8Array | Int32Array | Float64Array>(old: T, next: T): T => {
-      next.set(old);
-      return next;
-    };
-    this.kind = grow(this.kind, new Uint8Array(size));
-    this.dir = grow(this.dir, new Uint8Array(size));
-    this.frameA = grow(this.frameA, new Int32Array(size));
-    this.frameB = grow(this.frameB, new Int32Array(size));
-    this.sortA = grow(this.sortA, new Float64Array(size));
-    this.sortB = grow(this.sortB, new Float64Array(size));
+    this.kind = grown(this.kind, new Uint8Array(size));
+    this.dir = grown(this.dir, new Uint8Array(size));
+    this.frameA = grown(this.frameA, new Int32Array(size));
+    this.frameB = grown(this.frameB, new Int32Array(size));
+    this.sortA = grown(this.sortA, new Float64Array(size));
+    this.sortB = grown(this.sortB, new Float64Array(size));
   }
 
   /** Positions in report order. */
