@@ -16,7 +16,7 @@ import { cliError } from '../errors.js';
 import { epochMicros } from './har-common.js';
 import { describeIssue, harInputSchema, inputEntry, inputMessage, type HarInput, type HarInputEntry } from './har-schema.js';
 import { MESSAGE_LISTS, type HarVisitor, type JsonKind, type MessageList } from './har-tokens.js';
-import { TimeStats } from './message-clock.js';
+import { EPOCH_SECONDS_FLOOR, TimeStats } from './message-clock.js';
 import { makesFrames } from './websocket-from-har.js';
 
 /** Flags kept per entry. */
@@ -56,11 +56,11 @@ export function isoMicros(iso: string): number {
 }
 
 /**
- * Start times before this (September 2001, as EPOCH_SECONDS_FLOOR in websocket-from-har.ts) are
+ * Start times before this (EPOCH_SECONDS_FLOOR, September 2001, in microseconds) are
  * placeholders, not times: Chrome writes `1969-12-31T23:59:59.999Z` or a few seconds into 1970
  * as the start of a WebSocket that never connected (it had no wall-clock time for the request).
  */
-const PLACEHOLDER_BEFORE_MICROS = 1e9 * 1e6;
+const PLACEHOLDER_BEFORE_MICROS = EPOCH_SECONDS_FLOOR * 1e6;
 
 /** The fields of an entry in the order zod checks them: the first problem is the first in this order. */
 const ENTRY_ORDER = Object.keys(inputEntry.shape);

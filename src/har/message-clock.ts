@@ -6,7 +6,7 @@
 import { epochMicros, MILLISECONDS_THRESHOLD } from './har-common.js';
 
 /** Epoch times below this (September 2001) are not epoch times but offsets from some other clock. */
-const EPOCH_SECONDS_FLOOR = 1e9;
+export const EPOCH_SECONDS_FLOOR = 1e9;
 
 /**
  * What the clock of a list of HAR message times needs to know, gathered one time at a time so
