@@ -62,7 +62,6 @@ export class ArchiveWriter {
   #queuedLength = 0;
   /** Every queued line was appended as ASCII (AppendHint.ascii). */
   #queuedAscii = true;
-  /** The entry of each queued line; null for the header line. */
   /** Per queued line: its entry, null for the header, JSON for an entry queued as its text (appendJson). */
   #queuedEntries: Array<Entry | null | typeof AS_JSON> = [];
   readonly #onWritten: ((entries: readonly Entry[]) => void) | undefined;
