@@ -92,11 +92,6 @@ export class ViewerDataBuilder {
     this.#filtering = filtersFrames(this.#scope.filter);
   }
 
-  /** Frames kept so far. */
-  get frameCount(): number {
-    return this.#frames.length;
-  }
-
   /** Feed one entry. */
   add(entry: Entry): void {
     switch (entry.kind) {
