@@ -87,3 +87,21 @@ function realPathOf(file: string): string {
     }
   }
 }
+
+/** Resolves on the first SIGINT or SIGTERM; cancel() removes the handlers without waiting. */
+export function untilSignal(): { signalled: Promise<void>; cancel: () => void } {
+  let onSignal = (): void => {};
+  const signalled = new Promise<void>((resolve) => {
+    onSignal = (): void => {
+      cancel();
+      resolve();
+    };
+  });
+  const cancel = (): void => {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return { signalled, cancel };
+}

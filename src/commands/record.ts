@@ -4,7 +4,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { EXIT_IO, EXIT_OK } from '../errors.js';
-import { processIo, type Io } from '../io.js';
+import { processIo, untilSignal, type Io } from '../io.js';
 import { startRecording, summaryLine, type RecordOptions } from '../record/recording.js';
 import { addInterventionOptions, interventionHooks, type InterventionOptions } from './intervention-options.js';
 
@@ -54,24 +54,6 @@ export async function runRecord(options: RecordOptions & Partial<InterventionOpt
   // less than what passed through, and the exit code says the archive could not be written.
   io.stderr.write(`${summaryLine(trailer, session.path, session.recorder.entriesLost)}\n`);
   return session.recorder.writeError ? EXIT_IO : EXIT_OK;
-}
-
-/** Resolves on the first SIGINT or SIGTERM; cancel() removes the handlers without waiting. */
-function untilSignal(): { signalled: Promise<void>; cancel: () => void } {
-  let onSignal = (): void => {};
-  const signalled = new Promise<void>((resolve) => {
-    onSignal = (): void => {
-      cancel();
-      resolve();
-    };
-  });
-  const cancel = (): void => {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return { signalled, cancel };
 }
 
 export const recordCommand: CommandModule<object, RecordOptions & InterventionOptions & { view?: boolean }> = {

@@ -6,7 +6,7 @@ import { EXIT_DIFFERENT, EXIT_OK, cliError } from '../errors.js';
 import { HookChain } from '../intervene/chain.js';
 import { ARCHIVE_VIEWS, type ArchiveView } from '../inspect/views.js';
 import { addInterventionOptions, interventionHooks, type InterventionOptions } from './intervention-options.js';
-import { processIo, useColor, type Io } from '../io.js';
+import { processIo, untilSignal, useColor, type Io } from '../io.js';
 import { makePalette } from '../output/colors.js';
 import { compileReplayFaults, parseReplayFaults } from '../replay/faults.js';
 import { compileIgnores } from '../replay/match.js';
@@ -186,18 +186,7 @@ export async function runReplay(options: ReplayOptions, io: Io): Promise<number>
     io.stderr.write(`wstape:   ${base}${pathOf(conversation.connection.url)}  (${conversation.connection.id}, ${conversation.frames.length} frames)\n`);
   }
   if (!options.once) io.stderr.write('wstape: Ctrl-C stops\n');
-  await Promise.race([
-    done,
-    new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.removeListener('SIGINT', stop);
-        process.removeListener('SIGTERM', stop);
-        resolve();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    }),
-  ]);
+  await Promise.race([done, untilSignal().signalled]);
   await server.close();
   return diverged && options.strict ? EXIT_DIFFERENT : EXIT_OK;
 }

@@ -24,7 +24,7 @@ import { basename } from 'node:path';
 import { cliError, isCliError } from '../errors.js';
 import { followArchive } from '../format/archive-follow.js';
 import type { ArchiveHeader, ArchiveTrailer } from '../format/schema.js';
-import type { Io } from '../io.js';
+import { untilSignal, type Io } from '../io.js';
 import { PACKAGE_VERSION } from '../version.js';
 import type { ViewerUpdate } from '../viewer/model.js';
 import { ViewerDataBuilder } from './viewer-data.js';
@@ -265,15 +265,7 @@ export async function runView(options: ViewOptions, io: Io): Promise<number> {
   if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
     throw cliError('ERR_USAGE', `invalid --port ${String(options.port)}: give a port from 0 to 65535 (0 picks a free one)`);
   }
-  const stop = new Promise<void>((resolve) => {
-    const onSignal = (): void => {
-      process.removeListener('SIGINT', onSignal);
-      process.removeListener('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  const stop = untilSignal().signalled;
   const viewer = await startLiveViewer({ file: options.file, ...(options.port !== undefined ? { port: options.port } : {}), open: options.open === true }, io);
   io.stderr.write(`wstape: viewing ${options.file} at ${viewer.url}\n`);
   io.stderr.write('wstape: the URL holds a token: share it only with who may read the traffic; Ctrl-C stops\n');

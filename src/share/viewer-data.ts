@@ -54,7 +54,7 @@ interface ItemState {
 }
 
 /** What content detection says about a payload, trimmed to what the page shows. */
-export function detectionOf(bytes: Uint8Array, type: MessageType, subprotocol: string | null): ViewerDetection | undefined {
+function detectionOf(bytes: Uint8Array, type: MessageType, subprotocol: string | null): ViewerDetection | undefined {
   if (bytes.length === 0) return undefined;
   const found = detect(bytes, { type, subprotocol });
   if (found === null) return undefined;
@@ -90,11 +90,6 @@ export class ViewerDataBuilder {
   constructor(options: ViewerDataOptions = {}) {
     this.#scope = options.scope ?? { filter: {} };
     this.#filtering = filtersFrames(this.#scope.filter);
-  }
-
-  /** Frames kept so far. */
-  get frameCount(): number {
-    return this.#frames.length;
   }
 
   /** Feed one entry. */

@@ -23,7 +23,7 @@ const BUNDLE_CANDIDATES = [new URL('../viewer-bundle/viewer.js', import.meta.url
 let cached: string | null = null;
 
 /** The viewer's bundled script. Throws ERR_FILE when the package was not built. */
-export function viewerScript(): string {
+function viewerScript(): string {
   if (cached !== null) return cached;
   const url = BUNDLE_CANDIDATES.find((candidate) => existsSync(candidate));
   if (url === undefined) throw cliError('ERR_FILE', 'the viewer is not built (dist/viewer-bundle/viewer.js is missing): run npm run build');

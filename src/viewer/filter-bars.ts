@@ -14,16 +14,19 @@ function checkbox(id: string, label: string, checked: boolean): { box: HTMLInput
   return { box, label: el('label', { for: id }, box, ` ${label}`) };
 }
 
+/** A drop-down of `[value, label]` choices, the first one selected. */
+function select(id: string, title: string, choices: readonly (readonly [string, string])[]): HTMLSelectElement {
+  return el('select', { id, title }, ...choices.map(([value, label]) => el('option', { value }, label)));
+}
+
 /** The traffic list's bar; `text` is its search box (what `/` focuses without a connection). */
 export function buildTrafficBar(count: HTMLElement, onChange: (query: TrafficQuery) => void): { bar: HTMLElement; text: HTMLInputElement } {
-  const kind = el(
-    'select',
-    { id: 'kind-filter', title: 'kind' },
-    el('option', { value: 'all' }, 'all kinds'),
-    el('option', { value: 'websocket' }, 'WebSocket'),
-    el('option', { value: 'http' }, 'HTTP'),
-    el('option', { value: 'tunnel' }, 'tunnels'),
-  );
+  const kind = select('kind-filter', 'kind', [
+    ['all', 'all kinds'],
+    ['websocket', 'WebSocket'],
+    ['http', 'HTTP'],
+    ['tunnel', 'tunnels'],
+  ]);
   const host = el('input', { type: 'text', id: 'host-filter', placeholder: 'host', title: 'host contains' });
   const status = el('input', { type: 'text', id: 'status-filter', placeholder: 'status', title: '101, 4xx, 200,404' });
   const text = el('input', { type: 'search', id: 'traffic-search', placeholder: 'search URLs', class: 'wide' });
@@ -38,13 +41,11 @@ export function buildFrameBar(
   initialTime: TimeFormat,
   onChange: (query: FrameQuery, time: TimeFormat) => void,
 ): { bar: HTMLElement; search: HTMLInputElement } {
-  const dir = el(
-    'select',
-    { id: 'dir-filter', title: 'direction' },
-    el('option', { value: 'all' }, '<-->'),
-    el('option', { value: 'out' }, '--> out'),
-    el('option', { value: 'in' }, '<-- in'),
-  );
+  const dir = select('dir-filter', 'direction', [
+    ['all', '<-->'],
+    ['out', '--> out'],
+    ['in', '<-- in'],
+  ]);
   const text = checkbox('type-text', 'text', true);
   const binary = checkbox('type-binary', 'binary', true);
   const control = checkbox('type-control', 'control', true);
@@ -54,13 +55,11 @@ export function buildFrameBar(
   const until = el('input', { type: 'text', id: 'until', placeholder: 'to (s)', title: 'seconds since the start, or an ISO 8601 time' });
   const heartbeats = checkbox('hide-heartbeats', 'hide heartbeats', false);
   const messages = checkbox('messages', 'messages', false);
-  const time = el(
-    'select',
-    { id: 'time-format', title: 'time' },
-    el('option', { value: 'clock' }, 'clock'),
-    el('option', { value: 'utc' }, 'UTC'),
-    el('option', { value: 'rel' }, 'relative'),
-  );
+  const time = select('time-format', 'time', [
+    ['clock', 'clock'],
+    ['utc', 'UTC'],
+    ['rel', 'relative'],
+  ]);
   time.value = initialTime;
   const changed = (): void =>
     onChange(

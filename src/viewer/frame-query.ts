@@ -97,7 +97,7 @@ function compareTime(frame: ViewerFrame, bound: TimeBound): number {
 }
 
 /** What a search is tested against: the text, or the bytes read as latin1 (as `show --grep`), and a close reason. */
-export function searchableText(frame: ViewerFrame): string {
+function searchableText(frame: ViewerFrame): string {
   const body = frame.text ?? (frame.data !== undefined ? atob(frame.data) : '');
   return frame.reason !== undefined ? `${body}\n${frame.reason}` : body;
 }
