@@ -62,7 +62,6 @@ export class ArchiveWriter {
   #queuedLength = 0;
   /** Every queued line was appended as ASCII (AppendHint.ascii). */
   #queuedAscii = true;
-  /** The entry of each queued line; null for the header line. */
   /** Per queued line: its entry, null for the header, JSON for an entry queued as its text (appendJson). */
   #queuedEntries: Array<Entry | null | typeof AS_JSON> = [];
   readonly #onWritten: ((entries: readonly Entry[]) => void) | undefined;
@@ -102,6 +101,8 @@ export class ArchiveWriter {
     }
     const writer = new ArchiveWriter(path, fd, fs, options.maxQueued ?? DEFAULT_MAX_QUEUED, options.onWritten);
     writer.#enqueue(headerLine(header), null);
+    // The header's strings (a --target URL, a header read back by `wstape redact`) may be any text.
+    writer.#queuedAscii = false;
     writer.flush();
     if (writer.#error !== null) {
       writer.#closeFd();
