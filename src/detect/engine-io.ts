@@ -54,14 +54,7 @@ export const engineIo: Detector = {
     // A message packet is "4" + its data; only JSON object or array data is claimed (see above).
     if (first === 0x34 && (bytes[1] === 0x7b || bytes[1] === 0x5b)) return jsonMessage(bytes);
     if (first !== 0x30 || bytes[1] !== 0x7b) return null;
-    const text = payloadText(bytes);
-    if (text === null) return null;
-    let open: unknown;
-    try {
-      open = JSON.parse(text.slice(1));
-    } catch {
-      return null;
-    }
+    const open = packetData(bytes)?.value;
     if (!isRecord(open) || typeof open.sid !== 'string') return null;
     return { id: 'engine.io', label: `engine.io open sid=${excerpt(open.sid)}`, decoded: open };
   },
@@ -69,13 +62,17 @@ export const engineIo: Detector = {
 
 /** `4{...}` or `4[...]`: a message whose data parses as a JSON object or array; else null. */
 function jsonMessage(bytes: Uint8Array): Detection | null {
+  const data = packetData(bytes);
+  return data === null ? null : { id: 'engine.io', label: 'engine.io message', decoded: data.value };
+}
+
+/** The packet's data (what follows its type digit) parsed as JSON; null when it is not JSON or not text. */
+function packetData(bytes: Uint8Array): { value: unknown } | null {
   const text = payloadText(bytes);
   if (text === null) return null;
-  let data: unknown;
   try {
-    data = JSON.parse(text.slice(1));
+    return { value: JSON.parse(text.slice(1)) as unknown };
   } catch {
     return null;
   }
-  return { id: 'engine.io', label: 'engine.io message', decoded: data };
 }

@@ -101,6 +101,8 @@ export class ArchiveWriter {
     }
     const writer = new ArchiveWriter(path, fd, fs, options.maxQueued ?? DEFAULT_MAX_QUEUED, options.onWritten);
     writer.#enqueue(headerLine(header), null);
+    // The header's strings (a --target URL, a header read back by `wstape redact`) may be any text.
+    writer.#queuedAscii = false;
     writer.flush();
     if (writer.#error !== null) {
       writer.#closeFd();

@@ -14,7 +14,7 @@
 import type { ClientTlsFailure } from './client-tls.js';
 
 /** How long around a finished handshake for a host a client leaving after the certificate is not a trust failure. */
-export const CLIENT_TRUST_GRACE_MS = 3000;
+const CLIENT_TRUST_GRACE_MS = 3000;
 
 /** At most this many hosts remember their last finished handshake; older ones are forgotten first. */
 const MAX_HOSTS = 1000;

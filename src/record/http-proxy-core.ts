@@ -53,7 +53,6 @@ import type { ProxyAction, ProxyEvent, ProxyTimer } from './http-proxy-types.js'
 
 // The core's vocabulary, for the adapter and the tests that import the core.
 export type {
-  CoreRecorder,
   HookAnswer,
   HookQuestion,
   HookWatch,
@@ -66,7 +65,7 @@ export type {
   ProxyTimer,
   SocketAddress,
 } from './http-proxy-types.js';
-export { DEFAULT_LIMITS, MAX_HOOK_BODY } from './http-proxy-types.js';
+export { DEFAULT_LIMITS } from './http-proxy-types.js';
 export { simpleResponse } from './http-proxy-base.js';
 
 /** The HTTP/1.x proxy session of one client connection, as a pure state machine. */

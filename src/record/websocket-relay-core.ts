@@ -365,7 +365,8 @@ export class WebSocketRelayCore {
         const ascii = asciiEntry(frame);
         const entry = this.entryOf(side, frame, ascii) as FrameEntry;
         entry.index = this.index++;
-        last = { type: 'record', entry, flush: false, ascii, ...(ascii && frame.isText ? { textBytes: frame.payload } : {}) };
+        last = { type: 'record', entry, flush: false, ascii };
+        if (ascii && frame.isText) last.textBytes = frame.payload;
         this.actions.push(last);
         if (event.frame.type === 'close') this.noteClose(side, event.frame);
       }

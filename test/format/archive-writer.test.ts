@@ -72,6 +72,13 @@ describe('ArchiveWriter', () => {
     expect(readFileSync(path, 'utf8')).toBe(headerLine(header));
   });
 
+  it('writes a header with non-ASCII strings as UTF-8', () => {
+    const path = join(tmp(), 'a.wstape.json');
+    const unicode = { ...header, recorder: { ...header.recorder!, target: 'ws://upstream.test:8080/é€' } };
+    ArchiveWriter.open(path, unicode);
+    expect(readFileSync(path, 'utf8')).toBe(headerLine(unicode));
+  });
+
   it('creates the file readable by its owner only', () => {
     const path = join(tmp(), 'a.wstape.json');
     ArchiveWriter.open(path, header).close(trailer);
