@@ -394,6 +394,8 @@ export class WebSocketRelayCore {
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
+    this.observers.client.close();
+    this.observers.server.close();
     const droppedBy = this.droppedBy ?? 'server';
     const byWstape = this.closedVia !== null && (this.aborted || this.firstClose?.side === 'wstape');
     this.actions.push(

@@ -175,7 +175,10 @@ export class MockServer {
       player.peerGone();
       socket.end();
     });
-    socket.on('close', () => player.peerGone());
+    socket.on('close', () => {
+      player.peerGone();
+      observer.close();
+    });
     void player.play().then((result) => this.options.onSession?.(conversation, result));
   }
 

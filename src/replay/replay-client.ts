@@ -170,6 +170,7 @@ export async function replayAsClient(options: ReplayClientOptions, io: Io): Prom
     await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, Math.min(options.timeoutMs, 2000))))]);
     clearTimeout(timer);
     socket.destroy();
+    observer.close();
     await recorder.stop(500);
     return { ...result, archive: options.out === undefined ? null : archive };
   } finally {

@@ -143,11 +143,15 @@ export interface MessageInflaterOptions {
   /** Output bytes returned per call (per fragment); the rest is counted and dropped. */
   maxOutput: number;
   /**
-   * The most a message may inflate to, all its fragments together (the zip-bomb bound). Each
-   * call's whole output is needed for the real size and the window, so this is also the
-   * transient memory cost of one call. Default: the larger of maxOutput and 64 MiB.
+   * The most a message may inflate to, all its fragments together (the zip-bomb bound).
+   * Default: the larger of maxOutput and 64 MiB.
    */
   maxInflatedSize?: number;
+  /**
+   * Whether to keep one zlib stream for the direction when this Node allows it (the default; see
+   * {@link SyncInflateStream}). False: one `zlib.inflateRawSync` per call, the fallback, for tests.
+   */
+  zlibStream?: boolean;
 }
 
 /** What one message, or one fragment of it, inflated to. */
@@ -165,26 +169,184 @@ const WINDOW = 32 * 1024;
 const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
 // An empty final block with fixed Huffman codes (RFC 1951 §3.2.3, §3.2.6: BFINAL 1, BTYPE 01,
 // then the end-of-block code 0000000). Appended to a fragment, it ends the DEFLATE stream
-// cleanly only when the fragment ended on a block boundary: that is how a flush point is told.
+// cleanly only when the fragment ended on a block boundary: that is how the fallback tells a
+// flush point.
 const END_BLOCK = new Uint8Array([0x03, 0x00]);
 const DEFAULT_MAX_INFLATED = 64 * 1024 * 1024;
 const OUTPUT_CHUNK = 64 * 1024;
 
+/** Thrown inside this file by the two ways of inflating; turned into WireErrors by MessageInflater. */
+class InflateFailure extends Error {
+  constructor(
+    readonly reason: 'too-large' | 'corrupt',
+    readonly original?: unknown,
+  ) {
+    super(reason);
+  }
+}
+
+/** The parts of Node's zlib stream that {@link SyncInflateStream} drives (lib/zlib.js). */
+interface ZlibHandle {
+  writeSync(flush: number, input: Uint8Array, inOffset: number, inLength: number, output: Uint8Array, outOffset: number, outLength: number): void;
+  reset(): void;
+  close(): void;
+  onerror: (message: string, errno: number, code?: string) => void;
+}
+
+/** The output buffer every SyncInflateStream inflates into (all of them run synchronously). */
+let scratch: Uint8Array | null = null;
+/** Whether this Node's zlib stream can be driven synchronously; settled on first use. */
+let streamWorks: boolean | undefined;
+
+/**
+ * One raw DEFLATE inflate stream, kept for the whole direction and driven synchronously.
+ *
+ * Node's only synchronous zlib API (`inflateRawSync`) builds a stream, its native handle and
+ * its 32 KiB window for every call, and with context takeover the window of the earlier
+ * messages must be copied in as a preset dictionary each time: about 15 µs for a 1 KiB message,
+ * and garbage that keeps the collector busy (issue 13). A zlib stream keeps its window itself,
+ * but Node's only way to feed it is asynchronous, and an entry that waits for a callback would
+ * reach the archive after its bytes were forwarded. So this class calls the stream's native
+ * handle the way `inflateRawSync` itself does (`processChunkSync` in lib/zlib.js: `writeSync`
+ * into an output buffer, the counts left in `_writeState`), on one stream kept open: about
+ * 1.5 µs for the same message. These are internals, not API: {@link SyncInflateStream.open}
+ * checks they are there and inflate a known message right once per process, and returns null
+ * otherwise, so that MessageInflater falls back to `inflateRawSync`.
+ */
+export class SyncInflateStream {
+  private failure: string | null = null;
+
+  private constructor(
+    private readonly stream: zlib.InflateRaw,
+    private readonly handle: ZlibHandle,
+    private readonly state: Uint32Array,
+  ) {
+    // zlib reports errors to this callback during writeSync; the stream's own handler would
+    // destroy the stream and emit 'error' a tick later.
+    handle.onerror = (message) => {
+      this.failure = message;
+    };
+  }
+
+  /** A new stream, or null when this Node's zlib does not work as this class expects. */
+  static open(): SyncInflateStream | null {
+    if (streamWorks === false) return null;
+    const stream = SyncInflateStream.create();
+    if (streamWorks === undefined) streamWorks = stream !== null && SyncInflateStream.selfTest();
+    if (!streamWorks) {
+      stream?.close();
+      return null;
+    }
+    return stream;
+  }
+
+  private static create(): SyncInflateStream | null {
+    const stream = zlib.createInflateRaw({ windowBits: 15 });
+    const internals = stream as unknown as { _handle?: Partial<ZlibHandle> | null; _writeState?: unknown };
+    const handle = internals._handle;
+    const state = internals._writeState;
+    const usable =
+      handle != null &&
+      typeof handle.writeSync === 'function' &&
+      typeof handle.reset === 'function' &&
+      typeof handle.close === 'function' &&
+      state instanceof Uint32Array &&
+      state.length >= 2;
+    if (!usable) {
+      stream.close();
+      return null;
+    }
+    return new SyncInflateStream(stream, handle as ZlibHandle, state);
+  }
+
+  /** RFC 7692 §7.2.3.2: two "Hello" messages, the second a back reference into the first. */
+  private static selfTest(): boolean {
+    const stream = SyncInflateStream.create();
+    if (stream === null) return false;
+    try {
+      const hello = [0x48, 0x65, 0x6c, 0x6c, 0x6f];
+      const first = stream.inflate(new Uint8Array([0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, ...TAIL]), 100, 100).output;
+      const second = stream.inflate(new Uint8Array([0xf2, 0x00, 0x11, 0x00, 0x00, ...TAIL]), 100, 100).output;
+      return [first, second].every((out) => out.length === 5 && out.every((byte, i) => byte === hello[i]));
+    } catch {
+      return false;
+    } finally {
+      stream.close();
+    }
+  }
+
+  /**
+   * Inflates the next input with a sync flush: everything it decodes to comes out now.
+   *
+   * @throws InflateFailure 'too-large' once the output passes `room` bytes, 'corrupt' for
+   *   invalid data. The stream is then in the middle of something: reset or close it.
+   */
+  inflate(input: Uint8Array, room: number, maxOutput: number): InflateResult {
+    const out = (scratch ??= new Uint8Array(OUTPUT_CHUNK));
+    const kept: Uint8Array[] = [];
+    let keptBytes = 0;
+    let size = 0;
+    let inOffset = 0;
+    let inLength = input.length;
+    for (;;) {
+      this.handle.writeSync(zlib.constants.Z_SYNC_FLUSH, input, inOffset, inLength, out, 0, out.length);
+      if (this.failure !== null) throw new InflateFailure('corrupt', new Error(this.failure));
+      const outLeft = this.state[0]!;
+      const inLeft = this.state[1]!;
+      const produced = out.length - outLeft;
+      size += produced;
+      if (size > room) throw new InflateFailure('too-large');
+      const take = Math.min(produced, maxOutput - keptBytes);
+      if (take > 0) {
+        kept.push(out.slice(0, take));
+        keptBytes += take;
+      }
+      inOffset += inLength - inLeft;
+      inLength = inLeft;
+      // A full output buffer may mean more output is waiting.
+      if (outLeft !== 0) break;
+    }
+    if (inLength > 0) {
+      // Input left over with room in the output: the DEFLATE stream ended (a block with BFINAL
+      // set), and zlib would yield nothing more from it. RFC 7692 §7.2.3.4 allows that at the
+      // end of a message, followed by an empty stored block; anything else is not a message.
+      if (!isEmptyStoredBlock(input.subarray(inOffset))) throw new InflateFailure('corrupt', new Error('data after the end of the DEFLATE stream'));
+      this.reset();
+    }
+    const output = kept.length === 1 ? kept[0]! : concat(kept, keptBytes);
+    return { output, size, truncated: size > keptBytes };
+  }
+
+  /** Starts a new DEFLATE stream, with an empty window. */
+  reset(): void {
+    this.failure = null;
+    this.handle.reset();
+  }
+
+  close(): void {
+    this.stream.close();
+  }
+}
+
 /**
  * Inflates the compressed messages of one direction, in order (RFC 7692 §7.2.2), a message
- * whole or fragment by fragment.
+ * whole or fragment by fragment, synchronously (no callbacks: an entry is written before the
+ * bytes it describes are forwarded).
  *
- * One `zlib.inflateRawSync` call per message or fragment, so that recording stays synchronous
- * (no zlib stream, no callbacks): with context takeover a sender's compressor may refer back to
- * any of the last 32 KiB it sent earlier (the LZ77 sliding window), so the inflater keeps the
- * last 32 KiB of its own output and hands it to zlib as the preset dictionary of the next call.
+ * With context takeover a sender's compressor may refer back to any of the last 32 KiB it sent
+ * earlier (the LZ77 sliding window), so the inflater must see every message of the direction.
+ * It keeps one zlib stream for the direction ({@link SyncInflateStream}), or, when this Node
+ * does not allow that, keeps the last 32 KiB of its own output and hands them to
+ * `zlib.inflateRawSync` as the preset dictionary of the next call.
+ *
  * At a sync-flush point (what `ws` and Python websockets emit after every fragment: RFC 7692
  * §7.2.1 removes the 00 00 ff ff only from the end of the message) the DEFLATE stream is on a
- * byte-aligned block boundary and that window is all the state there is, so a fragment that
- * ends there inflates on its own. A fragment that ends elsewhere (a sender that cut one
- * compressed stream into frames) yields nothing yet: the caller passes its bytes again with the
- * next fragment, and the output comes with the fragment that reaches a flush point (at the
- * latest the final one).
+ * byte-aligned block boundary, so a fragment that ends there inflates on its own. A fragment
+ * that does not end with 00 00 ff ff (a sender that cut one compressed stream into frames)
+ * yields nothing yet: the caller passes its bytes again with the next fragment, and the output
+ * comes with the fragment that reaches a flush point (at the latest the final one). When those
+ * four bytes are data, not a flush point (rare), the zlib stream yields what they decode to so
+ * far and the fallback yields nothing yet: either way the outputs join to the message.
  *
  * Once a message is not inflated (skipped, corrupt, or too large) while the sender uses context
  * takeover, later messages may refer to output that was never seen: the inflater becomes
@@ -194,20 +356,27 @@ export class MessageInflater {
   private readonly noContextTakeover: boolean;
   private readonly maxOutput: number;
   private readonly maxInflatedSize: number;
-  // The last <= 32 KiB of output live in window[windowStart, windowEnd), room to append after.
-  // Allocated on first use: an idle connection costs nothing. Without context takeover it holds
-  // the current message's output only (its later fragments refer back to its earlier ones).
+  private readonly zlibStream: boolean;
+  /** The zlib stream: undefined until the first message, null when the fallback is used. */
+  private stream: SyncInflateStream | null | undefined = undefined;
+  // The fallback's last <= 32 KiB of output live in window[windowStart, windowEnd), room to
+  // append after. Allocated on first use: an idle connection costs nothing. Without context
+  // takeover it holds the current message's output only (its later fragments refer back to its
+  // earlier ones).
   private window: Uint8Array | null = null;
   private windowStart = 0;
   private windowEnd = 0;
   /** Bytes the current message inflated to so far, for maxInflatedSize. */
   private messageSize = 0;
+  /** The zlib stream found the current message corrupt at a fragment before the final one. */
+  private corrupt = false;
   private lost = false;
 
   constructor(options: MessageInflaterOptions) {
     this.noContextTakeover = options.noContextTakeover;
     this.maxOutput = options.maxOutput;
     this.maxInflatedSize = options.maxInflatedSize ?? Math.max(options.maxOutput, DEFAULT_MAX_INFLATED);
+    this.zlibStream = options.zlibStream ?? true;
   }
 
   /** False once the shared window is unknown (context takeover only). */
@@ -242,11 +411,76 @@ export class MessageInflater {
     // A flush point ends with the empty stored block 00 00 ff ff (RFC 1951 §3.2.4). Checking for
     // it first keeps the attempt below to fragments that are almost surely at one.
     if (!final && !endsWithTail(pieces)) return null;
+    if (this.corrupt) {
+      // The pieces held since the corrupt fragment are the message's uninflated bytes.
+      if (!final) return null;
+      this.skip();
+      throw wireError('WS_INFLATE_FAILED', 'compressed message is not valid DEFLATE data');
+    }
+    const room = this.maxInflatedSize - this.messageSize;
+    if (this.stream === undefined) this.stream = this.zlibStream ? SyncInflateStream.open() : null;
+
+    let result: InflateResult | null;
+    try {
+      result = this.stream !== null ? this.stream.inflate(joined(pieces, final), room, this.maxOutput) : this.inflateWithDictionary(pieces, final, room);
+    } catch (error) {
+      if (!(error instanceof InflateFailure)) throw error;
+      if (error.reason === 'corrupt' && !final) {
+        // Not a flush point after all, or corrupt: the final fragment, with every piece held
+        // until then, tells which (the fallback) or reports it (the stream, which cannot take
+        // bytes back).
+        if (this.stream !== null) this.corrupt = true;
+        return null;
+      }
+      this.skip();
+      throw error.reason === 'too-large'
+        ? wireError('WS_INFLATE_TOO_LARGE', `message inflates to over ${this.maxInflatedSize} bytes`, error.original)
+        : wireError('WS_INFLATE_FAILED', 'compressed message is not valid DEFLATE data', error.original);
+    }
+    this.messageSize += result.size;
+    if (final) this.endMessage();
+    return result;
+  }
+
+  /**
+   * Records that the message in progress was not inflated to its end. With context takeover the
+   * window is then unknown and the inflater unavailable for good; without it, the next message
+   * starts afresh.
+   */
+  skip(): void {
+    if (!this.noContextTakeover) this.lost = true;
+    this.endMessage();
+  }
+
+  /** Frees the zlib stream; inflating again opens a new one. */
+  close(): void {
+    this.stream?.close();
+    this.stream = undefined;
+  }
+
+  private endMessage(): void {
+    this.messageSize = 0;
+    const failed = this.corrupt;
+    this.corrupt = false;
+    if (this.lost) {
+      this.close();
+      return;
+    }
+    // RFC 7692 §7.1.1: without context takeover every message starts with an empty window.
+    if (this.noContextTakeover) {
+      this.windowStart = this.windowEnd = 0;
+      this.stream?.reset();
+    } else if (failed) {
+      this.stream?.reset();
+    }
+  }
+
+  /** The fallback: one `zlib.inflateRawSync` call, the window as its dictionary. */
+  private inflateWithDictionary(pieces: readonly Uint8Array[], final: boolean, room: number): InflateResult {
     const end = final ? TAIL : END_BLOCK;
     let length = end.length;
     for (const piece of pieces) length += piece.length;
     const input = concat([...pieces, end], length);
-    const room = this.maxInflatedSize - this.messageSize;
 
     let inflated: Buffer;
     try {
@@ -262,24 +496,12 @@ export class MessageInflater {
         ...(this.window !== null && this.windowEnd > this.windowStart ? { dictionary: this.window.subarray(this.windowStart, this.windowEnd) } : {}),
       });
     } catch (error) {
-      const tooLarge = (error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
-      // Not a flush point after all (the 4 bytes were data), or corrupt data: the final
-      // fragment, which inflates everything held, tells which.
-      if (!tooLarge && !final) return null;
-      this.skip();
-      throw tooLarge
-        ? wireError('WS_INFLATE_TOO_LARGE', `message inflates to over ${this.maxInflatedSize} bytes`, error)
-        : wireError('WS_INFLATE_FAILED', 'compressed message is not valid DEFLATE data', error);
+      throw new InflateFailure((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE' ? 'too-large' : 'corrupt', error);
     }
 
     const size = inflated.length;
-    if (size > room) {
-      this.skip();
-      throw wireError('WS_INFLATE_TOO_LARGE', `message inflates to over ${this.maxInflatedSize} bytes`);
-    }
-    this.messageSize += size;
+    if (size > room) throw new InflateFailure('too-large');
     this.remember(inflated);
-    if (final) this.endMessage();
     let output: Uint8Array;
     if (size <= this.maxOutput && inflated.buffer.byteLength <= 2 * size) {
       output = new Uint8Array(inflated.buffer, inflated.byteOffset, size);
@@ -295,23 +517,7 @@ export class MessageInflater {
     return { output, size, truncated: size > this.maxOutput };
   }
 
-  /**
-   * Records that the message in progress was not inflated to its end. With context takeover the
-   * window is then unknown and the inflater unavailable for good; without it, the next message
-   * starts afresh.
-   */
-  skip(): void {
-    if (!this.noContextTakeover) this.lost = true;
-    this.endMessage();
-  }
-
-  private endMessage(): void {
-    this.messageSize = 0;
-    // RFC 7692 §7.1.1: without context takeover every message starts with an empty window.
-    if (this.noContextTakeover) this.windowStart = this.windowEnd = 0;
-  }
-
-  /** Keeps the last 32 KiB of output as the next call's dictionary. */
+  /** Keeps the last 32 KiB of output as the fallback's next dictionary. */
   private remember(output: Uint8Array): void {
     if (output.length === 0) return;
     const window = (this.window ??= new Uint8Array(2 * WINDOW));
@@ -331,6 +537,28 @@ export class MessageInflater {
     this.windowEnd += output.length;
     this.windowStart = Math.max(this.windowStart, this.windowEnd - WINDOW);
   }
+}
+
+/**
+ * The pieces as one input, with the message's removed 00 00 ff ff put back after the final one.
+ * A final piece that still ends with them (a sender that did not remove them) gets none: a
+ * second tail would start a stored block that the stream kept for the next message would take
+ * its bytes into. A message that was stripped right cannot end with 0xff: its last byte holds
+ * the empty block's three header bits, then zeros.
+ */
+function joined(pieces: readonly Uint8Array[], final: boolean): Uint8Array {
+  const tail = final && !endsWithTail(pieces);
+  if (!tail && pieces.length === 1) return pieces[0]!;
+  let length = tail ? TAIL.length : 0;
+  for (const piece of pieces) length += piece.length;
+  return concat(tail ? [...pieces, TAIL] : pieces, length);
+}
+
+/** 00 00 ff ff, or 00 00 00 ff ff: an empty stored block, whole or from its length on. */
+function isEmptyStoredBlock(rest: Uint8Array): boolean {
+  const at = rest.length - TAIL.length;
+  if (at !== 0 && !(at === 1 && rest[0] === 0)) return false;
+  return TAIL.every((byte, i) => rest[at + i] === byte);
 }
 
 /** Whether the pieces, joined, end with 00 00 ff ff. */

@@ -115,6 +115,14 @@ export class StreamObserver {
           });
   }
 
+  /**
+   * Frees the inflater's zlib stream now rather than when the observer is collected. Pushing
+   * more bytes after this still works (a new stream is opened), but the shared window is gone.
+   */
+  close(): void {
+    this.inflater?.close();
+  }
+
   /** True once the stream proved unparseable; later input is ignored. */
   get stopped(): boolean {
     return this.parser.stopped;
