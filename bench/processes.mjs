@@ -114,8 +114,8 @@ export async function startServer(role, targetPort) {
  * `extraArgs` then carries --ca-dir, --upstream-ca...), writing to `out`.
  * stop() sends SIGINT (as Ctrl-C would), waits for the clean exit and returns its summary line.
  */
-export async function startWstape({ targetPort, out, maxPayload, cpuProfDir, extraArgs = [] }) {
-  const nodeFlags = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
+export async function startWstape({ targetPort, out, maxPayload, cpuProfDir, extraArgs = [], extraNodeFlags = [] }) {
+  const nodeFlags = [...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []), ...extraNodeFlags];
   const args = [
     ...nodeFlags,
     WSTAPE,
