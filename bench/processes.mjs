@@ -95,9 +95,13 @@ async function stopChild(started, signal, timeoutMs) {
   return result;
 }
 
-/** A helper server from servers.mjs: echo, wss-echo (targetPort is then its certificates file), http-proxy or tcp-pipe. */
-export async function startServer(role, targetPort) {
-  const args = [SERVERS, role, ...(targetPort === undefined ? [] : [String(targetPort)])];
+/**
+ * A helper server from servers.mjs: echo, wss-echo, http-proxy, tcp-pipe or tls-pipe. `roleArgs`:
+ * the role's arguments (a target port; wss-echo's certificates file; tls-pipe's certificates
+ * file and upstream CA file).
+ */
+export async function startServer(role, ...roleArgs) {
+  const args = [SERVERS, role, ...roleArgs.map(String)];
   const started = await startChild(args, { stream: 'stdout', pattern: /^READY (\d+)$/m });
   return {
     role,

@@ -27,11 +27,12 @@ export function median(values) {
  * Medians per (size, config) over the runs, the ratio of median throughput to the baseline's
  * (direct), the spread of the per-run ratios (each run's config vs the same run's baseline), and
  * the latency added to the baseline's median p50/p99. `spec`: { sizes, configs, subject (the
- * row the targets judge), floor (the do-nothing hop it is compared with), targets:
- * { throughputRatio, addedP50Us? } }.
+ * row the targets judge), floor (the do-nothing hop it is compared with), alsoFloors (more rows
+ * the subject is compared with the same way, each doing part of its work: `floorCosts`),
+ * targets: { throughputRatio, addedP50Us? } }.
  */
 export function summarise(results, spec) {
-  const { subject = 'wstape', floor = 'tcp-pipe', targets: goals = TARGETS } = spec;
+  const { subject = 'wstape', floor = 'tcp-pipe', alsoFloors = [], targets: goals = TARGETS } = spec;
   return spec.sizes.map(({ size, label }) => {
     const ofSize = results.filter((r) => r.size === size);
     const rows = spec.configs.map((config) => {
@@ -76,12 +77,29 @@ export function summarise(results, spec) {
           }
         : null;
     // The cost of the subject's work beyond the cost of one more hop that does nothing.
-    const pipe = rows.find((row) => row.config === floor);
-    const recordingCost =
-      wstape && pipe ? { floor, ratio: wstape.msgPerSec / pipe.msgPerSec, addedP50: wstape.p50 - pipe.p50, addedP99: wstape.p99 - pipe.p99 } : null;
+    const recordingCost = costBeyond(rows, wstape, floor);
+    const floorCosts = alsoFloors.map((other) => costBeyond(rows, wstape, other)).filter(Boolean);
     const issue13 = spec.issue13 && wstape ? issue13Verdicts(rows, wstape, label) : null;
-    return { size, label, rows, targets, recordingCost, issue13 };
+    return { size, label, rows, targets, recordingCost, floorCosts, issue13 };
   });
+}
+
+/** The subject's throughput ratio and added latency against the `floor` row (null if either is missing). */
+function costBeyond(rows, subject, floor) {
+  const pipe = rows.find((row) => row.config === floor);
+  if (!subject || !pipe) return null;
+  const ratios = subject.perRun.map((run) => {
+    const same = pipe.perRun.find((o) => o.rep === run.rep);
+    return same ? run.msgPerSec / same.msgPerSec : NaN;
+  });
+  return {
+    floor,
+    ratio: subject.msgPerSec / pipe.msgPerSec,
+    ratioRange: [Math.min(...ratios), Math.max(...ratios)],
+    addedP50: subject.p50 - pipe.p50,
+    addedP99: subject.p99 - pipe.p99,
+    cpuRatio: subject.cpuUs && pipe.cpuUs ? subject.cpuUs / pipe.cpuUs : null,
+  };
 }
 
 const mine = (results, config) => results.filter((r) => r.config === config);
@@ -149,10 +167,13 @@ function usageLine(usage) {
   return `median of ${usage.used.length} interleaved run(s) (run ${usage.used.join(', ')}${left})`;
 }
 
-/** The throughput/latency rows of one suite, per message size, with the target verdicts. */
-function formatRows(summary, { subject = 'wstape', floorNote } = {}) {
+/**
+ * The throughput/latency rows of one suite, per message size, with the target verdicts.
+ * `floorNotes`: what the subject does beyond each of the summary's `floorCosts` rows.
+ */
+function formatRows(summary, { subject = 'wstape', floorNote, floorNotes = {} } = {}) {
   const out = [];
-  for (const { label, rows, targets, recordingCost, issue13 } of summary) {
+  for (const { label, rows, targets, recordingCost, floorCosts = [], issue13 } of summary) {
     out.push(`${label} messages`);
     out.push(
       table(
@@ -181,6 +202,13 @@ function formatRows(summary, { subject = 'wstape', floorNote } = {}) {
     if (recordingCost) {
       out.push(
         `${subject} vs ${recordingCost.floor} (${floorNote ?? 'recording cost beyond one extra hop'}): throughput ${pct(recordingCost.ratio)}, p50 ${signed(recordingCost.addedP50)} µs, p99 ${signed(recordingCost.addedP99)} µs`,
+      );
+    }
+    for (const cost of floorCosts) {
+      const spread = cost.ratioRange.every(Number.isFinite) && rows[0].runs > 1 ? ` (per run ${pct(cost.ratioRange[0])}-${pct(cost.ratioRange[1])})` : '';
+      out.push(
+        `${subject} vs ${cost.floor} (${floorNotes[cost.floor] ?? 'its work beyond that row'}): throughput ${pct(cost.ratio)}${spread}, p50 ${signed(cost.addedP50)} µs, p99 ${signed(cost.addedP99)} µs` +
+          (cost.cpuRatio === null ? '' : `; CPU per round trip ${cost.cpuRatio.toFixed(1)}x ${cost.floor}'s`),
       );
     }
     if (issue13?.pipe) {
@@ -225,8 +253,13 @@ export function formatWss(summary, usage) {
   return [
     `wss:// (TLS), text messages; ${usageLine(usage)}`,
     "direct: ws client -> https server; wstape: CONNECT tunnel, TLS intercepted with the recorder's CA, verified TLS upstream, recorded;",
-    "wstape-tunnel: the same recorder with --no-intercept '*' (TLS passes through the CONNECT tunnel untouched, nothing recorded)\n",
-    ...formatRows(summary, { floorNote: 'interception and recording beyond the tunnel hop' }),
+    "wstape-tunnel: the same recorder with --no-intercept '*' (TLS passes through the CONNECT tunnel untouched, nothing recorded);",
+    'tls-pipe: a Node process that answers the CONNECT, terminates TLS, opens verified TLS upstream and pipes the plaintext (nothing parsed or recorded)',
+    "CPU µs/rt: the proxy process's own CPU time (user + system, /proc, 10 ms ticks) during the throughput run, per round trip\n",
+    ...formatRows(summary, {
+      floorNote: 'interception and recording beyond the tunnel hop',
+      floorNotes: { 'tls-pipe': 'parsing and recording beyond TLS termination' },
+    }),
   ].join('\n');
 }
 

@@ -17,6 +17,9 @@
  *            are verified (bench/hooks.mjs)
  *   wss      the same over TLS: direct wss:// vs through the intercepting recorder (CONNECT,
  *            TLS with the recorder's CA, verified TLS upstream) vs the recorder passing TLS through
+ *            (the tunnel floor) vs the tls-pipe floor (a Node process that terminates and
+ *            re-encrypts TLS as the recorder does, then pipes the plaintext, recording nothing):
+ *            how much of the gap to the tunnel is TLS termination itself
  *   first    the first connection to a new host name (a new leaf certificate) vs a repeat one,
  *            and leaf certificate timing in a fresh process
  *   replay   `wstape replay --asap` as the server and as the client, vs the same messages direct
@@ -150,7 +153,7 @@ const plan = {
   maxPayload: flags['max-payload'],
   sections: (flags.only ? listFlag(flags.only) : SECTIONS).filter((name) => !listFlag(flags.skip).includes(name) && !(name === 'memory' && flags['no-memory'])),
   /** wss rows: the same sizes, counts and latency as the relay rows; text messages. */
-  wss: { configs: ['direct', 'wstape', 'wstape-tunnel'] },
+  wss: { configs: ['direct', 'wstape', 'wstape-tunnel', 'tls-pipe'] },
   /** hooks rows: the relay's sizes, counts and latency, text messages; the mitmdump rows if it is installed. */
   hooks: { configs: Object.keys(HOOK_ROWS) },
   first: { names: quick ? 10 : 20 },
@@ -286,15 +289,21 @@ function wssSuite(tlsSetup, wssPort) {
       const recorder = await startWstape({ out: archive, maxPayload: plan.maxPayload, extraArgs: forwardArgs(tlsSetup) });
       const tunnelArchive = path.join(archiveDir, `wss-tunnel-run-${rep}.wstape.json`);
       const tunnel = await startWstape({ out: tunnelArchive, extraArgs: forwardArgs(tlsSetup, { passThrough: true }) });
+      // It serves the upstream's own leaves, so the client trusts the upstream's CA, as for direct.
+      const tlsPipe = await startServer('tls-pipe', tlsSetup.certsFile, tlsSetup.upstreamCaFile);
       const via = {
         direct: { proxyPort: null, ca: tlsSetup.upstreamCaPem },
         wstape: { proxyPort: recorder.port, ca: tlsSetup.recorderCaPem },
         'wstape-tunnel': { proxyPort: tunnel.port, ca: tlsSetup.upstreamCaPem },
+        'tls-pipe': { proxyPort: tlsPipe.port, ca: tlsSetup.upstreamCaPem },
       };
       return {
         recorders: { wstape: { recorder, archive } },
         open: (config) => connectWss({ wssPort, ...via[config] }),
+        // Each proxy's own CPU time per round trip: TLS termination's share of wstape's.
+        pidOf: (config) => ({ wstape: recorder.pid, 'wstape-tunnel': tunnel.pid, 'tls-pipe': tlsPipe.pid })[config],
         async stopPeers() {
+          await tlsPipe.stop();
           await tunnel.stop();
           rmSync(tunnelArchive, { force: true });
         },
@@ -691,7 +700,7 @@ async function main() {
       wssRuns.push(...runs);
       const summary = summarise(
         used.flatMap((run) => run.results),
-        { sizes: plan.sizes, configs: plan.wss.configs, targets: WSS_TARGETS, floor: 'wstape-tunnel' },
+        { sizes: plan.sizes, configs: plan.wss.configs, targets: WSS_TARGETS, floor: 'wstape-tunnel', alsoFloors: ['tls-pipe'] },
       );
       const recordingOk = runs.every((run) => run.recording?.ok);
       report.push(formatWss(summary, usage));

@@ -10,6 +10,13 @@
  *   node bench/servers.mjs http-proxy <targetPort>  node-http-proxy with `ws: true` (records nothing)
  *   node bench/servers.mjs tcp-pipe <targetPort>    two net.Socket pipes: the floor cost of one
  *                                                   more Node process on the path
+ *   node bench/servers.mjs tls-pipe <certs.json> <ca.pem>
+ *                                                   a forward proxy that terminates TLS as the
+ *                                                   intercepting recorder does (CONNECT, TLS with
+ *                                                   the wss-echo leaves, verified TLS to the
+ *                                                   CONNECT target, trusting ca.pem) and pipes the
+ *                                                   plaintext, recording nothing: the floor cost
+ *                                                   of TLS termination
  *
  * Each prints `READY <port>` on stdout once it listens, and exits on SIGINT/SIGTERM or when its
  * stdin closes (so a crashed bench never leaves one behind).
@@ -33,8 +40,8 @@ import { WebSocketServer } from 'ws';
 /** Messages above this size are answered with their length instead of echoed (memory row). */
 const ACK_ABOVE = 1024 * 1024;
 
-const [role, targetArg] = process.argv.slice(2);
-const targetPort = Number(targetArg); // the wss-echo role takes a file instead
+const [role, targetArg, caArg] = process.argv.slice(2);
+const targetPort = Number(targetArg); // the wss-echo and tls-pipe roles take a file instead
 
 function ready(server) {
   process.stdout.write(`READY ${server.address().port}\n`);
@@ -80,13 +87,19 @@ function echo(deflate = false) {
   };
 }
 
+/** The wss-echo certificates file: its JSON, and a secure context per SNI name. */
+function readCerts(certsFile) {
+  const { key, certs, default: fallback } = JSON.parse(readFileSync(certsFile, 'utf8'));
+  const contexts = new Map(Object.entries(certs).map(([name, cert]) => [name, tls.createSecureContext({ key, cert })]));
+  return { contexts, certs, key, fallback };
+}
+
 /**
  * The echo server over TLS. The JSON file holds { key, certs: { name: chain PEM }, default }: the
  * leaf for each SNI name (the first-connection rows use many names), all with one key.
  */
 function wssEcho(certsFile) {
-  const { key, certs, default: fallback } = JSON.parse(readFileSync(certsFile, 'utf8'));
-  const contexts = new Map(Object.entries(certs).map(([name, cert]) => [name, tls.createSecureContext({ key, cert })]));
+  const { contexts, certs, key, fallback } = readCerts(certsFile);
   const server = https.createServer({
     key,
     cert: certs[fallback],
@@ -143,14 +156,81 @@ function tcpPipe() {
   };
 }
 
+/**
+ * What the intercepting recorder does for TLS, and nothing more: answer a CONNECT, serve the
+ * client TLS with the leaf for its SNI name (the upstream's own leaves, so the client trusts the
+ * upstream's CA, as for direct), open verified TLS to the CONNECT target with the same SNI name,
+ * and pipe the plaintext both ways, unparsed and unrecorded. Only http/1.1 in ALPN, as the recorder.
+ */
+function tlsPipe(certsFile, caFile) {
+  const { contexts, fallback } = readCerts(certsFile);
+  const ca = readFileSync(caFile, 'utf8');
+  const sockets = new Set();
+  const track = (socket, peer) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {
+      socket.destroy();
+      peer()?.destroy();
+    });
+  };
+  const server = net.createServer({ noDelay: true }, (raw) => {
+    let client = null;
+    let upstream = null;
+    track(raw, () => upstream);
+    let head = Buffer.alloc(0);
+    const onData = (chunk) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      raw.removeListener('data', onData);
+      raw.pause();
+      const target = /^CONNECT (\S+):(\d+) HTTP\/1\.[01]\r\n/.exec(head.toString('latin1'));
+      if (!target) {
+        raw.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+        return;
+      }
+      // The client waits for the 200 before its ClientHello, but whatever came early is TLS.
+      if (head.length > end + 4) raw.unshift(head.subarray(end + 4));
+      raw.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      client = new tls.TLSSocket(raw, {
+        isServer: true,
+        secureContext: contexts.get(fallback),
+        SNICallback: (name, callback) => callback(null, contexts.get(name) ?? contexts.get(fallback)),
+        ALPNProtocols: ['http/1.1'],
+      });
+      track(client, () => upstream);
+      client.once('secure', () => {
+        const servername = client.servername || fallback;
+        upstream = tls.connect({ host: target[1], port: Number(target[2]), servername, ca: [ca], ALPNProtocols: ['http/1.1'] });
+        upstream.setNoDelay(true);
+        track(upstream, () => client);
+        upstream.once('secureConnect', () => {
+          client.pipe(upstream);
+          upstream.pipe(client);
+        });
+      });
+    };
+    raw.on('data', onData);
+  });
+  server.listen(0, '127.0.0.1', () => ready(server));
+  return () => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  };
+}
+
 let stop;
 if (role === 'echo') stop = echo();
 else if (role === 'echo-deflate') stop = echo(true);
 else if (role === 'wss-echo') stop = wssEcho(targetArg);
 else if (role === 'http-proxy') stop = await httpProxy();
 else if (role === 'tcp-pipe') stop = tcpPipe();
+else if (role === 'tls-pipe') stop = tlsPipe(targetArg, caArg);
 else {
-  process.stderr.write(`servers.mjs: unknown role "${role}" (echo, echo-deflate, wss-echo <certs.json>, http-proxy <port>, tcp-pipe <port>)\n`);
+  process.stderr.write(
+    `servers.mjs: unknown role "${role}" (echo, echo-deflate, wss-echo <certs.json>, http-proxy <port>, tcp-pipe <port>, tls-pipe <certs.json> <ca.pem>)\n`,
+  );
   process.exit(2);
 }
 
