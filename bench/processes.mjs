@@ -118,11 +118,12 @@ export async function startServer(role, ...roleArgs) {
  * `extraArgs` then carries --ca-dir, --upstream-ca...), writing to `out`.
  * stop() sends SIGINT (as Ctrl-C would), waits for the clean exit and returns its summary line.
  */
-export async function startWstape({ targetPort, out, maxPayload, cpuProfDir, extraArgs = [], extraNodeFlags = [] }) {
+export async function startWstape({ targetPort, out, maxPayload, cpuProfDir, extraArgs = [], extraNodeFlags = [], root }) {
   const nodeFlags = [...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []), ...extraNodeFlags];
   const args = [
     ...nodeFlags,
-    WSTAPE,
+    // Another checkout's build, for A/B runs (bench/probe.mjs --root).
+    root === undefined ? WSTAPE : path.join(path.resolve(root), 'bin', 'wstape.js'),
     'record',
     '--port',
     '0',
