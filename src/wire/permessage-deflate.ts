@@ -195,8 +195,13 @@ interface ZlibHandle {
 
 /** The output buffer every SyncInflateStream inflates into (all of them run synchronously). */
 let scratch: Uint8Array | null = null;
-/** Whether this Node's zlib stream can be driven synchronously; settled on first use. */
-let streamWorks: boolean | undefined;
+/**
+ * Whether this Node's zlib stream can be driven synchronously; settled on first use. Only tried
+ * on the Node versions whose lib/zlib.js drives the handle this way (tested here on 20): a
+ * native handle called with arguments it does not expect aborts the process rather than throw.
+ */
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+let streamWorks: boolean | undefined = NODE_MAJOR >= 20 && NODE_MAJOR <= 24 ? undefined : false;
 
 /**
  * One raw DEFLATE inflate stream, kept for the whole direction and driven synchronously.

@@ -43,25 +43,31 @@ async function tlsPair(): Promise<[tls.TLSSocket, tls.TLSSocket]> {
   return [server, clientSide!];
 }
 
+/**
+ * A WebSocketRelay between two TLS connections (client -> [relayClient] ... [relayUpstream] ->
+ * site), recording to a fresh archive.
+ */
+async function relayOverTls() {
+  const [relayClient] = await tlsPair();
+  const [site, relayUpstream] = await tlsPair();
+  const path = join(tempDir(), 'tls.wstape.json');
+  const recorder = new Recorder({ path, maxPayload: 1 << 20, recorderInfo: { mode: 'reverse', listen: '127.0.0.1:0', maxPayload: 1 << 20 } });
+  const relay = new WebSocketRelay({
+    recorder,
+    id: 'c1',
+    client: relayClient,
+    upstream: relayUpstream,
+    deflate: null,
+    clientBytes: new Uint8Array(0),
+    serverBytes: new Uint8Array(0),
+  });
+  cleanups.push(() => relay.shutdown());
+  return { relayClient, relayUpstream, site, recorder, path };
+}
+
 describe('WebSocketRelay with TLS sockets', () => {
   it('a burst of records in one turn: one forward of all their bytes, every frame recorded in order', async () => {
-    // client -> [relay client side] ... [relay upstream side] -> site
-    const [relayClient] = await tlsPair();
-    const [site, relayUpstream] = await tlsPair();
-    const path = join(tempDir(), 'tls.wstape.json');
-    const recorder = new Recorder({ path, maxPayload: 1 << 20, recorderInfo: { mode: 'reverse', listen: '127.0.0.1:0', maxPayload: 1 << 20 } });
-    relayClient.pause();
-    relayUpstream.pause();
-    const relay = new WebSocketRelay({
-      recorder,
-      id: 'c1',
-      client: relayClient,
-      upstream: relayUpstream,
-      deflate: null,
-      clientBytes: new Uint8Array(0),
-      serverBytes: new Uint8Array(0),
-    });
-    cleanups.push(() => relay.shutdown());
+    const { relayClient, relayUpstream, site, recorder, path } = await relayOverTls();
 
     const writes: number[] = [];
     const write = relayUpstream.write.bind(relayUpstream);
@@ -92,20 +98,7 @@ describe('WebSocketRelay with TLS sockets', () => {
   });
 
   it('an end right after a burst: the held records are recorded and forwarded first', async () => {
-    const [relayClient] = await tlsPair();
-    const [site, relayUpstream] = await tlsPair();
-    const path = join(tempDir(), 'tls-end.wstape.json');
-    const recorder = new Recorder({ path, maxPayload: 1 << 20, recorderInfo: { mode: 'reverse', listen: '127.0.0.1:0', maxPayload: 1 << 20 } });
-    const relay = new WebSocketRelay({
-      recorder,
-      id: 'c1',
-      client: relayClient,
-      upstream: relayUpstream,
-      deflate: null,
-      clientBytes: new Uint8Array(0),
-      serverBytes: new Uint8Array(0),
-    });
-    cleanups.push(() => relay.shutdown());
+    const { relayClient, site, recorder, path } = await relayOverTls();
     let arrived = Buffer.alloc(0);
     site.on('data', (data: Buffer) => (arrived = Buffer.concat([arrived, data])));
     const ended = new Promise<void>((resolve) => site.once('end', resolve));
