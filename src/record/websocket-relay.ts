@@ -10,9 +10,9 @@
  * chunk that completes frames, however many frames it holds.
  *
  * A TLS socket hands over what it decrypted one TLS record at a time, each in a callback of its
- * own: a sender's small messages, one record each, would then cost a write(2) to the archive and
+ * own: a burst of small messages, one record each, would then cost a write(2) to the archive and
  * an encryption and write(2) to the other peer per message, where a plain socket brings them in
- * one read (issue 13: four times the CPU per message of ws://). So on the byte-exact path the
+ * one read (issue 13; BENCHMARKS.md has what it buys). So on the byte-exact path the
  * records a TLS socket brings in one event-loop turn are joined and go to the core as one chunk
  * at the end of the turn (setImmediate, before the loop next waits for I/O), in the order the
  * sides sent them; an end, error or close of either socket first hands over what is held.
