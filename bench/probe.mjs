@@ -12,16 +12,19 @@
  *   --tls                                               wss://: the recorder intercepts (CONNECT, its CA),
  *                                                       --via tls-pipe is the TLS floor
  *   --root DIR                                          a build of wstape other than this checkout's
+ *   --profile                                           CPU-profile the recorder and print the top self
+ *                                                       time (bench/profile.mjs)
  *
  * --via: wstape, tcp-pipe (ws:// only), tls-pipe (--tls only). The figures move with the
  * machine's load: compare builds by alternating runs.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { close, connect, latency, throughput } from './client.mjs';
-import { cpuMsOf, startServer, startWstape } from './processes.mjs';
+import { topSelfTime } from './profile.mjs';
+import { cpuMsOf, ROOT, startServer, startWstape } from './processes.mjs';
 import { connectWss, forwardArgs, setupTls } from './tls.mjs';
 
 const { values: flags, positionals } = parseArgs({
@@ -32,6 +35,7 @@ const { values: flags, positionals } = parseArgs({
     tls: { type: 'boolean', default: false },
     'after-burst': { type: 'boolean', default: false },
     root: { type: 'string' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const [what] = positionals;
@@ -41,6 +45,7 @@ const vias = flags.tls ? ['wstape', 'tls-pipe'] : ['wstape', 'tcp-pipe'];
 if (!vias.includes(flags.via)) throw new Error(`--via: one of ${vias.join(', ')}`);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'wstape-probe-'));
+const cpuProfDir = flags.profile && flags.via === 'wstape' ? path.join(dir, 'cpu-prof') : undefined;
 const started = [];
 let open;
 let proxy;
@@ -50,7 +55,7 @@ if (flags.tls) {
   started.push(site);
   proxy =
     flags.via === 'wstape'
-      ? await startWstape({ out: path.join(dir, 'probe.wstape.json'), extraArgs: forwardArgs(setup), root: flags.root })
+      ? await startWstape({ out: path.join(dir, 'probe.wstape.json'), extraArgs: forwardArgs(setup), root: flags.root, cpuProfDir })
       : await startServer('tls-pipe', setup.certsFile, setup.upstreamCaFile);
   const ca = flags.via === 'wstape' ? setup.recorderCaPem : setup.upstreamCaPem;
   open = () => connectWss({ wssPort: site.port, proxyPort: proxy.port, ca });
@@ -59,7 +64,7 @@ if (flags.tls) {
   started.push(echo);
   proxy =
     flags.via === 'wstape'
-      ? await startWstape({ targetPort: echo.port, out: path.join(dir, 'probe.wstape.json'), root: flags.root })
+      ? await startWstape({ targetPort: echo.port, out: path.join(dir, 'probe.wstape.json'), root: flags.root, cpuProfDir })
       : await startServer('tcp-pipe', echo.port);
   open = () => connect(`ws://127.0.0.1:${proxy.port}/probe`);
 }
@@ -88,5 +93,13 @@ try {
   }
 } finally {
   for (const child of started.reverse()) await child.stop();
+  if (cpuProfDir) {
+    const file = readdirSync(cpuProfDir).find((name) => name.endsWith('.cpuprofile'));
+    if (file) {
+      const { totalMs, top } = topSelfTime(path.join(cpuProfDir, file), 15, ROOT);
+      console.log(`recorder CPU profile, ${(totalMs / 1000).toFixed(2)} s sampled:\n  self ms   self %  function`);
+      for (const entry of top) console.log(`${entry.selfMs.toFixed(0).padStart(9)} ${entry.percent.toFixed(1).padStart(7)}%  ${entry.name}  ${entry.where}`);
+    }
+  }
   rmSync(dir, { recursive: true, force: true });
 }
