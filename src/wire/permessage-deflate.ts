@@ -149,7 +149,7 @@ export interface MessageInflaterOptions {
   maxInflatedSize?: number;
   /**
    * Whether to keep one zlib stream for the direction when this Node allows it (the default; see
-   * {@link SyncInflateStream}). False: one `zlib.inflateRawSync` per call, the fallback, for tests.
+   * {@link SyncZlibStream}). False: one `zlib.inflateRawSync` per call, the fallback, for tests.
    */
   zlibStream?: boolean;
 }
@@ -185,7 +185,7 @@ class InflateFailure extends Error {
   }
 }
 
-/** The parts of Node's zlib stream that {@link SyncInflateStream} drives (lib/zlib.js). */
+/** The parts of Node's zlib stream that {@link SyncZlibStream} drives (lib/zlib.js). */
 interface ZlibHandle {
   writeSync(flush: number, input: Uint8Array, inOffset: number, inLength: number, output: Uint8Array, outOffset: number, outLength: number): void;
   reset(): void;
@@ -193,7 +193,7 @@ interface ZlibHandle {
   onerror: (message: string, errno: number, code?: string) => void;
 }
 
-/** The output buffer every SyncInflateStream inflates into (all of them run synchronously). */
+/** The output buffer every SyncZlibStream writes into (all of them run synchronously). */
 let scratch: Uint8Array | null = null;
 /**
  * Whether this Node's zlib stream can be driven synchronously; settled on first use. Only tried
@@ -204,7 +204,8 @@ const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 let streamWorks: boolean | undefined = NODE_MAJOR >= 20 && NODE_MAJOR <= 24 ? undefined : false;
 
 /**
- * One raw DEFLATE inflate stream, kept for the whole direction and driven synchronously.
+ * One raw DEFLATE stream, inflating or deflating, kept for the whole direction and driven
+ * synchronously.
  *
  * Node's only synchronous zlib API (`inflateRawSync`) builds a stream, its native handle and
  * its 32 KiB window for every call, and with context takeover the window of the earlier
@@ -214,15 +215,17 @@ let streamWorks: boolean | undefined = NODE_MAJOR >= 20 && NODE_MAJOR <= 24 ? un
  * reach the archive after its bytes were forwarded. So this class calls the stream's native
  * handle the way `inflateRawSync` itself does (`processChunkSync` in lib/zlib.js: `writeSync`
  * into an output buffer, the counts left in `_writeState`), on one stream kept open: about
- * 1.5 µs for the same message. These are internals, not API: {@link SyncInflateStream.open}
- * checks they are there and inflate a known message right once per process, and returns null
- * otherwise, so that MessageInflater falls back to `inflateRawSync`.
+ * 1.5 µs for the same message. (Compressing, for MessageDeflater, is the same story: 77 µs for a
+ * 1 KiB message with its window as a dictionary, against a few with a kept stream.) These are
+ * internals, not API: the first stream opened checks they are there and inflate a known message
+ * right, once per process; when they do not, {@link SyncZlibStream.inflater} and
+ * {@link SyncZlibStream.deflater} return null, and the callers fall back to the `*RawSync` calls.
  */
-export class SyncInflateStream {
+export class SyncZlibStream {
   private failure: string | null = null;
 
   private constructor(
-    private readonly stream: zlib.InflateRaw,
+    private readonly stream: zlib.InflateRaw | zlib.DeflateRaw,
     private readonly handle: ZlibHandle,
     private readonly state: Uint32Array,
   ) {
@@ -233,20 +236,26 @@ export class SyncInflateStream {
     };
   }
 
-  /** A new stream, or null when this Node's zlib does not work as this class expects. */
-  static open(): SyncInflateStream | null {
-    if (streamWorks === false) return null;
-    const stream = SyncInflateStream.create();
-    if (streamWorks === undefined) streamWorks = stream !== null && SyncInflateStream.selfTest();
-    if (!streamWorks) {
-      stream?.close();
-      return null;
-    }
-    return stream;
+  /** A new inflating stream, or null when this Node's zlib does not work as this class expects. */
+  static inflater(): SyncZlibStream | null {
+    return SyncZlibStream.works() ? SyncZlibStream.create(zlib.createInflateRaw({ windowBits: 15 })) : null;
   }
 
-  private static create(): SyncInflateStream | null {
-    const stream = zlib.createInflateRaw({ windowBits: 15 });
+  /**
+   * A new deflating stream (windowBits 9-15) whose window starts with `dictionary`, or null when
+   * this Node's zlib does not work as this class expects.
+   */
+  static deflater(windowBits: number, dictionary: Uint8Array): SyncZlibStream | null {
+    if (!SyncZlibStream.works()) return null;
+    return SyncZlibStream.create(zlib.createDeflateRaw({ windowBits, ...(dictionary.length > 0 ? { dictionary } : {}) }));
+  }
+
+  private static works(): boolean {
+    streamWorks ??= SyncZlibStream.selfTest();
+    return streamWorks;
+  }
+
+  private static create(stream: zlib.InflateRaw | zlib.DeflateRaw): SyncZlibStream | null {
     const internals = stream as unknown as { _handle?: Partial<ZlibHandle> | null; _writeState?: unknown };
     const handle = internals._handle;
     const state = internals._writeState;
@@ -261,17 +270,17 @@ export class SyncInflateStream {
       stream.close();
       return null;
     }
-    return new SyncInflateStream(stream, handle as ZlibHandle, state);
+    return new SyncZlibStream(stream, handle as ZlibHandle, state);
   }
 
   /** RFC 7692 §7.2.3.2: two "Hello" messages, the second a back reference into the first. */
   private static selfTest(): boolean {
-    const stream = SyncInflateStream.create();
+    const stream = SyncZlibStream.create(zlib.createInflateRaw({ windowBits: 15 }));
     if (stream === null) return false;
     try {
       const hello = [0x48, 0x65, 0x6c, 0x6c, 0x6f];
-      const first = stream.inflate(new Uint8Array([0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, ...TAIL]), 100, 100).output;
-      const second = stream.inflate(new Uint8Array([0xf2, 0x00, 0x11, 0x00, 0x00, ...TAIL]), 100, 100).output;
+      const first = stream.write(new Uint8Array([0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, ...TAIL]), 100, 100).output;
+      const second = stream.write(new Uint8Array([0xf2, 0x00, 0x11, 0x00, 0x00, ...TAIL]), 100, 100).output;
       return [first, second].every((out) => out.length === 5 && out.every((byte, i) => byte === hello[i]));
     } catch {
       return false;
@@ -281,12 +290,13 @@ export class SyncInflateStream {
   }
 
   /**
-   * Inflates the next input with a sync flush: everything it decodes to comes out now.
+   * Inflates or deflates the next input with a sync flush: everything it yields comes out now
+   * (the first `maxOutput` bytes of it; `size` counts all).
    *
    * @throws InflateFailure 'too-large' once the output passes `room` bytes, 'corrupt' for
    *   invalid data. The stream is then in the middle of something: reset or close it.
    */
-  inflate(input: Uint8Array, room: number, maxOutput: number): InflateResult {
+  write(input: Uint8Array, room: number, maxOutput: number): InflateResult {
     const out = (scratch ??= new Uint8Array(OUTPUT_CHUNK));
     const kept: Uint8Array[] = [];
     let keptBytes = 0;
@@ -340,7 +350,7 @@ export class SyncInflateStream {
  *
  * With context takeover a sender's compressor may refer back to any of the last 32 KiB it sent
  * earlier (the LZ77 sliding window), so the inflater must see every message of the direction.
- * It keeps one zlib stream for the direction ({@link SyncInflateStream}), or, when this Node
+ * It keeps one zlib stream for the direction ({@link SyncZlibStream}), or, when this Node
  * does not allow that, keeps the last 32 KiB of its own output and hands them to
  * `zlib.inflateRawSync` as the preset dictionary of the next call.
  *
@@ -363,14 +373,10 @@ export class MessageInflater {
   private readonly maxInflatedSize: number;
   private readonly zlibStream: boolean;
   /** The zlib stream: undefined until the first message, null when the fallback is used. */
-  private stream: SyncInflateStream | null | undefined = undefined;
-  // The fallback's last <= 32 KiB of output live in window[windowStart, windowEnd), room to
-  // append after. Allocated on first use: an idle connection costs nothing. Without context
-  // takeover it holds the current message's output only (its later fragments refer back to its
-  // earlier ones).
-  private window: Uint8Array | null = null;
-  private windowStart = 0;
-  private windowEnd = 0;
+  private stream: SyncZlibStream | null | undefined = undefined;
+  // The fallback's last 32 KiB of output. Without context takeover it holds the current
+  // message's output only (its later fragments refer back to its earlier ones).
+  private readonly window = new SlidingWindow(WINDOW);
   /** Bytes the current message inflated to so far, for maxInflatedSize. */
   private messageSize = 0;
   /** The zlib stream found the current message corrupt at a fragment before the final one. */
@@ -422,12 +428,18 @@ export class MessageInflater {
       this.skip();
       throw wireError('WS_INFLATE_FAILED', 'compressed message is not valid DEFLATE data');
     }
+    if (final && pieces.every((piece) => piece.length === 0)) {
+      // No DEFLATE data at all (a compliant sender sends at least 0x00): the 00 00 ff ff alone
+      // would leave a kept stream inside a stored block. It inflates to nothing.
+      this.endMessage();
+      return { output: EMPTY_BYTES, size: 0, truncated: false };
+    }
     const room = this.maxInflatedSize - this.messageSize;
-    if (this.stream === undefined) this.stream = this.zlibStream ? SyncInflateStream.open() : null;
+    if (this.stream === undefined) this.stream = this.zlibStream ? SyncZlibStream.inflater() : null;
 
     let result: InflateResult | null;
     try {
-      result = this.stream !== null ? this.stream.inflate(joined(pieces, final), room, this.maxOutput) : this.inflateWithDictionary(pieces, final, room);
+      result = this.stream !== null ? this.stream.write(joined(pieces, final), room, this.maxOutput) : this.inflateWithDictionary(pieces, final, room);
     } catch (error) {
       if (!(error instanceof InflateFailure)) throw error;
       if (error.reason === 'corrupt' && !final) {
@@ -473,7 +485,7 @@ export class MessageInflater {
     }
     // RFC 7692 §7.1.1: without context takeover every message starts with an empty window.
     if (this.noContextTakeover) {
-      this.windowStart = this.windowEnd = 0;
+      this.window.clear();
       this.stream?.reset();
     } else if (failed) {
       this.stream?.reset();
@@ -498,7 +510,7 @@ export class MessageInflater {
         // with 64 KiB a 64 KiB message inflates in about half the CPU time (issue 13).
         chunkSize: OUTPUT_CHUNK,
         maxOutputLength: Math.max(1, room),
-        ...(this.window !== null && this.windowEnd > this.windowStart ? { dictionary: this.window.subarray(this.windowStart, this.windowEnd) } : {}),
+        ...(this.window.length > 0 ? { dictionary: this.window.bytes } : {}),
       });
     } catch (error) {
       throw new InflateFailure((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE' ? 'too-large' : 'corrupt', error);
@@ -506,7 +518,7 @@ export class MessageInflater {
 
     const size = inflated.length;
     if (size > room) throw new InflateFailure('too-large');
-    this.remember(inflated);
+    this.window.push(inflated);
     let output: Uint8Array;
     if (size <= this.maxOutput && inflated.buffer.byteLength <= 2 * size) {
       output = new Uint8Array(inflated.buffer, inflated.byteOffset, size);
@@ -520,27 +532,6 @@ export class MessageInflater {
       output.set(inflated.subarray(0, this.maxOutput));
     }
     return { output, size, truncated: size > this.maxOutput };
-  }
-
-  /** Keeps the last 32 KiB of output as the fallback's next dictionary. */
-  private remember(output: Uint8Array): void {
-    if (output.length === 0) return;
-    const window = (this.window ??= new Uint8Array(2 * WINDOW));
-    if (output.length >= WINDOW) {
-      window.set(output.subarray(output.length - WINDOW));
-      this.windowStart = 0;
-      this.windowEnd = WINDOW;
-      return;
-    }
-    if (this.windowEnd + output.length > window.length) {
-      const keep = Math.min(this.windowEnd - this.windowStart, WINDOW - output.length);
-      window.copyWithin(0, this.windowEnd - keep, this.windowEnd);
-      this.windowStart = 0;
-      this.windowEnd = keep;
-    }
-    window.set(output, this.windowEnd);
-    this.windowEnd += output.length;
-    this.windowStart = Math.max(this.windowStart, this.windowEnd - WINDOW);
   }
 }
 
@@ -583,20 +574,33 @@ function endsWithTail(pieces: readonly Uint8Array[]): boolean {
  * Compresses the messages of one direction for a receiver whose inflater has context takeover,
  * after the sender's own compressed stream stopped being forwarded as it was (wstape dropped or
  * changed a compressed message). The receiver's LZ77 window holds the content of every
- * compressed message it inflated; this deflater keeps the same last bytes (`seen` for the
- * messages forwarded as they came, its own output after) and hands them to zlib as the preset
- * dictionary, the mirror of MessageInflater. One `deflateRawSync` per message, ending on a sync
- * flush whose 0x00 0x00 0xff 0xff tail is removed (RFC 7692 §7.2.1).
+ * compressed message it inflated; this deflater's history must hold the same last bytes: those
+ * of the messages forwarded as they came (`seen`), then its own input.
+ *
+ * Until the first message is compressed, `seen` content only goes into a sliding window (one
+ * copy). The first `deflate` opens one zlib stream with that window as its preset dictionary and
+ * keeps it (SyncZlibStream: about 256 KiB of zlib state at window bits 15, for the life of the
+ * direction); content seen after that is compressed through it and the output dropped, so the
+ * history stays the receiver's. Each message ends on a sync flush whose 0x00 0x00 0xff 0xff tail
+ * is removed (RFC 7692 §7.2.1). Where this Node does not allow a kept stream, each message is one
+ * `deflateRawSync` with the window as its dictionary.
  */
 export class MessageDeflater {
-  private readonly windowSize: number;
-  private window: Uint8Array = new Uint8Array(0);
+  private readonly window: SlidingWindow;
+  /** The kept stream: undefined until the first deflate, null when the fallback is used. */
+  private stream: SyncZlibStream | null | undefined = undefined;
   private lost = false;
 
-  /** @param windowBits the receiver's window: the sender's negotiated max_window_bits, 9-15. */
-  constructor(private readonly windowBits: number) {
+  /**
+   * @param windowBits the receiver's window: the sender's negotiated max_window_bits, 9-15.
+   * @param zlibStream false: the fallback, for tests (see MessageInflaterOptions.zlibStream).
+   */
+  constructor(
+    private readonly windowBits: number,
+    private readonly zlibStream = true,
+  ) {
     if (!(Number.isInteger(windowBits) && windowBits >= 9 && windowBits <= 15)) throw new RangeError('windowBits must be 9-15');
-    this.windowSize = 1 << windowBits;
+    this.window = new SlidingWindow(1 << windowBits);
   }
 
   /** False once the receiver's window is unknown (a compressed message whose content was not known). */
@@ -606,32 +610,93 @@ export class MessageDeflater {
 
   /** The receiver inflated this content from a message forwarded as it came. */
   seen(content: Uint8Array): void {
-    this.remember(content);
+    if (this.lost) return;
+    if (this.stream) this.compress(this.stream, content);
+    else this.window.push(content);
   }
 
   /** The receiver inflated a message whose content is unknown here: no dictionary can match its window. */
   unknown(): void {
     this.lost = true;
+    this.stream?.close();
+    this.stream = null;
   }
 
   /** One message's compressed payload, to be sent with RSV1 set. */
   deflate(payload: Uint8Array): Uint8Array {
+    // An empty stored block's header byte (RFC 7692 §7.2.3.6): what a sender that flushes each
+    // message sends for an empty one. A kept stream would give nothing (zlib does not repeat a
+    // flush without new input), and an empty payload would leave the receiver's inflater inside
+    // the stored block that the appended 00 00 ff ff starts.
+    if (payload.length === 0) return Uint8Array.of(0);
+    if (this.stream === undefined) this.stream = this.zlibStream ? SyncZlibStream.deflater(this.windowBits, this.window.bytes) : null;
+    if (this.stream !== null) return withoutTail(this.compress(this.stream, payload));
     const out = zlib.deflateRawSync(payload, {
       windowBits: this.windowBits,
       finishFlush: zlib.constants.Z_SYNC_FLUSH,
-      ...(this.window.length > 0 ? { dictionary: this.window } : {}),
+      ...(this.window.length > 0 ? { dictionary: this.window.bytes } : {}),
     });
-    this.remember(payload);
-    const ends = out.length >= 4 && out[out.length - 4] === 0 && out[out.length - 3] === 0 && out[out.length - 2] === 0xff && out[out.length - 1] === 0xff;
-    return ends ? out.subarray(0, out.length - 4) : out;
+    this.window.push(payload);
+    return withoutTail(out);
   }
 
-  private remember(content: Uint8Array): void {
-    if (content.length >= this.windowSize) {
-      this.window = content.slice(content.length - this.windowSize);
-      return;
-    }
-    const joined = concat([this.window, content], this.window.length + content.length);
-    this.window = joined.length > this.windowSize ? joined.slice(joined.length - this.windowSize) : joined;
+  private compress(stream: SyncZlibStream, content: Uint8Array): Uint8Array {
+    // Compressed output is at most a little larger than its input (stored blocks).
+    return stream.write(content, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER).output;
   }
 }
+
+/** A sync flush's output without its trailing 0x00 0x00 0xff 0xff (RFC 7692 §7.2.1). */
+function withoutTail(out: Uint8Array): Uint8Array {
+  const ends = out.length >= 4 && out[out.length - 4] === 0 && out[out.length - 3] === 0 && out[out.length - 2] === 0xff && out[out.length - 1] === 0xff;
+  return ends ? out.subarray(0, out.length - 4) : out;
+}
+
+/**
+ * The last `size` bytes of some content, for a preset dictionary: kept in a buffer of twice that
+ * size, so that adding content costs one copy (and a move of at most `size` bytes now and then)
+ * and the window is always one contiguous view. Allocated on first use.
+ */
+class SlidingWindow {
+  private buffer: Uint8Array | null = null;
+  // The window is buffer[start, end).
+  private start = 0;
+  private end = 0;
+
+  constructor(private readonly size: number) {}
+
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  /** The window's bytes: a view, valid until the next push or clear. */
+  get bytes(): Uint8Array {
+    return this.buffer === null ? EMPTY_BYTES : this.buffer.subarray(this.start, this.end);
+  }
+
+  clear(): void {
+    this.start = this.end = 0;
+  }
+
+  push(content: Uint8Array): void {
+    if (content.length === 0) return;
+    const buffer = (this.buffer ??= new Uint8Array(2 * this.size));
+    if (content.length >= this.size) {
+      buffer.set(content.subarray(content.length - this.size));
+      this.start = 0;
+      this.end = this.size;
+      return;
+    }
+    if (this.end + content.length > buffer.length) {
+      const keep = Math.min(this.end - this.start, this.size - content.length);
+      buffer.copyWithin(0, this.end - keep, this.end);
+      this.start = 0;
+      this.end = keep;
+    }
+    buffer.set(content, this.end);
+    this.end += content.length;
+    this.start = Math.max(this.start, this.end - this.size);
+  }
+}
+
+const EMPTY_BYTES = new Uint8Array(0);

@@ -6,7 +6,7 @@ import {
   MessageInflater,
   negotiatedDeflate,
   parseExtensions,
-  SyncInflateStream,
+  SyncZlibStream,
   type MessageInflaterOptions,
 } from '../../src/wire/permessage-deflate.js';
 import { isWireError } from '../../src/wire/wire-error.js';
@@ -109,9 +109,10 @@ const ENGINES = [
 ] as const;
 
 it('this Node lets the inflater keep one zlib stream per direction (else every test of it runs the fallback)', () => {
-  const stream = SyncInflateStream.open();
-  expect(stream).not.toBeNull();
-  stream!.close();
+  for (const stream of [SyncZlibStream.inflater(), SyncZlibStream.deflater(15, new Uint8Array(0))]) {
+    expect(stream).not.toBeNull();
+    stream!.close();
+  }
 });
 
 describe.each(ENGINES)('MessageInflater: %s', (_name, zlibStream) => {
@@ -291,6 +292,15 @@ describe.each(ENGINES)('MessageInflater: %s', (_name, zlibStream) => {
       else expect(text(one.inflate(message).output)).toBe('Hello');
     });
 
+    it('an empty compressed payload inflates to nothing and leaves the stream as it was', () => {
+      const one = inflater();
+      expect(text(one.inflate(hex('f2 48 cd c9 c9 07 00')).output)).toBe('Hello');
+      expect(one.inflate(new Uint8Array(0))).toMatchObject({ size: 0, truncated: false });
+      expect(one.inflateFragment([new Uint8Array(0), new Uint8Array(0)], true)).toMatchObject({ size: 0 });
+      // The next message still refers back to the first.
+      expect(text(one.inflate(hex('f2 00 11 00 00')).output)).toBe('Hello');
+    });
+
     it('a corrupt fragment before the final one: the final one throws WS_INFLATE_FAILED', () => {
       const one = new MessageInflater({ noContextTakeover: true, maxOutput: 1024, zlibStream });
       // An invalid block type (BTYPE 11), then a flush point's tail.
@@ -391,7 +401,7 @@ describe('MessageInflater: the zlib stream and the fallback agree (property)', (
   });
 });
 
-describe('MessageDeflater: compressing for a receiver whose window came from another compressor', () => {
+describe.each(ENGINES)('MessageDeflater (%s): compressing for a receiver whose window came from another compressor', (_name, zlibStream) => {
   /** What a sender with context takeover puts on the wire for each message (one zlib stream). */
   async function senderStream(messages: string[]): Promise<Uint8Array[]> {
     const deflate = zlib.createDeflateRaw({ windowBits: 15 });
@@ -415,18 +425,18 @@ describe('MessageDeflater: compressing for a receiver whose window came from ano
 
   it('continues the receiver window: the receiver inflates it, and it refers back into the earlier messages', async () => {
     const receiver = new MessageInflater({ noContextTakeover: false, maxOutput: 1 << 20 });
-    const deflater = new MessageDeflater(15);
+    const deflater = new MessageDeflater(15, zlibStream);
     for (const compressed of await senderStream(earlier)) deflater.seen(receiver.inflate(compressed).output);
     const compressed = deflater.deflate(Buffer.from(next));
     expect(Buffer.from(receiver.inflate(compressed).output).toString()).toBe(next);
     // Without the window it would have to spell the message out.
-    expect(compressed.length).toBeLessThan(new MessageDeflater(15).deflate(Buffer.from(next)).length);
+    expect(compressed.length).toBeLessThan(new MessageDeflater(15, zlibStream).deflate(Buffer.from(next)).length);
   });
 
   it('a deflater that saw other content than the receiver produces what the receiver cannot read right', async () => {
     const receiver = new MessageInflater({ noContextTakeover: false, maxOutput: 1 << 20 });
     for (const compressed of await senderStream(earlier)) receiver.inflate(compressed);
-    const wrong = new MessageDeflater(15);
+    const wrong = new MessageDeflater(15, zlibStream);
     wrong.seen(Buffer.from('{"type":"trade","symbol":"WXYZ","amount":999.99,"side":"sell!"}'.repeat(2)));
     const compressed = wrong.deflate(Buffer.from(next));
     let read: string;
@@ -436,5 +446,36 @@ describe('MessageDeflater: compressing for a receiver whose window came from ano
       read = '(failed)';
     }
     expect(read).not.toBe(next);
+  });
+  it('many messages, seen and compressed in turn, some empty, some larger than the window: a zlib receiver reads them all', async () => {
+    // The receiver as `ws` has it: one zlib inflate stream for the direction, 00 00 ff ff appended.
+    const receiver = zlib.createInflateRaw({ windowBits: 15 });
+    const inflated: Buffer[] = [];
+    receiver.on('data', (chunk: Buffer) => inflated.push(chunk));
+    const receive = async (payload: Uint8Array): Promise<string> => {
+      inflated.length = 0;
+      receiver.write(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]));
+      await new Promise<void>((resolve) => receiver.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve()));
+      return Buffer.concat(inflated).toString();
+    };
+    const deflater = new MessageDeflater(15, zlibStream);
+    const texts = ['{"n":1}', '', '{"n":1}{"n":2}', 'x'.repeat(40_000) + '{"n":3}', '', '', '{"n":3}{"n":1}'];
+    for (const [i, text] of texts.entries()) {
+      if (i === 1) {
+        // A message forwarded as it came, compressed by another sender (the first one's window is empty).
+        const other = zlib.deflateRawSync(Buffer.from('{"seen":true}'), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+        expect(await receive(other.subarray(0, other.length - 4))).toBe('{"seen":true}');
+        deflater.seen(Buffer.from('{"seen":true}'));
+      }
+      expect(await receive(deflater.deflate(Buffer.from(text)))).toBe(text);
+    }
+    receiver.close();
+  });
+
+  it('an empty message compresses to 0x00 (RFC 7692 §7.2.3.6), before and after others', () => {
+    const deflater = new MessageDeflater(15, zlibStream);
+    expect(toHex(deflater.deflate(new Uint8Array(0)))).toBe('00');
+    deflater.deflate(Buffer.from('hello'));
+    expect(toHex(deflater.deflate(new Uint8Array(0)))).toBe('00');
   });
 });
