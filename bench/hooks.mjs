@@ -162,7 +162,7 @@ function checkFlows(config, file, expected, rewrites) {
  * proxy of the run fresh (wstape recorders with their own archives, mitmdumps with their own flow
  * files), makes the /peek check through each, and returns the session runOnce drives.
  */
-export function hooksSuite({ echoPort, archiveDir, configs, maxPayload, mitm, keep, log }) {
+export function hooksSuite({ echoPort, archiveDir, configs, maxPayload, mitm, keep, log, clientOptions = {} }) {
   const confdir = path.join(archiveDir, 'mitmproxy-conf');
   return {
     name: 'hooks',
@@ -222,7 +222,8 @@ export function hooksSuite({ echoPort, archiveDir, configs, maxPayload, mitm, ke
       return {
         recorders,
         expectedBefore,
-        open: (config) => connect(`ws://127.0.0.1:${proxies[config].port}/bench`),
+        // With --deflate, the client offers permessage-deflate as in the relay rows.
+        open: (config) => connect(`ws://127.0.0.1:${proxies[config].port}/bench`, 10_000, clientOptions),
         pidOf: (config) => proxies[config].pid,
         /** Let deferred work (mitmdump writes a flow when its connection ends) finish between rows. */
         settle: (config) => waitIdle(proxies[config].pid),

@@ -38,8 +38,8 @@
  *   node bench/run.mjs --only wss,first   some sections only (--skip show: all but these;
  *                                      --only hooks: the hooks rows alone, about 1 minute with --quick)
  *   node bench/run.mjs --type binary   relay rows: binary messages instead of text (JSON-like ASCII)
- *   node bench/run.mjs --deflate       relay rows: client and echo server negotiate permessage-deflate
- *                                      (context takeover, every message compressed)
+ *   node bench/run.mjs --deflate       relay and hooks rows: client and echo server negotiate
+ *                                      permessage-deflate (context takeover, every message compressed)
  *   node bench/run.mjs --idle-conns 500   connections of the idle row (default 1000)
  *   node bench/run.mjs --reps 5        more interleaved runs per row (median is reported)
  *   node bench/run.mjs --profile       CPU-profile the recorder on a short run, print the top
@@ -177,6 +177,9 @@ if (!(Number.isInteger(plan.bigfiles.mib) && plan.bigfiles.mib >= 16 && plan.big
 if (!(Number.isInteger(plan.replay.count) && plan.replay.count >= 10 && plan.replay.count <= 100_000)) throw new Error('--replay-messages must be 10..100000');
 if (flags.profile) plan.sections = ['relay'];
 
+/** The client's options for the relay and hooks rows: permessage-deflate offered (every message compressed) with --deflate. */
+const deflateClientOptions = plan.deflate ? { perMessageDeflate: { threshold: 0 } } : {};
+
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'wstape-bench-'));
 const archiveDir = flags['archive-dir'] ? mkdtempSync(path.join(flags['archive-dir'], 'wstape-bench-')) : workDir;
 const log = (line) => process.stderr.write(`${line}\n`);
@@ -231,8 +234,6 @@ const measure = (what, step) => measured(what, { waitSeconds: plan.waitQuiet, no
  * verify(expected) (after stopPeers; → { ok, problems }).
  */
 function relaySuite(echoPort) {
-  /** The client's options: permessage-deflate offered (every message compressed) with --deflate. */
-  const clientOptions = plan.deflate ? { perMessageDeflate: { threshold: 0 } } : {};
   return {
     name: 'relay',
     configs: plan.configs,
@@ -257,7 +258,7 @@ function relaySuite(echoPort) {
       }
       return {
         recorders: proxies.wstape ? { wstape: { recorder: proxies.wstape, archive } } : {},
-        open: (config) => connect(`ws://127.0.0.1:${proxies[config].port}/bench`, 10_000, clientOptions),
+        open: (config) => connect(`ws://127.0.0.1:${proxies[config].port}/bench`, 10_000, deflateClientOptions),
         // The proxy's own CPU time per round trip (direct has no proxy).
         pidOf: (config) => proxies[config].pid,
         // mitmdump serialises a WebSocket flow when its connection closes: not during the next row.
@@ -657,7 +658,16 @@ async function main() {
       const configs = plan.hooks.configs.filter((config) => mitm || HOOK_ROWS[config].kind !== 'mitmdump');
       if (!mitm) log('  note: mitmdump is not on PATH: the hooks rows have no mitmdump comparison');
       else log(`  ${mitm.version} (${mitm.command})`);
-      const suite = hooksSuite({ echoPort: echo.port, archiveDir, configs, maxPayload: plan.maxPayload, mitm, keep: flags.keep, log });
+      const suite = hooksSuite({
+        echoPort: echo.port,
+        archiveDir,
+        configs,
+        maxPayload: plan.maxPayload,
+        mitm,
+        keep: flags.keep,
+        log,
+        clientOptions: deflateClientOptions,
+      });
       if (!has('relay')) await warmUp(() => connect(`ws://127.0.0.1:${echo.port}/warm-up`), 'text');
       const { runs, used, usage } = await runSuite(suite, 150);
       hooksRuns.push(...runs);
