@@ -498,8 +498,8 @@ export class WebSocketGate {
 
   /** A message compressed with the receiver's window (RSV1 set), or uncompressed where that is not known. */
   private encodeCompressed(opcode: number, payload: Uint8Array): Uint8Array {
-    if (!this.deflater?.available) return this.encode(opcode, payload);
-    return this.encode(opcode, this.deflater.deflate(payload), true);
+    const compressed = this.deflater?.available ? this.deflater.deflate(payload) : null;
+    return compressed === null ? this.encode(opcode, payload) : this.encode(opcode, compressed, true);
   }
 
   /** The hooks' view of `item`, the head of the queue (messages are decided in order). */

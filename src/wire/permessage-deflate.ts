@@ -622,15 +622,21 @@ export class MessageDeflater {
     this.stream = null;
   }
 
-  /** One message's compressed payload, to be sent with RSV1 set. */
-  deflate(payload: Uint8Array): Uint8Array {
+  /**
+   * One message's compressed payload, to be sent with RSV1 set; null when zlib failed, after
+   * which the deflater is unavailable (send uncompressed: RFC 7692 allows any message so).
+   */
+  deflate(payload: Uint8Array): Uint8Array | null {
     // An empty stored block's header byte (RFC 7692 §7.2.3.6): what a sender that flushes each
     // message sends for an empty one. A kept stream would give nothing (zlib does not repeat a
     // flush without new input), and an empty payload would leave the receiver's inflater inside
     // the stored block that the appended 00 00 ff ff starts.
     if (payload.length === 0) return Uint8Array.of(0);
     if (this.stream === undefined) this.stream = this.zlibStream ? SyncZlibStream.deflater(this.windowBits, this.window.bytes) : null;
-    if (this.stream !== null) return withoutTail(this.compress(this.stream, payload));
+    if (this.stream !== null) {
+      const out = this.compress(this.stream, payload);
+      return out === null ? null : withoutTail(out);
+    }
     const out = zlib.deflateRawSync(payload, {
       windowBits: this.windowBits,
       finishFlush: zlib.constants.Z_SYNC_FLUSH,
@@ -640,9 +646,15 @@ export class MessageDeflater {
     return withoutTail(out);
   }
 
-  private compress(stream: SyncZlibStream, content: Uint8Array): Uint8Array {
-    // Compressed output is at most a little larger than its input (stored blocks).
-    return stream.write(content, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER).output;
+  /** The content through the kept stream; null (and the deflater unavailable) if zlib failed. */
+  private compress(stream: SyncZlibStream, content: Uint8Array): Uint8Array | null {
+    try {
+      return stream.write(content, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER).output;
+    } catch (error) {
+      if (!(error instanceof InflateFailure)) throw error;
+      this.unknown();
+      return null;
+    }
   }
 }
 
