@@ -14,10 +14,8 @@
  *   c3  /drop   one message, then the server drops the TCP connection (1006)
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { openClient, startRecorder, waitFor, Inbox, countEntries } from '../helpers/peers.js';
+import { countEntries, Inbox, openClient, recordInFrontOf, waitFor } from '../helpers/peers.js';
 
 export const BINARY = Buffer.from([0x00, 0x01, 0x02, 0xfe, 0xff, 0x80, 0x7f]);
 export const UPLOAD = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0x00]);
@@ -56,20 +54,9 @@ export async function recordHarSession(): Promise<string> {
       }
     });
   });
-  const wss = new WebSocketServer({ server, perMessageDeflate: { threshold: 0 } });
-  const serverSockets = new Map<string, { socket: WebSocket; inbox: Inbox }>();
-  wss.on('connection', (socket, request) => serverSockets.set(request.url ?? '', { socket, inbox: new Inbox(socket) }));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-
-  const recorder = await startRecorder({ target: `ws://127.0.0.1:${port}` });
+  const { recorder, base, serverSide, stop } = await recordInFrontOf(server, { perMessageDeflate: { threshold: 0 } });
   const ends = countEntries(recorder, 'end');
   const exchanges = countEntries(recorder, 'http');
-  const base = `127.0.0.1:${recorder.port}`;
-  const serverSide = async (path: string): Promise<{ socket: WebSocket; inbox: Inbox }> => {
-    await waitFor(() => serverSockets.has(path), 5000, `the server side of ${path}`);
-    return serverSockets.get(path)!;
-  };
 
   try {
     await get(`http://${base}/api/items?x=1&y=two%20words`, { headers: { Cookie: 'theme=dark; lang=en', Accept: 'application/json' } });
@@ -126,10 +113,7 @@ export async function recordHarSession(): Promise<string> {
 
     await waitFor(() => ends() === 3, 5000, 'the connection ends');
   } finally {
-    await recorder.stop(200);
-    for (const client of wss.clients) client.terminate();
-    await new Promise<void>((resolve) => wss.close(() => resolve()));
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await stop(200);
   }
   return recorder.path;
 }

@@ -169,6 +169,35 @@ export async function startRecorder(options: RecorderOptions = {}): Promise<Reco
   return Object.assign(session, { io });
 }
 
+/**
+ * `server` (an HTTP server) speaking WebSocket too (`ws`, with `wsOptions`), on 127.0.0.1, behind
+ * an in-process recorder in reverse mode. `serverSide(path)` waits for the server's end of the
+ * connection to `path`; `stop(ms)` stops the recorder (waiting up to `ms` for open connections),
+ * then the servers.
+ */
+export async function recordInFrontOf(server: http.Server, wsOptions: ServerOptions = {}) {
+  const wss = new WebSocketServer({ ...wsOptions, server });
+  const serverSockets = new Map<string, { socket: WebSocket; inbox: Inbox }>();
+  wss.on('connection', (socket, request) => serverSockets.set(request.url ?? '', { socket, inbox: new Inbox(socket) }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const recorder = await startRecorder({ target: `ws://127.0.0.1:${port}` });
+  return {
+    recorder,
+    base: `127.0.0.1:${recorder.port}`,
+    serverSide: async (path: string): Promise<{ socket: WebSocket; inbox: Inbox }> => {
+      await waitFor(() => serverSockets.has(path), 5000, `the server side of ${path}`);
+      return serverSockets.get(path)!;
+    },
+    stop: async (ms?: number): Promise<void> => {
+      await recorder.stop(ms);
+      for (const client of wss.clients) client.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 export async function readEntries(file: string): Promise<Entry[]> {
   const reader = await openArchive(file);
   const entries: Entry[] = [];

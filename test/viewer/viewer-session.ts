@@ -14,9 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { countEntries, Inbox, openClient, startRecorder, waitFor } from '../helpers/peers.js';
+import { countEntries, Inbox, openClient, recordInFrontOf, waitFor } from '../helpers/peers.js';
 
 export const HOSTILE_SCRIPT = '</script><script>window.__pwned=1;alert(1)</script>';
 export const HOSTILE_IMG = '<img src=x onerror="window.__pwned=2;alert(2)">';
@@ -44,18 +42,8 @@ export async function recordViewerSession(): Promise<string> {
       response.end('not here');
     }
   });
-  const wss = new WebSocketServer({ server });
-  const serverSockets = new Map<string, { socket: WebSocket; inbox: Inbox }>();
-  wss.on('connection', (socket, request) => serverSockets.set(request.url ?? '', { socket, inbox: new Inbox(socket) }));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  const recorder = await startRecorder({ target: `ws://127.0.0.1:${port}` });
+  const { recorder, base, serverSide, stop } = await recordInFrontOf(server);
   const ends = countEntries(recorder, 'end');
-  const base = `127.0.0.1:${recorder.port}`;
-  const serverSide = async (path: string): Promise<{ socket: WebSocket; inbox: Inbox }> => {
-    await waitFor(() => serverSockets.has(path), 5000, `the server side of ${path}`);
-    return serverSockets.get(path)!;
-  };
   try {
     await get(`http://${base}/status`);
     await get(`http://${base}/missing`);
@@ -94,9 +82,7 @@ export async function recordViewerSession(): Promise<string> {
     otherServer.socket.close(1000, 'bye');
     await waitFor(() => ends() === 2, 5000, 'c2 end');
   } finally {
-    await recorder.stop();
-    wss.close();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await stop();
   }
   return recorder.path;
 }
