@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { close, connect, latency, throughput } from './client.mjs';
-import { topSelfTime } from './profile.mjs';
+import { formatTop, topSelfTime } from './profile.mjs';
 import { cpuMsOf, ROOT, startServer, startWstape } from './processes.mjs';
 import { connectWss, forwardArgs, setupTls } from './tls.mjs';
 
@@ -97,8 +97,7 @@ try {
     const file = readdirSync(cpuProfDir).find((name) => name.endsWith('.cpuprofile'));
     if (file) {
       const { totalMs, top } = topSelfTime(path.join(cpuProfDir, file), 15, ROOT);
-      console.log(`recorder CPU profile, ${(totalMs / 1000).toFixed(2)} s sampled:\n  self ms   self %  function`);
-      for (const entry of top) console.log(`${entry.selfMs.toFixed(0).padStart(9)} ${entry.percent.toFixed(1).padStart(7)}%  ${entry.name}  ${entry.where}`);
+      console.log(`recorder CPU profile, ${(totalMs / 1000).toFixed(2)} s sampled:\n${formatTop(top)}`);
     }
   }
   rmSync(dir, { recursive: true, force: true });

@@ -54,3 +54,11 @@ export function topSelfTime(file, limit = 15, root = process.cwd()) {
       .map((entry) => ({ ...entry, percent: (100 * entry.selfMs) / total })),
   };
 }
+
+/** topSelfTime's table as text lines: self ms, self %, the function and where it is. */
+export function formatTop(top) {
+  return [
+    '  self ms   self %  function',
+    ...top.map((entry) => `${entry.selfMs.toFixed(0).padStart(9)} ${entry.percent.toFixed(1).padStart(7)}%  ${entry.name}  ${entry.where}`),
+  ].join('\n');
+}

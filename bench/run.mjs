@@ -71,7 +71,7 @@ import { idleRows } from './idle.mjs';
 import { findMitmdump, HOOK_ROWS, hooksSuite } from './hooks.mjs';
 import { backgroundLoad, cpuTimes, machineLoad, measured, waitForQuiet as waitForQuietFor } from './load.mjs';
 import { cpuMsOf, livePids, memoryOf, ROOT, startMitmdump, startServer, startWstape, waitIdle } from './processes.mjs';
-import { topSelfTime } from './profile.mjs';
+import { formatTop, topSelfTime } from './profile.mjs';
 import { replayRows } from './replay.mjs';
 import {
   formatFirstConnections,
@@ -515,10 +515,7 @@ async function profileRun(echoPort) {
   console.log(
     `\nwstape recorder CPU profile (${plan.type} messages, ${results.length} sizes; archive ${recording.ok ? 'verified' : 'MISMATCH'}), ${(totalMs / 1000).toFixed(2)} s sampled:`,
   );
-  console.log('  self ms   self %  function');
-  for (const entry of top) {
-    console.log(`${entry.selfMs.toFixed(0).padStart(9)} ${entry.percent.toFixed(1).padStart(7)}%  ${entry.name}  ${entry.where}`);
-  }
+  console.log(formatTop(top));
   console.log(`\nprofile: ${path.join(cpuProfDir, file)} (open in Chrome DevTools or speedscope)`);
 }
 

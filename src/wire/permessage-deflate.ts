@@ -175,8 +175,8 @@ const END_BLOCK = new Uint8Array([0x03, 0x00]);
 const DEFAULT_MAX_INFLATED = 64 * 1024 * 1024;
 const OUTPUT_CHUNK = 64 * 1024;
 
-/** Thrown inside this file by the two ways of inflating; turned into WireErrors by MessageInflater. */
-class InflateFailure extends Error {
+/** Thrown inside this file by zlib calls; MessageInflater turns it into a WireError, MessageDeflater into `lost`. */
+class ZlibFailure extends Error {
   constructor(
     readonly reason: 'too-large' | 'corrupt',
     readonly original?: unknown,
@@ -293,7 +293,7 @@ export class SyncZlibStream {
    * Inflates or deflates the next input with a sync flush: everything it yields comes out now
    * (the first `maxOutput` bytes of it; `size` counts all).
    *
-   * @throws InflateFailure 'too-large' once the output passes `room` bytes, 'corrupt' for
+   * @throws ZlibFailure 'too-large' once the output passes `room` bytes, 'corrupt' for
    *   invalid data. The stream is then in the middle of something: reset or close it.
    */
   write(input: Uint8Array, room: number, maxOutput: number): InflateResult {
@@ -305,12 +305,12 @@ export class SyncZlibStream {
     let inLength = input.length;
     for (;;) {
       this.handle.writeSync(zlib.constants.Z_SYNC_FLUSH, input, inOffset, inLength, out, 0, out.length);
-      if (this.failure !== null) throw new InflateFailure('corrupt', new Error(this.failure));
+      if (this.failure !== null) throw new ZlibFailure('corrupt', new Error(this.failure));
       const outLeft = this.state[0]!;
       const inLeft = this.state[1]!;
       const produced = out.length - outLeft;
       size += produced;
-      if (size > room) throw new InflateFailure('too-large');
+      if (size > room) throw new ZlibFailure('too-large');
       const take = Math.min(produced, maxOutput - keptBytes);
       if (take > 0) {
         kept.push(out.slice(0, take));
@@ -325,7 +325,7 @@ export class SyncZlibStream {
       // Input left over with room in the output: the DEFLATE stream ended (a block with BFINAL
       // set), and zlib would yield nothing more from it. RFC 7692 §7.2.3.4 allows that at the
       // end of a message, followed by an empty stored block; anything else is not a message.
-      if (!isEmptyStoredBlock(input.subarray(inOffset))) throw new InflateFailure('corrupt', new Error('data after the end of the DEFLATE stream'));
+      if (!isEmptyStoredBlock(input.subarray(inOffset))) throw new ZlibFailure('corrupt', new Error('data after the end of the DEFLATE stream'));
       this.reset();
     }
     const output = kept.length === 1 ? kept[0]! : concat(kept, keptBytes);
@@ -437,11 +437,11 @@ export class MessageInflater {
     const room = this.maxInflatedSize - this.messageSize;
     if (this.stream === undefined) this.stream = this.zlibStream ? SyncZlibStream.inflater() : null;
 
-    let result: InflateResult | null;
+    let result: InflateResult;
     try {
       result = this.stream !== null ? this.stream.write(joined(pieces, final), room, this.maxOutput) : this.inflateWithDictionary(pieces, final, room);
     } catch (error) {
-      if (!(error instanceof InflateFailure)) throw error;
+      if (!(error instanceof ZlibFailure)) throw error;
       if (error.reason === 'corrupt' && !final) {
         // Not a flush point after all, or corrupt: the final fragment, with every piece held
         // until then, tells which (the fallback) or reports it (the stream, which cannot take
@@ -477,17 +477,15 @@ export class MessageInflater {
 
   private endMessage(): void {
     this.messageSize = 0;
-    const failed = this.corrupt;
     this.corrupt = false;
     if (this.lost) {
       this.close();
       return;
     }
-    // RFC 7692 §7.1.1: without context takeover every message starts with an empty window.
+    // RFC 7692 §7.1.1: without context takeover every message starts with an empty window (and
+    // a stream left mid-message by a failure starts over).
     if (this.noContextTakeover) {
       this.window.clear();
-      this.stream?.reset();
-    } else if (failed) {
       this.stream?.reset();
     }
   }
@@ -513,11 +511,11 @@ export class MessageInflater {
         ...(this.window.length > 0 ? { dictionary: this.window.bytes } : {}),
       });
     } catch (error) {
-      throw new InflateFailure((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE' ? 'too-large' : 'corrupt', error);
+      throw new ZlibFailure((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE' ? 'too-large' : 'corrupt', error);
     }
 
     const size = inflated.length;
-    if (size > room) throw new InflateFailure('too-large');
+    if (size > room) throw new ZlibFailure('too-large');
     this.window.push(inflated);
     let output: Uint8Array;
     if (size <= this.maxOutput && inflated.buffer.byteLength <= 2 * size) {
@@ -651,7 +649,7 @@ export class MessageDeflater {
     try {
       return stream.write(content, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER).output;
     } catch (error) {
-      if (!(error instanceof InflateFailure)) throw error;
+      if (!(error instanceof ZlibFailure)) throw error;
       this.unknown();
       return null;
     }
@@ -660,8 +658,7 @@ export class MessageDeflater {
 
 /** A sync flush's output without its trailing 0x00 0x00 0xff 0xff (RFC 7692 §7.2.1). */
 function withoutTail(out: Uint8Array): Uint8Array {
-  const ends = out.length >= 4 && out[out.length - 4] === 0 && out[out.length - 3] === 0 && out[out.length - 2] === 0xff && out[out.length - 1] === 0xff;
-  return ends ? out.subarray(0, out.length - 4) : out;
+  return endsWithTail([out]) ? out.subarray(0, out.length - TAIL.length) : out;
 }
 
 /**
